@@ -1,0 +1,370 @@
+//! The engine: two round trips per target, whatever the number of checks.
+//!
+//! Round 1 gathers facts with a fixed batch of probes. Then each check is
+//! decided (run or skip, see [`rules`](crate::rules)), the needs of every check
+//! that runs are batched into one probe script (round 2), and each check is
+//! evaluated from the answers by pure code. Checks with `eventually` that did
+//! not pass are observed again, alone, until they pass or their time is up.
+
+use std::collections::BTreeSet;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::backend::{self, Backend};
+use crate::facts::{self, Facts};
+use crate::matcher::Value;
+use crate::probe::{self, Probe, ProbeOutput};
+use crate::resource::{self, Early, Observations, Plan};
+use crate::rules::{self, Decision};
+use crate::spec::{Check, ValueKind};
+use crate::target::Target;
+
+/// How a check ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Pass,
+    /// The expectation does not hold: `expected` in words, `found` as observed.
+    Fail { expected: String, found: String },
+    Skip { reason: String },
+    /// The check could not be observed.
+    Error { message: String },
+}
+
+impl Outcome {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail { .. } => "fail",
+            Outcome::Skip { .. } => "skip",
+            Outcome::Error { .. } => "error",
+        }
+    }
+}
+
+/// One check's result on one target.
+#[derive(Debug, Clone)]
+pub struct CheckResult {
+    pub check: Check,
+    pub outcome: Outcome,
+    /// How the check was judged, where that is worth saying.
+    pub note: Option<String>,
+    /// The probes that observed it, as commands people can run themselves.
+    pub observed_by: Vec<String>,
+    /// The time of the round trips that observed it.
+    pub duration: Duration,
+}
+
+/// Where a target's time went.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    pub round_trips: u32,
+    pub probes: usize,
+    pub connect: Duration,
+    pub facts: Duration,
+    pub checks: Duration,
+    pub total: Duration,
+}
+
+/// Everything that happened on one target.
+#[derive(Debug, Clone)]
+pub struct TargetReport {
+    pub target: String,
+    pub facts: Option<Facts>,
+    /// Set when the target could not be checked at all (unreachable, no shell,
+    /// a batch that failed): every check is then an error too.
+    pub error: Option<String>,
+    pub results: Vec<CheckResult>,
+    pub stats: Stats,
+}
+
+/// Run-wide settings.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Apply the built-in rule table (`--no-auto-skip` turns it off).
+    pub auto_skip: bool,
+    /// How long one batch may take on a target before it is given up.
+    pub batch_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            auto_skip: true,
+            batch_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Runs one framed batch of probes on the target: one exec.
+pub fn run_batch(
+    backend: &dyn Backend,
+    probes: &[Probe],
+    timeout: Duration,
+) -> Result<Vec<Option<ProbeOutput>>, String> {
+    let nonce = probe::nonce();
+    let script = probe::render(probes, &nonce);
+    let out = backend
+        .exec(&["sh".to_string()], script.as_bytes(), timeout)
+        .map_err(|e| e.to_string())?;
+    let results = probe::parse(&out.stdout, &nonce, probes.len()).map_err(|e| e.to_string())?;
+    if !probes.is_empty() && results.iter().all(Option::is_none) {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let status = out
+            .status
+            .map_or("killed by a signal".to_string(), |s| format!("exit status {s}"));
+        return Err(if out.status == Some(127) {
+            format!("the target has no /bin/sh to run probes ({status}): {}", stderr.trim())
+        } else {
+            format!("the probe script gave no results ({status}): {}", stderr.trim())
+        });
+    }
+    Ok(results)
+}
+
+fn expected_words(check: &Check) -> String {
+    let phrase = check.expectation.phrase();
+    match phrase.split_once("should ") {
+        Some((_, rest)) => rest.to_string(),
+        None => phrase,
+    }
+}
+
+fn found_words(check: &Check, value: &Value) -> String {
+    let kind = check.resource.kind.property_kind(check.expectation.property);
+    match (value, kind) {
+        (Value::Bool(b), Some(ValueKind::State)) => check.expectation.property.state_found(*b),
+        _ => value.to_string(),
+    }
+}
+
+/// Evaluates one check from the batch's answers: pure, no I/O.
+pub fn judge(check: &Check, obs: &Observations<'_>) -> (Outcome, Option<String>) {
+    let hidden = |s: String| if check.options.sensitive { "(hidden: sensitive)".to_string() } else { s };
+    match resource::observe(check, obs) {
+        Ok(observed) => match check.expectation.matcher.eval(&observed.value) {
+            Ok(true) => (Outcome::Pass, observed.note),
+            Ok(false) => (
+                Outcome::Fail {
+                    expected: hidden(expected_words(check)),
+                    found: hidden(found_words(check, &observed.value)),
+                },
+                observed.note,
+            ),
+            Err(message) => (Outcome::Error { message }, observed.note),
+        },
+        Err(Early::Fail(found)) => (
+            Outcome::Fail {
+                expected: hidden(expected_words(check)),
+                found,
+            },
+            None,
+        ),
+        Err(Early::Error(message)) => (Outcome::Error { message }, None),
+    }
+}
+
+/// Observes `checks` (indices into `all`) in one round trip and judges them.
+fn observe_round(
+    backend: &dyn Backend,
+    all: &[Check],
+    indices: &[usize],
+    facts: &Facts,
+    opts: &Options,
+    stats: &mut Stats,
+) -> Result<Vec<(usize, Outcome, Option<String>, Vec<String>)>, String> {
+    let needs: BTreeSet<resource::Need> = indices
+        .iter()
+        .flat_map(|&i| resource::needs(&all[i], facts))
+        .collect();
+    let plan = Plan::new(&needs, facts);
+    let outputs = if plan.probes.is_empty() {
+        Vec::new()
+    } else {
+        stats.round_trips += 1;
+        stats.probes += plan.probes.len();
+        run_batch(backend, &plan.probes, opts.batch_timeout)?
+    };
+    let obs = Observations::new(facts, &plan, &outputs);
+    Ok(indices
+        .iter()
+        .map(|&i| {
+            let check = &all[i];
+            let mut by: Vec<String> = resource::needs(check, facts)
+                .iter()
+                .filter_map(|n| plan.probe_of(n).map(|p| p.to_string()))
+                .collect();
+            by.dedup();
+            let (outcome, note) = judge(check, &obs);
+            (i, outcome, note, by)
+        })
+        .collect())
+}
+
+/// Checks one target through a connected backend.
+pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetReport {
+    let started = Instant::now();
+    let mut stats = Stats::default();
+    let mut report = TargetReport {
+        target: backend.target(),
+        facts: None,
+        error: None,
+        results: Vec::new(),
+        stats: Stats::default(),
+    };
+    let fail_all = |report: &mut TargetReport, message: String| {
+        report.results = checks
+            .iter()
+            .map(|c| CheckResult {
+                check: c.clone(),
+                outcome: Outcome::Error {
+                    message: message.clone(),
+                },
+                note: None,
+                observed_by: Vec::new(),
+                duration: Duration::ZERO,
+            })
+            .collect();
+        report.error = Some(message);
+    };
+
+    // Round 1: facts.
+    let fact_probes = facts::probes();
+    stats.round_trips += 1;
+    let facts = match run_batch(backend, &fact_probes, opts.batch_timeout) {
+        Ok(outputs) => {
+            let outputs: Vec<ProbeOutput> = outputs
+                .into_iter()
+                .map(|o| o.unwrap_or(ProbeOutput { status: -1, ..Default::default() }))
+                .collect();
+            facts::parse(&outputs)
+        }
+        Err(e) => {
+            fail_all(&mut report, format!("gathering facts: {e}"));
+            stats.total = started.elapsed();
+            report.stats = stats;
+            return report;
+        }
+    };
+    stats.facts = started.elapsed();
+
+    // Decide, then round 2 for everything that runs.
+    let round_start = Instant::now();
+    let mut results: Vec<Option<CheckResult>> = vec![None; checks.len()];
+    let mut to_run = Vec::new();
+    for (i, check) in checks.iter().enumerate() {
+        match rules::decide(check, &facts, opts.auto_skip) {
+            Decision::Skip(reason) => {
+                results[i] = Some(CheckResult {
+                    check: check.clone(),
+                    outcome: Outcome::Skip { reason },
+                    note: None,
+                    observed_by: Vec::new(),
+                    duration: Duration::ZERO,
+                })
+            }
+            Decision::Run => to_run.push(i),
+        }
+    }
+    let record = |results: &mut Vec<Option<CheckResult>>, round: Vec<(usize, Outcome, Option<String>, Vec<String>)>, elapsed: Duration| {
+        for (i, outcome, note, observed_by) in round {
+            results[i] = Some(CheckResult {
+                check: checks[i].clone(),
+                outcome,
+                note,
+                observed_by,
+                duration: elapsed,
+            });
+        }
+    };
+    match observe_round(backend, checks, &to_run, &facts, opts, &mut stats) {
+        Ok(round) => record(&mut results, round, round_start.elapsed()),
+        Err(e) => {
+            report.facts = Some(facts);
+            fail_all(&mut report, format!("running probes: {e}"));
+            stats.total = started.elapsed();
+            report.stats = stats;
+            return report;
+        }
+    }
+
+    // `eventually`: observe again only what has not passed yet.
+    loop {
+        let waited = round_start.elapsed();
+        let pending: Vec<usize> = to_run
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let done = matches!(results[i].as_ref().map(|r| &r.outcome), Some(Outcome::Pass));
+                !done && checks[i].options.eventually.is_some_and(|e| waited < e.timeout)
+            })
+            .collect();
+        let Some(interval) = pending
+            .iter()
+            .filter_map(|&i| checks[i].options.eventually.map(|e| e.interval))
+            .min()
+        else {
+            break;
+        };
+        thread::sleep(interval);
+        match observe_round(backend, checks, &pending, &facts, opts, &mut stats) {
+            Ok(round) => record(&mut results, round, round_start.elapsed()),
+            Err(e) => {
+                report.facts = Some(facts);
+                fail_all(&mut report, format!("running probes again for `eventually`: {e}"));
+                stats.total = started.elapsed();
+                report.stats = stats;
+                return report;
+            }
+        }
+    }
+
+    stats.checks = round_start.elapsed();
+    stats.total = started.elapsed();
+    report.facts = Some(facts);
+    report.results = results.into_iter().map(|r| r.expect("every check has a result")).collect();
+    report.stats = stats;
+    report
+}
+
+/// Connects to each target and checks them all, targets in parallel.
+pub fn run_targets(targets: &[Target], checks: &[Check], opts: &Options) -> Vec<TargetReport> {
+    thread::scope(|scope| {
+        let handles: Vec<_> = targets
+            .iter()
+            .map(|target| {
+                scope.spawn(move || {
+                    let connect_start = Instant::now();
+                    match backend::connect(target) {
+                        Ok(backend) => {
+                            let mut report = run(backend.as_ref(), checks, opts);
+                            report.stats.connect = connect_start.elapsed() - report.stats.total;
+                            report
+                        }
+                        Err(e) => TargetReport {
+                            target: target.to_string(),
+                            facts: None,
+                            error: Some(format!("connecting: {e}")),
+                            results: checks
+                                .iter()
+                                .map(|c| CheckResult {
+                                    check: c.clone(),
+                                    outcome: Outcome::Error {
+                                        message: format!("connecting: {e}"),
+                                    },
+                                    note: None,
+                                    observed_by: Vec::new(),
+                                    duration: Duration::ZERO,
+                                })
+                                .collect(),
+                            stats: Stats::default(),
+                        },
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a target thread panicked"))
+            .collect()
+    })
+}

@@ -1,0 +1,466 @@
+//! Facts about a target: OS, architecture, init system, container, package manager.
+//!
+//! Facts are gathered in the first round trip to a target, as one framed batch of
+//! fixed probes (no spec data reaches it), and parsed by pure functions. They
+//! decide which probes the second round uses (dpkg or rpm, systemctl or
+//! OpenRC) and which checks the container rules skip.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::probe::{Probe, ProbeOutput};
+
+/// The family an OS belongs to, from `ID` and `ID_LIKE` in os-release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OsFamily {
+    Debian,
+    RedHat,
+    Alpine,
+    Arch,
+    Suse,
+    Other,
+}
+
+impl OsFamily {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OsFamily::Debian => "debian",
+            OsFamily::RedHat => "redhat",
+            OsFamily::Alpine => "alpine",
+            OsFamily::Arch => "arch",
+            OsFamily::Suse => "suse",
+            OsFamily::Other => "other",
+        }
+    }
+
+    fn from_id(id: &str) -> Option<OsFamily> {
+        Some(match id {
+            "debian" | "ubuntu" | "raspbian" | "linuxmint" | "pop" | "kali" => OsFamily::Debian,
+            "rhel" | "fedora" | "centos" | "rocky" | "almalinux" | "ol" | "amzn" => {
+                OsFamily::RedHat
+            }
+            "alpine" => OsFamily::Alpine,
+            "arch" | "archlinux" | "manjaro" | "endeavouros" => OsFamily::Arch,
+            "suse" | "opensuse" | "sles" | "opensuse-leap" | "opensuse-tumbleweed" => {
+                OsFamily::Suse
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// Which init system actually runs on the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InitSystem {
+    Systemd,
+    OpenRc,
+    SysV,
+    /// No service manager: a container running its application as PID 1, or a
+    /// minimal VM or sandbox.
+    None,
+}
+
+impl InitSystem {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InitSystem::Systemd => "systemd",
+            InitSystem::OpenRc => "openrc",
+            InitSystem::SysV => "sysv",
+            InitSystem::None => "none",
+        }
+    }
+}
+
+/// The container runtime a target runs under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContainerRuntime {
+    Docker,
+    Podman,
+    Lxc,
+    Kubernetes,
+    Nspawn,
+    /// A container whose runtime could not be told.
+    Unknown,
+}
+
+impl ContainerRuntime {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContainerRuntime::Docker => "docker",
+            ContainerRuntime::Podman => "podman",
+            ContainerRuntime::Lxc => "lxc",
+            ContainerRuntime::Kubernetes => "kubernetes",
+            ContainerRuntime::Nspawn => "systemd-nspawn",
+            ContainerRuntime::Unknown => "unknown",
+        }
+    }
+}
+
+/// The package manager whose database answers `package` checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PackageManager {
+    Dpkg,
+    Rpm,
+    Apk,
+    Pacman,
+}
+
+impl PackageManager {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PackageManager::Dpkg => "dpkg",
+            PackageManager::Rpm => "rpm",
+            PackageManager::Apk => "apk",
+            PackageManager::Pacman => "pacman",
+        }
+    }
+}
+
+/// What round 1 learned about a target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts {
+    /// `ID` from os-release (`debian`, `alpine`…), or a fallback guess.
+    pub os_id: String,
+    pub os_version: String,
+    pub os_family: OsFamily,
+    pub os_pretty: String,
+    /// `uname -m`: `x86_64`, `aarch64`…
+    pub arch: String,
+    pub init: InitSystem,
+    pub container: Option<ContainerRuntime>,
+    /// The name of PID 1 (`systemd`, `nginx`, `sh`…).
+    pub pid1: String,
+    pub package_manager: Option<PackageManager>,
+    pub uid: Option<u32>,
+}
+
+impl Facts {
+    pub fn is_container(&self) -> bool {
+        self.container.is_some()
+    }
+}
+
+impl fmt::Display for Facts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let os = if self.os_pretty.is_empty() {
+            format!("{} {}", self.os_id, self.os_version)
+        } else {
+            self.os_pretty.clone()
+        };
+        write!(f, "{os}, {}, init {}", self.arch, self.init.as_str())?;
+        match self.container {
+            Some(rt) => write!(f, ", {} container (PID 1: {})", rt.as_str(), self.pid1),
+            None => Ok(()),
+        }
+    }
+}
+
+const ENV_SNIPPET: &str = r#"
+read -r x </proc/1/comm 2>/dev/null && echo "pid1=$x"
+[ -e /.dockerenv ] && echo dockerenv=1
+[ -e /run/.containerenv ] && echo containerenv=1
+[ -d /var/run/secrets/kubernetes.io ] && echo kubernetes=1
+[ -d /run/systemd/system ] && echo systemd_run=1
+[ -d /run/openrc ] && echo openrc_run=1
+[ -d /etc/init.d ] && echo initd=1
+for m in dpkg-query rpm apk pacman timeout; do command -v "$m" >/dev/null 2>&1 && echo "have=$m"; done
+[ -r /etc/debian_version ] && read -r x </etc/debian_version && echo "debian_version=$x"
+[ -r /etc/alpine-release ] && read -r x </etc/alpine-release && echo "alpine_release=$x"
+[ -r /etc/redhat-release ] && read -r x </etc/redhat-release && echo "redhat_release=$x"
+[ -r /etc/arch-release ] && echo arch_release=1
+echo "uid=$(id -u 2>/dev/null)"
+:
+"#;
+
+/// The fixed probes of round 1, in the order [`parse`] expects their output.
+pub fn probes() -> Vec<Probe> {
+    vec![
+        Probe::script(
+            "cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release",
+            Vec::<String>::new(),
+            "cat /etc/os-release",
+        ),
+        Probe::argv(["uname", "-m"]),
+        Probe::script(ENV_SNIPPET, Vec::<String>::new(), "facts: PID 1, init, container markers"),
+        Probe::argv(["cat", "/proc/1/cgroup"]),
+        Probe::argv(["cat", "/proc/1/environ"]),
+        Probe::argv(["cat", "/proc/self/mountinfo"]),
+    ]
+}
+
+/// Parses `KEY=value` lines of os-release, unquoting values.
+pub fn parse_os_release(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            if line.starts_with('#') {
+                return None;
+            }
+            let (k, v) = line.split_once('=')?;
+            let v = v.trim();
+            let v = v
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+                .unwrap_or(v);
+            Some((k.trim().to_string(), v.replace("\\\"", "\"")))
+        })
+        .collect()
+}
+
+/// The raw outputs of the fact probes, named. Kept apart from [`parse`] so that
+/// tests can feed captured `/proc` data.
+#[derive(Debug, Default, Clone)]
+pub struct RawFacts<'a> {
+    pub os_release: &'a str,
+    pub uname_m: &'a str,
+    pub env: &'a str,
+    pub pid1_cgroup: &'a str,
+    pub pid1_environ: &'a [u8],
+    pub mountinfo: &'a str,
+}
+
+/// Turns the outputs of [`probes`] into facts.
+pub fn parse(outputs: &[ProbeOutput]) -> Facts {
+    let text = |i: usize| -> std::borrow::Cow<'_, str> {
+        outputs
+            .get(i)
+            .filter(|o| o.status == 0)
+            .map(|o| String::from_utf8_lossy(&o.stdout))
+            .unwrap_or_default()
+    };
+    let (os, uname, env, cgroup, mountinfo) = (text(0), text(1), text(2), text(3), text(5));
+    let environ = outputs
+        .get(4)
+        .filter(|o| o.status == 0)
+        .map(|o| o.stdout.as_slice())
+        .unwrap_or_default();
+    from_raw(&RawFacts {
+        os_release: &os,
+        uname_m: &uname,
+        env: &env,
+        pid1_cgroup: &cgroup,
+        pid1_environ: environ,
+        mountinfo: &mountinfo,
+    })
+}
+
+/// The pure core of fact detection.
+pub fn from_raw(raw: &RawFacts<'_>) -> Facts {
+    let release = parse_os_release(raw.os_release);
+    let mut env: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for line in raw.env.lines() {
+        if let Some((k, v)) = line.split_once('=') {
+            env.entry(k).or_default().push(v);
+        }
+    }
+    let first = |k: &str| env.get(k).and_then(|v| v.first()).copied();
+    let has = |k: &str| first(k).is_some();
+    let have_tool = |t: &str| env.get("have").is_some_and(|v| v.contains(&t));
+
+    let (mut os_id, mut os_version) = (
+        release.get("ID").cloned().unwrap_or_default(),
+        release.get("VERSION_ID").cloned().unwrap_or_default(),
+    );
+    if os_id.is_empty() {
+        (os_id, os_version) = if let Some(v) = first("debian_version") {
+            ("debian".into(), v.into())
+        } else if let Some(v) = first("alpine_release") {
+            ("alpine".into(), v.into())
+        } else if let Some(v) = first("redhat_release") {
+            let version = v
+                .split_whitespace()
+                .find(|w| w.starts_with(|c: char| c.is_ascii_digit()))
+                .unwrap_or_default();
+            ("rhel".into(), version.into())
+        } else if has("arch_release") {
+            ("arch".into(), String::new())
+        } else {
+            ("linux".into(), String::new())
+        };
+    }
+    let os_family = std::iter::once(os_id.as_str())
+        .chain(release.get("ID_LIKE").map(|s| s.split_whitespace()).into_iter().flatten())
+        .find_map(OsFamily::from_id)
+        .unwrap_or(OsFamily::Other);
+
+    let pid1 = first("pid1").unwrap_or_default().to_string();
+    let container = detect_container(raw, has("dockerenv"), has("containerenv"), has("kubernetes"));
+    let init = if pid1 == "systemd" && has("systemd_run") {
+        InitSystem::Systemd
+    } else if has("openrc_run") && (pid1 == "init" || pid1 == "openrc-init") {
+        InitSystem::OpenRc
+    } else if pid1 == "init" && has("initd") {
+        InitSystem::SysV
+    } else {
+        InitSystem::None
+    };
+
+    let preferred = match os_family {
+        OsFamily::Debian => Some(PackageManager::Dpkg),
+        OsFamily::RedHat | OsFamily::Suse => Some(PackageManager::Rpm),
+        OsFamily::Alpine => Some(PackageManager::Apk),
+        OsFamily::Arch => Some(PackageManager::Pacman),
+        OsFamily::Other => None,
+    };
+    let tool = |pm: PackageManager| match pm {
+        PackageManager::Dpkg => "dpkg-query",
+        PackageManager::Rpm => "rpm",
+        PackageManager::Apk => "apk",
+        PackageManager::Pacman => "pacman",
+    };
+    let all = [
+        PackageManager::Dpkg,
+        PackageManager::Rpm,
+        PackageManager::Apk,
+        PackageManager::Pacman,
+    ];
+    let package_manager = preferred
+        .filter(|pm| have_tool(tool(*pm)))
+        .or_else(|| all.into_iter().find(|pm| have_tool(tool(*pm))))
+        // Alpine's database is read as a file: apk itself need not be there.
+        .or(preferred.filter(|pm| *pm == PackageManager::Apk));
+
+    Facts {
+        os_pretty: release.get("PRETTY_NAME").cloned().unwrap_or_default(),
+        os_id,
+        os_version,
+        os_family,
+        arch: raw.uname_m.trim().to_string(),
+        init,
+        container,
+        pid1,
+        package_manager,
+        uid: first("uid").and_then(|u| u.parse().ok()),
+    }
+}
+
+fn detect_container(
+    raw: &RawFacts<'_>,
+    dockerenv: bool,
+    containerenv: bool,
+    kubernetes: bool,
+) -> Option<ContainerRuntime> {
+    let environ_container = raw
+        .pid1_environ
+        .split(|b| *b == 0)
+        .find_map(|kv| kv.strip_prefix(b"container="))
+        .map(|v| String::from_utf8_lossy(v).into_owned());
+    let cgroup = raw.pid1_cgroup;
+    let root_mount = raw
+        .mountinfo
+        .lines()
+        .find(|l| l.split(' ').nth(4) == Some("/"))
+        .unwrap_or_default();
+
+    if kubernetes || cgroup.contains("/kubepods") {
+        return Some(ContainerRuntime::Kubernetes);
+    }
+    if let Some(kind) = environ_container.as_deref() {
+        return Some(match kind {
+            "docker" => ContainerRuntime::Docker,
+            "podman" | "oci" => ContainerRuntime::Podman,
+            "lxc" | "lxc-libvirt" => ContainerRuntime::Lxc,
+            "systemd-nspawn" => ContainerRuntime::Nspawn,
+            _ => ContainerRuntime::Unknown,
+        });
+    }
+    if containerenv || cgroup.contains("/libpod") || root_mount.contains("containers/storage") {
+        return Some(ContainerRuntime::Podman);
+    }
+    if dockerenv || cgroup.contains("/docker/") || cgroup.contains("docker-") {
+        return Some(ContainerRuntime::Docker);
+    }
+    if root_mount.contains("/var/lib/docker/") {
+        return Some(ContainerRuntime::Docker);
+    }
+    if cgroup.contains("/lxc/") || cgroup.contains("/lxc.payload") {
+        return Some(ContainerRuntime::Lxc);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> String {
+        std::fs::read_to_string(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+    }
+
+    #[test]
+    fn os_release_of_each_family() {
+        for (file, id, family, version) in [
+            ("os-release/debian-12", "debian", OsFamily::Debian, "12"),
+            ("os-release/ubuntu-22.04", "ubuntu", OsFamily::Debian, "22.04"),
+            ("os-release/alpine-3.19", "alpine", OsFamily::Alpine, "3.19.1"),
+            ("os-release/rocky-9", "rocky", OsFamily::RedHat, "9.3"),
+            ("os-release/arch", "arch", OsFamily::Arch, ""),
+        ] {
+            let text = fixture(file);
+            let facts = from_raw(&RawFacts {
+                os_release: &text,
+                ..Default::default()
+            });
+            assert_eq!(
+                (facts.os_id.as_str(), facts.os_family, facts.os_version.as_str()),
+                (id, family, version),
+                "{file}"
+            );
+        }
+    }
+
+    #[test]
+    fn os_falls_back_to_release_files() {
+        let facts = from_raw(&RawFacts {
+            env: "debian_version=12.5\n",
+            ..Default::default()
+        });
+        assert_eq!((facts.os_id.as_str(), facts.os_family), ("debian", OsFamily::Debian));
+    }
+
+    #[test]
+    fn systemd_host_is_not_a_container() {
+        let facts = from_raw(&RawFacts {
+            env: "pid1=systemd\nsystemd_run=1\ninitd=1\nhave=dpkg-query\n",
+            os_release: "ID=debian\n",
+            pid1_cgroup: "0::/init.scope\n",
+            ..Default::default()
+        });
+        assert_eq!(facts.init, InitSystem::Systemd);
+        assert_eq!(facts.container, None);
+        assert_eq!(facts.package_manager, Some(PackageManager::Dpkg));
+    }
+
+    #[test]
+    fn docker_container_with_app_as_pid1_has_no_init() {
+        let facts = from_raw(&RawFacts {
+            env: "pid1=nginx\ndockerenv=1\ninitd=1\n",
+            pid1_cgroup: "0::/\n",
+            ..Default::default()
+        });
+        assert_eq!(facts.init, InitSystem::None);
+        assert_eq!(facts.container, Some(ContainerRuntime::Docker));
+    }
+
+    #[test]
+    fn cgroup_v1_docker_path_is_detected() {
+        let facts = from_raw(&RawFacts {
+            pid1_cgroup: "12:pids:/docker/3f1c9a\n1:name=systemd:/docker/3f1c9a\n",
+            ..Default::default()
+        });
+        assert_eq!(facts.container, Some(ContainerRuntime::Docker));
+    }
+
+    #[test]
+    fn systemd_as_pid1_in_podman_is_a_container_with_init() {
+        let facts = from_raw(&RawFacts {
+            env: "pid1=systemd\nsystemd_run=1\ncontainerenv=1\n",
+            pid1_environ: b"container=podman\0PATH=/usr/bin\0",
+            ..Default::default()
+        });
+        assert_eq!(facts.init, InitSystem::Systemd);
+        assert_eq!(facts.container, Some(ContainerRuntime::Podman));
+    }
+}

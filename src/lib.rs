@@ -1,0 +1,54 @@
+//! # infraspec
+//!
+//! Behaviour tests for machines: is the package installed, is the service
+//! running, does the port listen, does the file say what it should. One spec
+//! runs unchanged against the local machine, an SSH host, a running container
+//! or a container image.
+//!
+//! Checks are plain values ([`Check`]): a resource, one expectation and
+//! options. They come from YAML specs ([`spec::yaml`]) or from Rust. The
+//! [`engine`] runs them with a fixed number of round trips per target: one batch
+//! of fixed probes learns the target's [`Facts`], one batch runs every probe of
+//! every check, and pure code judges each check from the answers.
+//!
+//! ```no_run
+//! use infraspec::prelude::*;
+//!
+//! let checks = infraspec::spec::yaml::load_str(
+//!     "checks:\n  - file: /etc/passwd\n    mode: '0644'\n  - user: root\n    uid: 0\n",
+//!     "inline.yaml",
+//! ).expect("valid spec");
+//! let reports = infraspec::engine::run_targets(&[Target::Local], &checks, &Options::default());
+//! assert_eq!(infraspec::report::exit_code(&reports), 0);
+//! ```
+//!
+//! A check never calls the target itself: every resource declares what it
+//! needs, the engine batches those needs into probes (one `stat` for all files,
+//! one package list for all packages), and names from a spec reach the target
+//! only as single-quoted arguments, never as shell text.
+
+pub mod backend;
+pub mod engine;
+pub mod facts;
+pub mod matcher;
+pub mod probe;
+pub mod report;
+pub mod resource;
+pub mod rules;
+pub mod spec;
+pub mod target;
+pub mod version;
+
+pub use engine::{CheckResult, Options, Outcome, TargetReport};
+pub use facts::Facts;
+pub use spec::{Check, Expectation, Property, Resource, ResourceKind};
+pub use target::Target;
+
+/// What spec authors and library users need in scope.
+pub mod prelude {
+    pub use crate::engine::{Options, Outcome};
+    pub use crate::matcher::dsl::*;
+    pub use crate::matcher::{Matcher, Scalar, Value};
+    pub use crate::spec::{Check, Expectation, Property, Protocol, Resource, ResourceKind};
+    pub use crate::target::Target;
+}

@@ -1,0 +1,148 @@
+//! The `infraspec` command: runs YAML specs and ad-hoc checks against targets.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, ValueEnum};
+
+use infraspec::engine::{self, Options};
+use infraspec::report;
+use infraspec::spec::yaml;
+use infraspec::target::{self, Target};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Behaviour tests for machines: one spec for the local machine, SSH hosts,
+/// containers and images.
+#[derive(Debug, Parser)]
+#[command(
+    name = "infraspec",
+    version,
+    after_help = "Examples:\n  infraspec examples/local.yaml\n  infraspec -c 'port: 22' -c '{file: /etc/motd, content: {contains: hello}}'\n  infraspec --format json -o report.json spec.yaml\n\nExit codes: 0 every check passed, 1 a check failed or could not be observed,\n2 nothing could be checked (bad arguments, invalid spec, unreachable target, no check ran)."
+)]
+struct Cli {
+    /// Where to run the checks: local, ssh://[user@]host[:port], docker://container,
+    /// docker:image[:tag]. Repeat for several targets.
+    #[arg(long = "target", short = 't', value_name = "TARGET", env = "INFRASPEC_TARGET", value_delimiter = ',')]
+    targets: Vec<String>,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "human")]
+    format: Format,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// A check in YAML flow syntax, e.g. 'port: 80'. Repeatable.
+    #[arg(long = "check", short = 'c', value_name = "CHECK")]
+    checks: Vec<String>,
+
+    /// Color in human output (NO_COLOR in the environment means never).
+    #[arg(long, value_enum, default_value = "auto")]
+    color: Color,
+
+    /// Do not apply the built-in rules that skip checks a container or a target
+    /// without init system cannot answer.
+    #[arg(long)]
+    no_auto_skip: bool,
+
+    /// YAML spec files.
+    #[arg(value_name = "SPEC")]
+    specs: Vec<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("infraspec: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    let to_terminal = cli.output.is_none() && std::io::stdout().is_terminal();
+    let colors = match cli.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
+    colored::control::set_override(colors);
+
+    let targets: Vec<Target> = if cli.targets.is_empty() {
+        vec![Target::Local]
+    } else {
+        cli.targets
+            .iter()
+            .map(|t| target::parse_list(t))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect()
+    };
+
+    let mut checks = Vec::new();
+    let mut errors = Vec::new();
+    for path in &cli.specs {
+        match yaml::load_file(path) {
+            Ok(c) => checks.extend(c),
+            Err(e) => errors.extend(e.0),
+        }
+    }
+    for (i, text) in cli.checks.iter().enumerate() {
+        match yaml::load_check(text, &format!("-c #{}", i + 1)) {
+            Ok(c) => checks.extend(c),
+            Err(e) => errors.extend(e.0),
+        }
+    }
+    if !errors.is_empty() {
+        for e in &errors {
+            eprintln!("infraspec: {e}");
+        }
+        eprintln!("infraspec: {} error(s) in the spec; nothing was run", errors.len());
+        return Ok(2);
+    }
+    if checks.is_empty() {
+        anyhow::bail!("no checks given: name a spec file or use -c 'port: 22' (see --help)");
+    }
+
+    let reports = engine::run_targets(&targets, &checks, &Options {
+        auto_skip: !cli.no_auto_skip,
+        ..Options::default()
+    });
+    let text = match cli.format {
+        Format::Human => report::human::render(&reports),
+        Format::Json => report::json::render(&reports),
+    };
+    match &cli.output {
+        Some(path) => std::fs::write(path, &text).with_context(|| format!("failed to write {}", path.display()))?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not worth an error.
+            let _ = stdout.write_all(text.as_bytes());
+        }
+    }
+    Ok(report::exit_code(&reports) as u8)
+}

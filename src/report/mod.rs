@@ -1,0 +1,72 @@
+//! Reports: what a run found, for people (`human`) and machines (`json`).
+
+use std::time::Duration;
+
+use crate::engine::{Outcome, TargetReport};
+
+pub mod human;
+pub mod json;
+
+/// Counts over a whole run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub errors: usize,
+}
+
+impl Summary {
+    pub fn of(reports: &[TargetReport]) -> Summary {
+        let mut s = Summary::default();
+        for r in reports.iter().flat_map(|t| &t.results) {
+            match r.outcome {
+                Outcome::Pass => s.passed += 1,
+                Outcome::Fail { .. } => s.failed += 1,
+                Outcome::Skip { .. } => s.skipped += 1,
+                Outcome::Error { .. } => s.errors += 1,
+            }
+        }
+        s
+    }
+}
+
+/// The process exit code for a run, per the contract: 0 every check passed
+/// (skips allowed), 1 a check failed or could not be observed, 2 nothing could
+/// be checked on some target (unreachable, no shell) or no check ran at all
+/// (every one skipped): an empty gate must not pass.
+pub fn exit_code(reports: &[TargetReport]) -> i32 {
+    let s = Summary::of(reports);
+    if reports.iter().any(|r| r.error.is_some()) || s.passed + s.failed + s.errors == 0 {
+        2
+    } else if s.failed + s.errors > 0 {
+        1
+    } else {
+        0
+    }
+}
+
+/// A one-line account of a check's outcome, as used in JSON `message` and
+/// elsewhere.
+pub fn message(outcome: &Outcome, note: Option<&str>, observed_by: &[String]) -> String {
+    let mut m = match outcome {
+        Outcome::Pass => String::new(),
+        Outcome::Fail { expected, found } => format!("expected to {expected}, found {found}"),
+        Outcome::Skip { reason } => reason.clone(),
+        Outcome::Error { message } => message.clone(),
+    };
+    if let Some(note) = note {
+        if !m.is_empty() {
+            m.push_str("; ");
+        }
+        m.push_str(note);
+    }
+    if matches!(outcome, Outcome::Fail { .. }) && !observed_by.is_empty() {
+        m.push_str(&format!(" (observed by: {})", observed_by.join("; ")));
+    }
+    m
+}
+
+pub(crate) fn millis(d: Duration) -> u64 {
+    d.as_millis().try_into().unwrap_or(u64::MAX)
+}

@@ -1,0 +1,44 @@
+//! `command`: a shell command line of the user's, its exit status and output.
+//!
+//! The command is shell text by design (`nginx -v 2>&1 | head -1`), run with
+//! `sh -c` as its own probe, under the check's `timeout`. One trailing newline is
+//! dropped from stdout and stderr so that `stdout: Linux` means what it says.
+
+use std::time::Duration;
+
+use super::{Early, Need, Observations, Observed};
+use crate::matcher::Value;
+use crate::probe::Probe;
+use crate::spec::Property;
+
+pub fn probe(command: &str, timeout: Option<Duration>) -> Probe {
+    let probe = Probe::argv(["sh", "-c", command]);
+    match timeout {
+        Some(t) => probe.with_timeout(t),
+        None => probe,
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    let s = String::from_utf8_lossy(bytes);
+    s.strip_suffix('\n').unwrap_or(&s).to_string()
+}
+
+pub fn observe(
+    obs: &Observations<'_>,
+    command: &str,
+    timeout: Option<Duration>,
+    property: Property,
+) -> Result<Observed, Early> {
+    let out = obs.raw(&Need::Command {
+        command: command.to_string(),
+        timeout,
+    })?;
+    Ok(match property {
+        Property::ExitStatus => Value::Int(out.status.into()),
+        Property::Stdout => Value::Text(text(&out.stdout)),
+        Property::Stderr => Value::Text(text(&out.stderr)),
+        other => return Err(Early::Error(format!("command has no property {other}"))),
+    }
+    .into())
+}

@@ -1,0 +1,213 @@
+//! `file`: existence, type, mode, ownership, size, content, sha256, link target.
+//!
+//! One `stat` answers for every path of a batch: the script first tests each
+//! path with the shell's own `test` (no process), then runs a single `stat` on
+//! the ones that exist. Content, checksums and link targets are one small
+//! process per file, only for the checks that ask for them.
+
+use super::{stdout_text, Early, Need, Observations, Observed};
+use crate::matcher::Value;
+use crate::probe::Probe;
+use crate::spec::Property;
+
+/// The result of `lstat` on a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stat {
+    pub file_type: &'static str,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+    pub owner: String,
+    pub group: String,
+}
+
+/// Prints a line of 0/1 (does each path exist), then one `stat` line per
+/// existing path, in order. Paths are positional parameters: data, not code.
+const STAT: &str = r#"for f do
+  shift
+  if [ -e "$f" ] || [ -h "$f" ]; then set -- "$@" "$f"; printf 1; else printf 0; fi
+done
+echo
+[ "$#" -eq 0 ] || exec stat -c '%f %u %g %s %U %G' -- "$@""#;
+
+pub fn stat_probe<'a>(paths: impl Iterator<Item = &'a str>) -> Probe {
+    let paths: Vec<String> = paths.map(str::to_string).collect();
+    let shown = format!(
+        "stat -c '%f %u %g %s %U %G' -- {}",
+        paths.iter().map(|p| crate::probe::display_word(p)).collect::<Vec<_>>().join(" ")
+    );
+    Probe::script(STAT, paths, shown)
+}
+
+fn file_type(raw_mode: u32) -> &'static str {
+    match raw_mode & 0o170000 {
+        0o100000 => "file",
+        0o040000 => "directory",
+        0o120000 => "symlink",
+        0o140000 => "socket",
+        0o010000 => "pipe",
+        0o060000 => "block",
+        0o020000 => "char",
+        _ => "unknown",
+    }
+}
+
+/// Parses one `stat -c '%f %u %g %s %U %G'` line.
+pub fn parse_stat_line(line: &str) -> Option<Stat> {
+    let f: Vec<&str> = line.split(' ').collect();
+    if f.len() != 6 {
+        return None;
+    }
+    let raw = u32::from_str_radix(f[0], 16).ok()?;
+    Some(Stat {
+        file_type: file_type(raw),
+        mode: raw & 0o7777,
+        uid: f[1].parse().ok()?,
+        gid: f[2].parse().ok()?,
+        size: f[3].parse().ok()?,
+        owner: f[4].to_string(),
+        group: f[5].to_string(),
+    })
+}
+
+/// Parses the whole output of [`stat_probe`] for `paths`.
+pub fn parse_stats(text: &str, paths: &[String]) -> Result<Vec<(String, Option<Stat>)>, String> {
+    let mut lines = text.lines();
+    let flags = lines.next().unwrap_or_default();
+    if flags.len() != paths.len() || !flags.bytes().all(|b| b == b'0' || b == b'1') {
+        return Err(format!("unexpected output from the stat probe: {flags:?}"));
+    }
+    let mut result = Vec::with_capacity(paths.len());
+    for (path, flag) in paths.iter().zip(flags.bytes()) {
+        let stat = if flag == b'1' {
+            let line = lines
+                .next()
+                .ok_or("a file disappeared while it was being observed")?;
+            Some(parse_stat_line(line).ok_or_else(|| format!("unexpected stat output {line:?}"))?)
+        } else {
+            None
+        };
+        result.push((path.clone(), stat));
+    }
+    Ok(result)
+}
+
+pub fn needs(path: &str, property: Property) -> Vec<Need> {
+    let p = path.to_string();
+    match property {
+        Property::Content => vec![Need::Stat(p.clone()), Need::Content(p)],
+        Property::Sha256 => vec![Need::Stat(p.clone()), Need::Sha256(p)],
+        Property::LinkTarget => vec![Need::Stat(p.clone()), Need::LinkTarget(p)],
+        _ => vec![Need::Stat(p)],
+    }
+}
+
+fn stat<'s>(obs: &'s Observations<'_>, path: &str) -> Result<Option<&'s Stat>, String> {
+    let need = Need::Stat(path.to_string());
+    let all = obs.cached(&obs.stats, || {
+        let out = obs.raw(&need)?;
+        if out.status != 0 && out.stdout.is_empty() {
+            return Err(obs.failure(&need, out));
+        }
+        let probe = obs.probe_of(&need).expect("planned");
+        // argv is sh -c SNIPPET sh PATH…
+        let paths: Vec<String> = probe.argv_slice().iter().skip(4).cloned().collect();
+        let parsed = parse_stats(&stdout_text(out), &paths).map_err(|e| {
+            let stderr = out.stderr_excerpt();
+            if stderr.is_empty() { e } else { format!("{e}: {stderr}") }
+        })?;
+        Ok(parsed.into_iter().collect())
+    })?;
+    Ok(all.get(path).and_then(Option::as_ref))
+}
+
+pub fn observe(obs: &Observations<'_>, path: &str, property: Property) -> Result<Observed, Early> {
+    let st = stat(obs, path)?;
+    if property == Property::Exists {
+        return Ok(Value::Bool(st.is_some()).into());
+    }
+    let st = st.ok_or_else(|| Early::Fail("does not exist".into()))?;
+    Ok(match property {
+        Property::Type => Value::Text(st.file_type.to_string()),
+        Property::Mode => Value::Mode(st.mode),
+        Property::Owner => Value::Text(st.owner.clone()),
+        Property::Group => Value::Text(st.group.clone()),
+        Property::Size => Value::Int(st.size as i64),
+        Property::Content => {
+            if st.file_type == "directory" {
+                return Err(Early::Fail("a directory, which has no content".into()));
+            }
+            let need = Need::Content(path.to_string());
+            let out = obs.ok(&need)?;
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            if out.truncated {
+                return Ok(Observed {
+                    value: Value::Text(text),
+                    note: Some(format!(
+                        "only the first {} MiB of the file were read",
+                        crate::probe::OUTPUT_CAP >> 20
+                    )),
+                });
+            }
+            Value::Text(text)
+        }
+        Property::Sha256 => {
+            let out = obs.ok(&Need::Sha256(path.to_string()))?;
+            let text = stdout_text(out);
+            let hash = text.split_whitespace().next().unwrap_or_default();
+            if hash.len() != 64 {
+                return Err(Early::Error(format!("unexpected sha256sum output {text:?}")));
+            }
+            Value::Text(hash.to_string())
+        }
+        Property::LinkTarget => {
+            if st.file_type != "symlink" {
+                return Err(Early::Fail(format!("a {}, not a symlink", st.file_type)));
+            }
+            let out = obs.ok(&Need::LinkTarget(path.to_string()))?;
+            let text = stdout_text(out);
+            Value::Text(text.strip_suffix('\n').unwrap_or(&text).to_string())
+        }
+        other => return Err(Early::Error(format!("file has no property {other}"))),
+    }
+    .into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resource::testing::fixture;
+
+    #[test]
+    fn stat_output_from_debian_12() {
+        let text = String::from_utf8(fixture("files/stat-debian-12.txt")).unwrap();
+        let paths: Vec<String> = ["/etc/passwd", "/nonexistent", "/etc", "/bin", "/etc/shadow"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let stats = parse_stats(&text, &paths).unwrap();
+        let passwd = stats[0].1.as_ref().unwrap();
+        assert_eq!((passwd.file_type, passwd.mode, passwd.owner.as_str()), ("file", 0o644, "root"));
+        assert!(stats[1].1.is_none());
+        assert_eq!(stats[2].1.as_ref().unwrap().file_type, "directory");
+        assert_eq!(stats[3].1.as_ref().unwrap().file_type, "symlink");
+        let shadow = stats[4].1.as_ref().unwrap();
+        assert_eq!((shadow.mode, shadow.group.as_str()), (0o640, "shadow"));
+    }
+
+    #[test]
+    fn busybox_stat_output_from_alpine() {
+        let st = parse_stat_line("41ed 0 0 4096 root root").unwrap();
+        assert_eq!((st.file_type, st.mode), ("directory", 0o755));
+        let sticky = parse_stat_line("43ff 0 0 4096 root root").unwrap();
+        assert_eq!(sticky.mode, 0o1777);
+    }
+
+    #[test]
+    fn a_file_that_vanishes_mid_probe_is_an_error() {
+        let paths = vec!["/a".to_string(), "/b".to_string()];
+        assert!(parse_stats("11\n81a4 0 0 1 root root\n", &paths).is_err());
+        assert!(parse_stats("garbage", &paths).is_err());
+    }
+}

@@ -1,0 +1,54 @@
+//! `host`: name resolution as the target's resolver (NSS: /etc/hosts, DNS…)
+//! sees it, through `getent ahosts`.
+
+use super::{stdout_text, Early, Need, Observations, Observed};
+use crate::matcher::Value;
+use crate::probe::Probe;
+use crate::spec::Property;
+
+pub fn probe(name: &str) -> Probe {
+    Probe::script(
+        r#"getent ahosts "$1" 2>/dev/null || getent hosts "$1""#,
+        [name],
+        format!("getent ahosts {}", crate::probe::display_word(name)),
+    )
+}
+
+/// Distinct addresses, in the resolver's order.
+pub fn parse(text: &str) -> Vec<String> {
+    let mut addrs: Vec<String> = Vec::new();
+    for line in text.lines() {
+        if let Some(a) = line.split_whitespace().next() {
+            if a.parse::<std::net::IpAddr>().is_ok() && !addrs.iter().any(|x| x == a) {
+                addrs.push(a.to_string());
+            }
+        }
+    }
+    addrs
+}
+
+pub fn observe(obs: &Observations<'_>, name: &str, property: Property) -> Result<Observed, Early> {
+    let need = Need::Host(name.to_string());
+    let out = obs.raw(&need)?;
+    if out.status == 127 {
+        return Err(Early::Error(obs.failure(&need, out)));
+    }
+    let addrs = if out.status == 0 { parse(&stdout_text(out)) } else { Vec::new() };
+    match property {
+        Property::Resolvable => Ok(Value::Bool(!addrs.is_empty()).into()),
+        Property::Addresses if addrs.is_empty() => Err(Early::Fail("not resolvable".into())),
+        Property::Addresses => Ok(Value::List(addrs).into()),
+        other => Err(Early::Error(format!("host has no property {other}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ahosts_output_is_deduplicated() {
+        let text = "127.0.0.1       STREAM localhost\n127.0.0.1       DGRAM  \n127.0.0.1       RAW    \n::1 STREAM\n";
+        assert_eq!(parse(text), ["127.0.0.1", "::1"]);
+    }
+}

@@ -1,0 +1,363 @@
+//! Resources: what each check needs to know, how that is probed, and how the
+//! answer is read.
+//!
+//! A check never runs anything. It states its [`Need`]s (the stat of a path,
+//! the package database, a user's passwd entry); the engine collects the needs
+//! of every check of a target into a [`Plan`], which batches them into as few
+//! probes as possible (one `stat` for all paths, one `getent` for all users, one
+//! package list for all packages). After the batch ran, each check reads its
+//! answer from [`Observations`], which parses each probe's output once, however
+//! many checks read it.
+
+use std::cell::OnceCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+use crate::facts::{Facts, InitSystem};
+use crate::matcher::Value;
+use crate::probe::{Probe, ProbeOutput};
+use crate::spec::{Check, ResourceKind};
+
+pub mod command;
+pub mod file;
+pub mod host;
+pub mod interface;
+pub mod kernel;
+pub mod mount;
+pub mod package;
+pub mod port;
+pub mod process;
+pub mod service;
+pub mod user;
+
+/// A piece of knowledge a check needs from the target.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Need {
+    /// The installed-package database of the target's package manager.
+    Packages,
+    Stat(String),
+    Content(String),
+    Sha256(String),
+    LinkTarget(String),
+    Passwd(String),
+    /// Every passwd entry, to name the owners of processes.
+    PasswdAll,
+    GroupEntry(String),
+    UserGroups(String),
+    /// systemd's view of a unit.
+    SystemdUnit(String),
+    OpenRcStarted,
+    OpenRcRunlevels,
+    SysvStatus(String),
+    SysvRunlevels,
+    ProcNet(crate::spec::Protocol),
+    Processes,
+    KernelParam(String),
+    KernelModules,
+    Mounts,
+    Interfaces,
+    InterfaceAddresses,
+    Host(String),
+    Command { command: String, timeout: Option<Duration> },
+}
+
+/// Probes for a set of needs, and which probe answers which need.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub probes: Vec<Probe>,
+    index: HashMap<Need, usize>,
+}
+
+impl Plan {
+    /// Batches `needs` into probes for a target with these facts.
+    pub fn new(needs: &BTreeSet<Need>, facts: &Facts) -> Plan {
+        let mut plan = Plan::default();
+        let mut grouped: BTreeMap<u8, Vec<&Need>> = BTreeMap::new();
+        for need in needs {
+            let group = match need {
+                Need::Stat(_) => 1,
+                Need::Passwd(_) => 2,
+                Need::GroupEntry(_) => 3,
+                Need::SystemdUnit(_) => 4,
+                _ => 0,
+            };
+            grouped.entry(group).or_default().push(need);
+        }
+        for (group, members) in grouped {
+            if group == 0 {
+                for need in members {
+                    plan.add(single_probe(need, facts), [need]);
+                }
+                continue;
+            }
+            let names = members.iter().map(|n| match n {
+                Need::Stat(s) | Need::Passwd(s) | Need::GroupEntry(s) | Need::SystemdUnit(s) => s.as_str(),
+                _ => unreachable!("grouped needs carry a name"),
+            });
+            let probe = match group {
+                1 => file::stat_probe(names),
+                2 => user::getent_probe("passwd", names),
+                3 => user::getent_probe("group", names),
+                _ => service::systemctl_probe(names),
+            };
+            plan.add(probe, members);
+        }
+        plan
+    }
+
+    fn add<'n>(&mut self, probe: Probe, needs: impl IntoIterator<Item = &'n Need>) {
+        let at = match self.probes.iter().position(|p| *p == probe) {
+            Some(at) => at,
+            None => {
+                self.probes.push(probe);
+                self.probes.len() - 1
+            }
+        };
+        for need in needs {
+            self.index.insert(need.clone(), at);
+        }
+    }
+
+    /// The probe that answers `need`.
+    pub fn probe_of(&self, need: &Need) -> Option<&Probe> {
+        self.index.get(need).map(|i| &self.probes[*i])
+    }
+}
+
+fn single_probe(need: &Need, facts: &Facts) -> Probe {
+    match need {
+        Need::Packages => package::list_probe(facts.package_manager),
+        Need::Content(path) => Probe::argv(["cat", "--", path]),
+        Need::Sha256(path) => Probe::argv(["sha256sum", "--", path]),
+        Need::LinkTarget(path) => Probe::argv(["readlink", "--", path]),
+        Need::PasswdAll => user::getent_all_probe(),
+        Need::UserGroups(name) => Probe::argv(["id", "-Gn", "--", name]),
+        Need::OpenRcStarted => service::openrc_started_probe(),
+        Need::OpenRcRunlevels => service::openrc_runlevels_probe(),
+        Need::SysvStatus(name) => service::sysv_status_probe(name),
+        Need::SysvRunlevels => service::sysv_runlevels_probe(),
+        Need::ProcNet(proto) => Probe::argv(["cat", port::proc_file(*proto)]),
+        Need::Processes => process::probe(),
+        Need::KernelParam(name) => kernel::param_probe(name),
+        Need::KernelModules => Probe::argv(["cat", "/proc/modules"]),
+        Need::Mounts => Probe::argv(["cat", "/proc/self/mounts"]),
+        Need::Interfaces => interface::list_probe(),
+        Need::InterfaceAddresses => Probe::argv(["ip", "-o", "addr", "show"]),
+        Need::Host(name) => host::probe(name),
+        Need::Command { command, timeout } => command::probe(command, *timeout),
+        Need::Stat(_) | Need::Passwd(_) | Need::GroupEntry(_) | Need::SystemdUnit(_) => {
+            unreachable!("batched needs are planned in groups")
+        }
+    }
+}
+
+/// How a check's observation ended before any matcher ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Early {
+    /// The resource is not there to be asked (the package is not installed, the
+    /// file does not exist): the check fails, and this says what was found.
+    Fail(String),
+    /// The target could not be observed.
+    Error(String),
+}
+
+impl From<String> for Early {
+    fn from(message: String) -> Self {
+        Early::Error(message)
+    }
+}
+
+/// What a check observed: the value, and a note on how it was judged when that
+/// is worth saying ("judged from the process table").
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observed {
+    pub value: Value,
+    pub note: Option<String>,
+}
+
+impl From<Value> for Observed {
+    fn from(value: Value) -> Self {
+        Observed { value, note: None }
+    }
+}
+
+/// The answers of one batch, parsed on first use.
+pub struct Observations<'a> {
+    pub facts: &'a Facts,
+    plan: &'a Plan,
+    outputs: &'a [Option<ProbeOutput>],
+    packages: OnceCell<Result<package::Db, String>>,
+    stats: OnceCell<Result<HashMap<String, Option<file::Stat>>, String>>,
+    passwd: OnceCell<Result<Vec<user::Passwd>, String>>,
+    passwd_all: OnceCell<Result<Vec<user::Passwd>, String>>,
+    groups: OnceCell<Result<Vec<user::GroupEntry>, String>>,
+    units: OnceCell<Result<Vec<service::UnitState>, String>>,
+    processes: OnceCell<Result<Vec<process::Proc>, String>>,
+    sockets: OnceCell<Result<Vec<port::Socket>, String>>,
+}
+
+impl<'a> Observations<'a> {
+    pub fn new(facts: &'a Facts, plan: &'a Plan, outputs: &'a [Option<ProbeOutput>]) -> Self {
+        Observations {
+            facts,
+            plan,
+            outputs,
+            packages: OnceCell::new(),
+            stats: OnceCell::new(),
+            passwd: OnceCell::new(),
+            passwd_all: OnceCell::new(),
+            groups: OnceCell::new(),
+            units: OnceCell::new(),
+            processes: OnceCell::new(),
+            sockets: OnceCell::new(),
+        }
+    }
+
+    /// The probe that answered `need`, for messages.
+    pub fn probe_of(&self, need: &Need) -> Option<&Probe> {
+        self.plan.probe_of(need)
+    }
+
+    /// The raw output for `need`, whatever its exit status; `Err` when there is
+    /// none (the script stopped) or the probe timed out.
+    pub fn raw(&self, need: &Need) -> Result<&ProbeOutput, String> {
+        let i = *self
+            .plan
+            .index
+            .get(need)
+            .ok_or_else(|| format!("internal: {need:?} was not planned"))?;
+        let probe = &self.plan.probes[i];
+        let out = self.outputs.get(i).and_then(Option::as_ref).ok_or_else(|| {
+            format!("no result for `{probe}`: the probe script stopped before it finished")
+        })?;
+        if out.timed_out {
+            return Err(format!(
+                "`{probe}` timed out after {}s and was killed",
+                probe.timeout().as_secs()
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The output for `need` when it exited 0; otherwise an error naming the
+    /// command, its status and its stderr.
+    pub fn ok(&self, need: &Need) -> Result<&ProbeOutput, String> {
+        let out = self.raw(need)?;
+        if out.status == 0 {
+            Ok(out)
+        } else {
+            Err(self.failure(need, out))
+        }
+    }
+
+    /// Describes a probe that did not succeed.
+    pub fn failure(&self, need: &Need, out: &ProbeOutput) -> String {
+        let probe = self
+            .probe_of(need)
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| format!("{need:?}"));
+        if out.status == 127 {
+            let tool = self
+                .probe_of(need)
+                .and_then(|p| p.argv_slice().first())
+                .map(String::as_str)
+                .unwrap_or("the command");
+            return format!("failed to run `{probe}`: {tool} is not available on the target");
+        }
+        let stderr = out.stderr_excerpt();
+        if stderr.is_empty() {
+            format!("failed to run `{probe}`: exit status {}", out.status)
+        } else {
+            format!("failed to run `{probe}`: exit status {}: {stderr}", out.status)
+        }
+    }
+
+    fn cached<'s, T>(
+        &'s self,
+        cell: &'s OnceCell<Result<T, String>>,
+        load: impl FnOnce() -> Result<T, String>,
+    ) -> Result<&'s T, String> {
+        cell.get_or_init(load).as_ref().map_err(Clone::clone)
+    }
+}
+
+/// The needs of one check on a target with these facts.
+pub fn needs(check: &Check, facts: &Facts) -> Vec<Need> {
+    let r = &check.resource;
+    let p = check.expectation.property;
+    match r.kind {
+        ResourceKind::Package => package::needs_for(facts.package_manager),
+        ResourceKind::Service => service::needs(&r.name, p, facts.init),
+        ResourceKind::Port => port::needs(&check.expectation.listen),
+        ResourceKind::File => file::needs(&r.name, p),
+        ResourceKind::User => user::user_needs(&r.name, p),
+        ResourceKind::Group => vec![Need::GroupEntry(r.name.clone())],
+        ResourceKind::Process => process::needs(p),
+        ResourceKind::Command => vec![Need::Command {
+            command: r.name.clone(),
+            timeout: check.options.timeout,
+        }],
+        ResourceKind::KernelParam => vec![Need::KernelParam(r.name.clone())],
+        ResourceKind::KernelModule => vec![Need::KernelModules],
+        ResourceKind::Mount => vec![Need::Mounts],
+        ResourceKind::Interface => interface::needs(p),
+        ResourceKind::Host => vec![Need::Host(r.name.clone())],
+        ResourceKind::Http | ResourceKind::DockerImage => vec![],
+    }
+}
+
+/// Reads what the check observed from the batch's answers.
+pub fn observe(check: &Check, obs: &Observations<'_>) -> Result<Observed, Early> {
+    let r = &check.resource;
+    let p = check.expectation.property;
+    match r.kind {
+        ResourceKind::Package => package::observe(obs, &r.name, p),
+        ResourceKind::Service => service::observe(obs, &r.name, p),
+        ResourceKind::Port => port::observe(obs, &r.name, &check.expectation.listen),
+        ResourceKind::File => file::observe(obs, &r.name, p),
+        ResourceKind::User => user::observe_user(obs, &r.name, p),
+        ResourceKind::Group => user::observe_group(obs, &r.name, p),
+        ResourceKind::Process => process::observe(obs, &r.name, p),
+        ResourceKind::Command => command::observe(obs, &r.name, check.options.timeout, p),
+        ResourceKind::KernelParam => kernel::observe_param(obs, &r.name, p),
+        ResourceKind::KernelModule => kernel::observe_module(obs, &r.name),
+        ResourceKind::Mount => mount::observe(obs, &r.name, p),
+        ResourceKind::Interface => interface::observe(obs, &r.name, p),
+        ResourceKind::Host => host::observe(obs, &r.name, p),
+        ResourceKind::Http => Err(Early::Error(
+            "http checks are not supported yet: requests from the target's point of view land with their own issue"
+                .into(),
+        )),
+        ResourceKind::DockerImage => Err(Early::Error(
+            "docker_image checks are not supported yet: they land with the Docker backend".into(),
+        )),
+    }
+}
+
+/// Whether the init system can answer for services (else the process table does).
+pub fn has_service_manager(init: InitSystem) -> bool {
+    init != InitSystem::None
+}
+
+/// Lossy text of a probe's stdout.
+pub(crate) fn stdout_text(out: &ProbeOutput) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(&out.stdout)
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Helpers to evaluate checks against canned probe outputs.
+    use super::*;
+
+    pub fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+    }
+
+    pub fn ok(stdout: &[u8]) -> Option<ProbeOutput> {
+        Some(ProbeOutput {
+            stdout: stdout.to_vec(),
+            ..Default::default()
+        })
+    }
+}

@@ -1,0 +1,662 @@
+//! The check model: what a spec says, independent of YAML or the Rust DSL.
+//!
+//! A [`Check`] is one resource, one expectation and the options that govern it.
+//! A YAML item with three expectations becomes three checks; a DSL `it` or
+//! `its` becomes one. Both front ends build the same values, so a spec gives the
+//! same outcomes whichever way it is written.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::matcher::{Matcher, Scalar};
+
+pub mod yaml;
+
+/// The closed set of resources infraspec knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ResourceKind {
+    Package,
+    Service,
+    Port,
+    File,
+    User,
+    Group,
+    Process,
+    Command,
+    KernelParam,
+    KernelModule,
+    Mount,
+    Interface,
+    Host,
+    Http,
+    DockerImage,
+}
+
+/// The kind of value a property holds; it decides which matchers fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// true/false: installed, running, listening…
+    State,
+    Int,
+    Text,
+    Version,
+    /// A set of names: use `contains`.
+    List,
+    Mode,
+    /// file, directory, symlink, socket, pipe, block, char
+    FileType,
+}
+
+/// What can be asked of a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Property {
+    Installed,
+    Version,
+    Running,
+    Enabled,
+    Listening,
+    Exists,
+    Type,
+    Mode,
+    Owner,
+    Group,
+    Size,
+    Content,
+    Sha256,
+    LinkTarget,
+    Uid,
+    Gid,
+    Groups,
+    Home,
+    Shell,
+    Count,
+    User,
+    ExitStatus,
+    Stdout,
+    Stderr,
+    Value,
+    Loaded,
+    Filesystem,
+    Device,
+    Options,
+    Addresses,
+    Mtu,
+    Resolvable,
+    Status,
+    Body,
+}
+
+use Property as P;
+use ValueKind as V;
+
+impl ResourceKind {
+    pub const ALL: [ResourceKind; 15] = [
+        ResourceKind::Package,
+        ResourceKind::Service,
+        ResourceKind::Port,
+        ResourceKind::File,
+        ResourceKind::User,
+        ResourceKind::Group,
+        ResourceKind::Process,
+        ResourceKind::Command,
+        ResourceKind::KernelParam,
+        ResourceKind::KernelModule,
+        ResourceKind::Mount,
+        ResourceKind::Interface,
+        ResourceKind::Host,
+        ResourceKind::Http,
+        ResourceKind::DockerImage,
+    ];
+
+    /// The key in YAML and the word in check names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::Package => "package",
+            ResourceKind::Service => "service",
+            ResourceKind::Port => "port",
+            ResourceKind::File => "file",
+            ResourceKind::User => "user",
+            ResourceKind::Group => "group",
+            ResourceKind::Process => "process",
+            ResourceKind::Command => "command",
+            ResourceKind::KernelParam => "kernel_param",
+            ResourceKind::KernelModule => "kernel_module",
+            ResourceKind::Mount => "mount",
+            ResourceKind::Interface => "interface",
+            ResourceKind::Host => "host",
+            ResourceKind::Http => "http",
+            ResourceKind::DockerImage => "docker_image",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<ResourceKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == key)
+    }
+
+    /// The properties this resource has, with their kinds.
+    pub fn properties(self) -> &'static [(Property, ValueKind)] {
+        match self {
+            ResourceKind::Package => &[(P::Installed, V::State), (P::Version, V::Version)],
+            ResourceKind::Service => &[(P::Running, V::State), (P::Enabled, V::State)],
+            ResourceKind::Port => &[(P::Listening, V::State)],
+            ResourceKind::File => &[
+                (P::Exists, V::State),
+                (P::Type, V::FileType),
+                (P::Mode, V::Mode),
+                (P::Owner, V::Text),
+                (P::Group, V::Text),
+                (P::Size, V::Int),
+                (P::Content, V::Text),
+                (P::Sha256, V::Text),
+                (P::LinkTarget, V::Text),
+            ],
+            ResourceKind::User => &[
+                (P::Exists, V::State),
+                (P::Uid, V::Int),
+                (P::Gid, V::Int),
+                (P::Groups, V::List),
+                (P::Home, V::Text),
+                (P::Shell, V::Text),
+            ],
+            ResourceKind::Group => &[(P::Exists, V::State), (P::Gid, V::Int)],
+            ResourceKind::Process => &[
+                (P::Running, V::State),
+                (P::Count, V::Int),
+                (P::User, V::List),
+            ],
+            ResourceKind::Command => &[
+                (P::ExitStatus, V::Int),
+                (P::Stdout, V::Text),
+                (P::Stderr, V::Text),
+            ],
+            ResourceKind::KernelParam => &[(P::Exists, V::State), (P::Value, V::Text)],
+            ResourceKind::KernelModule => &[(P::Loaded, V::State)],
+            ResourceKind::Mount => &[
+                (P::Exists, V::State),
+                (P::Filesystem, V::Text),
+                (P::Device, V::Text),
+                (P::Options, V::List),
+            ],
+            ResourceKind::Interface => &[
+                (P::Exists, V::State),
+                (P::Addresses, V::List),
+                (P::Mtu, V::Int),
+            ],
+            ResourceKind::Host => &[(P::Resolvable, V::State), (P::Addresses, V::List)],
+            ResourceKind::Http => &[(P::Status, V::Int), (P::Body, V::Text)],
+            ResourceKind::DockerImage => &[(P::Exists, V::State)],
+        }
+    }
+
+    /// Keys that qualify an expectation or a request rather than being one.
+    pub fn qualifiers(self) -> &'static [&'static str] {
+        match self {
+            ResourceKind::Port => &["protocol", "address"],
+            ResourceKind::Http => &["method", "headers"],
+            _ => &[],
+        }
+    }
+
+    /// The expectation a check with no expectation asserts.
+    pub fn default_expectation(self) -> (Property, Matcher) {
+        let state = |p| (p, Matcher::Eq(Scalar::Bool(true)));
+        match self {
+            ResourceKind::Package => state(P::Installed),
+            ResourceKind::Service | ResourceKind::Process => state(P::Running),
+            ResourceKind::Port => state(P::Listening),
+            ResourceKind::File
+            | ResourceKind::User
+            | ResourceKind::Group
+            | ResourceKind::KernelParam
+            | ResourceKind::Mount
+            | ResourceKind::Interface
+            | ResourceKind::DockerImage => state(P::Exists),
+            ResourceKind::KernelModule => state(P::Loaded),
+            ResourceKind::Command => (P::ExitStatus, Matcher::Eq(Scalar::Int(0))),
+            ResourceKind::Host => state(P::Resolvable),
+            ResourceKind::Http => (
+                P::Status,
+                Matcher::AllOf(vec![
+                    Matcher::Compare(crate::matcher::Cmp::Ge, 200.0),
+                    Matcher::Compare(crate::matcher::Cmp::Le, 399.0),
+                ]),
+            ),
+        }
+    }
+
+    /// The kind of `property` on this resource, if it has it.
+    pub fn property_kind(self, property: Property) -> Option<ValueKind> {
+        self.properties()
+            .iter()
+            .find(|(p, _)| *p == property)
+            .map(|(_, k)| *k)
+    }
+
+    /// Whether resource names must not look like command-line options: they are
+    /// handed as arguments to tools such as getent, systemctl or id.
+    fn name_is_argument(self) -> bool {
+        !matches!(
+            self,
+            ResourceKind::Command | ResourceKind::File | ResourceKind::Mount | ResourceKind::Http
+        )
+    }
+}
+
+impl fmt::Display for ResourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Property {
+    pub const ALL: [Property; 34] = [
+        P::Installed,
+        P::Version,
+        P::Running,
+        P::Enabled,
+        P::Listening,
+        P::Exists,
+        P::Type,
+        P::Mode,
+        P::Owner,
+        P::Group,
+        P::Size,
+        P::Content,
+        P::Sha256,
+        P::LinkTarget,
+        P::Uid,
+        P::Gid,
+        P::Groups,
+        P::Home,
+        P::Shell,
+        P::Count,
+        P::User,
+        P::ExitStatus,
+        P::Stdout,
+        P::Stderr,
+        P::Value,
+        P::Loaded,
+        P::Filesystem,
+        P::Device,
+        P::Options,
+        P::Addresses,
+        P::Mtu,
+        P::Resolvable,
+        P::Status,
+        P::Body,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            P::Installed => "installed",
+            P::Version => "version",
+            P::Running => "running",
+            P::Enabled => "enabled",
+            P::Listening => "listening",
+            P::Exists => "exists",
+            P::Type => "type",
+            P::Mode => "mode",
+            P::Owner => "owner",
+            P::Group => "group",
+            P::Size => "size",
+            P::Content => "content",
+            P::Sha256 => "sha256",
+            P::LinkTarget => "link_target",
+            P::Uid => "uid",
+            P::Gid => "gid",
+            P::Groups => "groups",
+            P::Home => "home",
+            P::Shell => "shell",
+            P::Count => "count",
+            P::User => "user",
+            P::ExitStatus => "exit_status",
+            P::Stdout => "stdout",
+            P::Stderr => "stderr",
+            P::Value => "value",
+            P::Loaded => "loaded",
+            P::Filesystem => "filesystem",
+            P::Device => "device",
+            P::Options => "options",
+            P::Addresses => "addresses",
+            P::Mtu => "mtu",
+            P::Resolvable => "resolvable",
+            P::Status => "status",
+            P::Body => "body",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Property> {
+        Self::ALL.into_iter().find(|p| p.as_str() == key)
+    }
+
+    /// The words for a true state: "be installed", "exist".
+    fn state_words(self) -> (&'static str, &'static str) {
+        match self {
+            P::Exists => ("exist", "not exist"),
+            P::Installed => ("be installed", "not be installed"),
+            P::Running => ("be running", "not be running"),
+            P::Enabled => ("be enabled", "not be enabled"),
+            P::Listening => ("be listening", "not be listening"),
+            P::Loaded => ("be loaded", "not be loaded"),
+            P::Resolvable => ("be resolvable", "not be resolvable"),
+            _ => ("be true", "be false"),
+        }
+    }
+
+    /// How a state reads when found: "installed", "not running".
+    pub fn state_found(self, b: bool) -> String {
+        let (yes, _) = self.state_words();
+        let word = yes.strip_prefix("be ").unwrap_or(match yes {
+            "exist" => "present",
+            other => other,
+        });
+        if b {
+            word.to_string()
+        } else {
+            format!("not {word}")
+        }
+    }
+}
+
+impl fmt::Display for Property {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The protocols a port can listen on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Protocol {
+    Tcp,
+    Tcp6,
+    Udp,
+    Udp6,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Tcp6 => "tcp6",
+            Protocol::Udp => "udp",
+            Protocol::Udp6 => "udp6",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Protocol> {
+        Some(match s {
+            "tcp" => Protocol::Tcp,
+            "tcp6" => Protocol::Tcp6,
+            "udp" => Protocol::Udp,
+            "udp6" => Protocol::Udp6,
+            _ => return None,
+        })
+    }
+}
+
+/// A resource on a target: its kind and its name (a package name, a path, a
+/// port number, a command line…).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Resource {
+    pub kind: ResourceKind,
+    pub name: String,
+}
+
+impl Resource {
+    /// Validates the name for the kind: names are data and are refused when they
+    /// could not mean a real resource (NUL bytes, option-like names, relative
+    /// paths, `..` in kernel parameters).
+    pub fn new(kind: ResourceKind, name: impl Into<String>) -> Result<Resource, String> {
+        let name = name.into();
+        if name.is_empty() {
+            return Err(format!("{kind} name is empty"));
+        }
+        if name.contains('\0') {
+            return Err(format!("{kind} name {name:?} contains a NUL byte"));
+        }
+        if kind.name_is_argument() && name.starts_with('-') {
+            return Err(format!("{kind} name {name:?} must not start with '-'"));
+        }
+        match kind {
+            ResourceKind::Port => match name.parse::<u16>() {
+                Ok(n) if n > 0 => {}
+                _ => return Err(format!("port {name:?} is not a number from 1 to 65535")),
+            },
+            ResourceKind::Service if name.contains('/') => {
+                return Err(format!("service name {name:?} must not contain '/'"));
+            }
+            ResourceKind::File | ResourceKind::Mount if !name.starts_with('/') => {
+                return Err(format!("{kind} path {name:?} must be absolute (start with '/')"));
+            }
+            ResourceKind::KernelParam | ResourceKind::KernelModule | ResourceKind::Interface => {
+                let ok = name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_.-/:@".contains(&b))
+                    && !name.split(['.', '/']).any(|part| part == "..")
+                    && !name.contains("..");
+                if !ok || name.starts_with('/') {
+                    return Err(format!(
+                        "{kind} name {name:?} may hold only letters, digits and _ . - / : @"
+                    ));
+                }
+            }
+            _ => {}
+        }
+        Ok(Resource { kind, name })
+    }
+}
+
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kind, self.name)
+    }
+}
+
+/// A qualifier on `listening`: which protocol and local address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Listen {
+    pub protocol: Option<Protocol>,
+    pub address: Option<String>,
+}
+
+/// One expectation on a resource's property.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expectation {
+    pub property: Property,
+    pub matcher: Matcher,
+    /// For `listening` only.
+    pub listen: Listen,
+}
+
+impl Expectation {
+    pub fn new(property: Property, matcher: Matcher) -> Self {
+        Expectation {
+            property,
+            matcher,
+            listen: Listen::default(),
+        }
+    }
+
+    /// The expectation in words, after "should": "be installed", "be owned by
+    /// \"root\"", "content should contain \"x\"" reads as the property first.
+    pub fn phrase(&self) -> String {
+        use crate::matcher::Matcher as M;
+        let mut s = match (&self.matcher, self.property) {
+            (M::Eq(Scalar::Bool(b)), p) if p.state_words().0 != "be true" => {
+                let (yes, no) = p.state_words();
+                format!("should {}", if *b { yes } else { no })
+            }
+            (M::Eq(Scalar::Str(t)), P::Type) => format!("should be {}", article(t)),
+            (M::Eq(m), P::Mode) => format!("should be mode {}", m.to_string().trim_matches('"')),
+            (M::Eq(Scalar::Str(o)), P::Owner) => format!("should be owned by {o}"),
+            (M::Eq(Scalar::Str(g)), P::Group) => format!("should be grouped into {g}"),
+            (M::Not(inner), p) => format!("{p} should not {inner}"),
+            (m, p) => format!("{p} should {m}"),
+        };
+        let Listen { protocol, address } = &self.listen;
+        if let Some(proto) = protocol {
+            s.push_str(&format!(" with {}", proto.as_str()));
+        }
+        if let Some(addr) = address {
+            s.push_str(&format!(" on {addr}"));
+        }
+        s
+    }
+}
+
+fn article(file_type: &str) -> String {
+    match file_type {
+        "file" => "a file".into(),
+        "directory" => "a directory".into(),
+        "symlink" => "a symlink".into(),
+        "socket" => "a socket".into(),
+        "pipe" => "a pipe".into(),
+        "block" => "a block device".into(),
+        "char" => "a character device".into(),
+        other => other.into(),
+    }
+}
+
+/// `only_if`: facts a target must have for the check to run.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OnlyIf {
+    /// OS id or family (`debian` matches Debian and Ubuntu).
+    pub os: Option<String>,
+    pub container: Option<bool>,
+    pub arch: Option<String>,
+    pub init: Option<String>,
+}
+
+/// `eventually`: re-observe until the expectation holds or time runs out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Eventually {
+    pub timeout: Duration,
+    pub interval: Duration,
+}
+
+/// Options that govern how and whether a check runs.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CheckOptions {
+    pub title: Option<String>,
+    pub tags: Vec<String>,
+    pub skip: Option<String>,
+    pub skip_in_container: Option<bool>,
+    pub only_if: OnlyIf,
+    pub eventually: Option<Eventually>,
+    /// For commands (and http): how long it may run.
+    pub timeout: Option<Duration>,
+    /// Hide expected and found values in every report.
+    pub sensitive: bool,
+}
+
+/// Where a check was written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Origin {
+    pub file: String,
+    pub line: usize,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// One check: a resource, one expectation, and its options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    pub resource: Resource,
+    pub expectation: Expectation,
+    pub options: CheckOptions,
+    /// Where it was written; not part of what the check means.
+    pub origin: Option<Origin>,
+}
+
+impl Check {
+    pub fn new(resource: Resource, expectation: Expectation) -> Self {
+        Check {
+            resource,
+            expectation,
+            options: CheckOptions::default(),
+            origin: None,
+        }
+    }
+
+    /// The check's name in every report: `package nginx should be installed`.
+    pub fn name(&self) -> String {
+        let auto = format!("{} {}", self.resource, self.expectation.phrase());
+        match &self.options.title {
+            Some(title) => format!("{title}: {auto}"),
+            None => auto,
+        }
+    }
+
+    /// Whether two checks mean the same thing (ignores where they were written).
+    pub fn same_as(&self, other: &Check) -> bool {
+        self.resource == other.resource
+            && self.expectation == other.expectation
+            && self.options == other.options
+    }
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matcher::dsl::*;
+
+    fn check(kind: ResourceKind, name: &str, p: Property, m: Matcher) -> String {
+        Check::new(Resource::new(kind, name).unwrap(), Expectation::new(p, m)).name()
+    }
+
+    #[test]
+    fn names_read_like_serverspec() {
+        use ResourceKind as R;
+        assert_eq!(
+            check(R::Package, "nginx", P::Installed, eq(true)),
+            "package nginx should be installed"
+        );
+        assert_eq!(
+            check(R::Service, "nginx", P::Running, eq(false)),
+            "service nginx should not be running"
+        );
+        assert_eq!(
+            check(R::File, "/etc/x", P::Owner, eq("root")),
+            "file /etc/x should be owned by root"
+        );
+        assert_eq!(
+            check(R::File, "/etc/x", P::Mode, eq("0644")),
+            "file /etc/x should be mode 0644"
+        );
+        assert_eq!(
+            check(R::File, "/etc/x", P::Content, contain("a").negate()),
+            "file /etc/x content should not contain \"a\""
+        );
+        assert_eq!(
+            check(R::File, "/etc/x", P::Exists, eq(true)),
+            "file /etc/x should exist"
+        );
+        assert_eq!(
+            check(R::Package, "nginx", P::Version, match_regex(r"^1\.22")),
+            r"package nginx version should match /^1\.22/"
+        );
+    }
+
+    #[test]
+    fn hostile_names_are_refused_where_they_cannot_be_real() {
+        use ResourceKind as R;
+        assert!(Resource::new(R::Package, "--force").is_err());
+        assert!(Resource::new(R::User, "a\0b").is_err());
+        assert!(Resource::new(R::File, "etc/passwd").is_err());
+        assert!(Resource::new(R::KernelParam, "../../etc/shadow").is_err());
+        assert!(Resource::new(R::Port, "70000").is_err());
+        assert!(Resource::new(R::Port, "0").is_err());
+        // Names with shell metacharacters are data, not errors: they are quoted.
+        assert!(Resource::new(R::Package, "$(touch /tmp/x);`id`").is_ok());
+        assert!(Resource::new(R::File, "/tmp/it's \"here\"\n$(x)").is_ok());
+    }
+}

@@ -1,0 +1,759 @@
+//! YAML specs: loading with errors that name the file, line and key.
+//!
+//! The YAML is parsed by `marked-yaml` into a tree whose every node carries its
+//! line, and the tree is turned into [`Check`]s by hand. serde's data model has
+//! no room for positions, and a spec error must say where it is; so serde is not
+//! used here. Every error in a file is collected, not only the first.
+
+use std::fmt;
+use std::time::Duration;
+
+use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
+use marked_yaml::{LoadError, LoaderOptions, Node};
+
+use super::*;
+use crate::matcher::{parse_mode, Cmp, Matcher, Pattern, Scalar};
+use crate::version::VersionReq;
+
+/// An error in a spec, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecError {
+    pub file: String,
+    pub line: usize,
+    /// The key the error is about, when there is one.
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: ", self.file, self.line)?;
+        if let Some(key) = &self.key {
+            write!(f, "`{key}`: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+/// All the errors of one load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecErrors(pub Vec<SpecError>);
+
+impl fmt::Display for SpecErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for SpecErrors {}
+
+const OPTION_KEYS: &[&str] = &[
+    "title",
+    "tags",
+    "skip",
+    "skip_in_container",
+    "only_if",
+    "eventually",
+    "timeout",
+    "sensitive",
+];
+
+const MATCHER_KEYS: &[&str] = &[
+    "eq",
+    "contains",
+    "matches",
+    "starts_with",
+    "ends_with",
+    "gt",
+    "ge",
+    "lt",
+    "le",
+    "version",
+    "one_of",
+    "not",
+    "all_of",
+    "any_of",
+];
+
+/// Loads a spec file.
+pub fn load_file(path: &std::path::Path) -> Result<Vec<Check>, SpecErrors> {
+    let label = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        SpecErrors(vec![SpecError {
+            file: label.clone(),
+            line: 0,
+            key: None,
+            message: format!("failed to read the spec: {e}"),
+        }])
+    })?;
+    load_str(&text, &label)
+}
+
+/// Loads a spec from text; `file` names it in errors.
+pub fn load_str(text: &str, file: &str) -> Result<Vec<Check>, SpecErrors> {
+    let mut loader = Loader::new(file);
+    if let Some(root) = loader.parse(text) {
+        loader.document(&root);
+    }
+    loader.finish()
+}
+
+/// Loads one check written in YAML flow syntax, as given to `-c`:
+/// `port: 80` or `{file: /etc/motd, content: {contains: hello}}`.
+pub fn load_check(text: &str, label: &str) -> Result<Vec<Check>, SpecErrors> {
+    let mut loader = Loader::new(label);
+    if let Some(root) = loader.parse(text) {
+        loader.item(&root);
+    }
+    loader.finish()
+}
+
+fn line_of(node: &Node) -> usize {
+    node.span().start().map(|m| m.line()).unwrap_or(0)
+}
+
+fn key_line(key: &MarkedScalarNode) -> usize {
+    key.span().start().map(|m| m.line()).unwrap_or(0)
+}
+
+/// Parses `30s`, `500ms`, `2m`, `1h`, or a plain number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 30s, 500ms, 2m"))?;
+    let secs = match unit.trim() {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("{text:?} is not a duration like 30s, 500ms, 2m")),
+    };
+    if !secs.is_finite() || secs > 86_400.0 * 7.0 {
+        return Err(format!("{text:?} is not a reasonable duration"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+struct Loader<'f> {
+    file: &'f str,
+    errors: Vec<SpecError>,
+    checks: Vec<Check>,
+}
+
+impl<'f> Loader<'f> {
+    fn new(file: &'f str) -> Self {
+        Loader {
+            file,
+            errors: Vec::new(),
+            checks: Vec::new(),
+        }
+    }
+
+    fn error(&mut self, line: usize, key: Option<&str>, message: impl Into<String>) {
+        self.errors.push(SpecError {
+            file: self.file.to_string(),
+            line,
+            key: key.map(str::to_string),
+            message: message.into(),
+        });
+    }
+
+    fn finish(mut self) -> Result<Vec<Check>, SpecErrors> {
+        if self.errors.is_empty() {
+            Ok(self.checks)
+        } else {
+            self.errors.sort_by_key(|e| e.line);
+            Err(SpecErrors(self.errors))
+        }
+    }
+
+    fn parse(&mut self, text: &str) -> Option<Node> {
+        if text.trim().is_empty() {
+            self.error(1, None, "the spec is empty: expected `checks:` with a list of checks");
+            return None;
+        }
+        let options = LoaderOptions::default().error_on_duplicate_keys(true);
+        match marked_yaml::parse_yaml_with_options(0, text, options) {
+            Ok(node) => Some(node),
+            Err(e) => {
+                let (line, message) = match &e {
+                    LoadError::ScanError(m, se) => (m.line(), format!("invalid YAML: {}", se.info())),
+                    LoadError::TopLevelMustBeMapping(m) => (
+                        m.line(),
+                        "expected a mapping (`checks:` with a list of checks)".to_string(),
+                    ),
+                    LoadError::DuplicateKey(d) => (
+                        key_line(&d.key),
+                        format!(
+                            "duplicate key `{}` (first on line {})",
+                            d.key.as_str(),
+                            key_line(&d.prev_key)
+                        ),
+                    ),
+                    LoadError::UnexpectedAnchor(m) => {
+                        (m.line(), "YAML anchors and aliases are not supported".into())
+                    }
+                    LoadError::UnexpectedTag(m) => (m.line(), "YAML tags are not supported".into()),
+                    LoadError::MappingKeyMustBeScalar(m) => {
+                        (m.line(), "mapping keys must be plain words".into())
+                    }
+                    other => (0, format!("invalid YAML: {other}")),
+                };
+                self.error(line, None, message);
+                None
+            }
+        }
+    }
+
+    fn document(&mut self, root: &Node) {
+        let Some(map) = root.as_mapping() else {
+            self.error(line_of(root), None, "expected a mapping with `checks:`");
+            return;
+        };
+        let mut seen_checks = false;
+        for (key, value) in map.iter() {
+            match key.as_str() {
+                "checks" => {
+                    seen_checks = true;
+                    match value {
+                        Node::Sequence(items) if !items.is_empty() => {
+                            for item in items.iter() {
+                                self.item(item);
+                            }
+                        }
+                        Node::Sequence(_) => {
+                            self.error(key_line(key), Some("checks"), "the list of checks is empty")
+                        }
+                        Node::Scalar(s) if s.as_str().is_empty() || s.as_str() == "~" || s.as_str() == "null" => {
+                            self.error(key_line(key), Some("checks"), "the list of checks is empty")
+                        }
+                        _ => self.error(
+                            line_of(value),
+                            Some("checks"),
+                            "expected a list of checks (items starting with `- `)",
+                        ),
+                    }
+                }
+                other => self.error(
+                    key_line(key),
+                    Some(other),
+                    "unknown top-level key (a spec has only `checks:`)",
+                ),
+            }
+        }
+        if !seen_checks && self.errors.is_empty() {
+            self.error(line_of(root), None, "no `checks:` in the spec");
+        }
+    }
+
+    fn item(&mut self, node: &Node) {
+        let Some(map) = node.as_mapping() else {
+            self.error(
+                line_of(node),
+                None,
+                "a check is a mapping such as `package: nginx`, not a plain value",
+            );
+            return;
+        };
+        let line = line_of(node);
+        let candidates: Vec<(&MarkedScalarNode, ResourceKind)> = map
+            .keys()
+            .filter_map(|k| ResourceKind::from_key(k.as_str()).map(|r| (k, r)))
+            .collect();
+        // `group` is a resource and also a property of `file`, `user` a property
+        // of `process`: a key that is a property of another resource named in
+        // the same item is that property.
+        let resources: Vec<(&MarkedScalarNode, ResourceKind)> = candidates
+            .iter()
+            .filter(|(key, _)| {
+                !candidates.iter().any(|(_, other)| {
+                    Property::from_key(key.as_str()).is_some_and(|p| other.property_kind(p).is_some())
+                })
+            })
+            .copied()
+            .collect();
+        let (res_key, kind) = match resources.as_slice() {
+            [one] => *one,
+            [] => {
+                let known: Vec<&str> = ResourceKind::ALL.iter().map(|k| k.as_str()).collect();
+                let keys: Vec<&str> = map.keys().map(|k| k.as_str()).collect();
+                self.error(
+                    line,
+                    keys.first().copied(),
+                    format!(
+                        "this check names no resource; keys were {keys:?}, and a check needs exactly one of: {}",
+                        known.join(", ")
+                    ),
+                );
+                return;
+            }
+            [first, second, ..] => {
+                self.error(
+                    key_line(second.0),
+                    Some(second.0.as_str()),
+                    format!(
+                        "a check names exactly one resource, this one names `{}` and `{}`",
+                        first.1, second.1
+                    ),
+                );
+                return;
+            }
+        };
+        let origin = Origin {
+            file: self.file.to_string(),
+            line: key_line(res_key),
+        };
+        let name = match &map[res_key] {
+            Node::Scalar(s) => s.as_str().to_string(),
+            other => {
+                self.error(
+                    line_of(other),
+                    Some(kind.as_str()),
+                    format!("expected the {kind}'s name as a plain value"),
+                );
+                return;
+            }
+        };
+        let resource = match Resource::new(kind, name) {
+            Ok(r) => r,
+            Err(msg) => {
+                self.error(origin.line, Some(kind.as_str()), msg);
+                return;
+            }
+        };
+
+        let mut options = CheckOptions::default();
+        let mut listen = Listen::default();
+        let mut expectations: Vec<Expectation> = Vec::new();
+        let errors_before = self.errors.len();
+        for (key, value) in map.iter() {
+            let k = key.as_str();
+            if k == kind.as_str() {
+                continue;
+            }
+            let kl = key_line(key);
+            if OPTION_KEYS.contains(&k) {
+                self.option(&mut options, key, value);
+            } else if kind.qualifiers().contains(&k) {
+                self.qualifier(kind, &mut listen, key, value);
+            } else if let Some(property) = Property::from_key(k) {
+                match kind.property_kind(property) {
+                    Some(vk) => match matcher(value, vk, k) {
+                        Ok(m) => expectations.push(Expectation::new(property, m)),
+                        Err((l, msg)) => self.error(l, Some(k), msg),
+                    },
+                    None => self.error(
+                        kl,
+                        Some(k),
+                        format!(
+                            "`{k}` is not a property of {kind} ({kind} has: {})",
+                            property_list(kind)
+                        ),
+                    ),
+                }
+            } else {
+                self.error(
+                    kl,
+                    Some(k),
+                    format!(
+                        "unknown key in a {kind} check (properties: {}; options: {}{})",
+                        property_list(kind),
+                        OPTION_KEYS.join(", "),
+                        if kind.qualifiers().is_empty() {
+                            String::new()
+                        } else {
+                            format!("; qualifiers: {}", kind.qualifiers().join(", "))
+                        }
+                    ),
+                );
+            }
+        }
+        if self.errors.len() > errors_before {
+            return;
+        }
+        if expectations.is_empty() {
+            let (p, m) = kind.default_expectation();
+            expectations.push(Expectation::new(p, m));
+        }
+        if listen != Listen::default() {
+            for e in expectations.iter_mut().filter(|e| e.property == Property::Listening) {
+                e.listen = listen.clone();
+            }
+        }
+        for expectation in expectations {
+            self.checks.push(Check {
+                resource: resource.clone(),
+                expectation,
+                options: options.clone(),
+                origin: Some(origin.clone()),
+            });
+        }
+    }
+
+    fn option(&mut self, options: &mut CheckOptions, key: &MarkedScalarNode, value: &Node) {
+        let k = key.as_str();
+        let line = line_of(value);
+        let result: Result<(), String> = (|| {
+            match k {
+                "title" => options.title = Some(scalar_text(value)?),
+                "tags" => {
+                    options.tags = match value {
+                        Node::Sequence(items) => items
+                            .iter()
+                            .map(scalar_text)
+                            .collect::<Result<Vec<_>, _>>()?,
+                        other => vec![scalar_text(other)?],
+                    }
+                }
+                "skip" => {
+                    let text = scalar_text(value)?;
+                    options.skip = match text.as_str() {
+                        "false" => None,
+                        "true" => Some("skipped in the spec".into()),
+                        _ => Some(text),
+                    }
+                }
+                "skip_in_container" => options.skip_in_container = Some(boolean(value)?),
+                "sensitive" => options.sensitive = boolean(value)?,
+                "timeout" => options.timeout = Some(parse_duration(&scalar_text(value)?)?),
+                "eventually" => {
+                    let map = value
+                        .as_mapping()
+                        .ok_or("expected { timeout: 30s, interval: 1s }")?;
+                    let mut ev = Eventually {
+                        timeout: Duration::from_secs(30),
+                        interval: Duration::from_secs(1),
+                    };
+                    for (ek, ev_node) in map.iter() {
+                        let d = parse_duration(&scalar_text(ev_node)?)?;
+                        match ek.as_str() {
+                            "timeout" => ev.timeout = d,
+                            "interval" => ev.interval = d,
+                            other => {
+                                return Err(format!(
+                                    "unknown key `{other}` in eventually (timeout, interval)"
+                                ))
+                            }
+                        }
+                    }
+                    if ev.interval.is_zero() {
+                        return Err("eventually.interval must be more than 0".into());
+                    }
+                    options.eventually = Some(ev);
+                }
+                "only_if" => options.only_if = only_if(value)?,
+                _ => unreachable!("option keys are listed in OPTION_KEYS"),
+            }
+            Ok(())
+        })();
+        if let Err(msg) = result {
+            self.error(line, Some(k), msg);
+        }
+    }
+
+    fn qualifier(
+        &mut self,
+        kind: ResourceKind,
+        listen: &mut Listen,
+        key: &MarkedScalarNode,
+        value: &Node,
+    ) {
+        let k = key.as_str();
+        let line = line_of(value);
+        match (kind, k) {
+            (ResourceKind::Port, "protocol") => match scalar_text(value).map(|t| Protocol::parse(&t)) {
+                Ok(Some(p)) => listen.protocol = Some(p),
+                _ => self.error(line, Some(k), "expected one of tcp, tcp6, udp, udp6"),
+            },
+            (ResourceKind::Port, "address") => match scalar_text(value) {
+                Ok(a) if a.parse::<std::net::IpAddr>().is_ok() => listen.address = Some(a),
+                _ => self.error(line, Some(k), "expected an IP address such as 127.0.0.1 or ::"),
+            },
+            _ => self.error(
+                line,
+                Some(k),
+                format!("{kind} checks are not supported yet (their issue is open)"),
+            ),
+        }
+    }
+}
+
+fn property_list(kind: ResourceKind) -> String {
+    kind.properties()
+        .iter()
+        .map(|(p, _)| p.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn scalar_text(node: &Node) -> Result<String, String> {
+    match node {
+        Node::Scalar(s) => Ok(s.as_str().to_string()),
+        Node::Mapping(_) => Err("expected a plain value, found a mapping".into()),
+        Node::Sequence(_) => Err("expected a plain value, found a list".into()),
+    }
+}
+
+fn boolean(node: &Node) -> Result<bool, String> {
+    match scalar_text(node)?.as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        other => Err(format!("expected true or false, found {other:?}")),
+    }
+}
+
+fn only_if(node: &Node) -> Result<OnlyIf, String> {
+    let map: &MarkedMappingNode = node
+        .as_mapping()
+        .ok_or("expected a mapping such as { os: debian, container: false }")?;
+    let mut o = OnlyIf::default();
+    for (k, v) in map.iter() {
+        match k.as_str() {
+            "os" => o.os = Some(scalar_text(v)?),
+            "arch" => o.arch = Some(scalar_text(v)?),
+            "init" => {
+                let init = scalar_text(v)?;
+                if !["systemd", "openrc", "sysv", "none"].contains(&init.as_str()) {
+                    return Err(format!("only_if.init {init:?} is not one of systemd, openrc, sysv, none"));
+                }
+                o.init = Some(init)
+            }
+            "container" => o.container = Some(boolean(v)?),
+            other => {
+                return Err(format!(
+                    "unknown key `{other}` in only_if (os, arch, init, container)"
+                ))
+            }
+        }
+    }
+    Ok(o)
+}
+
+/// A scalar in an expectation, read as the property's kind of value.
+fn typed_scalar(node: &Node, kind: ValueKind, key: &str) -> Result<Scalar, (usize, String)> {
+    let line = line_of(node);
+    let text = scalar_text(node).map_err(|m| (line, m))?;
+    let fail = |what: &str| (line, format!("{key} expects {what}, found {text:?}"));
+    Ok(match kind {
+        ValueKind::State => match text.as_str() {
+            "true" => Scalar::Bool(true),
+            "false" => Scalar::Bool(false),
+            _ => return Err(fail("true or false")),
+        },
+        ValueKind::Int => Scalar::Int(text.trim().parse().map_err(|_| fail("a whole number"))?),
+        ValueKind::Mode => {
+            let m = parse_mode(&text).ok_or_else(|| fail("an octal mode such as '0644'"))?;
+            Scalar::Str(format!("{m:04o}"))
+        }
+        ValueKind::FileType => {
+            const TYPES: [&str; 7] = ["file", "directory", "symlink", "socket", "pipe", "block", "char"];
+            if !TYPES.contains(&text.as_str()) {
+                return Err(fail(&format!("one of {}", TYPES.join(", "))));
+            }
+            Scalar::Str(text)
+        }
+        ValueKind::List => {
+            return Err((
+                line,
+                format!("{key} is a list of names: use {{ contains: {text} }} or another matcher"),
+            ))
+        }
+        ValueKind::Text | ValueKind::Version => Scalar::Str(text),
+    })
+}
+
+/// An expectation's value: a plain scalar (equality), a list of matchers (all of
+/// them), or a one-key mapping naming a matcher.
+fn matcher(node: &Node, kind: ValueKind, key: &str) -> Result<Matcher, (usize, String)> {
+    let line = line_of(node);
+    match node {
+        Node::Scalar(_) => Ok(Matcher::Eq(typed_scalar(node, kind, key)?)),
+        Node::Sequence(items) => {
+            if items.is_empty() {
+                return Err((line, format!("{key}: an empty list of matchers means nothing")));
+            }
+            Ok(Matcher::AllOf(
+                items
+                    .iter()
+                    .map(|i| matcher(i, kind, key))
+                    .collect::<Result<_, _>>()?,
+            ))
+        }
+        Node::Mapping(map) => {
+            let mut entries = map.iter();
+            let (Some((mk, mv)), None) = (entries.next(), entries.next()) else {
+                return Err((
+                    line,
+                    format!("a matcher is a mapping with one key, such as {{ contains: x }} (one of {})", MATCHER_KEYS.join(", ")),
+                ));
+            };
+            let name = mk.as_str();
+            let ml = key_line(mk);
+            let allowed: &[&str] = match kind {
+                ValueKind::State => &["eq", "not"],
+                ValueKind::Int => &["eq", "gt", "ge", "lt", "le", "one_of", "not", "all_of", "any_of"],
+                ValueKind::Mode | ValueKind::FileType => &["eq", "one_of", "not", "any_of"],
+                ValueKind::List => &["contains", "matches", "not", "all_of", "any_of"],
+                ValueKind::Text | ValueKind::Version => MATCHER_KEYS,
+            };
+            if !MATCHER_KEYS.contains(&name) {
+                return Err((ml, format!("unknown matcher `{name}` (one of {})", MATCHER_KEYS.join(", "))));
+            }
+            if !allowed.contains(&name) {
+                return Err((
+                    ml,
+                    format!("`{name}` does not apply to {key} (it takes: {})", allowed.join(", ")),
+                ));
+            }
+            let text = || scalar_text(mv).map_err(|m| (line_of(mv), m));
+            let list = |mv: &Node| -> Result<Vec<Matcher>, (usize, String)> {
+                match mv {
+                    Node::Sequence(items) if !items.is_empty() => {
+                        items.iter().map(|i| matcher(i, kind, key)).collect()
+                    }
+                    _ => Err((line_of(mv), format!("`{name}` takes a non-empty list of matchers"))),
+                }
+            };
+            Ok(match name {
+                "eq" => Matcher::Eq(typed_scalar(mv, kind, key)?),
+                "contains" => Matcher::Contains(text()?),
+                "starts_with" => Matcher::StartsWith(text()?),
+                "ends_with" => Matcher::EndsWith(text()?),
+                "matches" => Matcher::Matches(Pattern::new(&text()?).map_err(|m| (line_of(mv), m))?),
+                "gt" | "ge" | "lt" | "le" => {
+                    let n: f64 = text()?
+                        .trim()
+                        .parse()
+                        .map_err(|_| (line_of(mv), format!("`{name}` takes a number")))?;
+                    let op = match name {
+                        "gt" => Cmp::Gt,
+                        "ge" => Cmp::Ge,
+                        "lt" => Cmp::Lt,
+                        _ => Cmp::Le,
+                    };
+                    Matcher::Compare(op, n)
+                }
+                "version" => Matcher::Version(VersionReq::parse(&text()?).map_err(|m| (line_of(mv), m))?),
+                "one_of" => match mv {
+                    Node::Sequence(items) if !items.is_empty() => Matcher::OneOf(
+                        items
+                            .iter()
+                            .map(|i| typed_scalar(i, kind, key))
+                            .collect::<Result<_, _>>()?,
+                    ),
+                    _ => return Err((line_of(mv), "`one_of` takes a non-empty list of values".into())),
+                },
+                "not" => matcher(mv, kind, key)?.negate(),
+                "all_of" => Matcher::AllOf(list(mv)?),
+                "any_of" => Matcher::AnyOf(list(mv)?),
+                _ => unreachable!("matcher keys are listed in MATCHER_KEYS"),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matcher::dsl::*;
+
+    fn load(text: &str) -> Result<Vec<Check>, SpecErrors> {
+        load_str(text, "spec.yaml")
+    }
+
+    fn first_error(text: &str) -> String {
+        load(text).unwrap_err().0[0].to_string()
+    }
+
+    #[test]
+    fn design_example_loads() {
+        let text = include_str!("../../tests/fixtures/specs/design.yaml");
+        let checks = load(text).unwrap();
+        let names: Vec<String> = checks.iter().map(Check::name).collect();
+        assert!(names.contains(&"package nginx should be installed".to_string()), "{names:#?}");
+        assert!(names.contains(&r"package nginx version should match /^1\.22/".to_string()));
+        assert!(names.contains(&"file /etc/nginx/nginx.conf should be owned by root".to_string()));
+        assert!(names.contains(&"port 80 should be listening with tcp".to_string()));
+        assert!(names.contains(&"file /etc/nginx/nginx.conf content should contain \"worker_processes\" and not contain \"autoindex on\"".to_string()));
+        let ntp = checks.iter().find(|c| c.resource.name == "ntp").unwrap();
+        assert_eq!(ntp.options.skip_in_container, Some(true));
+        let p8080 = checks.iter().find(|c| c.resource.name == "8080").unwrap();
+        assert_eq!(p8080.options.eventually.unwrap().timeout, Duration::from_secs(30));
+        assert_eq!(p8080.origin.as_ref().unwrap().line, 29);
+    }
+
+    #[test]
+    fn an_item_without_expectations_asserts_the_default() {
+        let checks = load("checks:\n  - package: nginx\n  - command: 'true'\n").unwrap();
+        assert_eq!(checks[0].expectation, Expectation::new(Property::Installed, eq(true)));
+        assert_eq!(checks[1].expectation, Expectation::new(Property::ExitStatus, eq(0)));
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key() {
+        assert_eq!(
+            first_error("checks:\n  - package: nginx\n    mode: '0644'\n"),
+            "spec.yaml:3: `mode`: `mode` is not a property of package (package has: installed, version)"
+        );
+        assert!(first_error("checks:\n  - packag: nginx\n").starts_with("spec.yaml:2: `packag`: this check names no resource"));
+        assert!(first_error("checks:\n  - service: a\n    runing: true\n").starts_with("spec.yaml:3: `runing`: unknown key in a service check"));
+        assert_eq!(
+            first_error("checks:\n  - service: a\n    running: yes\n"),
+            "spec.yaml:3: `running`: running expects true or false, found \"yes\""
+        );
+        assert!(first_error("checks: [\n").starts_with("spec.yaml:"));
+        assert_eq!(first_error("checks: []\n"), "spec.yaml:1: `checks`: the list of checks is empty");
+        assert_eq!(first_error("checks:\n"), "spec.yaml:1: `checks`: the list of checks is empty");
+        assert!(first_error("").contains("the spec is empty"));
+        assert!(first_error("checks:\n  - file: /x\n    content: { containz: a }\n").contains("unknown matcher `containz`"));
+        assert!(first_error("checks:\n  - user: a\n    groups: wheel\n").contains("use { contains: wheel }"));
+        assert!(first_error("checks:\n  - port: 80\n    listening: { contains: a }\n").contains("`contains` does not apply to listening"));
+        assert!(first_error("checks:\n  - package: a\n    service: b\n").contains("exactly one resource"));
+        assert!(first_error("checks:\n  - package: a\n    package: b\n").contains("duplicate key"));
+        assert!(first_error("checks:\n  - user: a\n    group: b\n").contains("exactly one resource"));
+    }
+
+    #[test]
+    fn resource_names_that_are_also_properties() {
+        let checks = load("checks:\n  - file: /etc/x\n    group: adm\n  - process: nginx\n    user: { contains: www-data }\n").unwrap();
+        assert_eq!(checks[0].name(), "file /etc/x should be grouped into adm");
+        assert_eq!(checks[1].name(), "process nginx user should contain \"www-data\"");
+    }
+
+    #[test]
+    fn all_errors_of_a_file_are_reported() {
+        let errs = load("checks:\n  - package: a\n    mode: 1\n  - service: b\n    bogus: 1\n").unwrap_err();
+        assert_eq!(errs.0.len(), 2);
+        assert_eq!((errs.0[0].line, errs.0[1].line), (3, 5));
+    }
+
+    #[test]
+    fn flow_checks_for_the_command_line() {
+        let checks = load_check("{file: /etc/motd, content: {contains: hello}}", "-c #1").unwrap();
+        assert_eq!(checks[0].name(), "file /etc/motd content should contain \"hello\"");
+        let port = load_check("port: 80", "-c #2").unwrap();
+        assert_eq!(port[0].name(), "port 80 should be listening");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
+        assert!(parse_duration("soon").is_err());
+    }
+}

@@ -1,0 +1,231 @@
+//! Targets: where checks run (`local`, `ssh://…`, `docker://…`, `docker:image`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+/// A machine to check, parsed from the `--target` syntax.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The machine infraspec runs on.
+    Local,
+    /// `ssh://[user@]host[:port][?options]`
+    Ssh {
+        user: Option<String>,
+        host: String,
+        port: Option<u16>,
+        options: BTreeMap<String, String>,
+    },
+    /// `docker://container[?user=…]`: a running container.
+    DockerContainer {
+        container: String,
+        options: BTreeMap<String, String>,
+    },
+    /// `docker:image[:tag]`: a throwaway container from an image.
+    DockerImage {
+        image: String,
+        options: BTreeMap<String, String>,
+    },
+}
+
+/// A target string that could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid target {target:?}: {reason}")]
+pub struct TargetError {
+    pub target: String,
+    pub reason: String,
+}
+
+const FORMS: &str = "expected local, ssh://[user@]host[:port], docker://container or docker:image[:tag]";
+
+fn percent_decode(s: &str) -> Result<String, String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = s
+                    .get(i + 1..i + 3)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| format!("bad percent-encoding in {s:?}"))?;
+                out.push(hex);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).map_err(|_| format!("{s:?} does not decode to UTF-8"))
+}
+
+fn parse_query(q: Option<&str>) -> Result<BTreeMap<String, String>, String> {
+    let mut options = BTreeMap::new();
+    for pair in q.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, "true"));
+        options.insert(percent_decode(k)?, percent_decode(v)?);
+    }
+    Ok(options)
+}
+
+impl FromStr for Target {
+    type Err = TargetError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = |reason: String| TargetError {
+            target: s.to_string(),
+            reason,
+        };
+        if s == "local" {
+            return Ok(Target::Local);
+        }
+        if let Some(rest) = s.strip_prefix("ssh://") {
+            let (authority, query) = match rest.split_once('?') {
+                Some((a, q)) => (a, Some(q)),
+                None => (rest, None),
+            };
+            let authority = authority.trim_end_matches('/');
+            let (user, hostport) = match authority.rsplit_once('@') {
+                Some((u, h)) => (Some(percent_decode(u).map_err(err)?), h),
+                None => (None, authority),
+            };
+            let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+                let (h, after) = v6.split_once(']').ok_or_else(|| err("unclosed '[' in the host".into()))?;
+                (h.to_string(), after.strip_prefix(':'))
+            } else {
+                match hostport.rsplit_once(':') {
+                    Some((h, p)) => (h.to_string(), Some(p)),
+                    None => (hostport.to_string(), None),
+                }
+            };
+            let port = port
+                .map(|p| p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| err(format!("port {p:?} is not a number from 1 to 65535"))))
+                .transpose()?;
+            if host.is_empty() || host.starts_with('-') || host.contains(|c: char| c.is_whitespace() || c == '/') {
+                return Err(err(format!("{host:?} is not a host name")));
+            }
+            if user.as_deref().is_some_and(|u| u.is_empty() || u.starts_with('-')) {
+                return Err(err("the user name is empty or starts with '-'".into()));
+            }
+            return Ok(Target::Ssh {
+                user,
+                host,
+                port,
+                options: parse_query(query).map_err(err)?,
+            });
+        }
+        if let Some(rest) = s.strip_prefix("docker://") {
+            let (name, query) = match rest.split_once('?') {
+                Some((n, q)) => (n, Some(q)),
+                None => (rest, None),
+            };
+            if name.is_empty() || name.starts_with('-') {
+                return Err(err("no container name or id after docker://".into()));
+            }
+            return Ok(Target::DockerContainer {
+                container: name.to_string(),
+                options: parse_query(query).map_err(err)?,
+            });
+        }
+        if let Some(rest) = s.strip_prefix("docker:") {
+            let (image, query) = match rest.split_once('?') {
+                Some((n, q)) => (n, Some(q)),
+                None => (rest, None),
+            };
+            if image.is_empty() || image.starts_with('-') || image.contains(char::is_whitespace) {
+                return Err(err("no image name after docker:".into()));
+            }
+            return Ok(Target::DockerImage {
+                image: image.to_string(),
+                options: parse_query(query).map_err(err)?,
+            });
+        }
+        Err(err(FORMS.into()))
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Local => f.write_str("local"),
+            Target::Ssh { user, host, port, .. } => {
+                f.write_str("ssh://")?;
+                if let Some(u) = user {
+                    write!(f, "{u}@")?;
+                }
+                if host.contains(':') {
+                    write!(f, "[{host}]")?;
+                } else {
+                    f.write_str(host)?;
+                }
+                if let Some(p) = port {
+                    write!(f, ":{p}")?;
+                }
+                Ok(())
+            }
+            Target::DockerContainer { container, .. } => write!(f, "docker://{container}"),
+            Target::DockerImage { image, .. } => write!(f, "docker:{image}"),
+        }
+    }
+}
+
+/// Splits `INFRASPEC_TARGET=a,b` into targets.
+pub fn parse_list(list: &str) -> Result<Vec<Target>, TargetError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::parse)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_form_parses() {
+        assert_eq!("local".parse::<Target>().unwrap(), Target::Local);
+        let ssh: Target = "ssh://deploy@web1:2222?sudo=true&timeout=30s".parse().unwrap();
+        match &ssh {
+            Target::Ssh { user, host, port, options } => {
+                assert_eq!(user.as_deref(), Some("deploy"));
+                assert_eq!(host, "web1");
+                assert_eq!(*port, Some(2222));
+                assert_eq!(options["sudo"], "true");
+                assert_eq!(options["timeout"], "30s");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(ssh.to_string(), "ssh://deploy@web1:2222");
+        let v6: Target = "ssh://[::1]:22".parse().unwrap();
+        assert_eq!(v6.to_string(), "ssh://[::1]:22");
+        assert_eq!(
+            "docker://web?user=www%2Ddata".parse::<Target>().unwrap(),
+            Target::DockerContainer {
+                container: "web".into(),
+                options: [("user".to_string(), "www-data".to_string())].into()
+            }
+        );
+        let image: Target = "docker:registry.local:5000/app:1.4".parse().unwrap();
+        assert_eq!(image.to_string(), "docker:registry.local:5000/app:1.4");
+    }
+
+    #[test]
+    fn bad_targets_say_what_is_wrong() {
+        for bad in ["", "web1", "ssh://", "ssh://host:99999", "ssh://-oProxyCommand=x", "docker://", "docker:", "ssh://h?x=%zz"] {
+            let e = bad.parse::<Target>().unwrap_err();
+            assert!(e.to_string().starts_with("invalid target"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn lists_from_the_environment() {
+        assert_eq!(parse_list("local, docker://x").unwrap().len(), 2);
+    }
+}
