@@ -75,7 +75,7 @@ mod tests {
     fn ip_addr_output_from_debian_12() {
         let text = String::from_utf8(fixture("net/ip-o-addr-debian-12.txt")).unwrap();
         assert_eq!(parse_addresses(&text, "lo"), ["127.0.0.1", "::1"]);
-        assert_eq!(parse_addresses(&text, "eth0"), ["172.17.0.2"]);
+        assert_eq!(parse_addresses(&text, "eth0"), ["192.0.2.2", "fd00::2", "fe80::fc:ff:fe00:1"]);
         assert!(parse_addresses(&text, "eth9").is_empty());
     }
 

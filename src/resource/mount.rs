@@ -72,10 +72,10 @@ mod tests {
     use crate::resource::testing::fixture;
 
     #[test]
-    fn mounts_from_a_debian_container() {
-        let mounts = parse(&String::from_utf8(fixture("proc/mounts-debian-container.txt")).unwrap());
+    fn mounts_from_debian_12() {
+        let mounts = parse(&String::from_utf8(fixture("proc/mounts-debian-12.txt")).unwrap());
         let root = mounts.iter().find(|m| m.point == "/").unwrap();
-        assert_eq!(root.filesystem, "overlay");
+        assert_eq!((root.filesystem.as_str(), root.device.as_str()), ("ext4", "/dev/vda"));
         assert!(root.options.contains(&"rw".to_string()));
         assert!(mounts.iter().any(|m| m.point == "/mnt/with space"));
     }

@@ -113,11 +113,11 @@ mod tests {
     use crate::resource::testing::fixture;
 
     #[test]
-    fn status_files_from_a_debian_container() {
-        let procs = parse(&String::from_utf8(fixture("proc/status-nginx-container.txt")).unwrap());
+    fn status_files_from_debian_12() {
+        let procs = parse(&String::from_utf8(fixture("proc/status-debian-12.txt")).unwrap());
         let names: Vec<&str> = procs.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, ["nginx", "nginx", "nginx", "sh"]);
-        assert_eq!(procs[0].pid, 1);
+        assert_eq!(names, ["sleep", "sleep", "sh"]);
+        assert_eq!(procs[0].pid, 5005);
         assert_eq!(procs[0].uid, 0);
         assert_eq!(procs[1].uid, 33);
     }

@@ -162,8 +162,9 @@ mod tests {
         let groups = parse_group(&String::from_utf8(fixture("users/group-debian-12.txt")).unwrap());
         let sudo = groups.iter().find(|g| g.name == "sudo").unwrap();
         assert_eq!(sudo.gid, 27);
-        assert_eq!(sudo.members, ["alice", "bob"]);
         assert!(groups.iter().find(|g| g.name == "root").unwrap().members.is_empty());
+        let with_members = parse_group("sudo:x:27:alice,bob\n");
+        assert_eq!(with_members[0].members, ["alice", "bob"]);
     }
 
     #[test]

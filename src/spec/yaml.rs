@@ -683,7 +683,8 @@ mod tests {
         let text = include_str!("../../tests/fixtures/specs/design.yaml");
         let checks = load(text).unwrap();
         let names: Vec<String> = checks.iter().map(Check::name).collect();
-        assert!(names.contains(&"package nginx should be installed".to_string()), "{names:#?}");
+        // `version` implies the package is there: no separate default check.
+        assert!(!names.contains(&"package nginx should be installed".to_string()), "{names:#?}");
         assert!(names.contains(&r"package nginx version should match /^1\.22/".to_string()));
         assert!(names.contains(&"file /etc/nginx/nginx.conf should be owned by root".to_string()));
         assert!(names.contains(&"port 80 should be listening with tcp".to_string()));
@@ -692,7 +693,7 @@ mod tests {
         assert_eq!(ntp.options.skip_in_container, Some(true));
         let p8080 = checks.iter().find(|c| c.resource.name == "8080").unwrap();
         assert_eq!(p8080.options.eventually.unwrap().timeout, Duration::from_secs(30));
-        assert_eq!(p8080.origin.as_ref().unwrap().line, 29);
+        assert_eq!(p8080.origin.as_ref().unwrap().line, 26);
     }
 
     #[test]
