@@ -19,6 +19,15 @@ struct Target<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
     checks: Vec<Check>,
+    stats: Stats,
+}
+
+/// How the target was observed: round trips and probes are the engine's cost.
+#[derive(Serialize)]
+struct Stats {
+    round_trips: u32,
+    probes: usize,
+    duration_ms: u64,
 }
 
 #[derive(Serialize)]
@@ -50,6 +59,11 @@ pub fn render(reports: &[TargetReport]) -> String {
                         duration_ms: millis(r.duration),
                     })
                     .collect(),
+                stats: Stats {
+                    round_trips: t.stats.round_trips,
+                    probes: t.stats.probes,
+                    duration_ms: millis(t.stats.total),
+                },
             })
             .collect(),
         summary: Summary::of(reports),

@@ -1,0 +1,253 @@
+//! The `infraspec` command end to end on the local machine, as a user runs it.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn infraspec(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_infraspec"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("INFRASPEC_TARGET")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run infraspec")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A fresh directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!(
+            "infraspec-test-{tag}-{}-{:?}",
+            std::process::id(),
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+        ));
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+    fn write(&self, name: &str, content: &str) -> String {
+        std::fs::write(self.0.join(name), content).unwrap();
+        name.to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn the_local_example_passes() {
+    let out = infraspec(&repo(), &["--target", "local", "examples/local.yaml"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("✓ should be owned by root"), "{stdout}");
+    assert!(stdout.contains("2 round trips"), "{stdout}");
+}
+
+#[test]
+fn a_failing_check_exits_1_and_says_target_expectation_found_and_command() {
+    let dir = TempDir::new("fail");
+    let spec = dir.write(
+        "fail.yaml",
+        "checks:\n  - package: infraspec-no-such-package\n  - file: /etc/passwd\n    mode: '0600'\n",
+    );
+    let out = infraspec(&dir.0, &[&spec]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.starts_with("local"), "{stdout}");
+    assert!(stdout.contains("✗ should be mode 0600"), "{stdout}");
+    assert!(stdout.contains("expected: be mode 0600"), "{stdout}");
+    assert!(stdout.contains("found:    0644"), "{stdout}");
+    assert!(stdout.contains("observed by: stat -c"), "{stdout}");
+    assert!(stdout.contains("at: fail.yaml:3"), "{stdout}");
+    assert!(stdout.contains("found:    not installed"), "{stdout}");
+    assert!(stdout.contains("observed by: dpkg-query"), "{stdout}");
+    assert!(stdout.trim_end().ends_with("0 passed, 2 failed, 0 skipped, 0 errors"), "{stdout}");
+}
+
+#[test]
+fn bad_specs_exit_2_naming_file_line_and_key_and_run_nothing() {
+    let dir = TempDir::new("bad");
+    let cases = [
+        ("invalid.yaml", "checks:\n  - package: [unclosed\n", "invalid.yaml:"),
+        ("unknown-resource.yaml", "checks:\n  - pakage: nginx\n", "unknown-resource.yaml:2: `pakage`"),
+        ("unknown-key.yaml", "checks:\n  - package: nginx\n    instaled: true\n", "unknown-key.yaml:3: `instaled`"),
+        ("wrong-type.yaml", "checks:\n  - user: root\n    uid: zero\n", "wrong-type.yaml:3: `uid`: uid expects a whole number"),
+        ("misfit.yaml", "checks:\n  - package: nginx\n    mode: '0644'\n", "misfit.yaml:3: `mode`: `mode` is not a property of package"),
+        ("empty.yaml", "checks: []\n", "empty.yaml:1: `checks`: the list of checks is empty"),
+    ];
+    for (name, content, want) in cases {
+        let spec = dir.write(name, content);
+        // A valid spec beside it whose command would leave a mark if anything ran.
+        let marker = dir.0.join("ran");
+        let good = dir.write("good.yaml", &format!("checks:\n  - command: touch {}\n", marker.display()));
+        let out = infraspec(&dir.0, &[&good, &spec]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains(want), "{name}: wanted {want:?} in {stderr}");
+        assert!(!marker.exists(), "{name}: a check ran although a spec was invalid");
+        assert!(out.stdout.is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn json_output_follows_the_contract() {
+    let dir = TempDir::new("json");
+    let spec = dir.write(
+        "s.yaml",
+        "checks:\n  - user: root\n    uid: 0\n  - file: /nonexistent/infraspec\n  - service: chrony\n    skip: not here\n",
+    );
+    let out = infraspec(&dir.0, &["--format", "json", &spec]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert_eq!(doc["version"], 1);
+    let target = &doc["targets"][0];
+    assert_eq!(target["target"], "local");
+    let checks = target["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 3);
+    assert_eq!(checks[0]["resource"], "user root");
+    assert_eq!(checks[0]["name"], "user root uid should eq 0");
+    assert_eq!(checks[0]["outcome"], "pass");
+    assert!(checks[0]["duration_ms"].is_u64());
+    assert_eq!(checks[1]["outcome"], "fail");
+    let message = checks[1]["message"].as_str().unwrap();
+    assert!(message.starts_with("expected to exist, found not present"), "{message}");
+    assert_eq!(checks[2]["outcome"], "skip");
+    assert_eq!(checks[2]["message"], "not here");
+    assert_eq!(doc["summary"], serde_json::json!({"passed": 1, "failed": 1, "skipped": 1, "errors": 0}));
+    assert_eq!(target["stats"]["round_trips"], 2);
+}
+
+#[test]
+fn report_goes_to_a_file_with_o() {
+    let dir = TempDir::new("out");
+    let out = infraspec(&dir.0, &["-c", "user: root", "--format", "json", "-o", "r.json"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.0.join("r.json")).unwrap()).unwrap();
+    assert_eq!(doc["summary"]["passed"], 1);
+}
+
+#[test]
+fn ad_hoc_checks_against_a_real_listener() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = TempDir::new("port");
+    let ok = infraspec(
+        &dir.0,
+        &[
+            "-c",
+            &format!("port: {port}"),
+            "-c",
+            &format!("{{port: {port}, protocol: tcp, address: 127.0.0.1}}"),
+            "-c",
+            &format!("{{port: {closed}, listening: false}}"),
+        ],
+    );
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stdout));
+    let wrong = infraspec(&dir.0, &["-c", &format!("{{port: {port}, protocol: udp}}")]);
+    assert_eq!(wrong.status.code(), Some(1), "{}", text(&wrong.stdout));
+    let wrong_addr = infraspec(&dir.0, &["-c", &format!("{{port: {port}, address: 0.0.0.0}}")]);
+    let stdout = text(&wrong_addr.stdout);
+    assert_eq!(wrong_addr.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains(&format!("port {port} listens on: tcp 127.0.0.1")), "{stdout}");
+    drop(listener);
+}
+
+#[test]
+fn processes_are_read_from_proc() {
+    let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+    let dir = TempDir::new("proc");
+    let out = infraspec(&dir.0, &["-c", "process: sleep", "-c", "{process: sleep, count: {ge: 1}, user: {contains: root}}"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+}
+
+#[test]
+fn hostile_names_are_data_and_nothing_runs() {
+    let dir = TempDir::new("hostile");
+    let payloads = ["$(touch pwned)", "`touch pwned`", "x;touch pwned", "x' ; touch pwned; '", "x\"$(touch pwned)\"", "x\ntouch pwned"];
+    let mut spec = String::from("checks:\n");
+    for p in payloads {
+        let q = serde_json::to_string(p).unwrap();
+        for kind in ["package", "user", "group", "service", "process", "host"] {
+            spec.push_str(&format!("  - {kind}: {q}\n"));
+        }
+        let path = serde_json::to_string(&format!("/tmp/{p}")).unwrap();
+        spec.push_str(&format!("  - file: {path}\n    content: {{ contains: x }}\n    sha256: {{ contains: x }}\n    link_target: x\n"));
+        spec.push_str(&format!("  - mount: {path}\n"));
+    }
+    let file = dir.write("hostile.yaml", &spec);
+    let out = infraspec(&dir.0, &[&file]);
+    assert_eq!(out.status.code(), Some(1), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert!(!dir.0.join("pwned").exists(), "a hostile name was run as a command");
+    assert!(!Path::new("/tmp/pwned").exists());
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("package $(touch pwned)\n    ✗ should be installed"), "{stdout}");
+
+    // Where a name cannot be a real resource, the spec is refused before anything runs.
+    for (kind, name) in [("kernel_param", "../../../tmp/x"), ("interface", "$(touch pwned)"), ("package", "--force-all"), ("file", "relative/path")] {
+        let spec = dir.write("refused.yaml", &format!("checks:\n  - {kind}: {}\n", serde_json::to_string(name).unwrap()));
+        let out = infraspec(&dir.0, &[&spec]);
+        assert_eq!(out.status.code(), Some(2), "{kind} {name}");
+        assert!(text(&out.stderr).contains("refused.yaml:2"), "{}", text(&out.stderr));
+    }
+    assert!(!dir.0.join("pwned").exists());
+}
+
+#[test]
+fn targets_that_cannot_be_used_exit_2() {
+    let dir = TempDir::new("targets");
+    let bad = infraspec(&dir.0, &["--target", "web1", "-c", "user: root"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("invalid target \"web1\""), "{}", text(&bad.stderr));
+    let ssh = infraspec(&dir.0, &["--target", "ssh://127.0.0.1:1", "-c", "user: root"]);
+    assert_eq!(ssh.status.code(), Some(2));
+    assert!(text(&ssh.stdout).contains("not supported yet"), "{}", text(&ssh.stdout));
+}
+
+#[test]
+fn no_checks_or_only_skips_exit_2() {
+    let dir = TempDir::new("empty");
+    let none = infraspec(&dir.0, &[]);
+    assert_eq!(none.status.code(), Some(2));
+    assert!(text(&none.stderr).contains("no checks given"));
+    let skipped = infraspec(&dir.0, &["-c", "{user: root, skip: later}"]);
+    assert_eq!(skipped.status.code(), Some(2), "{}", text(&skipped.stdout));
+}
+
+#[test]
+fn colors_follow_the_flag_and_no_color() {
+    let dir = TempDir::new("color");
+    let plain = infraspec(&dir.0, &["-c", "user: root"]);
+    assert!(!text(&plain.stdout).contains('\u{1b}'));
+    let colored = infraspec(&dir.0, &["--color", "always", "-c", "user: root"]);
+    assert!(text(&colored.stdout).contains('\u{1b}'));
+}
+
+#[test]
+fn the_target_list_comes_from_the_environment_too() {
+    let dir = TempDir::new("env");
+    let out = Command::new(env!("CARGO_BIN_EXE_infraspec"))
+        .args(["--format", "json", "-c", "user: root"])
+        .current_dir(&dir.0)
+        .env("INFRASPEC_TARGET", "local,local")
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["targets"].as_array().unwrap().len(), 2);
+}
