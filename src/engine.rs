@@ -24,10 +24,17 @@ use crate::target::Target;
 pub enum Outcome {
     Pass,
     /// The expectation does not hold: `expected` in words, `found` as observed.
-    Fail { expected: String, found: String },
-    Skip { reason: String },
+    Fail {
+        expected: String,
+        found: String,
+    },
+    Skip {
+        reason: String,
+    },
     /// The check could not be observed.
-    Error { message: String },
+    Error {
+        message: String,
+    },
 }
 
 impl Outcome {
@@ -109,13 +116,19 @@ pub fn run_batch(
     let results = probe::parse(&out.stdout, &nonce, probes.len()).map_err(|e| e.to_string())?;
     if !probes.is_empty() && results.iter().all(Option::is_none) {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let status = out
-            .status
-            .map_or("killed by a signal".to_string(), |s| format!("exit status {s}"));
+        let status = out.status.map_or("killed by a signal".to_string(), |s| {
+            format!("exit status {s}")
+        });
         return Err(if out.status == Some(127) {
-            format!("the target has no /bin/sh to run probes ({status}): {}", stderr.trim())
+            format!(
+                "the target has no /bin/sh to run probes ({status}): {}",
+                stderr.trim()
+            )
         } else {
-            format!("the probe script gave no results ({status}): {}", stderr.trim())
+            format!(
+                "the probe script gave no results ({status}): {}",
+                stderr.trim()
+            )
         });
     }
     Ok(results)
@@ -130,7 +143,10 @@ fn expected_words(check: &Check) -> String {
 }
 
 fn found_words(check: &Check, value: &Value) -> String {
-    let kind = check.resource.kind.property_kind(check.expectation.property);
+    let kind = check
+        .resource
+        .kind
+        .property_kind(check.expectation.property);
     match (value, kind) {
         (Value::Bool(b), Some(ValueKind::State)) => check.expectation.property.state_found(*b),
         _ => value.to_string(),
@@ -139,7 +155,13 @@ fn found_words(check: &Check, value: &Value) -> String {
 
 /// Evaluates one check from the batch's answers: pure, no I/O.
 pub fn judge(check: &Check, obs: &Observations<'_>) -> (Outcome, Option<String>) {
-    let hidden = |s: String| if check.options.sensitive { "(hidden: sensitive)".to_string() } else { s };
+    let hidden = |s: String| {
+        if check.options.sensitive {
+            "(hidden: sensitive)".to_string()
+        } else {
+            s
+        }
+    };
     match resource::observe(check, obs) {
         Ok(observed) => match check.expectation.matcher.eval(&observed.value) {
             Ok(true) => (Outcome::Pass, observed.note),
@@ -163,6 +185,14 @@ pub fn judge(check: &Check, obs: &Observations<'_>) -> (Outcome, Option<String>)
     }
 }
 
+/// A check judged in one round.
+struct Judged {
+    index: usize,
+    outcome: Outcome,
+    note: Option<String>,
+    observed_by: Vec<String>,
+}
+
 /// Observes `checks` (indices into `all`) in one round trip and judges them.
 fn observe_round(
     backend: &dyn Backend,
@@ -171,7 +201,7 @@ fn observe_round(
     facts: &Facts,
     opts: &Options,
     stats: &mut Stats,
-) -> Result<Vec<(usize, Outcome, Option<String>, Vec<String>)>, String> {
+) -> Result<Vec<Judged>, String> {
     let needs: BTreeSet<resource::Need> = indices
         .iter()
         .flat_map(|&i| resource::needs(&all[i], facts))
@@ -195,7 +225,12 @@ fn observe_round(
                 .collect();
             by.dedup();
             let (outcome, note) = judge(check, &obs);
-            (i, outcome, note, by)
+            Judged {
+                index: i,
+                outcome,
+                note,
+                observed_by: by,
+            }
         })
         .collect())
 }
@@ -234,7 +269,12 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
         Ok(outputs) => {
             let outputs: Vec<ProbeOutput> = outputs
                 .into_iter()
-                .map(|o| o.unwrap_or(ProbeOutput { status: -1, ..Default::default() }))
+                .map(|o| {
+                    o.unwrap_or(ProbeOutput {
+                        status: -1,
+                        ..Default::default()
+                    })
+                })
                 .collect();
             facts::parse(&outputs)
         }
@@ -265,13 +305,13 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
             Decision::Run => to_run.push(i),
         }
     }
-    let record = |results: &mut Vec<Option<CheckResult>>, round: Vec<(usize, Outcome, Option<String>, Vec<String>)>, elapsed: Duration| {
-        for (i, outcome, note, observed_by) in round {
-            results[i] = Some(CheckResult {
-                check: checks[i].clone(),
-                outcome,
-                note,
-                observed_by,
+    let record = |results: &mut Vec<Option<CheckResult>>, round: Vec<Judged>, elapsed: Duration| {
+        for j in round {
+            results[j.index] = Some(CheckResult {
+                check: checks[j.index].clone(),
+                outcome: j.outcome,
+                note: j.note,
+                observed_by: j.observed_by,
                 duration: elapsed,
             });
         }
@@ -295,7 +335,11 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
             .copied()
             .filter(|&i| {
                 let done = matches!(results[i].as_ref().map(|r| &r.outcome), Some(Outcome::Pass));
-                !done && checks[i].options.eventually.is_some_and(|e| waited < e.timeout)
+                !done
+                    && checks[i]
+                        .options
+                        .eventually
+                        .is_some_and(|e| waited < e.timeout)
             })
             .collect();
         let Some(interval) = pending
@@ -310,7 +354,10 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
             Ok(round) => record(&mut results, round, round_start.elapsed()),
             Err(e) => {
                 report.facts = Some(facts);
-                fail_all(&mut report, format!("running probes again for `eventually`: {e}"));
+                fail_all(
+                    &mut report,
+                    format!("running probes again for `eventually`: {e}"),
+                );
                 stats.total = started.elapsed();
                 report.stats = stats;
                 return report;
@@ -321,7 +368,10 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
     stats.checks = round_start.elapsed();
     stats.total = started.elapsed();
     report.facts = Some(facts);
-    report.results = results.into_iter().map(|r| r.expect("every check has a result")).collect();
+    report.results = results
+        .into_iter()
+        .map(|r| r.expect("every check has a result"))
+        .collect();
     report.stats = stats;
     report
 }

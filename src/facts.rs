@@ -181,7 +181,11 @@ pub fn probes() -> Vec<Probe> {
             "cat /etc/os-release",
         ),
         Probe::argv(["uname", "-m"]),
-        Probe::script(ENV_SNIPPET, Vec::<String>::new(), "facts: PID 1, init, container markers"),
+        Probe::script(
+            ENV_SNIPPET,
+            Vec::<String>::new(),
+            "facts: PID 1, init, container markers",
+        ),
         Probe::argv(["cat", "/proc/1/cgroup"]),
         Probe::argv(["cat", "/proc/1/environ"]),
         Probe::argv(["cat", "/proc/self/mountinfo"]),
@@ -280,12 +284,23 @@ pub fn from_raw(raw: &RawFacts<'_>) -> Facts {
         };
     }
     let os_family = std::iter::once(os_id.as_str())
-        .chain(release.get("ID_LIKE").map(|s| s.split_whitespace()).into_iter().flatten())
+        .chain(
+            release
+                .get("ID_LIKE")
+                .map(|s| s.split_whitespace())
+                .into_iter()
+                .flatten(),
+        )
         .find_map(OsFamily::from_id)
         .unwrap_or(OsFamily::Other);
 
     let pid1 = first("pid1").unwrap_or_default().to_string();
-    let container = detect_container(raw, has("dockerenv"), has("containerenv"), has("kubernetes"));
+    let container = detect_container(
+        raw,
+        has("dockerenv"),
+        has("containerenv"),
+        has("kubernetes"),
+    );
     let init = if pid1 == "systemd" && has("systemd_run") {
         InitSystem::Systemd
     } else if has("openrc_run") && (pid1 == "init" || pid1 == "openrc-init") {
@@ -385,16 +400,25 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> String {
-        std::fs::read_to_string(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR")))
-            .unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+        String::from_utf8(crate::resource::testing::fixture(name)).expect("UTF-8 fixture")
     }
 
     #[test]
     fn os_release_of_each_family() {
         for (file, id, family, version) in [
             ("os-release/debian-12", "debian", OsFamily::Debian, "12"),
-            ("os-release/ubuntu-22.04", "ubuntu", OsFamily::Debian, "22.04"),
-            ("os-release/alpine-3.19", "alpine", OsFamily::Alpine, "3.19.1"),
+            (
+                "os-release/ubuntu-22.04",
+                "ubuntu",
+                OsFamily::Debian,
+                "22.04",
+            ),
+            (
+                "os-release/alpine-3.19",
+                "alpine",
+                OsFamily::Alpine,
+                "3.19.1",
+            ),
             ("os-release/rocky-9", "rocky", OsFamily::RedHat, "9.3"),
             ("os-release/arch", "arch", OsFamily::Arch, ""),
         ] {
@@ -404,7 +428,11 @@ mod tests {
                 ..Default::default()
             });
             assert_eq!(
-                (facts.os_id.as_str(), facts.os_family, facts.os_version.as_str()),
+                (
+                    facts.os_id.as_str(),
+                    facts.os_family,
+                    facts.os_version.as_str()
+                ),
                 (id, family, version),
                 "{file}"
             );
@@ -417,7 +445,10 @@ mod tests {
             env: "debian_version=12.5\n",
             ..Default::default()
         });
-        assert_eq!((facts.os_id.as_str(), facts.os_family), ("debian", OsFamily::Debian));
+        assert_eq!(
+            (facts.os_id.as_str(), facts.os_family),
+            ("debian", OsFamily::Debian)
+        );
     }
 
     #[test]

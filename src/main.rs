@@ -36,7 +36,13 @@ enum Color {
 struct Cli {
     /// Where to run the checks: local, ssh://[user@]host[:port], docker://container,
     /// docker:image[:tag]. Repeat for several targets.
-    #[arg(long = "target", short = 't', value_name = "TARGET", env = "INFRASPEC_TARGET", value_delimiter = ',')]
+    #[arg(
+        long = "target",
+        short = 't',
+        value_name = "TARGET",
+        env = "INFRASPEC_TARGET",
+        value_delimiter = ','
+    )]
     targets: Vec<String>,
 
     /// Output format.
@@ -121,23 +127,31 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         for e in &errors {
             eprintln!("infraspec: {e}");
         }
-        eprintln!("infraspec: {} error(s) in the spec; nothing was run", errors.len());
+        eprintln!(
+            "infraspec: {} error(s) in the spec; nothing was run",
+            errors.len()
+        );
         return Ok(2);
     }
     if checks.is_empty() {
         anyhow::bail!("no checks given: name a spec file or use -c 'port: 22' (see --help)");
     }
 
-    let reports = engine::run_targets(&targets, &checks, &Options {
-        auto_skip: !cli.no_auto_skip,
-        ..Options::default()
-    });
+    let reports = engine::run_targets(
+        &targets,
+        &checks,
+        &Options {
+            auto_skip: !cli.no_auto_skip,
+            ..Options::default()
+        },
+    );
     let text = match cli.format {
         Format::Human => report::human::render(&reports),
         Format::Json => report::json::render(&reports),
     };
     match &cli.output {
-        Some(path) => std::fs::write(path, &text).with_context(|| format!("failed to write {}", path.display()))?,
+        Some(path) => std::fs::write(path, &text)
+            .with_context(|| format!("failed to write {}", path.display()))?,
         None => {
             let mut stdout = std::io::stdout().lock();
             // A closed pipe (`| head`) is not worth an error.

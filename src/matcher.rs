@@ -414,7 +414,10 @@ mod tests {
             contain("adm").eval(&Value::List(vec!["adm".into(), "sudo".into()])),
             Ok(true)
         );
-        assert_eq!(contain("ad").eval(&Value::List(vec!["adm".into()])), Ok(false));
+        assert_eq!(
+            contain("ad").eval(&Value::List(vec!["adm".into()])),
+            Ok(false)
+        );
         assert_eq!(be_ge(3).eval(&Value::Text("3\n".into())), Ok(true));
         assert!(be_ge(3).eval(&Value::Text("many".into())).is_err());
         assert_eq!(

@@ -215,7 +215,11 @@ pub enum FrameError {
 
 /// Splits the output of a batch script into per-probe results. A probe whose
 /// frame is missing (the script was killed, the output cut) is `None`.
-pub fn parse(output: &[u8], nonce: &str, count: usize) -> Result<Vec<Option<ProbeOutput>>, FrameError> {
+pub fn parse(
+    output: &[u8],
+    nonce: &str,
+    count: usize,
+) -> Result<Vec<Option<ProbeOutput>>, FrameError> {
     let mut marker = Vec::with_capacity(nonce.len() + 2);
     marker.push(b'\n');
     marker.extend_from_slice(nonce.as_bytes());
@@ -231,12 +235,18 @@ pub fn parse(output: &[u8], nonce: &str, count: usize) -> Result<Vec<Option<Prob
         };
         let header = String::from_utf8_lossy(&output[header_start..header_start + nl]);
         let data_start = header_start + nl + 1;
-        let data_end = starts.get(k + 1).copied().unwrap_or(output.len()).max(data_start);
+        let data_end = starts
+            .get(k + 1)
+            .copied()
+            .unwrap_or(output.len())
+            .max(data_start);
         let data = &output[data_start..data_end];
         let mut words = header.split(' ');
         let first = words.next().unwrap_or_default();
         if first == "fatal" {
-            return Err(FrameError::Fatal(header["fatal ".len().min(header.len())..].to_string()));
+            return Err(FrameError::Fatal(
+                header["fatal ".len().min(header.len())..].to_string(),
+            ));
         }
         let Some(i) = first.parse::<usize>().ok().filter(|i| *i < count) else {
             continue;
@@ -365,12 +375,23 @@ mod tests {
             .spawn()
             .unwrap();
         use std::io::Write;
-        child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
         let out = child.wait_with_output().unwrap();
         let got = parse(&out.stdout, &n, probes.len()).unwrap();
-        assert_eq!(got[0].as_ref().unwrap().stdout, b"a'b$(echo no)`echo no`;\nc");
+        assert_eq!(
+            got[0].as_ref().unwrap().stdout,
+            b"a'b$(echo no)`echo no`;\nc"
+        );
         let second = got[1].as_ref().unwrap();
-        assert_eq!((second.status, second.stderr.as_slice()), (7, &b"x y\n"[..]));
+        assert_eq!(
+            (second.status, second.stderr.as_slice()),
+            (7, &b"x y\n"[..])
+        );
         assert_eq!(got[2].as_ref().unwrap().status, 127);
     }
 }

@@ -97,19 +97,26 @@ pub fn decide(check: &Check, facts: &Facts, auto: bool) -> Decision {
     }
     if let Some(init) = &only.init {
         if init != facts.init.as_str() {
-            return Decision::Skip(format!("only_if init {init}: the target's init is {}", facts.init.as_str()));
+            return Decision::Skip(format!(
+                "only_if init {init}: the target's init is {}",
+                facts.init.as_str()
+            ));
         }
     }
     if let Some(container) = only.container {
         if container != facts.is_container() {
             let is = if facts.is_container() { "is" } else { "is not" };
-            return Decision::Skip(format!("only_if container {container}: the target {is} a container"));
+            return Decision::Skip(format!(
+                "only_if container {container}: the target {is} a container"
+            ));
         }
     }
     match o.skip_in_container {
         Some(true) if facts.is_container() => {
             let runtime = facts.container.map(|c| c.as_str()).unwrap_or("unknown");
-            return Decision::Skip(format!("skip_in_container: the target is a {runtime} container"));
+            return Decision::Skip(format!(
+                "skip_in_container: the target is a {runtime} container"
+            ));
         }
         // An explicit `skip_in_container: false` forces the check past the rules.
         Some(false) => return Decision::Run,
@@ -120,8 +127,12 @@ pub fn decide(check: &Check, facts: &Facts, auto: bool) -> Decision {
     }
     for rule in RULES {
         let applies = rule.resource == check.resource.kind
-            && rule.property.is_none_or(|p| p == check.expectation.property)
-            && rule.names.is_none_or(|names| names.contains(&check.resource.name.as_str()))
+            && rule
+                .property
+                .is_none_or(|p| p == check.expectation.property)
+            && rule
+                .names
+                .is_none_or(|names| names.contains(&check.resource.name.as_str()))
             && match rule.when {
                 When::InContainer => facts.is_container(),
                 When::NoInitSystem => facts.init == InitSystem::None,
@@ -156,7 +167,10 @@ mod tests {
     }
 
     fn check(kind: ResourceKind, name: &str, p: Property) -> Check {
-        Check::new(Resource::new(kind, name).unwrap(), Expectation::new(p, eq(true)))
+        Check::new(
+            Resource::new(kind, name).unwrap(),
+            Expectation::new(p, eq(true)),
+        )
     }
 
     #[test]
@@ -166,15 +180,24 @@ mod tests {
             decide(&c, &facts(true, InitSystem::None), true),
             Decision::Skip("containers use the host's clock".into())
         );
-        assert_eq!(decide(&c, &facts(false, InitSystem::Systemd), true), Decision::Run);
-        assert_eq!(decide(&c, &facts(true, InitSystem::None), false), Decision::Run);
+        assert_eq!(
+            decide(&c, &facts(false, InitSystem::Systemd), true),
+            Decision::Run
+        );
+        assert_eq!(
+            decide(&c, &facts(true, InitSystem::None), false),
+            Decision::Run
+        );
     }
 
     #[test]
     fn enabled_without_init_is_skipped_running_is_not() {
         let f = facts(true, InitSystem::None);
         let enabled = check(ResourceKind::Service, "nginx", Property::Enabled);
-        assert_eq!(decide(&enabled, &f, true), Decision::Skip("no init system on this target".into()));
+        assert_eq!(
+            decide(&enabled, &f, true),
+            Decision::Skip("no init system on this target".into())
+        );
         let running = check(ResourceKind::Service, "nginx", Property::Running);
         assert_eq!(decide(&running, &f, true), Decision::Run);
     }
@@ -186,12 +209,16 @@ mod tests {
         c.options.skip_in_container = Some(false);
         assert_eq!(decide(&c, &f, true), Decision::Run);
         c.options.only_if.os = Some("alpine".into());
-        assert!(matches!(decide(&c, &f, true), Decision::Skip(r) if r.contains("only_if os alpine")));
+        assert!(
+            matches!(decide(&c, &f, true), Decision::Skip(r) if r.contains("only_if os alpine"))
+        );
         let mut k = check(ResourceKind::Package, "x", Property::Installed);
         k.options.only_if.os = Some("debian".into());
         k.options.only_if.arch = Some("amd64".into());
         assert_eq!(decide(&k, &f, true), Decision::Run);
         k.options.skip_in_container = Some(true);
-        assert!(matches!(decide(&k, &f, true), Decision::Skip(r) if r.contains("docker container")));
+        assert!(
+            matches!(decide(&k, &f, true), Decision::Skip(r) if r.contains("docker container"))
+        );
     }
 }

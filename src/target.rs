@@ -36,7 +36,8 @@ pub struct TargetError {
     pub reason: String,
 }
 
-const FORMS: &str = "expected local, ssh://[user@]host[:port], docker://container or docker:image[:tag]";
+const FORMS: &str =
+    "expected local, ssh://[user@]host[:port], docker://container or docker:image[:tag]";
 
 fn percent_decode(s: &str) -> Result<String, String> {
     let bytes = s.as_bytes();
@@ -96,7 +97,9 @@ impl FromStr for Target {
                 None => (None, authority),
             };
             let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
-                let (h, after) = v6.split_once(']').ok_or_else(|| err("unclosed '[' in the host".into()))?;
+                let (h, after) = v6
+                    .split_once(']')
+                    .ok_or_else(|| err("unclosed '[' in the host".into()))?;
                 (h.to_string(), after.strip_prefix(':'))
             } else {
                 match hostport.rsplit_once(':') {
@@ -105,12 +108,23 @@ impl FromStr for Target {
                 }
             };
             let port = port
-                .map(|p| p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| err(format!("port {p:?} is not a number from 1 to 65535"))))
+                .map(|p| {
+                    p.parse::<u16>()
+                        .ok()
+                        .filter(|p| *p > 0)
+                        .ok_or_else(|| err(format!("port {p:?} is not a number from 1 to 65535")))
+                })
                 .transpose()?;
-            if host.is_empty() || host.starts_with('-') || host.contains(|c: char| c.is_whitespace() || c == '/') {
+            if host.is_empty()
+                || host.starts_with('-')
+                || host.contains(|c: char| c.is_whitespace() || c == '/')
+            {
                 return Err(err(format!("{host:?} is not a host name")));
             }
-            if user.as_deref().is_some_and(|u| u.is_empty() || u.starts_with('-')) {
+            if user
+                .as_deref()
+                .is_some_and(|u| u.is_empty() || u.starts_with('-'))
+            {
                 return Err(err("the user name is empty or starts with '-'".into()));
             }
             return Ok(Target::Ssh {
@@ -154,7 +168,9 @@ impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Target::Local => f.write_str("local"),
-            Target::Ssh { user, host, port, .. } => {
+            Target::Ssh {
+                user, host, port, ..
+            } => {
                 f.write_str("ssh://")?;
                 if let Some(u) = user {
                     write!(f, "{u}@")?;
@@ -191,9 +207,16 @@ mod tests {
     #[test]
     fn every_form_parses() {
         assert_eq!("local".parse::<Target>().unwrap(), Target::Local);
-        let ssh: Target = "ssh://deploy@web1:2222?sudo=true&timeout=30s".parse().unwrap();
+        let ssh: Target = "ssh://deploy@web1:2222?sudo=true&timeout=30s"
+            .parse()
+            .unwrap();
         match &ssh {
-            Target::Ssh { user, host, port, options } => {
+            Target::Ssh {
+                user,
+                host,
+                port,
+                options,
+            } => {
                 assert_eq!(user.as_deref(), Some("deploy"));
                 assert_eq!(host, "web1");
                 assert_eq!(*port, Some(2222));
@@ -218,7 +241,16 @@ mod tests {
 
     #[test]
     fn bad_targets_say_what_is_wrong() {
-        for bad in ["", "web1", "ssh://", "ssh://host:99999", "ssh://-oProxyCommand=x", "docker://", "docker:", "ssh://h?x=%zz"] {
+        for bad in [
+            "",
+            "web1",
+            "ssh://",
+            "ssh://host:99999",
+            "ssh://-oProxyCommand=x",
+            "docker://",
+            "docker:",
+            "ssh://h?x=%zz",
+        ] {
             let e = bad.parse::<Target>().unwrap_err();
             assert!(e.to_string().starts_with("invalid target"), "{bad}: {e}");
         }

@@ -458,7 +458,9 @@ mod tests {
         assert!(!req.matches("2.0", Scheme::Deb));
         assert!(!req.matches("1.1.9", Scheme::Deb));
         assert_eq!(req.to_string(), ">= 1.2, < 2");
-        assert!(VersionReq::parse("1.2").unwrap().matches("1.2", Scheme::Rpm));
+        assert!(VersionReq::parse("1.2")
+            .unwrap()
+            .matches("1.2", Scheme::Rpm));
         assert!(VersionReq::parse(">= ").is_err());
         assert!(VersionReq::parse(">= 1, ").is_err());
     }

@@ -26,7 +26,10 @@ impl TempDir {
         let path = std::env::temp_dir().join(format!(
             "infraspec-test-{tag}-{}-{:?}",
             std::process::id(),
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
         ));
         std::fs::create_dir_all(&path).unwrap();
         TempDir(path)
@@ -51,7 +54,12 @@ fn repo() -> PathBuf {
 fn the_local_example_passes() {
     let out = infraspec(&repo(), &["--target", "local", "examples/local.yaml"]);
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
     assert!(stdout.contains("✓ should be owned by root"), "{stdout}");
     assert!(stdout.contains("2 round trips"), "{stdout}");
 }
@@ -74,30 +82,65 @@ fn a_failing_check_exits_1_and_says_target_expectation_found_and_command() {
     assert!(stdout.contains("at: fail.yaml:3"), "{stdout}");
     assert!(stdout.contains("found:    not installed"), "{stdout}");
     assert!(stdout.contains("observed by: dpkg-query"), "{stdout}");
-    assert!(stdout.trim_end().ends_with("0 passed, 2 failed, 0 skipped, 0 errors"), "{stdout}");
+    assert!(
+        stdout
+            .trim_end()
+            .ends_with("0 passed, 2 failed, 0 skipped, 0 errors"),
+        "{stdout}"
+    );
 }
 
 #[test]
 fn bad_specs_exit_2_naming_file_line_and_key_and_run_nothing() {
     let dir = TempDir::new("bad");
     let cases = [
-        ("invalid.yaml", "checks:\n  - package: [unclosed\n", "invalid.yaml:"),
-        ("unknown-resource.yaml", "checks:\n  - pakage: nginx\n", "unknown-resource.yaml:2: `pakage`"),
-        ("unknown-key.yaml", "checks:\n  - package: nginx\n    instaled: true\n", "unknown-key.yaml:3: `instaled`"),
-        ("wrong-type.yaml", "checks:\n  - user: root\n    uid: zero\n", "wrong-type.yaml:3: `uid`: uid expects a whole number"),
-        ("misfit.yaml", "checks:\n  - package: nginx\n    mode: '0644'\n", "misfit.yaml:3: `mode`: `mode` is not a property of package"),
-        ("empty.yaml", "checks: []\n", "empty.yaml:1: `checks`: the list of checks is empty"),
+        (
+            "invalid.yaml",
+            "checks:\n  - package: [unclosed\n",
+            "invalid.yaml:",
+        ),
+        (
+            "unknown-resource.yaml",
+            "checks:\n  - pakage: nginx\n",
+            "unknown-resource.yaml:2: `pakage`",
+        ),
+        (
+            "unknown-key.yaml",
+            "checks:\n  - package: nginx\n    instaled: true\n",
+            "unknown-key.yaml:3: `instaled`",
+        ),
+        (
+            "wrong-type.yaml",
+            "checks:\n  - user: root\n    uid: zero\n",
+            "wrong-type.yaml:3: `uid`: uid expects a whole number",
+        ),
+        (
+            "misfit.yaml",
+            "checks:\n  - package: nginx\n    mode: '0644'\n",
+            "misfit.yaml:3: `mode`: `mode` is not a property of package",
+        ),
+        (
+            "empty.yaml",
+            "checks: []\n",
+            "empty.yaml:1: `checks`: the list of checks is empty",
+        ),
     ];
     for (name, content, want) in cases {
         let spec = dir.write(name, content);
         // A valid spec beside it whose command would leave a mark if anything ran.
         let marker = dir.0.join("ran");
-        let good = dir.write("good.yaml", &format!("checks:\n  - command: touch {}\n", marker.display()));
+        let good = dir.write(
+            "good.yaml",
+            &format!("checks:\n  - command: touch {}\n", marker.display()),
+        );
         let out = infraspec(&dir.0, &[&good, &spec]);
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
         assert!(stderr.contains(want), "{name}: wanted {want:?} in {stderr}");
-        assert!(!marker.exists(), "{name}: a check ran although a spec was invalid");
+        assert!(
+            !marker.exists(),
+            "{name}: a check ran although a spec was invalid"
+        );
         assert!(out.stdout.is_empty(), "{name}");
     }
 }
@@ -123,20 +166,30 @@ fn json_output_follows_the_contract() {
     assert!(checks[0]["duration_ms"].is_u64());
     assert_eq!(checks[1]["outcome"], "fail");
     let message = checks[1]["message"].as_str().unwrap();
-    assert!(message.starts_with("expected to exist, found not present"), "{message}");
+    assert!(
+        message.starts_with("expected to exist, found not present"),
+        "{message}"
+    );
     assert_eq!(checks[2]["outcome"], "skip");
     assert_eq!(checks[2]["message"], "not here");
-    assert_eq!(doc["summary"], serde_json::json!({"passed": 1, "failed": 1, "skipped": 1, "errors": 0}));
+    assert_eq!(
+        doc["summary"],
+        serde_json::json!({"passed": 1, "failed": 1, "skipped": 1, "errors": 0})
+    );
     assert_eq!(target["stats"]["round_trips"], 2);
 }
 
 #[test]
 fn report_goes_to_a_file_with_o() {
     let dir = TempDir::new("out");
-    let out = infraspec(&dir.0, &["-c", "user: root", "--format", "json", "-o", "r.json"]);
+    let out = infraspec(
+        &dir.0,
+        &["-c", "user: root", "--format", "json", "-o", "r.json"],
+    );
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stdout.is_empty());
-    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.0.join("r.json")).unwrap()).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.0.join("r.json")).unwrap()).unwrap();
     assert_eq!(doc["summary"]["passed"], 1);
 }
 
@@ -144,7 +197,11 @@ fn report_goes_to_a_file_with_o() {
 fn ad_hoc_checks_against_a_real_listener() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let dir = TempDir::new("port");
     let ok = infraspec(
         &dir.0,
@@ -160,10 +217,16 @@ fn ad_hoc_checks_against_a_real_listener() {
     assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stdout));
     let wrong = infraspec(&dir.0, &["-c", &format!("{{port: {port}, protocol: udp}}")]);
     assert_eq!(wrong.status.code(), Some(1), "{}", text(&wrong.stdout));
-    let wrong_addr = infraspec(&dir.0, &["-c", &format!("{{port: {port}, address: 0.0.0.0}}")]);
+    let wrong_addr = infraspec(
+        &dir.0,
+        &["-c", &format!("{{port: {port}, address: 0.0.0.0}}")],
+    );
     let stdout = text(&wrong_addr.stdout);
     assert_eq!(wrong_addr.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains(&format!("port {port} listens on: tcp 127.0.0.1")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("port {port} listens on: tcp 127.0.0.1")),
+        "{stdout}"
+    );
     drop(listener);
 }
 
@@ -171,7 +234,15 @@ fn ad_hoc_checks_against_a_real_listener() {
 fn processes_are_read_from_proc() {
     let mut child = Command::new("sleep").arg("30").spawn().unwrap();
     let dir = TempDir::new("proc");
-    let out = infraspec(&dir.0, &["-c", "process: sleep", "-c", "{process: sleep, count: {ge: 1}, user: {contains: root}}"]);
+    let out = infraspec(
+        &dir.0,
+        &[
+            "-c",
+            "process: sleep",
+            "-c",
+            "{process: sleep, count: {ge: 1}, user: {contains: root}}",
+        ],
+    );
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
@@ -180,7 +251,14 @@ fn processes_are_read_from_proc() {
 #[test]
 fn hostile_names_are_data_and_nothing_runs() {
     let dir = TempDir::new("hostile");
-    let payloads = ["$(touch pwned)", "`touch pwned`", "x;touch pwned", "x' ; touch pwned; '", "x\"$(touch pwned)\"", "x\ntouch pwned"];
+    let payloads = [
+        "$(touch pwned)",
+        "`touch pwned`",
+        "x;touch pwned",
+        "x' ; touch pwned; '",
+        "x\"$(touch pwned)\"",
+        "x\ntouch pwned",
+    ];
     let mut spec = String::from("checks:\n");
     for p in payloads {
         let q = serde_json::to_string(p).unwrap();
@@ -193,18 +271,45 @@ fn hostile_names_are_data_and_nothing_runs() {
     }
     let file = dir.write("hostile.yaml", &spec);
     let out = infraspec(&dir.0, &[&file]);
-    assert_eq!(out.status.code(), Some(1), "{}\n{}", text(&out.stdout), text(&out.stderr));
-    assert!(!dir.0.join("pwned").exists(), "a hostile name was run as a command");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        !dir.0.join("pwned").exists(),
+        "a hostile name was run as a command"
+    );
     assert!(!Path::new("/tmp/pwned").exists());
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("package $(touch pwned)\n    ✗ should be installed"), "{stdout}");
+    assert!(
+        stdout.contains("package $(touch pwned)\n    ✗ should be installed"),
+        "{stdout}"
+    );
 
     // Where a name cannot be a real resource, the spec is refused before anything runs.
-    for (kind, name) in [("kernel_param", "../../../tmp/x"), ("interface", "$(touch pwned)"), ("package", "--force-all"), ("file", "relative/path")] {
-        let spec = dir.write("refused.yaml", &format!("checks:\n  - {kind}: {}\n", serde_json::to_string(name).unwrap()));
+    for (kind, name) in [
+        ("kernel_param", "../../../tmp/x"),
+        ("interface", "$(touch pwned)"),
+        ("package", "--force-all"),
+        ("file", "relative/path"),
+    ] {
+        let spec = dir.write(
+            "refused.yaml",
+            &format!(
+                "checks:\n  - {kind}: {}\n",
+                serde_json::to_string(name).unwrap()
+            ),
+        );
         let out = infraspec(&dir.0, &[&spec]);
         assert_eq!(out.status.code(), Some(2), "{kind} {name}");
-        assert!(text(&out.stderr).contains("refused.yaml:2"), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("refused.yaml:2"),
+            "{}",
+            text(&out.stderr)
+        );
     }
     assert!(!dir.0.join("pwned").exists());
 }
@@ -214,10 +319,21 @@ fn targets_that_cannot_be_used_exit_2() {
     let dir = TempDir::new("targets");
     let bad = infraspec(&dir.0, &["--target", "web1", "-c", "user: root"]);
     assert_eq!(bad.status.code(), Some(2));
-    assert!(text(&bad.stderr).contains("invalid target \"web1\""), "{}", text(&bad.stderr));
-    let ssh = infraspec(&dir.0, &["--target", "ssh://127.0.0.1:1", "-c", "user: root"]);
+    assert!(
+        text(&bad.stderr).contains("invalid target \"web1\""),
+        "{}",
+        text(&bad.stderr)
+    );
+    let ssh = infraspec(
+        &dir.0,
+        &["--target", "ssh://127.0.0.1:1", "-c", "user: root"],
+    );
     assert_eq!(ssh.status.code(), Some(2));
-    assert!(text(&ssh.stdout).contains("not supported yet"), "{}", text(&ssh.stdout));
+    assert!(
+        text(&ssh.stdout).contains("not supported yet"),
+        "{}",
+        text(&ssh.stdout)
+    );
 }
 
 #[test]

@@ -8,10 +8,15 @@ use infraspec::engine::{self, Options, Outcome};
 use infraspec::spec::yaml::load_str;
 use support::scripted::{Answer, Scripted};
 
-const OS_RELEASE: &str = "ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n";
+const OS_RELEASE: &str =
+    "ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n";
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    std::fs::read(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
 }
 
 fn ok(s: impl Into<Vec<u8>>) -> Answer {
@@ -24,7 +29,9 @@ fn debian(argv: &[String], _round: usize) -> Answer {
     match a.as_slice() {
         ["sh", "-c", s, ..] if s.contains("os-release") => ok(OS_RELEASE),
         ["uname", "-m"] => ok("x86_64\n"),
-        ["sh", "-c", s, ..] if s.contains("pid1=") => ok("pid1=systemd\nsystemd_run=1\ninitd=1\nhave=dpkg-query\nhave=timeout\nuid=0\n"),
+        ["sh", "-c", s, ..] if s.contains("pid1=") => {
+            ok("pid1=systemd\nsystemd_run=1\ninitd=1\nhave=dpkg-query\nhave=timeout\nuid=0\n")
+        }
         ["cat", "/proc/1/cgroup"] => ok("0::/init.scope\n"),
         ["cat", "/proc/1/environ"] | ["cat", "/proc/self/mountinfo"] => ok(""),
         ["dpkg-query", ..] => ok(fixture("packages/dpkg-debian-12.txt")),
@@ -46,7 +53,11 @@ fn debian(argv: &[String], _round: usize) -> Answer {
         ["cat", "/proc/net/tcp"] => ok(fixture("net/proc-net-tcp-debian-12.txt")),
         ["cat", "/proc/net/tcp6"] => ok(fixture("net/proc-net-tcp6-debian-12.txt")),
         ["cat", "/proc/net/udp"] => ok(fixture("net/proc-net-udp-debian-12.txt")),
-        ["cat", "/proc/net/udp6"] => (1, Vec::new(), b"cat: /proc/net/udp6: No such file or directory\n".to_vec()),
+        ["cat", "/proc/net/udp6"] => (
+            1,
+            Vec::new(),
+            b"cat: /proc/net/udp6: No such file or directory\n".to_vec(),
+        ),
         ["systemctl", "show", ..] => ok(fixture("services/systemctl-show-debian-12.txt")),
         ["sh", "-c", cmd] if cmd.starts_with("echo ") => ok(format!("{}\n", &cmd[5..])),
         ["cat", "--", "/etc/motd"] => ok("welcome\n"),
@@ -88,11 +99,31 @@ fn a_hundred_checks_take_two_round_trips_with_batched_probes() {
     let batches = backend.batches.lock().unwrap();
     let round2 = &batches[1];
     let count = |pred: &dyn Fn(&Vec<String>) -> bool| round2.iter().filter(|p| pred(p)).count();
-    assert_eq!(count(&|p| p[0] == "dpkg-query"), 1, "one package list for all packages");
-    assert_eq!(count(&|p| p.len() > 2 && p[2].contains("exec stat")), 1, "one stat for all files");
-    assert_eq!(count(&|p| p.get(4).is_some_and(|d| d == "passwd")), 1, "one getent for all users");
-    assert_eq!(count(&|p| p[0] == "cat" && p[1].starts_with("/proc/net/")), 4, "each /proc/net file once");
-    assert_eq!(count(&|p| p == &["cat", "--", "/etc/motd"]), 1, "same content read once");
+    assert_eq!(
+        count(&|p| p[0] == "dpkg-query"),
+        1,
+        "one package list for all packages"
+    );
+    assert_eq!(
+        count(&|p| p.len() > 2 && p[2].contains("exec stat")),
+        1,
+        "one stat for all files"
+    );
+    assert_eq!(
+        count(&|p| p.get(4).is_some_and(|d| d == "passwd")),
+        1,
+        "one getent for all users"
+    );
+    assert_eq!(
+        count(&|p| p[0] == "cat" && p[1].starts_with("/proc/net/")),
+        4,
+        "each /proc/net file once"
+    );
+    assert_eq!(
+        count(&|p| p == &["cat", "--", "/etc/motd"]),
+        1,
+        "same content read once"
+    );
     // 14 distinct commands + 7 shared probes.
     assert_eq!(round2.len(), 14 + 1 + 1 + 1 + 1 + 4 + 1);
 
@@ -105,10 +136,16 @@ fn a_hundred_checks_take_two_round_trips_with_batched_probes() {
             .outcome
             .clone()
     };
-    assert_eq!(outcome_of("package bash should be installed"), Outcome::Pass);
+    assert_eq!(
+        outcome_of("package bash should be installed"),
+        Outcome::Pass
+    );
     assert_eq!(outcome_of("user www-data should exist"), Outcome::Pass);
     assert_eq!(outcome_of("port 22 should be listening"), Outcome::Pass);
-    assert_eq!(outcome_of("command echo 5 stdout should eq \"5\""), Outcome::Pass);
+    assert_eq!(
+        outcome_of("command echo 5 stdout should eq \"5\""),
+        Outcome::Pass
+    );
     assert_eq!(
         outcome_of("package no-such-package should be installed"),
         Outcome::Fail {
@@ -131,7 +168,11 @@ fn failures_name_the_command_that_observed_them() {
     let backend = Scripted::new(debian);
     let report = engine::run(&backend, &checks, &Options::default());
     let r = &report.results[0];
-    assert!(r.observed_by[0].starts_with("dpkg-query -W -f"), "{:?}", r.observed_by);
+    assert!(
+        r.observed_by[0].starts_with("dpkg-query -W -f"),
+        "{:?}",
+        r.observed_by
+    );
 }
 
 #[test]
@@ -143,10 +184,21 @@ fn systemd_services_are_one_systemctl_call() {
     let batches = backend.batches.lock().unwrap();
     let systemctl: Vec<_> = batches[1].iter().filter(|p| p[0] == "systemctl").collect();
     assert_eq!(systemctl.len(), 1);
-    assert_eq!(&systemctl[0][5..], ["cron.service", "nginx.service", "nope.service", "ssh.service"]);
+    assert_eq!(
+        &systemctl[0][5..],
+        [
+            "cron.service",
+            "nginx.service",
+            "nope.service",
+            "ssh.service"
+        ]
+    );
     let outcomes: Vec<&str> = report.results.iter().map(|r| r.outcome.as_str()).collect();
     assert_eq!(outcomes, ["pass", "pass", "pass", "fail", "pass"]);
-    assert_eq!(report.results[3].note.as_deref(), Some("unit nope.service not found"));
+    assert_eq!(
+        report.results[3].note.as_deref(),
+        Some("unit nope.service not found")
+    );
 }
 
 #[test]
@@ -176,12 +228,14 @@ fn eventually_observes_again_only_what_has_not_passed() {
     let spec = "checks:\n  - port: 8080\n    eventually: { timeout: 5s, interval: 50ms }\n  - package: bash\n";
     let checks = load_str(spec, "s.yaml").unwrap();
     // Port 8080 starts listening in the fourth round trip.
-    let backend = Scripted::new(|argv: &[String], round| match argv {
+    let backend = Scripted::new(|argv: &[String], round| {
+        match argv {
         [cat, file] if cat == "cat" && file == "/proc/net/tcp" && round >= 3 => ok(
             "  sl  local_address rem_address   st\n   0: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1\n",
         ),
         [cat, file] if cat == "cat" && file.starts_with("/proc/net/") => ok("  sl  local_address rem_address   st\n"),
         other => debian(other, round),
+    }
     });
     let report = engine::run(&backend, &checks, &Options::default());
     assert_eq!(report.results[0].outcome, Outcome::Pass);
@@ -189,7 +243,9 @@ fn eventually_observes_again_only_what_has_not_passed() {
     let batches = backend.batches.lock().unwrap();
     assert_eq!(batches.len(), 4);
     // Retries ask only for the port's probes, not the package list again.
-    assert!(batches[2].iter().all(|p| p[0] == "cat" && p[1].starts_with("/proc/net/")));
+    assert!(batches[2]
+        .iter()
+        .all(|p| p[0] == "cat" && p[1].starts_with("/proc/net/")));
 }
 
 #[test]
@@ -212,13 +268,22 @@ fn a_probe_without_a_result_is_an_error_not_a_failure() {
     /// Answers like `debian`, but the stream of round 2 stops after the first probe.
     struct Cut;
     impl infraspec::backend::Backend for Cut {
-        fn exec(&self, argv: &[String], stdin: &[u8], t: Duration) -> Result<infraspec::backend::ExecOutput, infraspec::backend::BackendError> {
+        fn exec(
+            &self,
+            argv: &[String],
+            stdin: &[u8],
+            t: Duration,
+        ) -> Result<infraspec::backend::ExecOutput, infraspec::backend::BackendError> {
             let script = String::from_utf8_lossy(stdin).into_owned();
             let mut out = Scripted::new(debian).exec(argv, stdin, t)?;
             if script.contains("'dpkg-query' '-W'") {
                 let (nonce, _) = support::scripted::probes_of(&script);
                 let marker = format!("\n{nonce} 1 out\n");
-                let at = out.stdout.windows(marker.len()).position(|w| w == marker.as_bytes()).unwrap();
+                let at = out
+                    .stdout
+                    .windows(marker.len())
+                    .position(|w| w == marker.as_bytes())
+                    .unwrap();
                 out.stdout.truncate(at + 3);
             }
             Ok(out)
@@ -227,11 +292,17 @@ fn a_probe_without_a_result_is_an_error_not_a_failure() {
             "cut".into()
         }
     }
-    let checks = load_str("checks:\n  - package: bash\n  - command: echo hi\n", "s.yaml").unwrap();
+    let checks = load_str(
+        "checks:\n  - package: bash\n  - command: echo hi\n",
+        "s.yaml",
+    )
+    .unwrap();
     let report = engine::run(&Cut, &checks, &Options::default());
     assert_eq!(report.results[0].outcome, Outcome::Pass);
     match &report.results[1].outcome {
-        Outcome::Error { message } => assert!(message.contains("stopped before it finished"), "{message}"),
+        Outcome::Error { message } => {
+            assert!(message.contains("stopped before it finished"), "{message}")
+        }
         other => panic!("expected an error, got {other:?}"),
     }
 }
@@ -240,7 +311,12 @@ fn a_probe_without_a_result_is_an_error_not_a_failure() {
 fn a_target_that_cannot_run_the_script_is_a_target_error() {
     struct NoShell;
     impl infraspec::backend::Backend for NoShell {
-        fn exec(&self, _: &[String], _: &[u8], _: Duration) -> Result<infraspec::backend::ExecOutput, infraspec::backend::BackendError> {
+        fn exec(
+            &self,
+            _: &[String],
+            _: &[u8],
+            _: Duration,
+        ) -> Result<infraspec::backend::ExecOutput, infraspec::backend::BackendError> {
             Ok(infraspec::backend::ExecOutput {
                 status: Some(127),
                 stdout: Vec::new(),
@@ -254,6 +330,9 @@ fn a_target_that_cannot_run_the_script_is_a_target_error() {
     let checks = load_str("checks:\n  - package: bash\n", "s.yaml").unwrap();
     let report = engine::run(&NoShell, &checks, &Options::default());
     let err = report.error.clone().unwrap();
-    assert!(err.contains("gathering facts") && err.contains("no /bin/sh"), "{err}");
+    assert!(
+        err.contains("gathering facts") && err.contains("no /bin/sh"),
+        "{err}"
+    );
     assert_eq!(infraspec::report::exit_code(&[report]), 2);
 }

@@ -12,14 +12,21 @@ use super::{Backend, BackendError, ExecOutput};
 pub struct Local;
 
 impl Backend for Local {
-    fn exec(&self, argv: &[String], stdin: &[u8], timeout: Duration) -> Result<ExecOutput, BackendError> {
+    fn exec(
+        &self,
+        argv: &[String],
+        stdin: &[u8],
+        timeout: Duration,
+    ) -> Result<ExecOutput, BackendError> {
         let command = argv.join(" ");
         let fail = |message: String| BackendError::Exec {
             target: "local".into(),
             command: command.clone(),
             message,
         };
-        let (program, args) = argv.split_first().ok_or_else(|| fail("empty command".into()))?;
+        let (program, args) = argv
+            .split_first()
+            .ok_or_else(|| fail("empty command".into()))?;
         let mut child = Command::new(program)
             .args(args)
             .stdin(Stdio::piped())
@@ -99,9 +106,16 @@ mod tests {
     #[test]
     fn stdin_stdout_stderr_and_status() {
         let out = Local
-            .exec(&argv(&["sh", "-c", "cat; echo err >&2; exit 3"]), b"hello", Duration::from_secs(10))
+            .exec(
+                &argv(&["sh", "-c", "cat; echo err >&2; exit 3"]),
+                b"hello",
+                Duration::from_secs(10),
+            )
             .unwrap();
-        assert_eq!((out.status, out.stdout.as_slice(), out.stderr.as_slice()), (Some(3), &b"hello"[..], &b"err\n"[..]));
+        assert_eq!(
+            (out.status, out.stdout.as_slice(), out.stderr.as_slice()),
+            (Some(3), &b"hello"[..], &b"err\n"[..])
+        );
     }
 
     #[test]
@@ -116,6 +130,8 @@ mod tests {
 
     #[test]
     fn a_missing_program_is_an_error() {
-        assert!(Local.exec(&argv(&["/nonexistent/x"]), b"", Duration::from_secs(1)).is_err());
+        assert!(Local
+            .exec(&argv(&["/nonexistent/x"]), b"", Duration::from_secs(1))
+            .is_err());
     }
 }

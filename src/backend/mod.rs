@@ -43,7 +43,12 @@ pub enum BackendError {
 /// A way to run commands on a target.
 pub trait Backend: Send + Sync {
     /// Runs `argv` with `stdin`, for at most `timeout`.
-    fn exec(&self, argv: &[String], stdin: &[u8], timeout: Duration) -> Result<ExecOutput, BackendError>;
+    fn exec(
+        &self,
+        argv: &[String],
+        stdin: &[u8],
+        timeout: Duration,
+    ) -> Result<ExecOutput, BackendError>;
 
     /// The target, as the user wrote it.
     fn target(&self) -> String;
@@ -57,9 +62,11 @@ pub fn connect(target: &Target) -> Result<Box<dyn Backend>, BackendError> {
             target: target.to_string(),
             what: "ssh",
         }),
-        Target::DockerContainer { .. } | Target::DockerImage { .. } => Err(BackendError::Unsupported {
-            target: target.to_string(),
-            what: "docker",
-        }),
+        Target::DockerContainer { .. } | Target::DockerImage { .. } => {
+            Err(BackendError::Unsupported {
+                target: target.to_string(),
+                what: "docker",
+            })
+        }
     }
 }

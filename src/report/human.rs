@@ -14,7 +14,11 @@ use crate::engine::{Outcome, TargetReport};
 pub fn render(reports: &[TargetReport]) -> String {
     let mut out = String::new();
     for t in reports {
-        let about = t.facts.as_ref().map(|f| format!(" ({f})")).unwrap_or_default();
+        let about = t
+            .facts
+            .as_ref()
+            .map(|f| format!(" ({f})"))
+            .unwrap_or_default();
         let _ = writeln!(out, "{}{}", t.target.bold(), about.dimmed());
         if let Some(err) = &t.error {
             let _ = writeln!(out, "  {} {}", "error:".red().bold(), err);
@@ -38,7 +42,12 @@ pub fn render(reports: &[TargetReport]) -> String {
                     let _ = writeln!(out, "    {} {rest}", "✓".green());
                 }
                 Outcome::Skip { reason } => {
-                    let _ = writeln!(out, "    {} {rest} {}", "-".yellow(), format!("(skipped: {reason})").yellow());
+                    let _ = writeln!(
+                        out,
+                        "    {} {rest} {}",
+                        "-".yellow(),
+                        format!("(skipped: {reason})").yellow()
+                    );
                 }
                 Outcome::Fail { expected, found } => {
                     let _ = writeln!(out, "    {} {}", "✗".red().bold(), rest.red());

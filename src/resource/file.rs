@@ -35,7 +35,11 @@ pub fn stat_probe<'a>(paths: impl Iterator<Item = &'a str>) -> Probe {
     let paths: Vec<String> = paths.map(str::to_string).collect();
     let shown = format!(
         "stat -c '%f %u %g %s %U %G' -- {}",
-        paths.iter().map(|p| crate::probe::display_word(p)).collect::<Vec<_>>().join(" ")
+        paths
+            .iter()
+            .map(|p| crate::probe::display_word(p))
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     Probe::script(STAT, paths, shown)
 }
@@ -115,7 +119,11 @@ fn stat<'s>(obs: &'s Observations<'_>, path: &str) -> Result<Option<&'s Stat>, S
         let paths: Vec<String> = probe.argv_slice().iter().skip(4).cloned().collect();
         let parsed = parse_stats(&stdout_text(out), &paths).map_err(|e| {
             let stderr = out.stderr_excerpt();
-            if stderr.is_empty() { e } else { format!("{e}: {stderr}") }
+            if stderr.is_empty() {
+                e
+            } else {
+                format!("{e}: {stderr}")
+            }
         })?;
         Ok(parsed.into_iter().collect())
     })?;
@@ -157,7 +165,9 @@ pub fn observe(obs: &Observations<'_>, path: &str, property: Property) -> Result
             let text = stdout_text(out);
             let hash = text.split_whitespace().next().unwrap_or_default();
             if hash.len() != 64 {
-                return Err(Early::Error(format!("unexpected sha256sum output {text:?}")));
+                return Err(Early::Error(format!(
+                    "unexpected sha256sum output {text:?}"
+                )));
             }
             Value::Text(hash.to_string())
         }
@@ -188,7 +198,10 @@ mod tests {
             .collect();
         let stats = parse_stats(&text, &paths).unwrap();
         let passwd = stats[0].1.as_ref().unwrap();
-        assert_eq!((passwd.file_type, passwd.mode, passwd.owner.as_str()), ("file", 0o644, "root"));
+        assert_eq!(
+            (passwd.file_type, passwd.mode, passwd.owner.as_str()),
+            ("file", 0o644, "root")
+        );
         assert!(stats[1].1.is_none());
         assert_eq!(stats[2].1.as_ref().unwrap().file_type, "directory");
         assert_eq!(stats[3].1.as_ref().unwrap().file_type, "symlink");

@@ -33,7 +33,11 @@ pub fn observe(obs: &Observations<'_>, name: &str, property: Property) -> Result
     if out.status == 127 {
         return Err(Early::Error(obs.failure(&need, out)));
     }
-    let addrs = if out.status == 0 { parse(&stdout_text(out)) } else { Vec::new() };
+    let addrs = if out.status == 0 {
+        parse(&stdout_text(out))
+    } else {
+        Vec::new()
+    };
     match property {
         Property::Resolvable => Ok(Value::Bool(!addrs.is_empty()).into()),
         Property::Addresses if addrs.is_empty() => Err(Early::Fail("not resolvable".into())),

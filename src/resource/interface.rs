@@ -56,7 +56,9 @@ pub fn observe(obs: &Observations<'_>, name: &str, property: Property) -> Result
     }
     let (_, mtu) = entry.ok_or_else(|| Early::Fail("no such interface".into()))?;
     Ok(match property {
-        Property::Mtu => Value::Int(mtu.ok_or_else(|| Early::Error(format!("no MTU readable for {name}")))?),
+        Property::Mtu => {
+            Value::Int(mtu.ok_or_else(|| Early::Error(format!("no MTU readable for {name}")))?)
+        }
         Property::Addresses => {
             let out = obs.ok(&Need::InterfaceAddresses)?;
             Value::List(parse_addresses(&stdout_text(out), name))
@@ -75,12 +77,21 @@ mod tests {
     fn ip_addr_output_from_debian_12() {
         let text = String::from_utf8(fixture("net/ip-o-addr-debian-12.txt")).unwrap();
         assert_eq!(parse_addresses(&text, "lo"), ["127.0.0.1", "::1"]);
-        assert_eq!(parse_addresses(&text, "eth0"), ["192.0.2.2", "fd00::2", "fe80::fc:ff:fe00:1"]);
+        assert_eq!(
+            parse_addresses(&text, "eth0"),
+            ["192.0.2.2", "fd00::2", "fe80::fc:ff:fe00:1"]
+        );
         assert!(parse_addresses(&text, "eth9").is_empty());
     }
 
     #[test]
     fn interface_list() {
-        assert_eq!(parse_list("lo 65536\neth0 1500\n"), [("lo".to_string(), Some(65536)), ("eth0".to_string(), Some(1500))]);
+        assert_eq!(
+            parse_list("lo 65536\neth0 1500\n"),
+            [
+                ("lo".to_string(), Some(65536)),
+                ("eth0".to_string(), Some(1500))
+            ]
+        );
     }
 }

@@ -16,7 +16,11 @@ pub fn param_probe(name: &str) -> Probe {
     Probe::argv(["cat".to_string(), "--".into(), param_path(name)])
 }
 
-pub fn observe_param(obs: &Observations<'_>, name: &str, property: Property) -> Result<Observed, Early> {
+pub fn observe_param(
+    obs: &Observations<'_>,
+    name: &str,
+    property: Property,
+) -> Result<Observed, Early> {
     let need = Need::KernelParam(name.to_string());
     let out = obs.raw(&need)?;
     let exists = out.status == 0;
@@ -34,13 +38,17 @@ pub fn observe_param(obs: &Observations<'_>, name: &str, property: Property) -> 
                 Err(Early::Error(obs.failure(&need, out)))
             }
         }
-        other => Err(Early::Error(format!("kernel_param has no property {other}"))),
+        other => Err(Early::Error(format!(
+            "kernel_param has no property {other}"
+        ))),
     }
 }
 
 /// Names of loaded modules in `/proc/modules`.
 pub fn parse_modules(text: &str) -> Vec<&str> {
-    text.lines().filter_map(|l| l.split_whitespace().next()).collect()
+    text.lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect()
 }
 
 pub fn observe_module(obs: &Observations<'_>, name: &str) -> Result<Observed, Early> {
@@ -58,7 +66,10 @@ mod tests {
 
     #[test]
     fn param_paths() {
-        assert_eq!(param_path("net.ipv4.ip_forward"), "/proc/sys/net/ipv4/ip_forward");
+        assert_eq!(
+            param_path("net.ipv4.ip_forward"),
+            "/proc/sys/net/ipv4/ip_forward"
+        );
         assert_eq!(param_path("kernel/ostype"), "/proc/sys/kernel/ostype");
     }
 

@@ -58,7 +58,10 @@ pub enum Need {
     Interfaces,
     InterfaceAddresses,
     Host(String),
-    Command { command: String, timeout: Option<Duration> },
+    Command {
+        command: String,
+        timeout: Option<Duration>,
+    },
 }
 
 /// Probes for a set of needs, and which probe answers which need.
@@ -91,7 +94,9 @@ impl Plan {
                 continue;
             }
             let names = members.iter().map(|n| match n {
-                Need::Stat(s) | Need::Passwd(s) | Need::GroupEntry(s) | Need::SystemdUnit(s) => s.as_str(),
+                Need::Stat(s) | Need::Passwd(s) | Need::GroupEntry(s) | Need::SystemdUnit(s) => {
+                    s.as_str()
+                }
                 _ => unreachable!("grouped needs carry a name"),
             });
             let probe = match group {
@@ -227,9 +232,13 @@ impl<'a> Observations<'a> {
             .get(need)
             .ok_or_else(|| format!("internal: {need:?} was not planned"))?;
         let probe = &self.plan.probes[i];
-        let out = self.outputs.get(i).and_then(Option::as_ref).ok_or_else(|| {
-            format!("no result for `{probe}`: the probe script stopped before it finished")
-        })?;
+        let out = self
+            .outputs
+            .get(i)
+            .and_then(Option::as_ref)
+            .ok_or_else(|| {
+                format!("no result for `{probe}`: the probe script stopped before it finished")
+            })?;
         if out.timed_out {
             return Err(format!(
                 "`{probe}` timed out after {}s and was killed",
@@ -268,7 +277,10 @@ impl<'a> Observations<'a> {
         if stderr.is_empty() {
             format!("failed to run `{probe}`: exit status {}", out.status)
         } else {
-            format!("failed to run `{probe}`: exit status {}: {stderr}", out.status)
+            format!(
+                "failed to run `{probe}`: exit status {}: {stderr}",
+                out.status
+            )
         }
     }
 
@@ -346,18 +358,13 @@ pub(crate) fn stdout_text(out: &ProbeOutput) -> std::borrow::Cow<'_, str> {
 
 #[cfg(test)]
 pub(crate) mod testing {
-    //! Helpers to evaluate checks against canned probe outputs.
-    use super::*;
+    //! Helpers for the parsers' tests.
 
     pub fn fixture(name: &str) -> Vec<u8> {
-        std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR")))
-            .unwrap_or_else(|e| panic!("fixture {name}: {e}"))
-    }
-
-    pub fn ok(stdout: &[u8]) -> Option<ProbeOutput> {
-        Some(ProbeOutput {
-            stdout: stdout.to_vec(),
-            ..Default::default()
-        })
+        std::fs::read(format!(
+            "{}/tests/fixtures/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap_or_else(|e| panic!("fixture {name}: {e}"))
     }
 }

@@ -19,7 +19,12 @@ fn unescape(field: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'\\' && i + 4 <= bytes.len() && bytes[i + 1..i + 4].iter().all(|b| (b'0'..=b'7').contains(b)) {
+        if bytes[i] == b'\\'
+            && i + 4 <= bytes.len()
+            && bytes[i + 1..i + 4]
+                .iter()
+                .all(|b| (b'0'..=b'7').contains(b))
+        {
             let n = (bytes[i + 1] - b'0') * 64 + (bytes[i + 2] - b'0') * 8 + (bytes[i + 3] - b'0');
             out.push(n);
             i += 4;
@@ -75,7 +80,10 @@ mod tests {
     fn mounts_from_debian_12() {
         let mounts = parse(&String::from_utf8(fixture("proc/mounts-debian-12.txt")).unwrap());
         let root = mounts.iter().find(|m| m.point == "/").unwrap();
-        assert_eq!((root.filesystem.as_str(), root.device.as_str()), ("ext4", "/dev/vda"));
+        assert_eq!(
+            (root.filesystem.as_str(), root.device.as_str()),
+            ("ext4", "/dev/vda")
+        );
         assert!(root.options.contains(&"rw".to_string()));
         assert!(mounts.iter().any(|m| m.point == "/mnt/with space"));
     }

@@ -67,7 +67,8 @@ pub fn parse(pm: PackageManager, text: &str) -> Db {
         PackageManager::Dpkg => {
             for line in text.lines() {
                 let mut f = line.split('\t');
-                let (Some(name), Some(status), Some(version)) = (f.next(), f.next(), f.next()) else {
+                let (Some(name), Some(status), Some(version)) = (f.next(), f.next(), f.next())
+                else {
                     continue;
                 };
                 if status.split_whitespace().last() != Some("installed") {
@@ -163,7 +164,10 @@ mod tests {
     #[test]
     fn dpkg_on_ubuntu_22_04() {
         let db = db(PackageManager::Dpkg, "packages/dpkg-ubuntu-22.04.txt");
-        assert_eq!(db.packages["openssl"], vec!["3.0.2-0ubuntu1.15".to_string()]);
+        assert_eq!(
+            db.packages["openssl"],
+            vec!["3.0.2-0ubuntu1.15".to_string()]
+        );
         assert!(db.packages.contains_key("libssl3"));
         // Removed but not purged ("rc") is not installed.
         assert!(!db.packages.contains_key("linux-image-5.15.0-91-generic"));
@@ -180,7 +184,10 @@ mod tests {
     fn apk_on_alpine_3_19() {
         let db = db(PackageManager::Apk, "packages/apk-alpine-3.19.txt");
         assert_eq!(db.packages["busybox"], vec!["1.36.1-r15".to_string()]);
-        assert_eq!(db.packages["musl"], vec!["1.2.4_git20230717-r4".to_string()]);
+        assert_eq!(
+            db.packages["musl"],
+            vec!["1.2.4_git20230717-r4".to_string()]
+        );
     }
 
     #[test]

@@ -110,7 +110,8 @@ pub fn observe(obs: &Observations<'_>, port: &str, listen: &Listen) -> Result<Ob
         .collect();
     let wanted_address: Option<IpAddr> = listen.address.as_deref().and_then(|a| a.parse().ok());
     let matching = on_port.iter().any(|s| {
-        listen.protocol.is_none_or(|p| s.protocol == p) && wanted_address.is_none_or(|a| s.address == a)
+        listen.protocol.is_none_or(|p| s.protocol == p)
+            && wanted_address.is_none_or(|a| s.address == a)
     });
     let note = if on_port.is_empty() || (listen.protocol.is_none() && listen.address.is_none()) {
         None
@@ -146,7 +147,10 @@ mod tests {
             .map(|s| (s.address.to_string(), s.port))
             .collect();
         assert!(listening.contains(&("0.0.0.0".into(), 22)), "{listening:?}");
-        assert!(listening.contains(&("127.0.0.1".into(), 5432)), "{listening:?}");
+        assert!(
+            listening.contains(&("127.0.0.1".into(), 5432)),
+            "{listening:?}"
+        );
         // An established connection is not a listener.
         assert!(socks.iter().any(|s| !s.listening()));
     }

@@ -80,7 +80,10 @@ pub fn needs(property: Property) -> Vec<Need> {
 
 pub fn observe(obs: &Observations<'_>, name: &str, property: Property) -> Result<Observed, Early> {
     let procs = table(obs)?;
-    let matching: Vec<&Proc> = procs.iter().filter(|p| name_matches(&p.name, name)).collect();
+    let matching: Vec<&Proc> = procs
+        .iter()
+        .filter(|p| name_matches(&p.name, name))
+        .collect();
     match property {
         Property::Running => Ok(Value::Bool(!matching.is_empty()).into()),
         Property::Count => Ok(Value::Int(matching.len() as i64).into()),

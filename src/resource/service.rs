@@ -12,7 +12,15 @@ use crate::probe::Probe;
 use crate::spec::Property;
 
 const UNIT_SUFFIXES: [&str; 9] = [
-    ".service", ".socket", ".timer", ".target", ".mount", ".path", ".scope", ".slice", ".automount",
+    ".service",
+    ".socket",
+    ".timer",
+    ".target",
+    ".mount",
+    ".path",
+    ".scope",
+    ".slice",
+    ".automount",
 ];
 
 /// `nginx` is `nginx.service`; names that already carry a unit type stay.
@@ -43,7 +51,13 @@ impl UnitState {
     pub fn enabled(&self) -> bool {
         matches!(
             self.file_state.as_str(),
-            "enabled" | "enabled-runtime" | "static" | "alias" | "indirect" | "generated" | "transient"
+            "enabled"
+                | "enabled-runtime"
+                | "static"
+                | "alias"
+                | "indirect"
+                | "generated"
+                | "transient"
         )
     }
 }
@@ -201,7 +215,9 @@ pub fn observe(obs: &Observations<'_>, name: &str, property: Property) -> Result
         (InitSystem::None, Property::Running) => {
             let names = process_names(name);
             let procs = process::table(obs)?;
-            let running = procs.iter().any(|p| names.iter().any(|n| process::name_matches(&p.name, n)));
+            let running = procs
+                .iter()
+                .any(|p| names.iter().any(|n| process::name_matches(&p.name, n)));
             return Ok(Observed {
                 value: Value::Bool(running),
                 note: Some(format!(
@@ -233,10 +249,15 @@ mod tests {
     #[test]
     fn systemctl_show_on_debian_12() {
         let text = String::from_utf8(fixture("services/systemctl-show-debian-12.txt")).unwrap();
-        let asked: Vec<String> = ["cron.service", "nginx.service", "nope.service", "ssh.service"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let asked: Vec<String> = [
+            "cron.service",
+            "nginx.service",
+            "nope.service",
+            "ssh.service",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let units = parse_systemctl(&text, &asked);
         assert_eq!(units.len(), 4);
         assert!(units[0].running() && units[0].enabled());

@@ -36,7 +36,14 @@ cat "/etc/$db""#;
 
 pub fn getent_probe<'a>(db: &str, names: impl Iterator<Item = &'a str>) -> Probe {
     let names: Vec<String> = names.map(str::to_string).collect();
-    let shown = format!("getent {db} {}", names.iter().map(|n| crate::probe::display_word(n)).collect::<Vec<_>>().join(" "));
+    let shown = format!(
+        "getent {db} {}",
+        names
+            .iter()
+            .map(|n| crate::probe::display_word(n))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     let mut args = vec![db.to_string()];
     args.extend(names);
     Probe::script(GETENT, args, shown)
@@ -78,7 +85,11 @@ pub fn parse_group(text: &str) -> Vec<GroupEntry> {
             Some(GroupEntry {
                 name: f[0].to_string(),
                 gid: f[2].parse().ok()?,
-                members: f[3].split(',').filter(|m| !m.is_empty()).map(str::to_string).collect(),
+                members: f[3]
+                    .split(',')
+                    .filter(|m| !m.is_empty())
+                    .map(str::to_string)
+                    .collect(),
             })
         })
         .collect()
@@ -94,12 +105,20 @@ pub fn user_needs(name: &str, property: Property) -> Vec<Need> {
 
 /// Every passwd entry, for naming process owners.
 pub fn all_users<'s>(obs: &'s Observations<'_>) -> Result<&'s Vec<Passwd>, String> {
-    obs.cached(&obs.passwd_all, || Ok(parse_passwd(&stdout_text(obs.ok(&Need::PasswdAll)?))))
+    obs.cached(&obs.passwd_all, || {
+        Ok(parse_passwd(&stdout_text(obs.ok(&Need::PasswdAll)?)))
+    })
 }
 
-pub fn observe_user(obs: &Observations<'_>, name: &str, property: Property) -> Result<Observed, Early> {
+pub fn observe_user(
+    obs: &Observations<'_>,
+    name: &str,
+    property: Property,
+) -> Result<Observed, Early> {
     let need = Need::Passwd(name.to_string());
-    let entries = obs.cached(&obs.passwd, || Ok(parse_passwd(&stdout_text(obs.ok(&need)?))))?;
+    let entries = obs.cached(&obs.passwd, || {
+        Ok(parse_passwd(&stdout_text(obs.ok(&need)?)))
+    })?;
     let entry = entries.iter().find(|e| e.name == name);
     if property == Property::Exists {
         return Ok(Value::Bool(entry.is_some()).into());
@@ -112,7 +131,10 @@ pub fn observe_user(obs: &Observations<'_>, name: &str, property: Property) -> R
         Property::Shell => Value::Text(entry.shell.clone()),
         Property::Groups => {
             let out = obs.ok(&Need::UserGroups(name.to_string()))?;
-            let mut groups: Vec<String> = stdout_text(out).split_whitespace().map(str::to_string).collect();
+            let mut groups: Vec<String> = stdout_text(out)
+                .split_whitespace()
+                .map(str::to_string)
+                .collect();
             groups.sort();
             groups.dedup();
             Value::List(groups)
@@ -122,9 +144,15 @@ pub fn observe_user(obs: &Observations<'_>, name: &str, property: Property) -> R
     .into())
 }
 
-pub fn observe_group(obs: &Observations<'_>, name: &str, property: Property) -> Result<Observed, Early> {
+pub fn observe_group(
+    obs: &Observations<'_>,
+    name: &str,
+    property: Property,
+) -> Result<Observed, Early> {
     let need = Need::GroupEntry(name.to_string());
-    let entries = obs.cached(&obs.groups, || Ok(parse_group(&stdout_text(obs.ok(&need)?))))?;
+    let entries = obs.cached(&obs.groups, || {
+        Ok(parse_group(&stdout_text(obs.ok(&need)?)))
+    })?;
     let entry = entries.iter().find(|e| e.name == name);
     match property {
         Property::Exists => Ok(Value::Bool(entry.is_some()).into()),
@@ -143,18 +171,26 @@ mod tests {
 
     #[test]
     fn passwd_from_debian_12() {
-        let users = parse_passwd(&String::from_utf8(fixture("users/passwd-debian-12.txt")).unwrap());
+        let users =
+            parse_passwd(&String::from_utf8(fixture("users/passwd-debian-12.txt")).unwrap());
         let www = users.iter().find(|u| u.name == "www-data").unwrap();
-        assert_eq!((www.uid, www.gid, www.home.as_str(), www.shell.as_str()), (33, 33, "/var/www", "/usr/sbin/nologin"));
+        assert_eq!(
+            (www.uid, www.gid, www.home.as_str(), www.shell.as_str()),
+            (33, 33, "/var/www", "/usr/sbin/nologin")
+        );
         assert_eq!(users[0].name, "root");
     }
 
     #[test]
     fn passwd_from_alpine_3_19() {
-        let users = parse_passwd(&String::from_utf8(fixture("users/passwd-alpine-3.19.txt")).unwrap());
+        let users =
+            parse_passwd(&String::from_utf8(fixture("users/passwd-alpine-3.19.txt")).unwrap());
         let nobody = users.iter().find(|u| u.name == "nobody").unwrap();
         assert_eq!(nobody.uid, 65534);
-        assert_eq!(users.iter().find(|u| u.name == "root").unwrap().shell, "/bin/sh");
+        assert_eq!(
+            users.iter().find(|u| u.name == "root").unwrap().shell,
+            "/bin/sh"
+        );
     }
 
     #[test]
@@ -162,7 +198,12 @@ mod tests {
         let groups = parse_group(&String::from_utf8(fixture("users/group-debian-12.txt")).unwrap());
         let sudo = groups.iter().find(|g| g.name == "sudo").unwrap();
         assert_eq!(sudo.gid, 27);
-        assert!(groups.iter().find(|g| g.name == "root").unwrap().members.is_empty());
+        assert!(groups
+            .iter()
+            .find(|g| g.name == "root")
+            .unwrap()
+            .members
+            .is_empty());
         let with_members = parse_group("sudo:x:27:alice,bob\n");
         assert_eq!(with_members[0].members, ["alice", "bob"]);
     }

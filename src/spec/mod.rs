@@ -425,7 +425,9 @@ impl Resource {
                 return Err(format!("service name {name:?} must not contain '/'"));
             }
             ResourceKind::File | ResourceKind::Mount if !name.starts_with('/') => {
-                return Err(format!("{kind} path {name:?} must be absolute (start with '/')"));
+                return Err(format!(
+                    "{kind} path {name:?} must be absolute (start with '/')"
+                ));
             }
             ResourceKind::KernelParam | ResourceKind::KernelModule | ResourceKind::Interface => {
                 let ok = name

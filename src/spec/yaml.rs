@@ -182,7 +182,11 @@ impl<'f> Loader<'f> {
 
     fn parse(&mut self, text: &str) -> Option<Node> {
         if text.trim().is_empty() {
-            self.error(1, None, "the spec is empty: expected `checks:` with a list of checks");
+            self.error(
+                1,
+                None,
+                "the spec is empty: expected `checks:` with a list of checks",
+            );
             return None;
         }
         let options = LoaderOptions::default().error_on_duplicate_keys(true);
@@ -190,7 +194,9 @@ impl<'f> Loader<'f> {
             Ok(node) => Some(node),
             Err(e) => {
                 let (line, message) = match &e {
-                    LoadError::ScanError(m, se) => (m.line(), format!("invalid YAML: {}", se.info())),
+                    LoadError::ScanError(m, se) => {
+                        (m.line(), format!("invalid YAML: {}", se.info()))
+                    }
                     LoadError::TopLevelMustBeMapping(m) => (
                         m.line(),
                         "expected a mapping (`checks:` with a list of checks)".to_string(),
@@ -203,9 +209,10 @@ impl<'f> Loader<'f> {
                             key_line(&d.prev_key)
                         ),
                     ),
-                    LoadError::UnexpectedAnchor(m) => {
-                        (m.line(), "YAML anchors and aliases are not supported".into())
-                    }
+                    LoadError::UnexpectedAnchor(m) => (
+                        m.line(),
+                        "YAML anchors and aliases are not supported".into(),
+                    ),
                     LoadError::UnexpectedTag(m) => (m.line(), "YAML tags are not supported".into()),
                     LoadError::MappingKeyMustBeScalar(m) => {
                         (m.line(), "mapping keys must be plain words".into())
@@ -237,7 +244,11 @@ impl<'f> Loader<'f> {
                         Node::Sequence(_) => {
                             self.error(key_line(key), Some("checks"), "the list of checks is empty")
                         }
-                        Node::Scalar(s) if s.as_str().is_empty() || s.as_str() == "~" || s.as_str() == "null" => {
+                        Node::Scalar(s)
+                            if s.as_str().is_empty()
+                                || s.as_str() == "~"
+                                || s.as_str() == "null" =>
+                        {
                             self.error(key_line(key), Some("checks"), "the list of checks is empty")
                         }
                         _ => self.error(
@@ -280,7 +291,8 @@ impl<'f> Loader<'f> {
             .iter()
             .filter(|(key, _)| {
                 !candidates.iter().any(|(_, other)| {
-                    Property::from_key(key.as_str()).is_some_and(|p| other.property_kind(p).is_some())
+                    Property::from_key(key.as_str())
+                        .is_some_and(|p| other.property_kind(p).is_some())
                 })
             })
             .copied()
@@ -389,7 +401,10 @@ impl<'f> Loader<'f> {
             expectations.push(Expectation::new(p, m));
         }
         if listen != Listen::default() {
-            for e in expectations.iter_mut().filter(|e| e.property == Property::Listening) {
+            for e in expectations
+                .iter_mut()
+                .filter(|e| e.property == Property::Listening)
+            {
                 e.listen = listen.clone();
             }
         }
@@ -474,13 +489,19 @@ impl<'f> Loader<'f> {
         let k = key.as_str();
         let line = line_of(value);
         match (kind, k) {
-            (ResourceKind::Port, "protocol") => match scalar_text(value).map(|t| Protocol::parse(&t)) {
-                Ok(Some(p)) => listen.protocol = Some(p),
-                _ => self.error(line, Some(k), "expected one of tcp, tcp6, udp, udp6"),
-            },
+            (ResourceKind::Port, "protocol") => {
+                match scalar_text(value).map(|t| Protocol::parse(&t)) {
+                    Ok(Some(p)) => listen.protocol = Some(p),
+                    _ => self.error(line, Some(k), "expected one of tcp, tcp6, udp, udp6"),
+                }
+            }
             (ResourceKind::Port, "address") => match scalar_text(value) {
                 Ok(a) if a.parse::<std::net::IpAddr>().is_ok() => listen.address = Some(a),
-                _ => self.error(line, Some(k), "expected an IP address such as 127.0.0.1 or ::"),
+                _ => self.error(
+                    line,
+                    Some(k),
+                    "expected an IP address such as 127.0.0.1 or ::",
+                ),
             },
             _ => self.error(
                 line,
@@ -527,7 +548,9 @@ fn only_if(node: &Node) -> Result<OnlyIf, String> {
             "init" => {
                 let init = scalar_text(v)?;
                 if !["systemd", "openrc", "sysv", "none"].contains(&init.as_str()) {
-                    return Err(format!("only_if.init {init:?} is not one of systemd, openrc, sysv, none"));
+                    return Err(format!(
+                        "only_if.init {init:?} is not one of systemd, openrc, sysv, none"
+                    ));
                 }
                 o.init = Some(init)
             }
@@ -559,7 +582,15 @@ fn typed_scalar(node: &Node, kind: ValueKind, key: &str) -> Result<Scalar, (usiz
             Scalar::Str(format!("{m:04o}"))
         }
         ValueKind::FileType => {
-            const TYPES: [&str; 7] = ["file", "directory", "symlink", "socket", "pipe", "block", "char"];
+            const TYPES: [&str; 7] = [
+                "file",
+                "directory",
+                "symlink",
+                "socket",
+                "pipe",
+                "block",
+                "char",
+            ];
             if !TYPES.contains(&text.as_str()) {
                 return Err(fail(&format!("one of {}", TYPES.join(", "))));
             }
@@ -583,7 +614,10 @@ fn matcher(node: &Node, kind: ValueKind, key: &str) -> Result<Matcher, (usize, S
         Node::Scalar(_) => Ok(Matcher::Eq(typed_scalar(node, kind, key)?)),
         Node::Sequence(items) => {
             if items.is_empty() {
-                return Err((line, format!("{key}: an empty list of matchers means nothing")));
+                return Err((
+                    line,
+                    format!("{key}: an empty list of matchers means nothing"),
+                ));
             }
             Ok(Matcher::AllOf(
                 items
@@ -604,18 +638,29 @@ fn matcher(node: &Node, kind: ValueKind, key: &str) -> Result<Matcher, (usize, S
             let ml = key_line(mk);
             let allowed: &[&str] = match kind {
                 ValueKind::State => &["eq", "not"],
-                ValueKind::Int => &["eq", "gt", "ge", "lt", "le", "one_of", "not", "all_of", "any_of"],
+                ValueKind::Int => &[
+                    "eq", "gt", "ge", "lt", "le", "one_of", "not", "all_of", "any_of",
+                ],
                 ValueKind::Mode | ValueKind::FileType => &["eq", "one_of", "not", "any_of"],
                 ValueKind::List => &["contains", "matches", "not", "all_of", "any_of"],
                 ValueKind::Text | ValueKind::Version => MATCHER_KEYS,
             };
             if !MATCHER_KEYS.contains(&name) {
-                return Err((ml, format!("unknown matcher `{name}` (one of {})", MATCHER_KEYS.join(", "))));
+                return Err((
+                    ml,
+                    format!(
+                        "unknown matcher `{name}` (one of {})",
+                        MATCHER_KEYS.join(", ")
+                    ),
+                ));
             }
             if !allowed.contains(&name) {
                 return Err((
                     ml,
-                    format!("`{name}` does not apply to {key} (it takes: {})", allowed.join(", ")),
+                    format!(
+                        "`{name}` does not apply to {key} (it takes: {})",
+                        allowed.join(", ")
+                    ),
                 ));
             }
             let text = || scalar_text(mv).map_err(|m| (line_of(mv), m));
@@ -624,7 +669,10 @@ fn matcher(node: &Node, kind: ValueKind, key: &str) -> Result<Matcher, (usize, S
                     Node::Sequence(items) if !items.is_empty() => {
                         items.iter().map(|i| matcher(i, kind, key)).collect()
                     }
-                    _ => Err((line_of(mv), format!("`{name}` takes a non-empty list of matchers"))),
+                    _ => Err((
+                        line_of(mv),
+                        format!("`{name}` takes a non-empty list of matchers"),
+                    )),
                 }
             };
             Ok(match name {
@@ -632,7 +680,9 @@ fn matcher(node: &Node, kind: ValueKind, key: &str) -> Result<Matcher, (usize, S
                 "contains" => Matcher::Contains(text()?),
                 "starts_with" => Matcher::StartsWith(text()?),
                 "ends_with" => Matcher::EndsWith(text()?),
-                "matches" => Matcher::Matches(Pattern::new(&text()?).map_err(|m| (line_of(mv), m))?),
+                "matches" => {
+                    Matcher::Matches(Pattern::new(&text()?).map_err(|m| (line_of(mv), m))?)
+                }
                 "gt" | "ge" | "lt" | "le" => {
                     let n: f64 = text()?
                         .trim()
@@ -646,7 +696,9 @@ fn matcher(node: &Node, kind: ValueKind, key: &str) -> Result<Matcher, (usize, S
                     };
                     Matcher::Compare(op, n)
                 }
-                "version" => Matcher::Version(VersionReq::parse(&text()?).map_err(|m| (line_of(mv), m))?),
+                "version" => {
+                    Matcher::Version(VersionReq::parse(&text()?).map_err(|m| (line_of(mv), m))?)
+                }
                 "one_of" => match mv {
                     Node::Sequence(items) if !items.is_empty() => Matcher::OneOf(
                         items
@@ -654,7 +706,12 @@ fn matcher(node: &Node, kind: ValueKind, key: &str) -> Result<Matcher, (usize, S
                             .map(|i| typed_scalar(i, kind, key))
                             .collect::<Result<_, _>>()?,
                     ),
-                    _ => return Err((line_of(mv), "`one_of` takes a non-empty list of values".into())),
+                    _ => {
+                        return Err((
+                            line_of(mv),
+                            "`one_of` takes a non-empty list of values".into(),
+                        ))
+                    }
                 },
                 "not" => matcher(mv, kind, key)?.negate(),
                 "all_of" => Matcher::AllOf(list(mv)?),
@@ -684,7 +741,10 @@ mod tests {
         let checks = load(text).unwrap();
         let names: Vec<String> = checks.iter().map(Check::name).collect();
         // `version` implies the package is there: no separate default check.
-        assert!(!names.contains(&"package nginx should be installed".to_string()), "{names:#?}");
+        assert!(
+            !names.contains(&"package nginx should be installed".to_string()),
+            "{names:#?}"
+        );
         assert!(names.contains(&r"package nginx version should match /^1\.22/".to_string()));
         assert!(names.contains(&"file /etc/nginx/nginx.conf should be owned by root".to_string()));
         assert!(names.contains(&"port 80 should be listening with tcp".to_string()));
@@ -692,15 +752,24 @@ mod tests {
         let ntp = checks.iter().find(|c| c.resource.name == "ntp").unwrap();
         assert_eq!(ntp.options.skip_in_container, Some(true));
         let p8080 = checks.iter().find(|c| c.resource.name == "8080").unwrap();
-        assert_eq!(p8080.options.eventually.unwrap().timeout, Duration::from_secs(30));
+        assert_eq!(
+            p8080.options.eventually.unwrap().timeout,
+            Duration::from_secs(30)
+        );
         assert_eq!(p8080.origin.as_ref().unwrap().line, 26);
     }
 
     #[test]
     fn an_item_without_expectations_asserts_the_default() {
         let checks = load("checks:\n  - package: nginx\n  - command: 'true'\n").unwrap();
-        assert_eq!(checks[0].expectation, Expectation::new(Property::Installed, eq(true)));
-        assert_eq!(checks[1].expectation, Expectation::new(Property::ExitStatus, eq(0)));
+        assert_eq!(
+            checks[0].expectation,
+            Expectation::new(Property::Installed, eq(true))
+        );
+        assert_eq!(
+            checks[1].expectation,
+            Expectation::new(Property::ExitStatus, eq(0))
+        );
     }
 
     #[test]
@@ -709,34 +778,56 @@ mod tests {
             first_error("checks:\n  - package: nginx\n    mode: '0644'\n"),
             "spec.yaml:3: `mode`: `mode` is not a property of package (package has: installed, version)"
         );
-        assert!(first_error("checks:\n  - packag: nginx\n").starts_with("spec.yaml:2: `packag`: this check names no resource"));
-        assert!(first_error("checks:\n  - service: a\n    runing: true\n").starts_with("spec.yaml:3: `runing`: unknown key in a service check"));
+        assert!(first_error("checks:\n  - packag: nginx\n")
+            .starts_with("spec.yaml:2: `packag`: this check names no resource"));
+        assert!(first_error("checks:\n  - service: a\n    runing: true\n")
+            .starts_with("spec.yaml:3: `runing`: unknown key in a service check"));
         assert_eq!(
             first_error("checks:\n  - service: a\n    running: yes\n"),
             "spec.yaml:3: `running`: running expects true or false, found \"yes\""
         );
         assert!(first_error("checks: [\n").starts_with("spec.yaml:"));
-        assert_eq!(first_error("checks: []\n"), "spec.yaml:1: `checks`: the list of checks is empty");
-        assert_eq!(first_error("checks:\n"), "spec.yaml:1: `checks`: the list of checks is empty");
+        assert_eq!(
+            first_error("checks: []\n"),
+            "spec.yaml:1: `checks`: the list of checks is empty"
+        );
+        assert_eq!(
+            first_error("checks:\n"),
+            "spec.yaml:1: `checks`: the list of checks is empty"
+        );
         assert!(first_error("").contains("the spec is empty"));
-        assert!(first_error("checks:\n  - file: /x\n    content: { containz: a }\n").contains("unknown matcher `containz`"));
-        assert!(first_error("checks:\n  - user: a\n    groups: wheel\n").contains("use { contains: wheel }"));
-        assert!(first_error("checks:\n  - port: 80\n    listening: { contains: a }\n").contains("`contains` does not apply to listening"));
-        assert!(first_error("checks:\n  - package: a\n    service: b\n").contains("exactly one resource"));
+        assert!(
+            first_error("checks:\n  - file: /x\n    content: { containz: a }\n")
+                .contains("unknown matcher `containz`")
+        );
+        assert!(first_error("checks:\n  - user: a\n    groups: wheel\n")
+            .contains("use { contains: wheel }"));
+        assert!(
+            first_error("checks:\n  - port: 80\n    listening: { contains: a }\n")
+                .contains("`contains` does not apply to listening")
+        );
+        assert!(first_error("checks:\n  - package: a\n    service: b\n")
+            .contains("exactly one resource"));
         assert!(first_error("checks:\n  - package: a\n    package: b\n").contains("duplicate key"));
-        assert!(first_error("checks:\n  - user: a\n    group: b\n").contains("exactly one resource"));
+        assert!(
+            first_error("checks:\n  - user: a\n    group: b\n").contains("exactly one resource")
+        );
     }
 
     #[test]
     fn resource_names_that_are_also_properties() {
         let checks = load("checks:\n  - file: /etc/x\n    group: adm\n  - process: nginx\n    user: { contains: www-data }\n").unwrap();
         assert_eq!(checks[0].name(), "file /etc/x should be grouped into adm");
-        assert_eq!(checks[1].name(), "process nginx user should contain \"www-data\"");
+        assert_eq!(
+            checks[1].name(),
+            "process nginx user should contain \"www-data\""
+        );
     }
 
     #[test]
     fn all_errors_of_a_file_are_reported() {
-        let errs = load("checks:\n  - package: a\n    mode: 1\n  - service: b\n    bogus: 1\n").unwrap_err();
+        let errs = load("checks:\n  - package: a\n    mode: 1\n  - service: b\n    bogus: 1\n")
+            .unwrap_err();
         assert_eq!(errs.0.len(), 2);
         assert_eq!((errs.0[0].line, errs.0[1].line), (3, 5));
     }
@@ -744,7 +835,10 @@ mod tests {
     #[test]
     fn flow_checks_for_the_command_line() {
         let checks = load_check("{file: /etc/motd, content: {contains: hello}}", "-c #1").unwrap();
-        assert_eq!(checks[0].name(), "file /etc/motd content should contain \"hello\"");
+        assert_eq!(
+            checks[0].name(),
+            "file /etc/motd content should contain \"hello\""
+        );
         let port = load_check("port: 80", "-c #2").unwrap();
         assert_eq!(port[0].name(), "port 80 should be listening");
     }

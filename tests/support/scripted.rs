@@ -101,7 +101,12 @@ pub fn probes_of(script: &str) -> (String, Vec<Vec<String>>) {
 }
 
 impl<F: Fn(&[String], usize) -> Answer + Send + Sync> Backend for Scripted<F> {
-    fn exec(&self, argv: &[String], stdin: &[u8], _timeout: Duration) -> Result<ExecOutput, BackendError> {
+    fn exec(
+        &self,
+        argv: &[String],
+        stdin: &[u8],
+        _timeout: Duration,
+    ) -> Result<ExecOutput, BackendError> {
         assert_eq!(argv, ["sh"], "every batch is one `sh` reading the script");
         let script = String::from_utf8(stdin.to_vec()).expect("script is text");
         let (nonce, probes) = probes_of(&script);
