@@ -367,3 +367,44 @@ fn the_target_list_comes_from_the_environment_too() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["targets"].as_array().unwrap().len(), 2);
 }
+
+/// A spec of 100 real checks on this machine: packages, files, contents, users,
+/// groups, commands and ports.
+fn local_corpus() -> String {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+    let users: Vec<&str> = passwd.lines().filter_map(|l| l.split(':').next()).collect();
+    let group = std::fs::read_to_string("/etc/group").unwrap();
+    let groups: Vec<&str> = group.lines().filter_map(|l| l.split(':').next()).collect();
+    let packages = ["dpkg", "bash", "coreutils", "libc-bin", "debianutils"];
+    let files = [
+        "/etc/passwd",
+        "/etc/group",
+        "/etc/hostname",
+        "/etc/os-release",
+        "/etc/debian_version",
+    ];
+    let mut s = String::from("checks:\n");
+    for i in 0..100 {
+        s.push_str(&match i % 7 {
+            0 => format!("  - package: {}\n", packages[i / 7 % packages.len()]),
+            1 => format!("  - file: {}\n", files[i / 7 % files.len()]),
+            2 => "  - file: /etc/passwd\n    content: { contains: 'root:' }\n".to_string(),
+            3 => format!("  - user: {}\n", users[i / 7 % users.len()]),
+            4 => format!("  - group: {}\n", groups[i / 7 % groups.len()]),
+            5 => format!("  - command: echo {i}\n    stdout: '{i}'\n"),
+            _ => format!("  - port: {}\n    listening: false\n", 40000 + i),
+        });
+    }
+    s
+}
+
+#[test]
+fn a_hundred_real_checks_run_in_two_round_trips() {
+    let dir = TempDir::new("hundred");
+    let spec = dir.write("hundred.yaml", &local_corpus());
+    let out = infraspec(&dir.0, &["--format", "json", &spec]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{doc:#}");
+    assert_eq!(doc["summary"]["passed"], 100);
+    assert_eq!(doc["targets"][0]["stats"]["round_trips"], 2);
+}
