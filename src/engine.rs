@@ -91,6 +91,8 @@ pub struct Options {
     pub auto_skip: bool,
     /// How long one batch may take on a target before it is given up.
     pub batch_timeout: Duration,
+    /// How to connect (SSH host keys…).
+    pub connect: backend::ConnectOptions,
 }
 
 impl Default for Options {
@@ -98,6 +100,7 @@ impl Default for Options {
         Options {
             auto_skip: true,
             batch_timeout: Duration::from_secs(300),
+            connect: backend::ConnectOptions::default(),
         }
     }
 }
@@ -384,7 +387,7 @@ pub fn run_targets(targets: &[Target], checks: &[Check], opts: &Options) -> Vec<
             .map(|target| {
                 scope.spawn(move || {
                     let connect_start = Instant::now();
-                    match backend::connect(target) {
+                    match backend::connect(target, &opts.connect) {
                         Ok(backend) => {
                             let mut report = run(backend.as_ref(), checks, opts);
                             report.stats.connect = connect_start.elapsed() - report.stats.total;

@@ -66,6 +66,11 @@ struct Cli {
     #[arg(long)]
     no_auto_skip: bool,
 
+    /// Trust SSH hosts whose key is not in known_hosts yet, and record their key.
+    /// A changed key is always refused.
+    #[arg(long)]
+    ssh_accept_new: bool,
+
     /// YAML spec files.
     #[arg(value_name = "SPEC")]
     specs: Vec<PathBuf>,
@@ -142,6 +147,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         &checks,
         &Options {
             auto_skip: !cli.no_auto_skip,
+            connect: infraspec::backend::ConnectOptions {
+                ssh_accept_new: cli.ssh_accept_new,
+            },
             ..Options::default()
         },
     );

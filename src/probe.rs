@@ -173,7 +173,8 @@ pub fn render(probes: &[Probe], nonce: &str) -> String {
     let cap = OUTPUT_CAP + 1;
     let mut s = String::with_capacity(1024 + probes.len() * 64);
     s.push_str(&format!(
-        r#"umask 077
+        r#"{{
+umask 077
 N={nonce}
 T=
 for d in "${{TMPDIR:-/tmp}}" /tmp /dev/shm /var/tmp; do
@@ -202,7 +203,7 @@ p() {{
         }
         s.push('\n');
     }
-    s.push_str("printf '\\n%s done\\n' \"$N\"\n");
+    s.push_str("printf '\\n%s done\\n' \"$N\"\n}\n");
     s
 }
 

@@ -1,5 +1,7 @@
 //! The `infraspec` command end to end on the local machine, as a user runs it.
 
+mod support;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -324,15 +326,15 @@ fn targets_that_cannot_be_used_exit_2() {
         "{}",
         text(&bad.stderr)
     );
-    let ssh = infraspec(
+    let docker = infraspec(
         &dir.0,
-        &["--target", "ssh://127.0.0.1:1", "-c", "user: root"],
+        &["--target", "docker://nothing-here", "-c", "user: root"],
     );
-    assert_eq!(ssh.status.code(), Some(2));
+    assert_eq!(docker.status.code(), Some(2));
     assert!(
-        text(&ssh.stdout).contains("not supported yet"),
+        text(&docker.stdout).contains("not supported yet"),
         "{}",
-        text(&ssh.stdout)
+        text(&docker.stdout)
     );
 }
 
@@ -368,40 +370,10 @@ fn the_target_list_comes_from_the_environment_too() {
     assert_eq!(doc["targets"].as_array().unwrap().len(), 2);
 }
 
-/// A spec of 100 real checks on this machine: packages, files, contents, users,
-/// groups, commands and ports.
-fn local_corpus() -> String {
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
-    let users: Vec<&str> = passwd.lines().filter_map(|l| l.split(':').next()).collect();
-    let group = std::fs::read_to_string("/etc/group").unwrap();
-    let groups: Vec<&str> = group.lines().filter_map(|l| l.split(':').next()).collect();
-    let packages = ["dpkg", "bash", "coreutils", "libc-bin", "debianutils"];
-    let files = [
-        "/etc/passwd",
-        "/etc/group",
-        "/etc/hostname",
-        "/etc/os-release",
-        "/etc/debian_version",
-    ];
-    let mut s = String::from("checks:\n");
-    for i in 0..100 {
-        s.push_str(&match i % 7 {
-            0 => format!("  - package: {}\n", packages[i / 7 % packages.len()]),
-            1 => format!("  - file: {}\n", files[i / 7 % files.len()]),
-            2 => "  - file: /etc/passwd\n    content: { contains: 'root:' }\n".to_string(),
-            3 => format!("  - user: {}\n", users[i / 7 % users.len()]),
-            4 => format!("  - group: {}\n", groups[i / 7 % groups.len()]),
-            5 => format!("  - command: echo {i}\n    stdout: '{i}'\n"),
-            _ => format!("  - port: {}\n    listening: false\n", 40000 + i),
-        });
-    }
-    s
-}
-
 #[test]
 fn a_hundred_real_checks_run_in_two_round_trips() {
     let dir = TempDir::new("hundred");
-    let spec = dir.write("hundred.yaml", &local_corpus());
+    let spec = dir.write("hundred.yaml", &support::corpus::local(100));
     let out = infraspec(&dir.0, &["--format", "json", &spec]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{doc:#}");

@@ -9,6 +9,8 @@ use std::time::Duration;
 use crate::target::Target;
 
 pub mod local;
+pub mod ssh;
+pub mod ssh_config;
 
 /// What one exec returned.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -54,14 +56,30 @@ pub trait Backend: Send + Sync {
     fn target(&self) -> String;
 }
 
+/// How to connect, beyond what the target string says.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// Trust and record unknown SSH host keys (`--ssh-accept-new`).
+    pub ssh_accept_new: bool,
+}
+
 /// Connects to a target.
-pub fn connect(target: &Target) -> Result<Box<dyn Backend>, BackendError> {
+pub fn connect(target: &Target, opts: &ConnectOptions) -> Result<Box<dyn Backend>, BackendError> {
     match target {
         Target::Local => Ok(Box::new(local::Local)),
-        Target::Ssh { .. } => Err(BackendError::Unsupported {
-            target: target.to_string(),
-            what: "ssh",
-        }),
+        Target::Ssh {
+            user,
+            host,
+            port,
+            options,
+        } => Ok(Box::new(ssh::Ssh::connect(
+            &target.to_string(),
+            user.as_deref(),
+            host,
+            *port,
+            options,
+            opts.ssh_accept_new,
+        )?)),
         Target::DockerContainer { .. } | Target::DockerImage { .. } => {
             Err(BackendError::Unsupported {
                 target: target.to_string(),

@@ -1,2 +1,4 @@
 #![allow(dead_code)]
+pub mod corpus;
 pub mod scripted;
+pub mod sshd;

@@ -1,0 +1,508 @@
+//! The SSH backend: one `ssh2` session per target for the whole run.
+//!
+//! Safe by default: the host key is verified against known_hosts (plain and
+//! hashed entries); an unknown host is refused unless the user opts in
+//! (`?accept_new=true`, `--ssh-accept-new`, or `StrictHostKeyChecking
+//! accept-new` in `~/.ssh/config`), which records the key; a changed key is
+//! always refused. Secrets come only from the environment:
+//! `INFRASPEC_SSH_PASSWORD`, `INFRASPEC_SSH_PASSPHRASE`, `INFRASPEC_SUDO_PASSWORD`.
+//!
+//! Every exec is one channel on the same session; the engine's batch is one
+//! exec, so `?sudo=true` escalates once per batch (`sudo -n sh`).
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use ssh2::{CheckResult, HostKeyType, KnownHostFileKind, Session};
+
+use super::ssh_config::{self, HostConfig};
+use super::{Backend, BackendError, ExecOutput};
+use crate::probe::quote;
+use crate::spec::yaml::parse_duration;
+
+/// Environment variables that may hold secrets. Nothing else is read for them.
+pub const PASSWORD_ENV: &str = "INFRASPEC_SSH_PASSWORD";
+pub const PASSPHRASE_ENV: &str = "INFRASPEC_SSH_PASSPHRASE";
+pub const SUDO_PASSWORD_ENV: &str = "INFRASPEC_SUDO_PASSWORD";
+
+const OPTIONS: &[&str] = &[
+    "sudo",
+    "sudo_user",
+    "timeout",
+    "connect_timeout",
+    "accept_new",
+    "identity",
+    "known_hosts",
+];
+
+/// The options of an `ssh://` target, from its query string.
+#[derive(Debug, Clone, Default)]
+struct SshOptions {
+    sudo: bool,
+    sudo_user: Option<String>,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    accept_new: bool,
+    identity: Option<PathBuf>,
+    known_hosts: Option<PathBuf>,
+}
+
+fn parse_options(options: &BTreeMap<String, String>) -> Result<SshOptions, String> {
+    let mut o = SshOptions::default();
+    let boolean = |k: &str, v: &str| match v {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(format!("option {k}={v:?} must be true or false")),
+    };
+    for (k, v) in options {
+        match k.as_str() {
+            "sudo" => o.sudo = boolean(k, v)?,
+            "sudo_user" => {
+                if v.is_empty() || v.starts_with('-') {
+                    return Err(format!("sudo_user {v:?} is not a user name"));
+                }
+                o.sudo = true;
+                o.sudo_user = Some(v.clone())
+            }
+            "timeout" => o.timeout = Some(parse_duration(v)?),
+            "connect_timeout" => o.connect_timeout = Some(parse_duration(v)?),
+            "accept_new" => o.accept_new = boolean(k, v)?,
+            "identity" => o.identity = Some(PathBuf::from(v)),
+            "known_hosts" => o.known_hosts = Some(PathBuf::from(v)),
+            other => {
+                return Err(format!(
+                    "unknown option {other:?} (ssh targets take: {})",
+                    OPTIONS.join(", ")
+                ))
+            }
+        }
+    }
+    Ok(o)
+}
+
+/// A connected SSH target.
+pub struct Ssh {
+    shown: String,
+    session: Mutex<Session>,
+    sudo: Option<Vec<String>>,
+    sudo_password: Option<String>,
+    command_timeout: Option<Duration>,
+}
+
+fn key_type_name(t: HostKeyType) -> &'static str {
+    match t {
+        HostKeyType::Rsa => "ssh-rsa",
+        HostKeyType::Dss => "ssh-dss",
+        HostKeyType::Ecdsa256 => "ecdsa-sha2-nistp256",
+        HostKeyType::Ecdsa384 => "ecdsa-sha2-nistp384",
+        HostKeyType::Ecdsa521 => "ecdsa-sha2-nistp521",
+        HostKeyType::Ed25519 => "ssh-ed25519",
+        HostKeyType::Unknown => "unknown",
+    }
+}
+
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The name known_hosts uses: `host`, or `[host]:port` off port 22.
+fn known_hosts_name(host: &str, port: u16) -> String {
+    if port == 22 {
+        host.to_string()
+    } else {
+        format!("[{host}]:{port}")
+    }
+}
+
+fn home() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/"))
+}
+
+/// Loads known_hosts files line by line, so that one line libssh2 cannot read
+/// (a key type it does not know, a marker) does not hide the others.
+fn load_known_hosts(session: &Session, files: &[PathBuf]) -> Result<ssh2::KnownHosts, String> {
+    let mut known = session
+        .known_hosts()
+        .map_err(|e| format!("known_hosts: {e}"))?;
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        for line in text.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let _ = known.read_str(line, KnownHostFileKind::OpenSSH);
+        }
+    }
+    Ok(known)
+}
+
+impl Ssh {
+    /// Connects, verifies the host key and authenticates.
+    pub fn connect(
+        shown: &str,
+        user: Option<&str>,
+        host: &str,
+        port: Option<u16>,
+        options: &BTreeMap<String, String>,
+        accept_new_flag: bool,
+    ) -> Result<Ssh, BackendError> {
+        let fail = |message: String| BackendError::Connect {
+            target: shown.to_string(),
+            message,
+        };
+        let opts = parse_options(options).map_err(fail)?;
+        let home = home();
+        let local_user = std::env::var("USER").unwrap_or_else(|_| "root".into());
+        let config_text = std::fs::read_to_string(home.join(".ssh/config")).unwrap_or_default();
+        let cfg: HostConfig = ssh_config::parse(&config_text, host, &home, &local_user);
+        let real_host = cfg.host_name.clone().unwrap_or_else(|| host.to_string());
+        let port = port.or(cfg.port).unwrap_or(22);
+        let user = user
+            .map(str::to_string)
+            .or(cfg.user.clone())
+            .unwrap_or(local_user);
+        let connect_timeout = opts
+            .connect_timeout
+            .or(cfg.connect_timeout.map(Duration::from_secs))
+            .unwrap_or(Duration::from_secs(10));
+
+        let addrs: Vec<_> = (real_host.as_str(), port)
+            .to_socket_addrs()
+            .map_err(|e| fail(format!("cannot resolve {real_host}: {e}")))?
+            .collect();
+        let mut last_err = format!("{real_host} has no address");
+        let mut stream = None;
+        for addr in &addrs {
+            match TcpStream::connect_timeout(addr, connect_timeout) {
+                Ok(s) => {
+                    stream = Some(s);
+                    break;
+                }
+                Err(e) => last_err = format!("TCP connection to {addr} failed: {e}"),
+            }
+        }
+        let stream = stream.ok_or_else(|| fail(last_err))?;
+        // Without TCP_NODELAY every channel request waits ~40 ms for a delayed ACK.
+        stream.set_nodelay(true).map_err(|e| fail(e.to_string()))?;
+
+        let mut session = Session::new().map_err(|e| fail(e.to_string()))?;
+        session.set_tcp_stream(stream);
+        session.set_timeout(connect_timeout.as_millis().try_into().unwrap_or(u32::MAX));
+        session
+            .handshake()
+            .map_err(|e| fail(format!("SSH handshake with {real_host}:{port} failed: {e}")))?;
+
+        // Host key.
+        let (key, key_type) = session
+            .host_key()
+            .ok_or_else(|| fail("the server sent no host key".into()))?;
+        let user_known_hosts = opts
+            .known_hosts
+            .clone()
+            .or(cfg.user_known_hosts_file.clone())
+            .unwrap_or_else(|| home.join(".ssh/known_hosts"));
+        let files = [
+            user_known_hosts.clone(),
+            PathBuf::from("/etc/ssh/ssh_known_hosts"),
+        ];
+        let known = load_known_hosts(&session, &files).map_err(fail)?;
+        let name = known_hosts_name(&real_host, port);
+        let key_text = format!("{} {}", key_type_name(key_type), base64(key));
+        match known.check_port(&real_host, port, key) {
+            CheckResult::Match => {}
+            CheckResult::Mismatch => {
+                return Err(fail(format!(
+                    "the host key of {name} has CHANGED since it was recorded in {}: it is now {key_text}. \
+                     This may be an attack, or the host was reinstalled; remove the old entry only once you know which",
+                    user_known_hosts.display()
+                )))
+            }
+            CheckResult::NotFound | CheckResult::Failure => {
+                let strict = cfg.strict_host_key_checking.as_deref();
+                let accept = opts.accept_new || accept_new_flag || matches!(strict, Some("accept-new") | Some("no") | Some("off"));
+                if !accept {
+                    return Err(fail(format!(
+                        "{name} is not in {} (host key {key_text}); to trust it and record it, add ?accept_new=true or --ssh-accept-new",
+                        user_known_hosts.display()
+                    )));
+                }
+                record_host_key(&user_known_hosts, &name, &key_text)
+                    .map_err(|e| fail(format!("failed to record the host key in {}: {e}", user_known_hosts.display())))?;
+            }
+        }
+
+        authenticate(&session, &user, &home, &opts, &cfg)
+            .map_err(|m| fail(format!("authentication as {user} failed: {m}")))?;
+        session.set_keepalive(true, 15);
+
+        let sudo = opts.sudo.then(|| {
+            let mut argv = vec!["sudo".to_string()];
+            if std::env::var_os(SUDO_PASSWORD_ENV).is_some() {
+                argv.extend(["-S".into(), "-p".into(), String::new()]);
+            } else {
+                argv.push("-n".into());
+            }
+            if let Some(u) = &opts.sudo_user {
+                argv.extend(["-u".into(), u.clone()]);
+            }
+            argv.push("--".into());
+            argv
+        });
+        Ok(Ssh {
+            shown: shown.to_string(),
+            session: Mutex::new(session),
+            sudo,
+            sudo_password: std::env::var(SUDO_PASSWORD_ENV).ok(),
+            command_timeout: opts.timeout,
+        })
+    }
+}
+
+fn record_host_key(file: &Path, name: &str, key_text: &str) -> std::io::Result<()> {
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)?;
+    writeln!(f, "{name} {key_text}")
+}
+
+/// Tries the agent, then key files, then a password from the environment, and
+/// says what was tried when nothing works.
+fn authenticate(
+    session: &Session,
+    user: &str,
+    home: &Path,
+    opts: &SshOptions,
+    cfg: &HostConfig,
+) -> Result<(), String> {
+    let offered = match session.auth_methods(user) {
+        Ok(m) => m.to_string(),
+        Err(_) if session.authenticated() => return Ok(()),
+        Err(e) => return Err(format!("the server did not list its methods: {e}")),
+    };
+    let mut tried = Vec::new();
+
+    if std::env::var_os("SSH_AUTH_SOCK").is_some() {
+        match session.agent().and_then(|mut a| {
+            a.connect()?;
+            a.list_identities()?;
+            Ok(a)
+        }) {
+            Ok(agent) => {
+                let ids = agent.identities().unwrap_or_default();
+                for id in &ids {
+                    if agent.userauth(user, id).is_ok() && session.authenticated() {
+                        return Ok(());
+                    }
+                }
+                tried.push(format!("ssh-agent ({} keys, none accepted)", ids.len()));
+            }
+            Err(e) => tried.push(format!("ssh-agent (unusable: {e})")),
+        }
+    } else {
+        tried.push("ssh-agent (SSH_AUTH_SOCK not set)".into());
+    }
+
+    let mut keys: Vec<PathBuf> = opts.identity.iter().cloned().collect();
+    keys.extend(cfg.identity_files.iter().cloned());
+    if keys.is_empty() {
+        keys = ["id_ed25519", "id_ecdsa", "id_rsa"]
+            .iter()
+            .map(|k| home.join(".ssh").join(k))
+            .collect();
+    }
+    let passphrase = std::env::var(PASSPHRASE_ENV).ok();
+    for key in keys.iter().filter(|k| k.exists()) {
+        let public = PathBuf::from(format!("{}.pub", key.display()));
+        let public = public.exists().then_some(public.as_path());
+        match session.userauth_pubkey_file(user, public, key, passphrase.as_deref()) {
+            Ok(()) if session.authenticated() => return Ok(()),
+            Ok(()) => tried.push(format!("key {} (not accepted)", key.display())),
+            Err(e) => tried.push(format!("key {} ({})", key.display(), e.message())),
+        }
+    }
+    if keys.iter().all(|k| !k.exists()) {
+        tried.push(format!(
+            "key files (none of {} exists)",
+            keys.iter()
+                .map(|k| k.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+
+    match std::env::var(PASSWORD_ENV) {
+        Ok(password) => match session.userauth_password(user, &password) {
+            Ok(()) if session.authenticated() => return Ok(()),
+            _ => tried.push(format!("password from {PASSWORD_ENV} (rejected)")),
+        },
+        Err(_) => tried.push(format!("password ({PASSWORD_ENV} not set)")),
+    }
+    Err(format!(
+        "tried {}; the server offers: {offered}",
+        tried.join(", ")
+    ))
+}
+
+impl Backend for Ssh {
+    fn exec(
+        &self,
+        argv: &[String],
+        stdin: &[u8],
+        timeout: Duration,
+    ) -> Result<ExecOutput, BackendError> {
+        let mut words: Vec<String> = self.sudo.clone().unwrap_or_default();
+        words.extend(argv.iter().cloned());
+        let command: String = words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ");
+        let shown = argv.join(" ");
+        let fail = |message: String| BackendError::Exec {
+            target: self.shown.clone(),
+            command: shown.clone(),
+            message,
+        };
+        let timeout = self.command_timeout.map_or(timeout, |t| t.min(timeout));
+        let session = self
+            .session
+            .lock()
+            .map_err(|_| fail("the session is poisoned".into()))?;
+        session.set_timeout(timeout.as_millis().try_into().unwrap_or(u32::MAX));
+        let timed_out = |e: &ssh2::Error| matches!(e.code(), ssh2::ErrorCode::Session(-9));
+        let io_fail = |what: &str, e: std::io::Error| {
+            if e.kind() == std::io::ErrorKind::TimedOut || e.to_string().contains("timed out") {
+                BackendError::Timeout {
+                    target: self.shown.clone(),
+                    command: shown.clone(),
+                    after: timeout,
+                }
+            } else {
+                fail(format!("{what}: {e}"))
+            }
+        };
+
+        let mut channel = session
+            .channel_session()
+            .map_err(|e| fail(format!("opening a channel: {e}")))?;
+        channel.exec(&command).map_err(|e| {
+            if timed_out(&e) {
+                BackendError::Timeout {
+                    target: self.shown.clone(),
+                    command: shown.clone(),
+                    after: timeout,
+                }
+            } else {
+                fail(format!("starting the command: {e}"))
+            }
+        })?;
+        if let (Some(_), Some(pw)) = (&self.sudo, &self.sudo_password) {
+            channel
+                .write_all(format!("{pw}\n").as_bytes())
+                .map_err(|e| io_fail("sending the sudo password", e))?;
+        }
+        channel
+            .write_all(stdin)
+            .map_err(|e| io_fail("sending input", e))?;
+        channel
+            .send_eof()
+            .map_err(|e| fail(format!("closing input: {e}")))?;
+        let mut stdout = Vec::new();
+        channel
+            .read_to_end(&mut stdout)
+            .map_err(|e| io_fail("reading output", e))?;
+        let mut stderr = Vec::new();
+        channel
+            .stderr()
+            .read_to_end(&mut stderr)
+            .map_err(|e| io_fail("reading errors", e))?;
+        channel
+            .wait_close()
+            .map_err(|e| fail(format!("closing the channel: {e}")))?;
+        let status = channel.exit_status().ok();
+        if self.sudo.is_some() && stdout.is_empty() && status == Some(1) {
+            let text = String::from_utf8_lossy(&stderr);
+            if text.contains("password is required")
+                || text.contains("incorrect password")
+                || text.contains("a terminal is required")
+            {
+                return Err(fail(format!(
+                    "sudo needs a password: allow NOPASSWD for this user or set {SUDO_PASSWORD_ENV} ({})",
+                    text.trim()
+                )));
+            }
+            if text.contains("not in the sudoers") || text.contains("not allowed") {
+                return Err(fail(format!("sudo refused: {}", text.trim())));
+            }
+        }
+        Ok(ExecOutput {
+            status,
+            stdout,
+            stderr,
+        })
+    }
+
+    fn target(&self) -> String {
+        self.shown.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_the_standard() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+    }
+
+    #[test]
+    fn options_are_checked() {
+        let opts = |pairs: &[(&str, &str)]| {
+            parse_options(
+                &pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+        };
+        assert!(opts(&[("sudo", "true"), ("timeout", "30s")]).unwrap().sudo);
+        assert!(opts(&[("sudo_user", "postgres")]).unwrap().sudo);
+        assert!(opts(&[("sudo", "maybe")]).is_err());
+        assert!(opts(&[("password", "hunter2")])
+            .unwrap_err()
+            .contains("unknown option"));
+        assert_eq!(known_hosts_name("h", 22), "h");
+        assert_eq!(known_hosts_name("h", 2222), "[h]:2222");
+    }
+}

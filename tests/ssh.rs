@@ -1,0 +1,334 @@
+//! The SSH backend against a real OpenSSH server on loopback.
+
+mod support;
+
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use support::sshd::{self, Sshd, USER};
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn show(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    )
+}
+
+fn direct(s: &Sshd) -> String {
+    format!("ssh://{USER}@127.0.0.1:{}", s.port)
+}
+
+#[test]
+fn key_auth_through_an_ssh_config_alias() {
+    let Some(s) = sshd::start() else { return };
+    let out = s.infraspec(
+        &[
+            "--target",
+            "ssh://box",
+            "-c",
+            "{command: id -un, stdout: infraspec-ssh}",
+            "-c",
+            "{user: infraspec-ssh, shell: /bin/sh}",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(text(&out.stdout).starts_with("ssh://box"), "{}", show(&out));
+}
+
+#[test]
+fn key_auth_with_explicit_user_port_and_identity() {
+    let Some(s) = sshd::start() else { return };
+    std::fs::remove_file(s.ssh_dir().join("config")).unwrap();
+    let key = s.ssh_dir().join("id_test");
+    let target = format!("{}?identity={}", direct(&s), key.display());
+    let out = s.infraspec(&["--target", &target, "-c", "user: infraspec-ssh"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+}
+
+#[test]
+fn agent_auth() {
+    let Some(s) = sshd::start() else { return };
+    // The key lives only in the agent: no key files in ~/.ssh, no IdentityFile.
+    let key = s.dir.join("agent_key");
+    std::fs::rename(s.ssh_dir().join("id_test"), &key).unwrap();
+    std::fs::remove_file(s.ssh_dir().join("id_test.pub")).unwrap();
+    std::fs::write(
+        s.ssh_dir().join("config"),
+        format!(
+            "Host box\n    HostName 127.0.0.1\n    Port {}\n    User {USER}\n",
+            s.port
+        ),
+    )
+    .unwrap();
+    let sock = s.dir.join("agent.sock");
+    let agent = Command::new("ssh-agent")
+        .arg("-a")
+        .arg(&sock)
+        .output()
+        .unwrap();
+    assert!(agent.status.success());
+    let pid = text(&agent.stdout)
+        .split("SSH_AGENT_PID=")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .unwrap()
+        .to_string();
+    let added = Command::new("ssh-add")
+        .arg(&key)
+        .env("SSH_AUTH_SOCK", &sock)
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    let out = s.infraspec(
+        &["--target", "ssh://box", "-c", "user: infraspec-ssh"],
+        &[("SSH_AUTH_SOCK", sock.to_str().unwrap())],
+    );
+    let _ = Command::new("kill").arg(&pid).status();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    // Without the agent, the same target cannot authenticate, and says what it tried.
+    let without = s.infraspec(&["--target", "ssh://box", "-c", "user: infraspec-ssh"], &[]);
+    assert_eq!(without.status.code(), Some(2), "{}", show(&without));
+    assert!(
+        text(&without.stdout).contains("ssh-agent (SSH_AUTH_SOCK not set)"),
+        "{}",
+        show(&without)
+    );
+}
+
+#[test]
+fn an_unknown_host_is_refused_unless_accepted_and_then_recorded() {
+    let Some(s) = sshd::start() else { return };
+    let known = s.ssh_dir().join("known_hosts");
+    std::fs::write(&known, "").unwrap();
+    let refused = s.infraspec(&["--target", "ssh://box", "-c", "user: root"], &[]);
+    assert_eq!(refused.status.code(), Some(2), "{}", show(&refused));
+    let stdout = text(&refused.stdout);
+    assert!(
+        stdout.contains(&format!("[127.0.0.1]:{} is not in", s.port))
+            && stdout.contains("accept_new"),
+        "{stdout}"
+    );
+    assert_eq!(std::fs::read_to_string(&known).unwrap(), "");
+
+    let accepted = s.infraspec(
+        &["--target", "ssh://box?accept_new=true", "-c", "user: root"],
+        &[],
+    );
+    assert_eq!(accepted.status.code(), Some(0), "{}", show(&accepted));
+    let recorded = std::fs::read_to_string(&known).unwrap();
+    assert!(
+        recorded.starts_with(&format!("[127.0.0.1]:{} ssh-ed25519 ", s.port)),
+        "{recorded}"
+    );
+
+    // Recorded: the next run needs no opt-in.
+    let again = s.infraspec(&["--target", "ssh://box", "-c", "user: root"], &[]);
+    assert_eq!(again.status.code(), Some(0), "{}", show(&again));
+
+    // The flag form works too.
+    std::fs::write(&known, "").unwrap();
+    let flag = s.infraspec(
+        &[
+            "--ssh-accept-new",
+            "--target",
+            "ssh://box",
+            "-c",
+            "user: root",
+        ],
+        &[],
+    );
+    assert_eq!(flag.status.code(), Some(0), "{}", show(&flag));
+}
+
+#[test]
+fn a_changed_host_key_is_always_refused() {
+    let Some(s) = sshd::start() else { return };
+    let other = s.dir.join("other_host_key");
+    sshd::keygen(&other);
+    let other_pub = std::fs::read_to_string(other.with_extension("pub")).unwrap();
+    let key = other_pub
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ");
+    std::fs::write(
+        s.ssh_dir().join("known_hosts"),
+        format!("[127.0.0.1]:{} {key}\n", s.port),
+    )
+    .unwrap();
+    for target in ["ssh://box", "ssh://box?accept_new=true"] {
+        let out = s.infraspec(&["--target", target, "-c", "user: root"], &[]);
+        assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+        assert!(text(&out.stdout).contains("has CHANGED"), "{}", show(&out));
+    }
+}
+
+#[test]
+fn hashed_known_hosts_entries_verify() {
+    let Some(s) = sshd::start() else { return };
+    let known = s.ssh_dir().join("known_hosts");
+    let hashed = Command::new("ssh-keygen")
+        .arg("-H")
+        .arg("-f")
+        .arg(&known)
+        .output()
+        .unwrap();
+    assert!(hashed.status.success(), "{}", text(&hashed.stderr));
+    assert!(std::fs::read_to_string(&known).unwrap().starts_with("|1|"));
+    let out = s.infraspec(&["--target", "ssh://box", "-c", "user: root"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+}
+
+#[test]
+fn a_wrong_key_is_refused_naming_what_was_tried() {
+    let Some(s) = sshd::start() else { return };
+    sshd::keygen(&s.ssh_dir().join("id_test"));
+    let out = s.infraspec(&["--target", "ssh://box", "-c", "user: root"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("authentication as infraspec-ssh failed: tried"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("id_test"), "{stdout}");
+    assert!(stdout.contains("the server offers: publickey"), "{stdout}");
+}
+
+#[test]
+fn an_unreachable_or_silent_host_fails_in_bounded_time() {
+    let Some(s) = sshd::start() else { return };
+    let closed = sshd::free_port();
+    let started = Instant::now();
+    let out = s.infraspec(
+        &[
+            "--target",
+            &format!("ssh://{USER}@127.0.0.1:{closed}"),
+            "-c",
+            "user: root",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stdout).contains("Connection refused"),
+        "{}",
+        show(&out)
+    );
+
+    // A listener that never speaks SSH.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let out = s.infraspec(
+        &[
+            "--target",
+            &format!("ssh://{USER}@127.0.0.1:{port}?connect_timeout=1s"),
+            "-c",
+            "user: root",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(text(&out.stdout).contains("handshake"), "{}", show(&out));
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn sudo_escalates_once_per_batch() {
+    let Some(s) = sshd::start() else { return };
+    let log = std::path::Path::new("/var/log/infraspec-sudo.log");
+    let count = || {
+        std::fs::read_to_string(log)
+            .map(|t| t.matches("COMMAND=").count())
+            .unwrap_or(0)
+    };
+    let before = count();
+    let out = s.infraspec(
+        &[
+            "--format",
+            "json",
+            "--target",
+            "ssh://box?sudo=true",
+            "-c",
+            "{command: id -u, stdout: '0'}",
+            "-c",
+            "{file: /etc/shadow, mode: {one_of: ['0640', '0600']}}",
+            "-c",
+            "{command: 'cat /etc/shadow >/dev/null'}",
+            "-c",
+            "user: root",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["targets"][0]["stats"]["round_trips"], 2);
+    assert_eq!(
+        count() - before,
+        2,
+        "one sudo for the facts batch, one for the probe batch"
+    );
+
+    // Without sudo, the same user cannot read /etc/shadow.
+    let plain = s.infraspec(
+        &[
+            "--target",
+            "ssh://box",
+            "-c",
+            "{command: 'cat /etc/shadow >/dev/null'}",
+        ],
+        &[],
+    );
+    assert_eq!(plain.status.code(), Some(1), "{}", show(&plain));
+}
+
+#[test]
+fn the_same_hundred_check_spec_as_on_local() {
+    let Some(s) = sshd::start() else { return };
+    let spec = s.dir.join("hundred.yaml");
+    std::fs::write(&spec, support::corpus::local(100)).unwrap();
+    let spec = spec.to_str().unwrap();
+    let mut results = Vec::new();
+    for target in ["local", "ssh://box"] {
+        let out = s.infraspec(&["--format", "json", "--target", target, spec], &[]);
+        assert_eq!(out.status.code(), Some(0), "{target}: {}", show(&out));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["summary"]["passed"], 100);
+        assert_eq!(doc["targets"][0]["stats"]["round_trips"], 2);
+        results.push(
+            doc["targets"][0]["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| (c["name"].clone(), c["outcome"].clone()))
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(results[0], results[1]);
+
+    // Both targets in one run, as one report.
+    let out = s.infraspec(
+        &[
+            "--format",
+            "json",
+            "--target",
+            "local",
+            "--target",
+            "ssh://box",
+            spec,
+        ],
+        &[],
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["summary"]["passed"], 200, "{}", show(&out));
+}
