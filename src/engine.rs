@@ -105,36 +105,130 @@ impl Default for Options {
     }
 }
 
+/// Why a batch gave no results.
+#[derive(Debug, Clone)]
+pub enum BatchError {
+    /// The target has no `/bin/sh` to run the script.
+    NoShell(String),
+    Failed(String),
+}
+
+impl std::fmt::Display for BatchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BatchError::NoShell(m) | BatchError::Failed(m) => f.write_str(m),
+        }
+    }
+}
+
 /// Runs one framed batch of probes on the target: one exec.
 pub fn run_batch(
     backend: &dyn Backend,
     probes: &[Probe],
     timeout: Duration,
-) -> Result<Vec<Option<ProbeOutput>>, String> {
+) -> Result<Vec<Option<ProbeOutput>>, BatchError> {
     let nonce = probe::nonce();
     let script = probe::render(probes, &nonce);
     let out = backend
         .exec(&["sh".to_string()], script.as_bytes(), timeout)
-        .map_err(|e| e.to_string())?;
-    let results = probe::parse(&out.stdout, &nonce, probes.len()).map_err(|e| e.to_string())?;
+        .map_err(|e| BatchError::Failed(e.to_string()))?;
+    let results = probe::parse(&out.stdout, &nonce, probes.len())
+        .map_err(|e| BatchError::Failed(e.to_string()))?;
     if !probes.is_empty() && results.iter().all(Option::is_none) {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let status = out.status.map_or("killed by a signal".to_string(), |s| {
             format!("exit status {s}")
         });
-        return Err(if out.status == Some(127) {
-            format!(
-                "the target has no /bin/sh to run probes ({status}): {}",
+        return Err(if matches!(out.status, Some(126) | Some(127)) {
+            // Docker reports a missing executable on the exec's own output.
+            let said = format!(
+                "{} {}",
+                String::from_utf8_lossy(&out.stdout).trim(),
                 stderr.trim()
-            )
+            );
+            BatchError::NoShell(format!(
+                "the target has no /bin/sh to run probes ({status}): {}",
+                said.trim()
+            ))
         } else {
-            format!(
+            BatchError::Failed(format!(
                 "the probe script gave no results ({status}): {}",
                 stderr.trim()
-            )
+            ))
         });
     }
     Ok(results)
+}
+
+/// How probes are answered on a target.
+enum Prober<'b> {
+    /// One framed `sh` script per round.
+    Shell,
+    /// No shell: file probes are answered from paths read through the
+    /// backend's second door; nothing else can be.
+    NoShell(std::cell::RefCell<NoShellCache<'b>>),
+}
+
+struct NoShellCache<'b> {
+    backend: &'b dyn Backend,
+    paths: std::collections::HashMap<String, Result<Option<crate::backend::PathEntry>, String>>,
+    reads: u32,
+}
+
+impl NoShellCache<'_> {
+    fn read(&mut self, path: &str) -> Result<Option<crate::backend::PathEntry>, String> {
+        if !self.paths.contains_key(path) {
+            self.reads += 1;
+            let entry = self.backend.read_path(path).map_err(|e| e.to_string());
+            self.paths.insert(path.to_string(), entry);
+        }
+        self.paths[path].clone()
+    }
+
+    /// User or group names from the image's own files, numbers where absent.
+    fn name(&mut self, user: bool, id: u64) -> String {
+        let file = if user { "/etc/passwd" } else { "/etc/group" };
+        let text = match self.read(file) {
+            Ok(Some(e)) => String::from_utf8_lossy(&e.content).into_owned(),
+            _ => String::new(),
+        };
+        text.lines()
+            .find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() > 2 && f[2].parse() == Ok(id)).then(|| f[0].to_string())
+            })
+            .unwrap_or_else(|| id.to_string())
+    }
+}
+
+impl Prober<'_> {
+    fn answer(
+        &self,
+        backend: &dyn Backend,
+        probes: &[Probe],
+        opts: &Options,
+        stats: &mut Stats,
+    ) -> Result<Vec<Option<ProbeOutput>>, BatchError> {
+        match self {
+            Prober::Shell => {
+                stats.round_trips += 1;
+                run_batch(backend, probes, opts.batch_timeout)
+            }
+            Prober::NoShell(cache) => {
+                let before = cache.borrow().reads;
+                let outputs = probes
+                    .iter()
+                    .map(|p| {
+                        let mut read = |path: &str| cache.borrow_mut().read(path);
+                        let names = |user: bool, id: u64| cache.borrow_mut().name(user, id);
+                        resource::file::emulate(p, &mut read, &names)
+                    })
+                    .collect();
+                stats.round_trips += cache.borrow().reads - before;
+                Ok(outputs)
+            }
+        }
+    }
 }
 
 fn expected_words(check: &Check) -> String {
@@ -199,12 +293,13 @@ struct Judged {
 /// Observes `checks` (indices into `all`) in one round trip and judges them.
 fn observe_round(
     backend: &dyn Backend,
+    prober: &Prober<'_>,
     all: &[Check],
     indices: &[usize],
     facts: &Facts,
     opts: &Options,
     stats: &mut Stats,
-) -> Result<Vec<Judged>, String> {
+) -> Result<Vec<Judged>, BatchError> {
     let needs: BTreeSet<resource::Need> = indices
         .iter()
         .flat_map(|&i| resource::needs(&all[i], facts))
@@ -213,11 +308,19 @@ fn observe_round(
     let outputs = if plan.probes.is_empty() {
         Vec::new()
     } else {
-        stats.round_trips += 1;
         stats.probes += plan.probes.len();
-        run_batch(backend, &plan.probes, opts.batch_timeout)?
+        prober.answer(backend, &plan.probes, opts, stats)?
     };
-    let obs = Observations::new(facts, &plan, &outputs);
+    let mut obs = Observations::new(facts, &plan, &outputs);
+    for &i in indices {
+        let r = &all[i].resource;
+        if r.kind == crate::spec::ResourceKind::DockerImage && !obs.images.contains_key(&r.name) {
+            obs.images.insert(
+                r.name.clone(),
+                crate::backend::docker::inspect_image(&r.name),
+            );
+        }
+    }
     Ok(indices
         .iter()
         .map(|&i| {
@@ -236,6 +339,27 @@ fn observe_round(
             }
         })
         .collect())
+}
+
+/// Facts of a target without a shell, from what its backend can read: the
+/// OS from its os-release file, the container runtime from the backend.
+/// `None` when the backend cannot read paths either.
+fn shellless_facts(backend: &dyn Backend) -> Option<Facts> {
+    let os_release = match backend.read_path("/etc/os-release") {
+        Ok(Some(e)) => String::from_utf8_lossy(&e.content).into_owned(),
+        Ok(None) => match backend.read_path("/usr/lib/os-release") {
+            Ok(Some(e)) => String::from_utf8_lossy(&e.content).into_owned(),
+            _ => String::new(),
+        },
+        Err(_) => return None,
+    };
+    let mut facts = facts::from_raw(&facts::RawFacts {
+        os_release: &os_release,
+        ..Default::default()
+    });
+    facts.container = backend.container_runtime();
+    facts.pid1 = "(no shell to ask)".into();
+    Some(facts)
 }
 
 /// Checks one target through a connected backend.
@@ -268,6 +392,7 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
     // Round 1: facts.
     let fact_probes = facts::probes();
     stats.round_trips += 1;
+    let mut prober = Prober::Shell;
     let facts = match run_batch(backend, &fact_probes, opts.batch_timeout) {
         Ok(outputs) => {
             let outputs: Vec<ProbeOutput> = outputs
@@ -281,6 +406,22 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
                 .collect();
             facts::parse(&outputs)
         }
+        Err(BatchError::NoShell(why)) => match shellless_facts(backend) {
+            Some(facts) => {
+                prober = Prober::NoShell(std::cell::RefCell::new(NoShellCache {
+                    backend,
+                    paths: Default::default(),
+                    reads: 0,
+                }));
+                facts
+            }
+            None => {
+                fail_all(&mut report, format!("gathering facts: {why}"));
+                stats.total = started.elapsed();
+                report.stats = stats;
+                return report;
+            }
+        },
         Err(e) => {
             fail_all(&mut report, format!("gathering facts: {e}"));
             stats.total = started.elapsed();
@@ -305,6 +446,23 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
                     duration: Duration::ZERO,
                 })
             }
+            Decision::Run
+                if matches!(prober, Prober::NoShell(_))
+                    && !matches!(check.resource.kind, crate::spec::ResourceKind::File | crate::spec::ResourceKind::DockerImage) =>
+            {
+                results[i] = Some(CheckResult {
+                    check: check.clone(),
+                    outcome: Outcome::Error {
+                        message: format!(
+                            "the target has no shell (/bin/sh): {} checks need a process in it; only file checks are read from its filesystem",
+                            check.resource.kind
+                        ),
+                    },
+                    note: None,
+                    observed_by: Vec::new(),
+                    duration: Duration::ZERO,
+                })
+            }
             Decision::Run => to_run.push(i),
         }
     }
@@ -319,7 +477,7 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
             });
         }
     };
-    match observe_round(backend, checks, &to_run, &facts, opts, &mut stats) {
+    match observe_round(backend, &prober, checks, &to_run, &facts, opts, &mut stats) {
         Ok(round) => record(&mut results, round, round_start.elapsed()),
         Err(e) => {
             report.facts = Some(facts);
@@ -353,7 +511,7 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
             break;
         };
         thread::sleep(interval);
-        match observe_round(backend, checks, &pending, &facts, opts, &mut stats) {
+        match observe_round(backend, &prober, checks, &pending, &facts, opts, &mut stats) {
             Ok(round) => record(&mut results, round, round_start.elapsed()),
             Err(e) => {
                 report.facts = Some(facts);

@@ -144,10 +144,17 @@ impl fmt::Display for Facts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let os = if self.os_pretty.is_empty() {
             format!("{} {}", self.os_id, self.os_version)
+                .trim()
+                .to_string()
         } else {
             self.os_pretty.clone()
         };
-        write!(f, "{os}, {}, init {}", self.arch, self.init.as_str())?;
+        let mut parts = vec![os];
+        if !self.arch.is_empty() {
+            parts.push(self.arch.clone());
+        }
+        parts.push(format!("init {}", self.init.as_str()));
+        write!(f, "{}", parts.join(", "))?;
         match self.container {
             Some(rt) => write!(f, ", {} container (PID 1: {})", rt.as_str(), self.pid1),
             None => Ok(()),

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::target::Target;
 
+pub mod docker;
 pub mod local;
 pub mod ssh;
 pub mod ssh_config;
@@ -42,6 +43,21 @@ pub enum BackendError {
     Unsupported { target: String, what: &'static str },
 }
 
+/// A path on the target as read without a shell (the Docker archive API).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathEntry {
+    /// file, directory, symlink, socket, pipe, block, char
+    pub file_type: &'static str,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    pub size: u64,
+    pub link_target: Option<String>,
+    /// A regular file's content, up to [`OUTPUT_CAP`](crate::probe::OUTPUT_CAP) bytes.
+    pub content: Vec<u8>,
+    pub truncated: bool,
+}
+
 /// A way to run commands on a target.
 pub trait Backend: Send + Sync {
     /// Runs `argv` with `stdin`, for at most `timeout`.
@@ -54,6 +70,69 @@ pub trait Backend: Send + Sync {
 
     /// The target, as the user wrote it.
     fn target(&self) -> String;
+
+    /// The container runtime, when the backend knows it is one without asking
+    /// the target (a shell-less image cannot be asked).
+    fn container_runtime(&self) -> Option<crate::facts::ContainerRuntime> {
+        None
+    }
+
+    /// Reads one path without running anything on the target: the second door,
+    /// for targets that have no shell (images FROM scratch, distroless). `None`
+    /// when the path does not exist; an error where the backend cannot do it.
+    fn read_path(&self, path: &str) -> Result<Option<PathEntry>, BackendError> {
+        let _ = path;
+        Err(BackendError::Unsupported {
+            target: self.target(),
+            what: "shell-less path",
+        })
+    }
+}
+
+/// Reads the first entry of a tar stream (the Docker archive API answers a
+/// path with a tar whose first entry is that path).
+pub fn first_tar_entry(tar: &[u8]) -> Result<PathEntry, String> {
+    use std::io::Read;
+    let mut archive = tar::Archive::new(tar);
+    let mut entries = archive
+        .entries()
+        .map_err(|e| format!("unreadable archive: {e}"))?;
+    let mut entry = entries
+        .next()
+        .ok_or("the archive is empty")?
+        .map_err(|e| format!("unreadable archive entry: {e}"))?;
+    let header = entry.header().clone();
+    let file_type = match header.entry_type() {
+        tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::Link => "file",
+        tar::EntryType::Directory => "directory",
+        tar::EntryType::Symlink => "symlink",
+        tar::EntryType::Fifo => "pipe",
+        tar::EntryType::Block => "block",
+        tar::EntryType::Char => "char",
+        _ => "unknown",
+    };
+    let size = header.size().unwrap_or_default();
+    let mut content = Vec::new();
+    let mut truncated = false;
+    if file_type == "file" {
+        let cap = crate::probe::OUTPUT_CAP as u64;
+        let _ = (&mut entry).take(cap).read_to_end(&mut content);
+        truncated = size > cap;
+    }
+    Ok(PathEntry {
+        file_type,
+        mode: header.mode().unwrap_or_default() & 0o7777,
+        uid: header.uid().unwrap_or_default(),
+        gid: header.gid().unwrap_or_default(),
+        size,
+        link_target: entry
+            .link_name()
+            .ok()
+            .flatten()
+            .map(|p| p.to_string_lossy().into_owned()),
+        content,
+        truncated,
+    })
 }
 
 /// How to connect, beyond what the target string says.
@@ -80,11 +159,15 @@ pub fn connect(target: &Target, opts: &ConnectOptions) -> Result<Box<dyn Backend
             options,
             opts.ssh_accept_new,
         )?)),
-        Target::DockerContainer { .. } | Target::DockerImage { .. } => {
-            Err(BackendError::Unsupported {
-                target: target.to_string(),
-                what: "docker",
-            })
-        }
+        Target::DockerContainer { container, options } => Ok(Box::new(docker::Docker::attach(
+            &target.to_string(),
+            container,
+            options,
+        )?)),
+        Target::DockerImage { image, options } => Ok(Box::new(docker::Docker::start(
+            &target.to_string(),
+            image,
+            options,
+        )?)),
     }
 }

@@ -24,7 +24,7 @@ pub struct Stat {
 
 /// Prints a line of 0/1 (does each path exist), then one `stat` line per
 /// existing path, in order. Paths are positional parameters: data, not code.
-const STAT: &str = r#"for f do
+pub(crate) const STAT: &str = r#"for f do
   shift
   if [ -e "$f" ] || [ -h "$f" ]; then set -- "$@" "$f"; printf 1; else printf 0; fi
 done
@@ -182,6 +182,101 @@ pub fn observe(obs: &Observations<'_>, path: &str, property: Property) -> Result
         other => return Err(Early::Error(format!("file has no property {other}"))),
     }
     .into())
+}
+
+/// Answers the file probes from paths read without a shell (see
+/// [`Backend::read_path`](crate::backend::Backend::read_path)), printing what
+/// `stat`, `cat`, `sha256sum` and `readlink` would. Other probes get `None`.
+pub fn emulate(
+    probe: &Probe,
+    read: &mut dyn FnMut(&str) -> Result<Option<crate::backend::PathEntry>, String>,
+    names: &dyn Fn(bool, u64) -> String,
+) -> Option<crate::probe::ProbeOutput> {
+    use crate::probe::ProbeOutput;
+    let argv = probe.argv_slice();
+    let fail = |message: String| ProbeOutput {
+        status: 1,
+        stderr: message.into_bytes(),
+        ..Default::default()
+    };
+    let ok = |stdout: Vec<u8>| ProbeOutput {
+        stdout,
+        ..Default::default()
+    };
+    let missing = |path: &str| fail(format!("{path}: No such file or directory"));
+    Some(
+        match argv
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            ["sh", "-c", snippet, "sh", paths @ ..] if *snippet == STAT => {
+                let mut flags = String::new();
+                let mut lines = String::new();
+                for path in paths {
+                    match read(path) {
+                        Ok(Some(e)) => {
+                            flags.push('1');
+                            let type_bits = match e.file_type {
+                                "directory" => 0o040000,
+                                "symlink" => 0o120000,
+                                "pipe" => 0o010000,
+                                "block" => 0o060000,
+                                "char" => 0o020000,
+                                _ => 0o100000,
+                            };
+                            lines.push_str(&format!(
+                                "{:x} {} {} {} {} {}\n",
+                                type_bits | e.mode,
+                                e.uid,
+                                e.gid,
+                                e.size,
+                                names(true, e.uid),
+                                names(false, e.gid)
+                            ));
+                        }
+                        Ok(None) => flags.push('0'),
+                        Err(e) => return Some(fail(e)),
+                    }
+                }
+                ok(format!("{flags}\n{lines}").into_bytes())
+            }
+            ["cat", "--", path] => match read(path) {
+                Ok(Some(e)) if e.file_type == "file" => ProbeOutput {
+                    stdout: e.content,
+                    truncated: e.truncated,
+                    ..Default::default()
+                },
+                Ok(Some(e)) => fail(format!("cat: {path}: is a {}", e.file_type)),
+                Ok(None) => missing(path),
+                Err(e) => fail(e),
+            },
+            ["sha256sum", "--", path] => match read(path) {
+                Ok(Some(e)) if e.file_type == "file" && !e.truncated => {
+                    use sha2::Digest;
+                    let digest = sha2::Sha256::digest(&e.content);
+                    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+                    ok(format!("{hex}  {path}\n").into_bytes())
+                }
+                Ok(Some(e)) if e.truncated => fail(format!(
+                    "{path} is larger than infraspec reads without a shell"
+                )),
+                Ok(Some(e)) => fail(format!("sha256sum: {path}: is a {}", e.file_type)),
+                Ok(None) => missing(path),
+                Err(e) => fail(e),
+            },
+            ["readlink", "--", path] => match read(path) {
+                Ok(Some(e)) => match e.link_target {
+                    Some(t) => ok(format!("{t}\n").into_bytes()),
+                    None => fail(String::new()),
+                },
+                Ok(None) => missing(path),
+                Err(e) => fail(e),
+            },
+            _ => return None,
+        },
+    )
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use crate::spec::{Check, ResourceKind};
 pub mod command;
 pub mod file;
 pub mod host;
+pub mod image;
 pub mod interface;
 pub mod kernel;
 pub mod mount;
@@ -199,6 +200,8 @@ pub struct Observations<'a> {
     units: OnceCell<Result<Vec<service::UnitState>, String>>,
     processes: OnceCell<Result<Vec<process::Proc>, String>>,
     sockets: OnceCell<Result<Vec<port::Socket>, String>>,
+    /// Image metadata, looked up from the runner's Docker engine.
+    pub images: image::Images,
 }
 
 impl<'a> Observations<'a> {
@@ -215,6 +218,7 @@ impl<'a> Observations<'a> {
             units: OnceCell::new(),
             processes: OnceCell::new(),
             sockets: OnceCell::new(),
+            images: image::Images::new(),
         }
     }
 
@@ -340,9 +344,7 @@ pub fn observe(check: &Check, obs: &Observations<'_>) -> Result<Observed, Early>
             "http checks are not supported yet: requests from the target's point of view land with their own issue"
                 .into(),
         )),
-        ResourceKind::DockerImage => Err(Early::Error(
-            "docker_image checks are not supported yet: they land with the Docker backend".into(),
-        )),
+        ResourceKind::DockerImage => image::observe(&obs.images, &r.name, p),
     }
 }
 

@@ -84,6 +84,13 @@ pub enum Property {
     Resolvable,
     Status,
     Body,
+    Env,
+    Labels,
+    ExposedPorts,
+    Workdir,
+    Entrypoint,
+    Cmd,
+    Volumes,
 }
 
 use Property as P;
@@ -184,7 +191,17 @@ impl ResourceKind {
             ],
             ResourceKind::Host => &[(P::Resolvable, V::State), (P::Addresses, V::List)],
             ResourceKind::Http => &[(P::Status, V::Int), (P::Body, V::Text)],
-            ResourceKind::DockerImage => &[(P::Exists, V::State)],
+            ResourceKind::DockerImage => &[
+                (P::Exists, V::State),
+                (P::Env, V::List),
+                (P::Labels, V::List),
+                (P::ExposedPorts, V::List),
+                (P::User, V::Text),
+                (P::Workdir, V::Text),
+                (P::Entrypoint, V::List),
+                (P::Cmd, V::List),
+                (P::Volumes, V::List),
+            ],
         }
     }
 
@@ -249,7 +266,7 @@ impl fmt::Display for ResourceKind {
 }
 
 impl Property {
-    pub const ALL: [Property; 34] = [
+    pub const ALL: [Property; 41] = [
         P::Installed,
         P::Version,
         P::Running,
@@ -284,6 +301,13 @@ impl Property {
         P::Resolvable,
         P::Status,
         P::Body,
+        P::Env,
+        P::Labels,
+        P::ExposedPorts,
+        P::Workdir,
+        P::Entrypoint,
+        P::Cmd,
+        P::Volumes,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -322,6 +346,13 @@ impl Property {
             P::Resolvable => "resolvable",
             P::Status => "status",
             P::Body => "body",
+            P::Env => "env",
+            P::Labels => "labels",
+            P::ExposedPorts => "exposed_ports",
+            P::Workdir => "workdir",
+            P::Entrypoint => "entrypoint",
+            P::Cmd => "cmd",
+            P::Volumes => "volumes",
         }
     }
 

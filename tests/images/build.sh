@@ -69,7 +69,6 @@ if ! have infraspec-test/debian:12; then
     -c 'CMD ["nginx", "-g", "daemon off;"]' \
     -c 'EXPOSE 80' \
     -c 'ENV APP_ENV=test' \
-    -c 'LABEL org.opencontainers.image.title=infraspec-test-nginx' \
-    -c 'STOPSIGNAL SIGQUIT' - infraspec-test/debian:12 >/dev/null
+    -c 'LABEL org.opencontainers.image.title=infraspec-test-nginx' - infraspec-test/debian:12 >/dev/null
   echo "built infraspec-test/debian:12"
 fi

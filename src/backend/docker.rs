@@ -1,0 +1,622 @@
+//! The Docker backend, through the Engine API (`bollard`).
+//!
+//! `docker://container` execs into a running container. `docker:image` starts
+//! a throwaway container from the image with the image's own entrypoint and
+//! command, checks it, and removes it (force, with its anonymous volumes) when
+//! the backend is dropped — on success, failure and panic — and from a signal
+//! handler on Ctrl-C, SIGTERM and SIGHUP. Containers it creates carry labels so
+//! that a later run removes the leftovers of a run that was killed outright.
+//!
+//! bollard is async; the runtime lives inside this backend, and the engine
+//! sees only the synchronous [`Backend`] door.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, Once};
+use std::time::{Duration, Instant};
+
+use bollard::container::LogOutput;
+use bollard::exec::{CreateExecOptions, StartExecResults};
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{
+    CreateContainerOptions, DownloadFromContainerOptions, ListContainersOptions, LogsOptions,
+    RemoveContainerOptions,
+};
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+
+use super::{Backend, BackendError, ExecOutput, PathEntry};
+use crate::probe::OUTPUT_CAP;
+
+/// Label on every container infraspec creates.
+pub const MANAGED_LABEL: &str = "org.infraspec.managed";
+const HOST_LABEL: &str = "org.infraspec.host";
+const PID_LABEL: &str = "org.infraspec.pid";
+
+/// Throwaway containers alive in this process, for the signal handler.
+static THROWAWAYS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+static SIGNALS: Once = Once::new();
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("failed to start the async runtime: {e}"))
+}
+
+fn client(rt: &tokio::runtime::Runtime) -> Result<bollard::Docker, String> {
+    let docker = bollard::Docker::connect_with_defaults()
+        .map_err(|e| format!("cannot reach the Docker engine: {e}"))?;
+    rt.block_on(async {
+        tokio::time::timeout(Duration::from_secs(10), docker.negotiate_version())
+            .await
+            .map_err(|_| "the Docker engine did not answer within 10s".to_string())?
+            .map_err(|e| {
+                format!("cannot reach the Docker engine (is dockerd running? DOCKER_HOST?): {e}")
+            })
+    })
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Removes containers, forcefully and with their anonymous volumes.
+fn remove_all(ids: &[String]) {
+    if ids.is_empty() {
+        return;
+    }
+    let Ok(rt) = runtime() else { return };
+    let Ok(docker) = bollard::Docker::connect_with_defaults() else {
+        return;
+    };
+    rt.block_on(async {
+        let docker =
+            match tokio::time::timeout(Duration::from_secs(5), docker.negotiate_version()).await {
+                Ok(Ok(d)) => d,
+                _ => return,
+            };
+        for id in ids {
+            let _ = tokio::time::timeout(
+                Duration::from_secs(20),
+                docker.remove_container(
+                    id,
+                    Some(RemoveContainerOptions {
+                        force: true,
+                        v: true,
+                        ..Default::default()
+                    }),
+                ),
+            )
+            .await;
+        }
+    });
+}
+
+fn install_signal_cleanup() {
+    SIGNALS.call_once(|| {
+        // Another handler owns the signals (an application embedding us): then
+        // Drop still cleans up on every path that unwinds.
+        let _ = ctrlc::set_handler(|| {
+            let ids: Vec<String> = THROWAWAYS.lock().map(|v| v.clone()).unwrap_or_default();
+            remove_all(&ids);
+            eprintln!(
+                "infraspec: interrupted; removed {} throwaway container(s)",
+                ids.len()
+            );
+            std::process::exit(130);
+        });
+    });
+}
+
+/// Options of a docker target's query string.
+#[derive(Debug, Default, Clone)]
+struct DockerOptions {
+    user: Option<String>,
+    cmd: Option<Vec<String>>,
+    entrypoint: Option<Vec<String>>,
+    env: Vec<String>,
+    network: Option<String>,
+    start_timeout: Option<Duration>,
+}
+
+fn words(v: &str) -> Result<Vec<String>, String> {
+    if v.trim_start().starts_with('[') {
+        serde_json::from_str(v).map_err(|e| format!("{v:?} is not a JSON list of strings: {e}"))
+    } else {
+        Ok(v.split_whitespace().map(str::to_string).collect())
+    }
+}
+
+fn parse_options(options: &BTreeMap<String, String>, image: bool) -> Result<DockerOptions, String> {
+    let mut o = DockerOptions::default();
+    let allowed: &[&str] = if image {
+        &[
+            "user",
+            "cmd",
+            "entrypoint",
+            "env",
+            "network",
+            "start_timeout",
+        ]
+    } else {
+        &["user"]
+    };
+    for (k, v) in options {
+        if !allowed.contains(&k.as_str()) {
+            return Err(format!(
+                "unknown option {k:?} (this target takes: {})",
+                allowed.join(", ")
+            ));
+        }
+        match k.as_str() {
+            "user" => o.user = Some(v.clone()),
+            "cmd" => o.cmd = Some(words(v)?),
+            "entrypoint" => o.entrypoint = Some(words(v)?),
+            "env" => {
+                o.env = v
+                    .split(',')
+                    .filter(|e| !e.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            }
+            "network" => o.network = Some(v.clone()),
+            "start_timeout" => o.start_timeout = Some(crate::spec::yaml::parse_duration(v)?),
+            _ => unreachable!("checked against the allowed list"),
+        }
+    }
+    Ok(o)
+}
+
+/// A docker target: a running container, maybe one we started and own.
+pub struct Docker {
+    shown: String,
+    rt: tokio::runtime::Runtime,
+    api: bollard::Docker,
+    container: String,
+    user: Option<String>,
+    /// Set when the container is a throwaway this backend removes on drop.
+    owned: bool,
+}
+
+impl Docker {
+    /// `docker://container`: a container that must be running.
+    pub fn attach(
+        shown: &str,
+        container: &str,
+        options: &BTreeMap<String, String>,
+    ) -> Result<Docker, BackendError> {
+        let fail = |message: String| BackendError::Connect {
+            target: shown.to_string(),
+            message,
+        };
+        let opts = parse_options(options, false).map_err(fail)?;
+        let rt = runtime().map_err(fail)?;
+        let api = client(&rt).map_err(fail)?;
+        let info = rt
+            .block_on(api.inspect_container(container, None))
+            .map_err(|e| fail(format!("no container {container:?}: {e}")))?;
+        let state = info.state.unwrap_or_default();
+        if state.running != Some(true) {
+            return Err(fail(format!(
+                "container {container:?} is not running (status {}, exit code {})",
+                state
+                    .status
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "unknown".into()),
+                state.exit_code.unwrap_or_default()
+            )));
+        }
+        Ok(Docker {
+            shown: shown.to_string(),
+            rt,
+            api,
+            container: info.id.unwrap_or_else(|| container.to_string()),
+            user: opts.user,
+            owned: false,
+        })
+    }
+
+    /// `docker:image`: starts a throwaway container with the image's own
+    /// entrypoint and command, and waits until it runs.
+    pub fn start(
+        shown: &str,
+        image: &str,
+        options: &BTreeMap<String, String>,
+    ) -> Result<Docker, BackendError> {
+        let fail = |message: String| BackendError::Connect {
+            target: shown.to_string(),
+            message,
+        };
+        let opts = parse_options(options, true).map_err(fail)?;
+        let rt = runtime().map_err(fail)?;
+        let api = client(&rt).map_err(fail)?;
+        install_signal_cleanup();
+        reap_leftovers(&rt, &api);
+
+        if let Err(e) = rt.block_on(api.inspect_image(image)) {
+            return Err(fail(match e {
+                bollard::errors::Error::DockerResponseServerError { status_code: 404, .. } => format!(
+                    "image {image:?} is not present on the Docker engine; infraspec does not pull images: `docker pull {image}` (or build it) first"
+                ),
+                other => format!("cannot inspect image {image:?}: {other}"),
+            }));
+        }
+
+        let labels = HashMap::from([
+            (MANAGED_LABEL.to_string(), "true".to_string()),
+            (HOST_LABEL.to_string(), hostname()),
+            (PID_LABEL.to_string(), std::process::id().to_string()),
+        ]);
+        let body = ContainerCreateBody {
+            image: Some(image.to_string()),
+            cmd: opts.cmd.clone(),
+            entrypoint: opts.entrypoint.clone(),
+            env: (!opts.env.is_empty()).then(|| opts.env.clone()),
+            user: opts.user.clone(),
+            labels: Some(labels),
+            host_config: Some(HostConfig {
+                network_mode: opts.network.clone(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let name = format!("infraspec-{}", &crate::probe::nonce()[..12]);
+        let created = rt
+            .block_on(api.create_container(
+                Some(CreateContainerOptions {
+                    name: Some(name),
+                    ..Default::default()
+                }),
+                body,
+            ))
+            .map_err(|e| fail(format!("cannot create a container from {image:?}: {e}")))?;
+        let id = created.id;
+        if let Ok(mut v) = THROWAWAYS.lock() {
+            v.push(id.clone());
+        }
+        // From here on, Drop removes the container whatever happens.
+        let backend = Docker {
+            shown: shown.to_string(),
+            rt,
+            api,
+            container: id.clone(),
+            user: None,
+            owned: true,
+        };
+        backend
+            .rt
+            .block_on(backend.api.start_container(&id, None))
+            .map_err(|e| fail(format!("cannot start the container from {image:?}: {e}")))?;
+        backend
+            .wait_running(opts.start_timeout.unwrap_or(Duration::from_secs(30)))
+            .map_err(fail)?;
+        Ok(backend)
+    }
+
+    /// Waits until the container has run for a moment; if it exits, says how,
+    /// with the last lines of its log.
+    fn wait_running(&self, limit: Duration) -> Result<(), String> {
+        let started = Instant::now();
+        let settle = Duration::from_millis(300);
+        loop {
+            let info = self
+                .rt
+                .block_on(self.api.inspect_container(&self.container, None))
+                .map_err(|e| format!("cannot inspect the container: {e}"))?;
+            let state = info.state.unwrap_or_default();
+            if state.running != Some(true) && started.elapsed() > Duration::from_millis(50) {
+                let code = state.exit_code.unwrap_or_default();
+                return Err(format!(
+                    "the container exited before the checks ran (exit code {code}); last lines of its log:\n{}",
+                    self.last_log_lines(20)
+                ));
+            }
+            if state.running == Some(true) && started.elapsed() >= settle {
+                return Ok(());
+            }
+            if started.elapsed() > limit {
+                return Err(format!(
+                    "the container did not start within {}s",
+                    limit.as_secs()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn last_log_lines(&self, n: usize) -> String {
+        let opts = LogsOptions {
+            stdout: true,
+            stderr: true,
+            tail: n.to_string(),
+            ..Default::default()
+        };
+        let lines: Vec<String> = self.rt.block_on(async {
+            let mut stream = self.api.logs(&self.container, Some(opts));
+            let mut text = Vec::new();
+            while let Some(Ok(chunk)) = stream.next().await {
+                text.extend_from_slice(&chunk.into_bytes());
+            }
+            String::from_utf8_lossy(&text)
+                .lines()
+                .map(|l| format!("  | {l}"))
+                .collect()
+        });
+        if lines.is_empty() {
+            "  | (no output)".into()
+        } else {
+            lines.join("\n")
+        }
+    }
+
+    /// The id of the container checks run in.
+    pub fn container_id(&self) -> &str {
+        &self.container
+    }
+}
+
+/// Reads an image's metadata from the Docker engine of this machine; `None`
+/// when the image is not there.
+pub fn inspect_image(name: &str) -> Result<Option<crate::resource::image::ImageMeta>, String> {
+    let rt = runtime()?;
+    let api = client(&rt)?;
+    let info = match rt.block_on(api.inspect_image(name)) {
+        Ok(info) => info,
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => return Ok(None),
+        Err(e) => return Err(format!("cannot inspect image {name:?}: {e}")),
+    };
+    let c = info.config.unwrap_or_default();
+    let mut labels: Vec<String> = c
+        .labels
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    labels.sort();
+    let sorted = |v: Option<Vec<String>>| {
+        let mut v = v.unwrap_or_default();
+        v.sort();
+        v
+    };
+    Ok(Some(crate::resource::image::ImageMeta {
+        env: c.env.unwrap_or_default(),
+        labels,
+        exposed_ports: sorted(c.exposed_ports),
+        user: c.user.unwrap_or_default(),
+        workdir: c.working_dir.unwrap_or_default(),
+        entrypoint: c.entrypoint.unwrap_or_default(),
+        cmd: c.cmd.unwrap_or_default(),
+        volumes: sorted(c.volumes),
+    }))
+}
+
+/// Removes containers left by infraspec runs on this host whose process is gone.
+fn reap_leftovers(rt: &tokio::runtime::Runtime, api: &bollard::Docker) {
+    let filters = HashMap::from([("label".to_string(), vec![format!("{MANAGED_LABEL}=true")])]);
+    let Ok(list) = rt.block_on(api.list_containers(Some(ListContainersOptions {
+        all: true,
+        filters: Some(filters),
+        ..Default::default()
+    }))) else {
+        return;
+    };
+    let host = hostname();
+    let stale: Vec<String> = list
+        .into_iter()
+        .filter(|c| {
+            let labels = c.labels.clone().unwrap_or_default();
+            let same_host = labels.get(HOST_LABEL) == Some(&host);
+            let alive = labels
+                .get(PID_LABEL)
+                .is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists());
+            same_host && !alive
+        })
+        .filter_map(|c| c.id)
+        .collect();
+    if !stale.is_empty() {
+        eprintln!(
+            "infraspec: removing {} container(s) left by an earlier run that was killed",
+            stale.len()
+        );
+        remove_all(&stale);
+    }
+}
+
+impl Drop for Docker {
+    fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
+        let id = self.container.clone();
+        let _ = self.rt.block_on(async {
+            tokio::time::timeout(
+                Duration::from_secs(30),
+                self.api.remove_container(
+                    &id,
+                    Some(RemoveContainerOptions {
+                        force: true,
+                        v: true,
+                        ..Default::default()
+                    }),
+                ),
+            )
+            .await
+        });
+        if let Ok(mut v) = THROWAWAYS.lock() {
+            v.retain(|c| *c != id);
+        }
+    }
+}
+
+impl Backend for Docker {
+    fn exec(
+        &self,
+        argv: &[String],
+        stdin: &[u8],
+        timeout: Duration,
+    ) -> Result<ExecOutput, BackendError> {
+        let shown = argv.join(" ");
+        let fail = |message: String| BackendError::Exec {
+            target: self.shown.clone(),
+            command: shown.clone(),
+            message,
+        };
+        let work = async {
+            let exec = self
+                .api
+                .create_exec(
+                    &self.container,
+                    CreateExecOptions {
+                        attach_stdin: Some(true),
+                        attach_stdout: Some(true),
+                        attach_stderr: Some(true),
+                        cmd: Some(argv.to_vec()),
+                        user: self.user.clone(),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(|e| format!("cannot create the exec: {e}"))?;
+            let mut stdout = Vec::new();
+            let mut stderr = Vec::new();
+            match self
+                .api
+                .start_exec(&exec.id, None)
+                .await
+                .map_err(|e| format!("cannot start the exec: {e}"))?
+            {
+                StartExecResults::Attached {
+                    mut output,
+                    mut input,
+                } => {
+                    let write = async {
+                        // A process that exits without reading its input is not an error.
+                        let _ = input.write_all(stdin).await;
+                        let _ = input.shutdown().await;
+                    };
+                    let read = async {
+                        while let Some(chunk) = output.next().await {
+                            match chunk.map_err(|e| format!("reading output: {e}"))? {
+                                LogOutput::StdOut { message } => stdout.extend_from_slice(&message),
+                                LogOutput::StdErr { message } => stderr.extend_from_slice(&message),
+                                LogOutput::Console { message } => {
+                                    stdout.extend_from_slice(&message)
+                                }
+                                LogOutput::StdIn { .. } => {}
+                            }
+                        }
+                        Ok::<(), String>(())
+                    };
+                    let ((), read) = tokio::join!(write, read);
+                    read?;
+                }
+                StartExecResults::Detached => return Err("the exec started detached".to_string()),
+            }
+            let inspect = self
+                .api
+                .inspect_exec(&exec.id)
+                .await
+                .map_err(|e| format!("cannot inspect the exec: {e}"))?;
+            Ok((inspect.exit_code, stdout, stderr))
+        };
+        let (code, stdout, stderr) = self
+            .rt
+            .block_on(async { tokio::time::timeout(timeout, work).await })
+            .map_err(|_| BackendError::Timeout {
+                target: self.shown.clone(),
+                command: shown.clone(),
+                after: timeout,
+            })?
+            .map_err(fail)?;
+        Ok(ExecOutput {
+            status: code.map(|c| c as i32),
+            stdout,
+            stderr,
+        })
+    }
+
+    fn target(&self) -> String {
+        self.shown.clone()
+    }
+
+    fn container_runtime(&self) -> Option<crate::facts::ContainerRuntime> {
+        Some(crate::facts::ContainerRuntime::Docker)
+    }
+
+    fn read_path(&self, path: &str) -> Result<Option<PathEntry>, BackendError> {
+        let fail = |message: String| BackendError::Exec {
+            target: self.shown.clone(),
+            command: format!("read {path} through the archive API"),
+            message,
+        };
+        let limit = OUTPUT_CAP + 64 * 1024;
+        let bytes = self.rt.block_on(async {
+            let mut stream = self.api.download_from_container(
+                &self.container,
+                Some(DownloadFromContainerOptions {
+                    path: path.to_string(),
+                }),
+            );
+            let mut buf: Vec<u8> = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                match chunk {
+                    Ok(b) => {
+                        buf.extend_from_slice(&b);
+                        if buf.len() > limit {
+                            break;
+                        }
+                    }
+                    Err(bollard::errors::Error::DockerResponseServerError {
+                        status_code: 404,
+                        ..
+                    }) => return Ok(None),
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+            Ok(Some(buf))
+        });
+        match bytes.map_err(fail)? {
+            None => Ok(None),
+            Some(tar) => super::first_tar_entry(&tar).map(Some).map_err(fail),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_per_target_kind() {
+        let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let o = parse_options(
+            &map(&[
+                ("cmd", r#"["nginx","-g","daemon off;"]"#),
+                ("env", "A=1,B=2"),
+            ]),
+            true,
+        )
+        .unwrap();
+        assert_eq!(o.cmd.unwrap(), ["nginx", "-g", "daemon off;"]);
+        assert_eq!(o.env, ["A=1", "B=2"]);
+        assert_eq!(
+            parse_options(&map(&[("entrypoint", "/bin/sh -c")]), true)
+                .unwrap()
+                .entrypoint
+                .unwrap(),
+            ["/bin/sh", "-c"]
+        );
+        assert!(parse_options(&map(&[("cmd", "x")]), false)
+            .unwrap_err()
+            .contains("unknown option"));
+    }
+}
