@@ -84,7 +84,13 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    match run(cli) {
+    let result = run(cli);
+    // A signal handler is removing throwaway containers and will end the
+    // process with 130: what failed meanwhile is its doing, not a result.
+    while infraspec::backend::docker::interrupted() {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("infraspec: {e:#}");
@@ -153,6 +159,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             ..Options::default()
         },
     );
+    // Interrupted: the handler is cleaning up and exits; print no half report.
+    while infraspec::backend::docker::interrupted() {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     let text = match cli.format {
         Format::Human => report::human::render(&reports),
         Format::Json => report::json::render(&reports),

@@ -35,6 +35,14 @@ const PID_LABEL: &str = "org.infraspec.pid";
 /// Throwaway containers alive in this process, for the signal handler.
 static THROWAWAYS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 static SIGNALS: Once = Once::new();
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether a signal arrived and its handler is removing throwaway containers;
+/// it ends the process with status 130 when done. A caller about to exit for
+/// another reason (the container it used just vanished) waits for that.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_current_thread()
@@ -99,6 +107,7 @@ fn install_signal_cleanup() {
         // Another handler owns the signals (an application embedding us): then
         // Drop still cleans up on every path that unwinds.
         let _ = ctrlc::set_handler(|| {
+            INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
             let ids: Vec<String> = THROWAWAYS.lock().map(|v| v.clone()).unwrap_or_default();
             remove_all(&ids);
             eprintln!(

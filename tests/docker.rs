@@ -1,0 +1,416 @@
+//! The Docker backend against a real Docker engine and locally built images.
+
+mod support;
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use support::docker::{self as d, Running};
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn show(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    )
+}
+
+/// Runs infraspec and returns its output and its pid (for its containers' label).
+fn infraspec(args: &[&str]) -> (Output, u32) {
+    let child = Command::new(env!("CARGO_BIN_EXE_infraspec"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("INFRASPEC_TARGET")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    (child.wait_with_output().unwrap(), pid)
+}
+
+fn temp_file(name: &str, content: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("infraspec-docker-{}-{name}", std::process::id()));
+    std::fs::write(&path, content).unwrap();
+    path
+}
+
+#[test]
+fn the_same_hundred_check_spec_in_a_running_container() {
+    if !d::available() {
+        return;
+    }
+    let c = Running::start(d::DEBIAN);
+    let spec = temp_file("hundred.yaml", &support::corpus::local(100));
+    let target = format!("docker://{}", c.0);
+    let mut seen = Vec::new();
+    for t in ["local", target.as_str()] {
+        let (out, _) = infraspec(&["--format", "json", "--target", t, spec.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{t}: {}", show(&out));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["summary"]["passed"], 100, "{t}");
+        assert_eq!(doc["targets"][0]["stats"]["round_trips"], 2, "{t}");
+        seen.push(
+            doc["targets"][0]["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["name"].clone())
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(seen[0], seen[1]);
+    let _ = std::fs::remove_file(spec);
+}
+
+#[test]
+fn an_nginx_image_is_gated_with_its_own_command_and_nothing_is_left() {
+    if !d::available() {
+        return;
+    }
+    let spec = temp_file(
+        "gate.yaml",
+        r#"checks:
+  - package: nginx-light
+  - service: nginx
+  - port: 80
+    protocol: tcp
+  - process: nginx
+    user: { contains: www-data }
+  - file: /etc/nginx/nginx.conf
+    content: { contains: worker_processes }
+  - service: chrony
+  - docker_image: infraspec-test/debian:12
+    exposed_ports: { contains: 80/tcp }
+"#,
+    );
+    let report = std::env::temp_dir().join(format!("infraspec-gate-{}.json", std::process::id()));
+    let target = format!("docker:{}", d::DEBIAN);
+    let (out, pid) = infraspec(&[
+        "--target",
+        &target,
+        "--format",
+        "json",
+        "-o",
+        report.to_str().unwrap(),
+        spec.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let checks = doc["targets"][0]["checks"].as_array().unwrap();
+    let service = checks
+        .iter()
+        .find(|c| c["name"] == "service nginx should be running")
+        .unwrap();
+    assert!(
+        service["message"]
+            .as_str()
+            .unwrap()
+            .contains("judged from the process table"),
+        "{service}"
+    );
+    let chrony = checks
+        .iter()
+        .find(|c| c["name"] == "service chrony should be running")
+        .unwrap();
+    assert_eq!(chrony["outcome"], "skip");
+    assert_eq!(chrony["message"], "containers use the host's clock");
+    assert!(
+        d::containers_of(pid).is_empty(),
+        "the throwaway container was left behind"
+    );
+    let _ = std::fs::remove_file(report);
+}
+
+#[test]
+fn a_failing_gate_still_removes_its_container() {
+    if !d::available() {
+        return;
+    }
+    let target = format!("docker:{}", d::BUSYBOX);
+    let (out, pid) = infraspec(&[
+        "--target",
+        &target,
+        "-c",
+        "port: 80",
+        "-c",
+        "{file: /bin/sh, type: symlink}",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        text(&out.stdout).contains("✗ should be listening"),
+        "{}",
+        show(&out)
+    );
+    assert!(d::containers_of(pid).is_empty());
+}
+
+#[test]
+fn an_image_whose_command_exits_is_exit_2_with_its_log() {
+    if !d::available() {
+        return;
+    }
+    let target = format!("docker:{}", d::EXITS);
+    let (out, pid) = infraspec(&["--target", &target, "-c", "file: /bin/sh"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("exited before the checks ran (exit code 3)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("cannot find config"), "{stdout}");
+    assert!(d::containers_of(pid).is_empty());
+}
+
+#[test]
+fn a_missing_image_is_a_clear_error_not_a_hang() {
+    if !d::available() {
+        return;
+    }
+    let started = Instant::now();
+    let (out, _) = infraspec(&[
+        "--target",
+        "docker:infraspec-test/no-such-image:0",
+        "-c",
+        "file: /",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stdout).contains("is not present on the Docker engine"),
+        "{}",
+        show(&out)
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn a_stopped_or_missing_container_is_exit_2() {
+    if !d::available() {
+        return;
+    }
+    let (out, _) = infraspec(&[
+        "--target",
+        "docker://infraspec-no-such-container",
+        "-c",
+        "file: /",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(text(&out.stdout).contains("no container"), "{}", show(&out));
+}
+
+fn interrupt_mid_run(signal: &str) {
+    let target = format!("docker:{}", d::BUSYBOX);
+    let child = Command::new(env!("CARGO_BIN_EXE_infraspec"))
+        .args([
+            "--target",
+            &target,
+            "-c",
+            "{port: 9, eventually: {timeout: 60s, interval: 200ms}}",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let started = Instant::now();
+    while d::containers_of(pid).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no container appeared"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Let it get into the checks.
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("removed 1 throwaway container"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        d::containers_of(pid).is_empty(),
+        "container left behind after {signal}"
+    );
+}
+
+#[test]
+fn ctrl_c_mid_run_leaves_no_container() {
+    if !d::available() {
+        return;
+    }
+    interrupt_mid_run("-INT");
+}
+
+#[test]
+fn sigterm_mid_run_leaves_no_container() {
+    if !d::available() {
+        return;
+    }
+    interrupt_mid_run("-TERM");
+}
+
+#[test]
+fn leftovers_of_a_killed_run_are_removed_by_the_next() {
+    if !d::available() {
+        return;
+    }
+    // A container labelled as if a run with a long-dead pid had left it.
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let name = format!("infraspec-leftover-{}", std::process::id());
+    let out = Command::new("docker")
+        .args([
+            "create",
+            "--name",
+            &name,
+            "--label",
+            "org.infraspec.managed=true",
+            "--label",
+        ])
+        .arg(format!("org.infraspec.host={}", hostname.trim()))
+        .args(["--label", "org.infraspec.pid=4194303", d::BUSYBOX])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (run, _) = infraspec(&[
+        "--target",
+        &format!("docker:{}", d::BUSYBOX),
+        "-c",
+        "file: /bin/sh",
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", show(&run));
+    assert!(
+        text(&run.stderr).contains("left by an earlier run"),
+        "{}",
+        show(&run)
+    );
+    let exists = Command::new("docker")
+        .args(["inspect", &name])
+        .output()
+        .unwrap();
+    assert!(
+        !exists.status.success(),
+        "the leftover container is still there"
+    );
+}
+
+#[test]
+fn shell_less_images_answer_file_checks_and_refuse_the_rest() {
+    if !d::available() {
+        return;
+    }
+    let target = format!("docker:{}", d::NOSHELL);
+    let (out, pid) = infraspec(&[
+        "--format",
+        "json",
+        "--target",
+        &target,
+        "-c",
+        "{file: /etc/app/app.conf, type: file, mode: '0640', owner: '0', size: {gt: 10}, content: {contains: 'mode = production'}}",
+        "-c",
+        "{file: /etc/app/current.conf, type: symlink, link_target: app.conf}",
+        "-c",
+        "{file: /etc/app, type: directory}",
+        "-c",
+        "{file: /bin/sh, exists: false}",
+        "-c",
+        "user: root",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        doc["summary"],
+        serde_json::json!({"passed": 9, "failed": 0, "skipped": 0, "errors": 1}),
+        "{doc:#}"
+    );
+    let user = &doc["targets"][0]["checks"][9];
+    assert_eq!(user["outcome"], "error");
+    assert!(
+        user["message"].as_str().unwrap().contains("no shell"),
+        "{user}"
+    );
+    assert!(d::containers_of(pid).is_empty());
+
+    // A wrong expectation on a shell-less image fails; it does not pass by default.
+    let (wrong, _) = infraspec(&[
+        "--target",
+        &target,
+        "-c",
+        "{file: /etc/app/app.conf, mode: '0644'}",
+    ]);
+    assert_eq!(wrong.status.code(), Some(1), "{}", show(&wrong));
+    assert!(
+        text(&wrong.stdout).contains("found:    0640"),
+        "{}",
+        show(&wrong)
+    );
+}
+
+#[test]
+fn docker_image_metadata_positives_and_negatives() {
+    if !d::available() {
+        return;
+    }
+    let (out, _) = infraspec(&[
+        "--format",
+        "json",
+        "-c",
+        "{docker_image: 'infraspec-test/debian:12', exposed_ports: {contains: 80/tcp}, env: {contains: APP_ENV=test}, cmd: {contains: nginx}, labels: {contains: org.opencontainers.image.title=infraspec-test-nginx}}",
+        "-c",
+        "{docker_image: 'infraspec-test/debian:12', exposed_ports: {not: {contains: 22/tcp}}, env: {not: {matches: '^SECRET='}}}",
+        "-c",
+        "{docker_image: 'infraspec-test/noshell:1', user: '65534', workdir: /etc/app}",
+        "-c",
+        "{docker_image: 'infraspec-test/none:0', exists: false}",
+        "-c",
+        "{docker_image: 'infraspec-test/debian:12', exposed_ports: {contains: 22/tcp}}",
+        "-c",
+        "{docker_image: 'infraspec-test/debian:12', env: {not: {matches: '^APP_'}}}",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{doc:#}");
+    assert_eq!(
+        doc["summary"],
+        serde_json::json!({"passed": 9, "failed": 2, "skipped": 0, "errors": 0}),
+        "{doc:#}"
+    );
+}
+
+#[test]
+fn exec_options_user_and_overrides() {
+    if !d::available() {
+        return;
+    }
+    let c = Running::start(d::BUSYBOX);
+    let (out, _) = infraspec(&[
+        "--target",
+        &format!("docker://{}?user=nobody", c.0),
+        "-c",
+        "{command: id -u, stdout: '65534'}",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let target = format!(
+        "docker:{}?cmd=%5B%22%2Fbin%2Fsleep%22%2C%22600%22%5D&env=GREETING=hi",
+        d::BUSYBOX
+    );
+    let (out, _) = infraspec(&[
+        "--target",
+        &target,
+        "-c",
+        "{command: 'echo $GREETING', stdout: hi}",
+        "-c",
+        "{command: 'cat /proc/1/cmdline | tr \"\\0\" \" \"', stdout: {contains: '600'}}",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+}

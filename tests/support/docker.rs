@@ -1,0 +1,86 @@
+//! Docker for the tests: the engine must run and the test images must be built
+//! (`bash tests/images/build.sh`; `.ci/run` does both).
+
+use std::process::{Command, Output};
+
+pub const DEBIAN: &str = "infraspec-test/debian:12";
+pub const BUSYBOX: &str = "infraspec-test/busybox:1";
+pub const NOSHELL: &str = "infraspec-test/noshell:1";
+pub const EXITS: &str = "infraspec-test/exits:1";
+
+fn docker(args: &[&str]) -> Output {
+    Command::new("docker")
+        .args(args)
+        .output()
+        .expect("run docker")
+}
+
+fn unavailable() -> Option<String> {
+    match Command::new("docker").arg("info").output() {
+        Ok(o) if o.status.success() => {}
+        Ok(_) => return Some("`docker info` fails: dockerd is not running".into()),
+        Err(_) => return Some("the docker client is not installed".into()),
+    }
+    for image in [DEBIAN, BUSYBOX, NOSHELL, EXITS] {
+        if !docker(&["image", "inspect", image]).status.success() {
+            return Some(format!(
+                "test image {image} is missing (bash tests/images/build.sh)"
+            ));
+        }
+    }
+    None
+}
+
+/// Whether Docker tests can run; with INFRASPEC_REQUIRE_DOCKER=1 they must.
+pub fn available() -> bool {
+    match unavailable() {
+        None => true,
+        Some(why) if std::env::var("INFRASPEC_REQUIRE_DOCKER").as_deref() == Ok("1") => {
+            panic!("Docker tests are required but cannot run: {why}")
+        }
+        Some(why) => {
+            eprintln!("skipping Docker test: {why}");
+            false
+        }
+    }
+}
+
+/// Containers (running or not) that infraspec process `pid` created.
+pub fn containers_of(pid: u32) -> Vec<String> {
+    let out = docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=org.infraspec.pid={pid}"),
+    ]);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// A container started for a test, removed on drop.
+pub struct Running(pub String);
+
+impl Running {
+    pub fn start(image: &str) -> Running {
+        let name = format!(
+            "infraspec-test-{}-{}",
+            std::process::id(),
+            crate::support::sshd::free_port()
+        );
+        let out = docker(&["run", "-d", "--name", &name, image]);
+        assert!(
+            out.status.success(),
+            "docker run: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Running(name)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = docker(&["rm", "-f", "-v", &self.0]);
+    }
+}
