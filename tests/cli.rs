@@ -326,16 +326,9 @@ fn targets_that_cannot_be_used_exit_2() {
         "{}",
         text(&bad.stderr)
     );
-    let docker = infraspec(
-        &dir.0,
-        &["--target", "docker://nothing-here", "-c", "user: root"],
-    );
-    assert_eq!(docker.status.code(), Some(2));
-    assert!(
-        text(&docker.stdout).contains("not supported yet"),
-        "{}",
-        text(&docker.stdout)
-    );
+    let unreachable = infraspec(&dir.0, &["--target", "ssh://infraspec@127.0.0.1:1", "-c", "user: root"]);
+    assert_eq!(unreachable.status.code(), Some(2));
+    assert!(text(&unreachable.stdout).contains("Connection refused"), "{}", text(&unreachable.stdout));
 }
 
 #[test]
