@@ -326,9 +326,21 @@ fn targets_that_cannot_be_used_exit_2() {
         "{}",
         text(&bad.stderr)
     );
-    let unreachable = infraspec(&dir.0, &["--target", "ssh://infraspec@127.0.0.1:1", "-c", "user: root"]);
+    let unreachable = infraspec(
+        &dir.0,
+        &[
+            "--target",
+            "ssh://infraspec@127.0.0.1:1",
+            "-c",
+            "user: root",
+        ],
+    );
     assert_eq!(unreachable.status.code(), Some(2));
-    assert!(text(&unreachable.stdout).contains("Connection refused"), "{}", text(&unreachable.stdout));
+    assert!(
+        text(&unreachable.stdout).contains("Connection refused"),
+        "{}",
+        text(&unreachable.stdout)
+    );
 }
 
 #[test]
