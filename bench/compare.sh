@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # Side-by-side wall time: infraspec against pytest-testinfra on the same checks.
 #
-#   bash bench/compare.sh                  # local and ssh, 100 and 1000 checks, 7 runs
+#   bash bench/compare.sh                  # local, ssh, docker; 100 and 1000 checks; 7 runs
 #   bash bench/compare.sh --quick          # 14 checks, 1 run: that the harness works
 #   TARGETS="ssh" SIZES="100" RUNS=5 bash bench/compare.sh
 #
 # pytest-testinfra (with paramiko) is installed from PyPI into bench/.venv.
 # The SSH target is an sshd this script starts on 127.0.0.1 (needs root and
-# tests/ssh/setup.sh). pytest-testinfra is timed on the smallest size only: it
+# tests/ssh/setup.sh); the docker target is a container this script starts
+# from infraspec-test/debian:12 (tests/images/build.sh).
+# pytest-testinfra is timed on the smallest size only: it
 # pays one remote command per check, so larger corpora only take longer.
 # Prints medians of whole-process wall time and the ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-TARGETS=${TARGETS:-"local ssh"}
+TARGETS=${TARGETS:-"local ssh docker"}
 SIZES=${SIZES:-"100 1000"}
 RUNS=${RUNS:-7}
 if [ "${1:-}" = "--quick" ]; then SIZES=14; RUNS=1; fi
@@ -29,8 +31,10 @@ fi
 
 work=$(mktemp -d)
 pids=()
+container=infraspec-bench-$$
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  docker rm -f -v "$container" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -65,16 +69,24 @@ CFG
     "$port" "$work/home/.ssh/id_bench" "$work/home/.ssh/known_hosts" > "$work/home/.ssh/config"
 fi
 
+# One running container for the docker target.
+if [[ " $TARGETS " == *" docker "* ]]; then
+  bash tests/images/build.sh
+  docker run -d --name "$container" infraspec-test/debian:12 >/dev/null
+fi
+
 infraspec_target() {
   case $1 in
     local) echo local ;;
     ssh) echo ssh://benchbox ;;
+    docker) echo "docker://$container" ;;
   esac
 }
 testinfra_args() {
   case $1 in
     local) echo "--hosts=local://" ;;
     ssh) echo "--hosts=paramiko://benchbox --ssh-config=$work/home/.ssh/config" ;;
+    docker) echo "--hosts=docker://$container" ;;
   esac
 }
 

@@ -16,6 +16,19 @@ use infraspec::target::{self, Target};
 enum Format {
     Human,
     Json,
+    Junit,
+    Tap,
+}
+
+impl Format {
+    fn render(self, reports: &[infraspec::TargetReport]) -> String {
+        match self {
+            Format::Human => report::human::render(reports),
+            Format::Json => report::json::render(reports),
+            Format::Junit => report::junit::render(reports),
+            Format::Tap => report::tap::render(reports),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -52,6 +65,18 @@ struct Cli {
     /// Write the report to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
+
+    /// Also write a JUnit XML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+
+    /// Also write a JSON report to FILE.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+
+    /// Also write a TAP report to FILE.
+    #[arg(long, value_name = "FILE")]
+    tap: Option<PathBuf>,
 
     /// A check in YAML flow syntax, e.g. 'port: 80'. Repeatable.
     #[arg(long = "check", short = 'c', value_name = "CHECK")]
@@ -163,10 +188,17 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     while infraspec::backend::docker::interrupted() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let text = match cli.format {
-        Format::Human => report::human::render(&reports),
-        Format::Json => report::json::render(&reports),
-    };
+    for (path, format) in [
+        (&cli.junit, Format::Junit),
+        (&cli.json, Format::Json),
+        (&cli.tap, Format::Tap),
+    ] {
+        if let Some(path) = path {
+            std::fs::write(path, format.render(&reports))
+                .with_context(|| format!("failed to write {}", path.display()))?;
+        }
+    }
+    let text = cli.format.render(&reports);
     match &cli.output {
         Some(path) => std::fs::write(path, &text)
             .with_context(|| format!("failed to write {}", path.display()))?,

@@ -385,3 +385,49 @@ fn a_hundred_real_checks_run_in_two_round_trips() {
     assert_eq!(doc["summary"]["passed"], 100);
     assert_eq!(doc["targets"][0]["stats"]["round_trips"], 2);
 }
+
+#[test]
+fn junit_and_tap_reports_for_a_two_target_run() {
+    let dir = TempDir::new("junit");
+    let out = Command::new(env!("CARGO_BIN_EXE_infraspec"))
+        .args([
+            "--target", "local", "--target", "local", "--format", "tap", "--junit", "r.xml",
+        ])
+        .args([
+            "-c",
+            "user: root",
+            "-c",
+            "{user: nobody, uid: 1}",
+            "-c",
+            "{user: root, skip: 'not # now'}",
+        ])
+        .current_dir(&dir.0)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let tap = text(&out.stdout);
+    assert!(tap.starts_with("TAP version 13\n1..6\n"), "{tap}");
+    assert!(
+        tap.contains("not ok 2 - local: user nobody uid should eq 1\n  ---\n"),
+        "{tap}"
+    );
+    assert!(
+        tap.contains("ok 3 - local: user root should exist # SKIP not \\# now\n"),
+        "{tap}"
+    );
+    let xml = std::fs::read_to_string(dir.0.join("r.xml")).unwrap();
+    assert_eq!(xml.matches("<testsuite name=\"local\"").count(), 2, "{xml}");
+    assert!(xml.contains("<skipped message=\"not # now\"/>"), "{xml}");
+    assert!(
+        xml.contains("<failure type=\"fail\" message=\"expected to eq 1, found 65534"),
+        "{xml}"
+    );
+    if Path::new("/usr/bin/xmllint").exists() {
+        let lint = Command::new("xmllint")
+            .args(["--noout"])
+            .arg(dir.0.join("r.xml"))
+            .output()
+            .unwrap();
+        assert!(lint.status.success(), "{}", text(&lint.stderr));
+    }
+}

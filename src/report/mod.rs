@@ -6,6 +6,8 @@ use crate::engine::{Outcome, TargetReport};
 
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod tap;
 
 /// Counts over a whole run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]

@@ -2,8 +2,8 @@
 # Builds the container images the tests use, from local material only (no
 # registry is reachable): each is skipped when it is already present.
 #
-#   infraspec-test/debian:12   Debian minbase rootfs (debootstrap) with nginx-light
-#                              and procps; runs nginx in the foreground; EXPOSE 80
+#   infraspec-test/debian:12   Debian minbase rootfs (debootstrap) with nginx-light,
+#                              procps and iproute2; runs nginx in the foreground; EXPOSE 80
 #   infraspec-test/busybox:1   busybox-static with its applets; runs `sleep`
 #   infraspec-test/noshell:1   FROM scratch: one static binary (/bin/sleep), a
 #                              config file, no shell at all
@@ -16,7 +16,11 @@ force=0
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-have() { [ "$force" = 0 ] && docker image inspect "$1" >/dev/null 2>&1; }
+# An image is rebuilt when its recipe number (a label) is not the one here.
+have() {
+  [ "$force" = 0 ] || return 1
+  [ "$(docker image inspect -f '{{index .Config.Labels "org.infraspec.recipe"}}' "$1" 2>/dev/null)" = "$2" ]
+}
 
 busybox_rootfs() {
   local root=$1
@@ -31,22 +35,23 @@ busybox_rootfs() {
   printf 'NAME="BusyBox"\nID=busybox\nVERSION_ID=1.35\nPRETTY_NAME="BusyBox 1.35 (infraspec test image)"\n' > "$root/etc/os-release"
 }
 
-if ! have infraspec-test/busybox:1; then
+if ! have infraspec-test/busybox:1 1; then
   busybox_rootfs "$work/busybox"
   tar -C "$work/busybox" -c . | docker import \
     -c 'CMD ["/bin/sleep", "3600"]' \
-    -c 'LABEL org.infraspec.test=busybox' - infraspec-test/busybox:1 >/dev/null
+    -c 'LABEL org.infraspec.test=busybox' -c 'LABEL org.infraspec.recipe=1' - infraspec-test/busybox:1 >/dev/null
   echo "built infraspec-test/busybox:1"
 fi
 
-if ! have infraspec-test/exits:1; then
+if ! have infraspec-test/exits:1 1; then
   busybox_rootfs "$work/exits"
   tar -C "$work/exits" -c . | docker import \
-    -c 'CMD ["/bin/sh", "-c", "echo starting; echo cannot find config >&2; exit 3"]' - infraspec-test/exits:1 >/dev/null
+    -c 'CMD ["/bin/sh", "-c", "echo starting; echo cannot find config >&2; exit 3"]' \
+    -c 'LABEL org.infraspec.recipe=1' - infraspec-test/exits:1 >/dev/null
   echo "built infraspec-test/exits:1"
 fi
 
-if ! have infraspec-test/noshell:1; then
+if ! have infraspec-test/noshell:1 1; then
   root="$work/noshell"
   mkdir -p "$root/bin" "$root/etc/app"
   # One static binary, named so that busybox runs it as `sleep`; no shell.
@@ -56,19 +61,20 @@ if ! have infraspec-test/noshell:1; then
   ln -s app.conf "$root/etc/app/current.conf"
   tar -C "$root" --owner=0 --group=0 -c . | docker import \
     -c 'CMD ["/bin/sleep", "3600"]' \
-    -c 'USER 65534' -c 'WORKDIR /etc/app' - infraspec-test/noshell:1 >/dev/null
+    -c 'USER 65534' -c 'WORKDIR /etc/app' -c 'LABEL org.infraspec.recipe=1' - infraspec-test/noshell:1 >/dev/null
   echo "built infraspec-test/noshell:1"
 fi
 
-if ! have infraspec-test/debian:12; then
+if ! have infraspec-test/debian:12 2; then
   root="$work/debian"
-  debootstrap --variant=minbase --include=nginx-light,procps bookworm "$root" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 \
+  debootstrap --variant=minbase --include=nginx-light,procps,iproute2 bookworm "$root" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 \
     || { tail -20 "$work/debootstrap.log"; exit 1; }
   rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
   tar -C "$root" -c . | docker import \
     -c 'CMD ["nginx", "-g", "daemon off;"]' \
     -c 'EXPOSE 80' \
     -c 'ENV APP_ENV=test' \
-    -c 'LABEL org.opencontainers.image.title=infraspec-test-nginx' - infraspec-test/debian:12 >/dev/null
+    -c 'LABEL org.opencontainers.image.title=infraspec-test-nginx' \
+    -c 'LABEL org.infraspec.recipe=2' - infraspec-test/debian:12 >/dev/null
   echo "built infraspec-test/debian:12"
 fi
