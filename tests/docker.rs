@@ -90,17 +90,31 @@ fn an_nginx_image_is_gated_with_its_own_command_and_nothing_is_left() {
 "#,
     );
     let report = std::env::temp_dir().join(format!("infraspec-gate-{}.json", std::process::id()));
+    let junit = std::env::temp_dir().join(format!("infraspec-gate-{}.xml", std::process::id()));
     let target = format!("docker:{}", d::DEBIAN);
     let (out, pid) = infraspec(&[
         "--target",
         &target,
-        "--format",
-        "json",
-        "-o",
-        report.to_str().unwrap(),
         spec.to_str().unwrap(),
+        "--format",
+        "junit",
+        "-o",
+        junit.to_str().unwrap(),
+        "--json",
+        report.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let suite = format!(
+        "<testsuite name=\"docker:{}\" tests=\"7\" failures=\"0\" errors=\"0\" skipped=\"1\"",
+        d::DEBIAN
+    );
+    assert!(xml.contains(&suite), "{xml}");
+    assert!(
+        xml.contains("<skipped message=\"containers use the host&apos;s clock\"/>"),
+        "{xml}"
+    );
+    let _ = std::fs::remove_file(&junit);
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     let checks = doc["targets"][0]["checks"].as_array().unwrap();
     let service = checks
@@ -413,4 +427,23 @@ fn exec_options_user_and_overrides() {
         "{command: 'cat /proc/1/cmdline | tr \"\\0\" \" \"', stdout: {contains: '600'}}",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+}
+
+#[test]
+fn a_panic_while_checking_still_removes_the_container() {
+    if !d::available() {
+        return;
+    }
+    let target: infraspec::Target = format!("docker:{}", d::BUSYBOX).parse().unwrap();
+    let me = std::process::id();
+    let result = std::panic::catch_unwind(|| {
+        let _backend = infraspec::backend::connect(&target, &Default::default()).unwrap();
+        assert_eq!(d::containers_of(me).len(), 1);
+        panic!("a bug while checking");
+    });
+    assert!(result.is_err());
+    assert!(
+        d::containers_of(me).is_empty(),
+        "the container outlived the panic"
+    );
 }

@@ -332,3 +332,122 @@ fn the_same_hundred_check_spec_as_on_local() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["summary"]["passed"], 200, "{}", show(&out));
 }
+
+#[test]
+fn a_passphrase_protected_key_takes_its_passphrase_from_the_environment() {
+    let Some(s) = sshd::start() else { return };
+    let key = s.ssh_dir().join("id_locked");
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "s3cret-phrase", "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    std::fs::write(
+        s.dir.join("authorized_keys"),
+        std::fs::read(key.with_extension("pub")).unwrap(),
+    )
+    .unwrap();
+    let target = format!("{}?identity={}", direct(&s), key.display());
+    let without = s.infraspec(&["--target", &target, "-c", "user: root"], &[]);
+    assert_eq!(without.status.code(), Some(2), "{}", show(&without));
+    let with = s.infraspec(
+        &["--target", &target, "-c", "user: root"],
+        &[("INFRASPEC_SSH_PASSPHRASE", "s3cret-phrase")],
+    );
+    assert_eq!(with.status.code(), Some(0), "{}", show(&with));
+    for out in [&without, &with] {
+        assert!(
+            !show(out).contains("s3cret-phrase"),
+            "the passphrase was printed"
+        );
+    }
+}
+
+#[test]
+fn password_authentication_from_the_environment_only() {
+    let Some(s) = sshd::start() else { return };
+    let target = format!("ssh://{}@127.0.0.1:{}", sshd::PW_USER, s.port);
+    let ok = s.infraspec(
+        &[
+            "--target",
+            &target,
+            "-c",
+            "{command: id -un, stdout: infraspec-sshpw}",
+        ],
+        &[("INFRASPEC_SSH_PASSWORD", sshd::PASSWORD)],
+    );
+    assert_eq!(ok.status.code(), Some(0), "{}", show(&ok));
+    let wrong = s.infraspec(
+        &["--target", &target, "-c", "user: root"],
+        &[("INFRASPEC_SSH_PASSWORD", "not-the-password")],
+    );
+    assert_eq!(wrong.status.code(), Some(2), "{}", show(&wrong));
+    let stdout = text(&wrong.stdout);
+    assert!(
+        stdout.contains("password from INFRASPEC_SSH_PASSWORD (rejected)"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("not-the-password"),
+        "the password was printed"
+    );
+}
+
+#[test]
+fn a_sudo_that_wants_a_password_is_a_clear_error_or_takes_it_from_the_environment() {
+    let Some(s) = sshd::start() else { return };
+    let target = format!("ssh://{}@127.0.0.1:{}?sudo=true", sshd::PW_USER, s.port);
+    let refused = s.infraspec(
+        &["--target", &target, "-c", "{command: id -u, stdout: '0'}"],
+        &[("INFRASPEC_SSH_PASSWORD", sshd::PASSWORD)],
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", show(&refused));
+    assert!(
+        text(&refused.stdout).contains("sudo needs a password"),
+        "{}",
+        show(&refused)
+    );
+    let escalated = s.infraspec(
+        &["--target", &target, "-c", "{command: id -u, stdout: '0'}"],
+        &[
+            ("INFRASPEC_SSH_PASSWORD", sshd::PASSWORD),
+            ("INFRASPEC_SUDO_PASSWORD", sshd::PASSWORD),
+        ],
+    );
+    assert_eq!(escalated.status.code(), Some(0), "{}", show(&escalated));
+    assert!(
+        !show(&escalated).contains(sshd::PASSWORD),
+        "the password was printed"
+    );
+}
+
+#[test]
+fn several_ssh_targets_in_one_run() {
+    let Some(s) = sshd::start() else { return };
+    let config = s.ssh_dir().join("config");
+    let mut text_config = std::fs::read_to_string(&config).unwrap();
+    text_config.push_str(&format!("Host box2\n    HostName 127.0.0.1\n    Port {}\n    User {USER}\n    IdentityFile ~/.ssh/id_test\n", s.port));
+    std::fs::write(&config, text_config).unwrap();
+    let out = s.infraspec(
+        &[
+            "--format",
+            "json",
+            "--target",
+            "ssh://box,ssh://box2",
+            "-c",
+            "user: infraspec-ssh",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let targets: Vec<&str> = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(targets, ["ssh://box", "ssh://box2"]);
+    assert_eq!(doc["summary"]["passed"], 2);
+}

@@ -8,6 +8,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub const USER: &str = "infraspec-ssh";
+/// A user with a password (`PASSWORD`), whose sudo asks for it.
+pub const PW_USER: &str = "infraspec-sshpw";
+pub const PASSWORD: &str = "infraspec-test-pw";
 
 pub struct Sshd {
     pub port: u16,
@@ -90,8 +93,8 @@ pub fn start() -> Option<Sshd> {
     let port = free_port();
     let config = format!(
         "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_ed25519\nPidFile {d}/sshd.pid\n\
-         AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n\
-         KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nPermitRootLogin no\nAllowUsers {USER}\n\
+         AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nUsePAM no\nPasswordAuthentication yes\n\
+         KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nPermitRootLogin no\nAllowUsers {USER} {PW_USER}\n\
          LogLevel ERROR\nMaxStartups 100\nMaxSessions 50\n",
         d = dir.display()
     );
