@@ -374,6 +374,20 @@ fn detect_container(
         .lines()
         .find(|l| l.split(' ').nth(4) == Some("/"))
         .unwrap_or_default();
+    // mountinfo: ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL…] - FSTYPE SOURCE SUPEROPTIONS
+    let fields: Vec<&str> = root_mount.split(' ').collect();
+    let after_dash: Vec<&str> = fields
+        .iter()
+        .position(|f| *f == "-")
+        .map(|i| fields[i + 1..].to_vec())
+        .unwrap_or_default();
+    let (root_fs, root_source) = (after_dash.first().copied(), after_dash.get(1).copied());
+    // A whole filesystem on a block device as `/` is a machine's own disk: a VM
+    // or host. A rootfs made from an image keeps its /.dockerenv, so that file
+    // alone does not make a container.
+    let root_on_own_disk = fields.get(3) == Some(&"/")
+        && root_source.is_some_and(|s| s.starts_with("/dev/"))
+        && !matches!(root_fs, Some("overlay" | "aufs" | "fuse-overlayfs"));
 
     if kubernetes || cgroup.contains("/kubepods") {
         return Some(ContainerRuntime::Kubernetes);
@@ -390,10 +404,13 @@ fn detect_container(
     if containerenv || cgroup.contains("/libpod") || root_mount.contains("containers/storage") {
         return Some(ContainerRuntime::Podman);
     }
-    if dockerenv || cgroup.contains("/docker/") || cgroup.contains("docker-") {
+    if cgroup.contains("/docker/")
+        || cgroup.contains("docker-")
+        || root_mount.contains("/var/lib/docker/")
+    {
         return Some(ContainerRuntime::Docker);
     }
-    if root_mount.contains("/var/lib/docker/") {
+    if dockerenv && !root_on_own_disk {
         return Some(ContainerRuntime::Docker);
     }
     if cgroup.contains("/lxc/") || cgroup.contains("/lxc.payload") {
@@ -456,6 +473,51 @@ mod tests {
             (facts.os_id.as_str(), facts.os_family),
             ("debian", OsFamily::Debian)
         );
+    }
+
+    /// Facts from a fixture directory: the env snippet's output, PID 1's
+    /// cgroup and environment, and mountinfo, as the probes print them.
+    fn captured(dir: &str) -> Facts {
+        let read = |f: &str| crate::resource::testing::fixture(&format!("facts/{dir}/{f}"));
+        let text = |f: &str| String::from_utf8(read(f)).unwrap();
+        let (env, cgroup, mountinfo, environ) = (
+            text("env"),
+            text("cgroup"),
+            text("mountinfo"),
+            read("environ"),
+        );
+        from_raw(&RawFacts {
+            env: &env,
+            pid1_cgroup: &cgroup,
+            pid1_environ: &environ,
+            mountinfo: &mountinfo,
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn detection_on_captured_proc_data() {
+        let cases = [
+            (
+                "docker-cgroup-v1",
+                Some(ContainerRuntime::Docker),
+                InitSystem::None,
+            ),
+            (
+                "docker-cgroup-v2",
+                Some(ContainerRuntime::Docker),
+                InitSystem::None,
+            ),
+            ("podman", Some(ContainerRuntime::Podman), InitSystem::None),
+            // A VM booted from a rootfs made of an image: /.dockerenv is left
+            // over, but `/` is its own disk and nothing else says container.
+            ("vm-no-init", None, InitSystem::None),
+            ("systemd-host", None, InitSystem::Systemd),
+        ];
+        for (dir, container, init) in cases {
+            let f = captured(dir);
+            assert_eq!((f.container, f.init), (container, init), "{dir}");
+        }
     }
 
     #[test]

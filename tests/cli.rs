@@ -431,3 +431,33 @@ fn junit_and_tap_reports_for_a_two_target_run() {
         assert!(lint.status.success(), "{}", text(&lint.stderr));
     }
 }
+
+#[test]
+fn a_machine_without_init_that_is_not_a_container_evaluates_time_sync_and_modules() {
+    // Whatever this machine is, the facts decide: a container skips chrony and
+    // kernel modules; a machine that is not one evaluates them.
+    let dir = TempDir::new("aware");
+    let spec = repo().join("examples/container-aware.yaml");
+    let out = infraspec(&dir.0, &["--format", "json", spec.to_str().unwrap()]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let facts = infraspec(&dir.0, &["-c", "user: root"]);
+    let in_container = text(&facts.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .contains("container");
+    let chrony = doc["targets"][0]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "service chrony should be running")
+        .unwrap()
+        .clone();
+    if in_container {
+        assert_eq!(chrony["outcome"], "skip", "{doc:#}");
+    } else {
+        assert_ne!(chrony["outcome"], "skip", "{doc:#}");
+        let module = &doc["targets"][0]["checks"][3];
+        assert_ne!(module["outcome"], "skip", "{doc:#}");
+    }
+}

@@ -447,3 +447,82 @@ fn a_panic_while_checking_still_removes_the_container() {
         "the container outlived the panic"
     );
 }
+
+#[test]
+fn container_awareness_skips_what_a_container_cannot_answer_and_says_why() {
+    if !d::available() {
+        return;
+    }
+    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/container-aware.yaml");
+    let target = format!("docker:{}", d::DEBIAN);
+    let (out, _) = infraspec(&["--format", "json", "--target", &target, spec]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let outcome = |name: &str| {
+        let c = doc["targets"][0]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("{name}: {doc:#}"));
+        (
+            c["outcome"].as_str().unwrap().to_string(),
+            c["message"].as_str().unwrap().to_string(),
+        )
+    };
+    let (o, m) = outcome("service nginx should be running");
+    assert_eq!(o, "pass");
+    assert!(m.contains("judged from the process table"), "{m}");
+    assert_eq!(
+        outcome("service nginx should be enabled"),
+        ("skip".into(), "no init system on this target".into())
+    );
+    assert_eq!(
+        outcome("service chrony should be running"),
+        ("skip".into(), "containers use the host's clock".into())
+    );
+    assert_eq!(
+        outcome("kernel_module overlay should be loaded"),
+        (
+            "skip".into(),
+            "kernel modules are the host's, not the container's".into()
+        )
+    );
+    assert_eq!(
+        outcome("kernel_param kernel.ostype value should eq \"Linux\"").0,
+        "pass"
+    );
+    assert_eq!(out.status.code(), Some(0), "{doc:#}");
+
+    // --no-auto-skip evaluates them all; `enabled` then cannot be told.
+    let (all, _) = infraspec(&[
+        "--format",
+        "json",
+        "--no-auto-skip",
+        "--target",
+        &target,
+        spec,
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&all.stdout).unwrap();
+    assert_eq!(doc["summary"]["skipped"], 0, "{doc:#}");
+    let enabled = &doc["targets"][0]["checks"][1];
+    assert_eq!(enabled["outcome"], "error");
+    assert!(
+        enabled["message"]
+            .as_str()
+            .unwrap()
+            .contains("no init system"),
+        "{enabled}"
+    );
+
+    // skip_in_container: false forces one check past the rules.
+    let (forced, _) = infraspec(&[
+        "--format",
+        "json",
+        "--target",
+        &target,
+        "-c",
+        "{service: chrony, skip_in_container: false}",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&forced.stdout).unwrap();
+    assert_eq!(doc["targets"][0]["checks"][0]["outcome"], "fail", "{doc:#}");
+}

@@ -336,3 +336,35 @@ fn a_target_that_cannot_run_the_script_is_a_target_error() {
     );
     assert_eq!(infraspec::report::exit_code(&[report]), 2);
 }
+
+#[test]
+fn on_a_systemd_host_the_container_aware_example_is_all_evaluated() {
+    let spec = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/container-aware.yaml"
+    ))
+    .unwrap();
+    let checks = load_str(&spec, "container-aware.yaml").unwrap();
+    let backend = Scripted::new(|argv: &[String], round| {
+        match argv.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["cat", "/proc/modules"] => ok(fixture("proc/modules-debian-12.txt")),
+        ["cat", "--", "/proc/sys/kernel/ostype"] => ok("Linux\n"),
+        ["systemctl", "show", ..] => ok(
+            "Id=chrony.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\n\n\
+             Id=nginx.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\n",
+        ),
+        _ => debian(argv, round),
+    }
+    });
+    let report = engine::run(&backend, &checks, &Options::default());
+    let outcomes: Vec<(String, &str)> = report
+        .results
+        .iter()
+        .map(|r| (r.check.name(), r.outcome.as_str()))
+        .collect();
+    assert!(outcomes.iter().all(|(_, o)| *o == "pass"), "{outcomes:#?}");
+    assert!(
+        report.results.iter().all(|r| r.note.is_none()),
+        "systemd answers; no process-table note"
+    );
+}
