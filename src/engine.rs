@@ -341,6 +341,65 @@ fn observe_round(
         .collect())
 }
 
+/// Round 1 on its own: the facts of a target with a shell.
+pub fn gather_facts(backend: &dyn Backend, timeout: Duration) -> Result<Facts, BatchError> {
+    let outputs = run_batch(backend, &facts::probes(), timeout)?;
+    let outputs: Vec<ProbeOutput> = outputs
+        .into_iter()
+        .map(|o| {
+            o.unwrap_or(ProbeOutput {
+                status: -1,
+                ..Default::default()
+            })
+        })
+        .collect();
+    Ok(facts::parse(&outputs))
+}
+
+/// Observes property values (no matcher) in one round trip: the door the
+/// `Host` API of plain-Rust checks goes through.
+pub fn observe_values(
+    backend: &dyn Backend,
+    facts: &Facts,
+    requests: &[(crate::spec::Resource, crate::spec::Property)],
+    timeout: Duration,
+) -> Result<Vec<Result<Value, Early>>, BatchError> {
+    let checks: Vec<Check> = requests
+        .iter()
+        .map(|(r, p)| {
+            Check::new(
+                r.clone(),
+                crate::spec::Expectation::new(*p, crate::matcher::Matcher::Eq(true.into())),
+            )
+        })
+        .collect();
+    let needs: BTreeSet<resource::Need> = checks
+        .iter()
+        .flat_map(|c| resource::needs(c, facts))
+        .collect();
+    let plan = Plan::new(&needs, facts);
+    let outputs = if plan.probes.is_empty() {
+        Vec::new()
+    } else {
+        run_batch(backend, &plan.probes, timeout)?
+    };
+    let mut obs = Observations::new(facts, &plan, &outputs);
+    for c in &checks {
+        if c.resource.kind == crate::spec::ResourceKind::DockerImage
+            && !obs.images.contains_key(&c.resource.name)
+        {
+            obs.images.insert(
+                c.resource.name.clone(),
+                crate::backend::docker::inspect_image(&c.resource.name),
+            );
+        }
+    }
+    Ok(checks
+        .iter()
+        .map(|c| resource::observe(c, &obs).map(|o| o.value))
+        .collect())
+}
+
 /// Facts of a target without a shell, from what its backend can read: the
 /// OS from its os-release file, the container runtime from the backend.
 /// `None` when the backend cannot read paths either.
@@ -390,22 +449,10 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
     };
 
     // Round 1: facts.
-    let fact_probes = facts::probes();
     stats.round_trips += 1;
     let mut prober = Prober::Shell;
-    let facts = match run_batch(backend, &fact_probes, opts.batch_timeout) {
-        Ok(outputs) => {
-            let outputs: Vec<ProbeOutput> = outputs
-                .into_iter()
-                .map(|o| {
-                    o.unwrap_or(ProbeOutput {
-                        status: -1,
-                        ..Default::default()
-                    })
-                })
-                .collect();
-            facts::parse(&outputs)
-        }
+    let facts = match gather_facts(backend, opts.batch_timeout) {
+        Ok(facts) => facts,
         Err(BatchError::NoShell(why)) => match shellless_facts(backend) {
             Some(facts) => {
                 prober = Prober::NoShell(std::cell::RefCell::new(NoShellCache {

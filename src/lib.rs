@@ -28,8 +28,12 @@
 //! only as single-quoted arguments, never as shell text.
 
 pub mod backend;
+pub mod dsl;
 pub mod engine;
+pub mod error;
 pub mod facts;
+pub mod harness;
+pub mod host;
 pub mod matcher;
 pub mod probe;
 pub mod report;
@@ -40,15 +44,33 @@ pub mod target;
 pub mod version;
 
 pub use engine::{CheckResult, Options, Outcome, TargetReport};
+pub use error::{Error, Result};
 pub use facts::Facts;
+pub use infraspec_macros::{spec, test};
 pub use spec::{Check, Expectation, Property, Resource, ResourceKind};
 pub use target::Target;
 
-/// What spec authors and library users need in scope.
+/// What spec authors and library users need in scope: the DSL's matchers
+/// (`be_installed`, `contain`, `be_listening().with(Protocol::Tcp)`…), `Host`
+/// for plain-Rust checks, and the model types.
 pub mod prelude {
+    pub use crate::dsl::{
+        be_directory, be_enabled, be_file, be_ge, be_grouped_into, be_gt, be_installed, be_le,
+        be_listening, be_loaded, be_lt, be_mode, be_one_of, be_owned_by, be_pipe, be_resolvable,
+        be_running, be_socket, be_symlink, be_version, contain, end_with, eq, exist, match_regex,
+        start_with, Fits,
+    };
     pub use crate::engine::{Options, Outcome};
-    pub use crate::matcher::dsl::*;
+    pub use crate::host::Host;
     pub use crate::matcher::{Matcher, Scalar, Value};
     pub use crate::spec::{Check, Expectation, Property, Protocol, Resource, ResourceKind};
     pub use crate::target::Target;
+}
+
+/// What `spec!` expands to reaches the library only through here.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::dsl::{props, res};
+    pub use crate::harness::{duration, it, its, resource, run_main, Custom};
+    pub use crate::spec::{CheckOptions, Eventually};
 }

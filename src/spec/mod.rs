@@ -566,6 +566,16 @@ pub struct Eventually {
     pub interval: Duration,
 }
 
+impl Default for Eventually {
+    /// 30 seconds, every second.
+    fn default() -> Self {
+        Eventually {
+            timeout: Duration::from_secs(30),
+            interval: Duration::from_secs(1),
+        }
+    }
+}
+
 /// Options that govern how and whether a check runs.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CheckOptions {

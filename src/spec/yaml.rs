@@ -448,10 +448,7 @@ impl<'f> Loader<'f> {
                     let map = value
                         .as_mapping()
                         .ok_or("expected { timeout: 30s, interval: 1s }")?;
-                    let mut ev = Eventually {
-                        timeout: Duration::from_secs(30),
-                        interval: Duration::from_secs(1),
-                    };
+                    let mut ev = Eventually::default();
                     for (ek, ev_node) in map.iter() {
                         let d = parse_duration(&scalar_text(ev_node)?)?;
                         match ek.as_str() {

@@ -1,0 +1,466 @@
+//! The Rust DSL's typed layer: resources and properties as marker types, and
+//! matchers that say, in their types, what they can check.
+//!
+//! `spec!` expands each `it { should m }` to a call bounded by
+//! `m: Fits<Resource>` and each `its(p) { should m }` to one bounded by
+//! `p: PropertyOf<Resource>` and `m: Fits<Prop<Resource, p>>`. A matcher that
+//! does not fit (`be_listening()` on a package, `be_installed()` on an HTTP
+//! status) is therefore a compile error at the matcher. Every matcher turns
+//! into the same [`Expectation`] a YAML spec would build.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use crate::matcher::{parse_mode, Cmp, Matcher, Pattern, Scalar};
+use crate::spec::{Expectation, Listen, Property, Protocol, ResourceKind, ValueKind};
+use crate::version::VersionReq;
+
+/// A resource type of the DSL.
+pub trait ResourceType {
+    const KIND: ResourceKind;
+}
+
+/// A property of resource `R`, and the kind of value it holds.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a property of `{R}`",
+    label = "no such property on this resource",
+    note = "each resource's properties are listed in the infraspec docs (and in `its(…)` errors of YAML specs)"
+)]
+pub trait PropertyOf<R> {
+    type Kind: KindOf;
+    const PROPERTY: Property;
+}
+
+/// A value kind of the DSL.
+pub trait KindOf {
+    const KIND: ValueKind;
+}
+
+/// A property `P` of resource `R`: what `its(p)` checks.
+pub struct Prop<R, P>(PhantomData<(R, P)>);
+
+/// A matcher that can check subject `S` (a resource, or a [`Prop`]).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot check `{S}`",
+    label = "this matcher does not fit here",
+    note = "resource matchers (be_installed, be_running, exist…) go in `it {{ … }}`; value matchers (eq, contain, match_regex…) go in `its(property) {{ … }}` on a property of the right kind"
+)]
+pub trait Fits<S> {
+    /// The expectation this matcher stands for on `S`.
+    fn expectation(self) -> Expectation;
+}
+
+/// Resource marker types.
+pub mod res {
+    macro_rules! resources {
+        ($($name:ident => $kind:ident),* $(,)?) => {$(
+            #[doc = concat!("The `", stringify!($kind), "` resource.")]
+            #[derive(Debug, Clone, Copy)]
+            pub struct $name;
+            impl super::ResourceType for $name {
+                const KIND: crate::spec::ResourceKind = crate::spec::ResourceKind::$kind;
+            }
+        )*};
+    }
+    resources!(
+        Package => Package, Service => Service, Port => Port, File => File, User => User,
+        Group => Group, Process => Process, Command => Command, KernelParam => KernelParam,
+        KernelModule => KernelModule, Mount => Mount, Interface => Interface, Host => Host,
+        Http => Http, DockerImage => DockerImage,
+    );
+}
+
+/// Value kind marker types.
+pub mod kind {
+    macro_rules! kinds {
+        ($($name:ident),*) => {$(
+            #[derive(Debug, Clone, Copy)]
+            pub struct $name;
+            impl super::KindOf for $name {
+                const KIND: crate::spec::ValueKind = crate::spec::ValueKind::$name;
+            }
+        )*};
+    }
+    kinds!(State, Int, Text, Version, List, Mode, FileType);
+}
+
+/// Property marker types, and which resource has which, of which kind.
+pub mod props {
+    macro_rules! properties {
+        ($($name:ident),* $(,)?) => {$(
+            #[doc = concat!("The `", stringify!($name), "` property.")]
+            #[derive(Debug, Clone, Copy)]
+            pub struct $name;
+        )*};
+    }
+    properties!(
+        Installed,
+        Version,
+        Running,
+        Enabled,
+        Listening,
+        Exists,
+        Type,
+        Mode,
+        Owner,
+        Group,
+        Size,
+        Content,
+        Sha256,
+        LinkTarget,
+        Uid,
+        Gid,
+        Groups,
+        Home,
+        Shell,
+        Count,
+        User,
+        ExitStatus,
+        Stdout,
+        Stderr,
+        Value,
+        Loaded,
+        Filesystem,
+        Device,
+        Options,
+        Addresses,
+        Mtu,
+        Resolvable,
+        Status,
+        Body,
+        Env,
+        Labels,
+        ExposedPorts,
+        Workdir,
+        Entrypoint,
+        Cmd,
+        Volumes,
+    );
+
+    macro_rules! has {
+        ($($res:ident: $($prop:ident => $kind:ident),+;)*) => {
+            $($(
+                impl super::PropertyOf<super::res::$res> for $prop {
+                    type Kind = super::kind::$kind;
+                    const PROPERTY: crate::spec::Property = crate::spec::Property::$prop;
+                }
+            )+)*
+            /// The same table as the impls, to test it against the YAML side.
+            pub const TABLE: &[(crate::spec::ResourceKind, crate::spec::Property, crate::spec::ValueKind)] = &[
+                $($((crate::spec::ResourceKind::$res, crate::spec::Property::$prop, crate::spec::ValueKind::$kind),)+)*
+            ];
+        };
+    }
+    has! {
+        Package: Installed => State, Version => Version;
+        Service: Running => State, Enabled => State;
+        Port: Listening => State;
+        File: Exists => State, Type => FileType, Mode => Mode, Owner => Text, Group => Text, Size => Int,
+            Content => Text, Sha256 => Text, LinkTarget => Text;
+        User: Exists => State, Uid => Int, Gid => Int, Groups => List, Home => Text, Shell => Text;
+        Group: Exists => State, Gid => Int;
+        Process: Running => State, Count => Int, User => List;
+        Command: ExitStatus => Int, Stdout => Text, Stderr => Text;
+        KernelParam: Exists => State, Value => Text;
+        KernelModule: Loaded => State;
+        Mount: Exists => State, Filesystem => Text, Device => Text, Options => List;
+        Interface: Exists => State, Addresses => List, Mtu => Int;
+        Host: Resolvable => State, Addresses => List;
+        Http: Status => Int, Body => Text;
+        DockerImage: Exists => State, Env => List, Labels => List, ExposedPorts => List, User => Text,
+            Workdir => Text, Entrypoint => List, Cmd => List, Volumes => List;
+    }
+}
+
+fn state(property: Property) -> Expectation {
+    Expectation::new(property, Matcher::Eq(Scalar::Bool(true)))
+}
+
+macro_rules! state_matcher {
+    ($(#[$doc:meta])* $ty:ident, $ctor:ident, $property:ident, [$($res:ident),+]) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct $ty;
+        $(#[$doc])*
+        pub fn $ctor() -> $ty {
+            $ty
+        }
+        $(impl Fits<res::$res> for $ty {
+            fn expectation(self) -> Expectation {
+                state(Property::$property)
+            }
+        })+
+    };
+}
+
+state_matcher!(/// The package is installed.
+    BeInstalled, be_installed, Installed, [Package]);
+state_matcher!(/// The service or process is running.
+    BeRunning, be_running, Running, [Service, Process]);
+state_matcher!(/// The service starts at boot.
+    BeEnabled, be_enabled, Enabled, [Service]);
+state_matcher!(/// The resource exists.
+    Exist, exist, Exists, [File, User, Group, KernelParam, Mount, Interface, DockerImage]);
+state_matcher!(/// The name resolves.
+    BeResolvable, be_resolvable, Resolvable, [Host]);
+state_matcher!(/// The kernel module is loaded.
+    BeLoaded, be_loaded, Loaded, [KernelModule]);
+
+/// The port listens; `.with(Protocol::Tcp)` and `.on("127.0.0.1")` qualify it.
+#[derive(Debug, Clone, Default)]
+pub struct BeListening(Listen);
+
+/// The port listens.
+pub fn be_listening() -> BeListening {
+    BeListening::default()
+}
+
+impl BeListening {
+    pub fn with(mut self, protocol: Protocol) -> Self {
+        self.0.protocol = Some(protocol);
+        self
+    }
+    pub fn on(mut self, address: impl Into<String>) -> Self {
+        self.0.address = Some(address.into());
+        self
+    }
+}
+
+impl Fits<res::Port> for BeListening {
+    fn expectation(self) -> Expectation {
+        let mut e = state(Property::Listening);
+        e.listen = self.0;
+        e
+    }
+}
+
+/// The file is of a type (`be_file()`, `be_directory()`…).
+#[derive(Debug, Clone, Copy)]
+pub struct BeType(&'static str);
+
+pub fn be_file() -> BeType {
+    BeType("file")
+}
+pub fn be_directory() -> BeType {
+    BeType("directory")
+}
+pub fn be_symlink() -> BeType {
+    BeType("symlink")
+}
+pub fn be_socket() -> BeType {
+    BeType("socket")
+}
+pub fn be_pipe() -> BeType {
+    BeType("pipe")
+}
+
+impl Fits<res::File> for BeType {
+    fn expectation(self) -> Expectation {
+        Expectation::new(Property::Type, Matcher::Eq(Scalar::Str(self.0.into())))
+    }
+}
+
+/// The file's permission bits: `be_mode(0o644)`.
+#[derive(Debug, Clone, Copy)]
+pub struct BeMode(u32);
+
+pub fn be_mode(mode: u32) -> BeMode {
+    BeMode(mode)
+}
+
+impl Fits<res::File> for BeMode {
+    fn expectation(self) -> Expectation {
+        Expectation::new(
+            Property::Mode,
+            Matcher::Eq(Scalar::Str(format!("{:04o}", self.0))),
+        )
+    }
+}
+
+/// The file's owner or group.
+#[derive(Debug, Clone)]
+pub struct BeOwned(Property, String);
+
+pub fn be_owned_by(user: impl Into<String>) -> BeOwned {
+    BeOwned(Property::Owner, user.into())
+}
+pub fn be_grouped_into(group: impl Into<String>) -> BeOwned {
+    BeOwned(Property::Group, group.into())
+}
+
+impl Fits<res::File> for BeOwned {
+    fn expectation(self) -> Expectation {
+        Expectation::new(self.0, Matcher::Eq(Scalar::Str(self.1)))
+    }
+}
+
+/// Kinds of value a matcher accepts.
+pub mod accepts {
+    /// `eq`, `be_one_of`.
+    pub trait Equality {}
+    /// `contain`.
+    pub trait Containment {}
+    /// `match_regex`.
+    pub trait Pattern {}
+    /// `start_with`, `end_with`.
+    pub trait Affix {}
+    /// `be_gt`, `be_ge`, `be_lt`, `be_le`.
+    pub trait Order {}
+    /// `be_version`.
+    pub trait Versioned {}
+
+    use super::kind::*;
+    impl Equality for State {}
+    impl Equality for Int {}
+    impl Equality for Text {}
+    impl Equality for Version {}
+    impl Equality for Mode {}
+    impl Equality for FileType {}
+    impl Containment for Text {}
+    impl Containment for List {}
+    impl Containment for Version {}
+    impl Pattern for Text {}
+    impl Pattern for List {}
+    impl Pattern for Version {}
+    impl Affix for Text {}
+    impl Affix for Version {}
+    impl Order for Int {}
+    impl Order for Text {}
+    impl Versioned for Version {}
+    impl Versioned for Text {}
+}
+
+/// Reads a literal as the property's kind of value, as YAML does.
+fn typed(kind: ValueKind, s: Scalar) -> Scalar {
+    match (kind, s) {
+        (ValueKind::Mode, Scalar::Int(n)) => {
+            Scalar::Str(format!("{:04o}", parse_mode(&n.to_string()).unwrap_or(0)))
+        }
+        (ValueKind::Mode, Scalar::Str(t)) => {
+            Scalar::Str(parse_mode(&t).map(|m| format!("{m:04o}")).unwrap_or(t))
+        }
+        (ValueKind::Text | ValueKind::Version | ValueKind::FileType, Scalar::Int(n)) => {
+            Scalar::Str(n.to_string())
+        }
+        (ValueKind::Text | ValueKind::Version | ValueKind::FileType, Scalar::Bool(b)) => {
+            Scalar::Str(b.to_string())
+        }
+        (_, s) => s,
+    }
+}
+
+macro_rules! value_matcher {
+    ($(#[$doc:meta])* $ty:ident($($field:ty),*), $accepts:ident, |$self_:ident, $kind:ident| $build:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $ty($(pub(crate) $field),*);
+        impl<R, P> Fits<Prop<R, P>> for $ty
+        where
+            P: PropertyOf<R>,
+            P::Kind: accepts::$accepts,
+        {
+            fn expectation($self_) -> Expectation {
+                let $kind = <P::Kind as KindOf>::KIND;
+                Expectation::new(P::PROPERTY, $build)
+            }
+        }
+    };
+}
+
+value_matcher!(/// Equality: `eq(200)`, `eq("root")`.
+    Eq(Scalar), Equality, |self, k| Matcher::Eq(typed(k, self.0)));
+value_matcher!(/// One of several values.
+    BeOneOf(Vec<Scalar>), Equality, |self, k| Matcher::OneOf(self.0.into_iter().map(|s| typed(k, s)).collect()));
+value_matcher!(/// Substring, or member of a list.
+    Contain(String), Containment, |self, _k| Matcher::Contains(self.0));
+value_matcher!(/// A regular expression matches (any member of a list).
+    MatchRegex(Pattern), Pattern, |self, _k| Matcher::Matches(self.0));
+value_matcher!(/// A prefix or suffix.
+    Affix(bool, String), Affix, |self, _k| if self.0 { Matcher::StartsWith(self.1) } else { Matcher::EndsWith(self.1) });
+value_matcher!(/// A numeric comparison.
+    Compare(Cmp, f64), Order, |self, _k| Matcher::Compare(self.0, self.1));
+value_matcher!(/// A version requirement, with the package manager's ordering.
+    BeVersion(VersionReq), Versioned, |self, _k| Matcher::Version(self.0));
+
+/// Any matcher, checked when the spec runs rather than when it compiles: the
+/// escape hatch for matchers built at run time.
+impl<R, P: PropertyOf<R>> Fits<Prop<R, P>> for Matcher {
+    fn expectation(self) -> Expectation {
+        Expectation::new(P::PROPERTY, self)
+    }
+}
+
+pub fn eq(v: impl Into<Scalar>) -> Eq {
+    Eq(v.into())
+}
+pub fn be_one_of<I: IntoIterator<Item = S>, S: Into<Scalar>>(values: I) -> BeOneOf {
+    BeOneOf(values.into_iter().map(Into::into).collect())
+}
+pub fn contain(s: impl Into<String>) -> Contain {
+    Contain(s.into())
+}
+/// Panics on an invalid regular expression, as `Regex::new(..).unwrap()`
+/// would: a spec with a broken pattern means nothing.
+pub fn match_regex(re: &str) -> MatchRegex {
+    MatchRegex(Pattern::new(re).unwrap_or_else(|e| panic!("{e}")))
+}
+pub fn start_with(s: impl Into<String>) -> Affix {
+    Affix(true, s.into())
+}
+pub fn end_with(s: impl Into<String>) -> Affix {
+    Affix(false, s.into())
+}
+pub fn be_gt(n: impl Into<f64>) -> Compare {
+    Compare(Cmp::Gt, n.into())
+}
+pub fn be_ge(n: impl Into<f64>) -> Compare {
+    Compare(Cmp::Ge, n.into())
+}
+pub fn be_lt(n: impl Into<f64>) -> Compare {
+    Compare(Cmp::Lt, n.into())
+}
+pub fn be_le(n: impl Into<f64>) -> Compare {
+    Compare(Cmp::Le, n.into())
+}
+/// Panics on an invalid requirement, for the same reason as [`match_regex`].
+pub fn be_version(req: &str) -> BeVersion {
+    BeVersion(VersionReq::parse(req).unwrap_or_else(|e| panic!("{e}")))
+}
+
+impl fmt::Display for Eq {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "eq {}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_typed_table_is_the_yaml_table() {
+        let mut typed: Vec<(ResourceKind, Property, ValueKind)> = props::TABLE.to_vec();
+        let mut yaml: Vec<(ResourceKind, Property, ValueKind)> = ResourceKind::ALL
+            .iter()
+            .flat_map(|r| r.properties().iter().map(move |(p, k)| (*r, *p, *k)))
+            .collect();
+        let key = |t: &(ResourceKind, Property, ValueKind)| (t.0, t.1);
+        typed.sort_by_key(key);
+        yaml.sort_by_key(key);
+        assert_eq!(typed, yaml);
+    }
+
+    #[test]
+    fn matchers_become_the_yaml_expectations() {
+        assert_eq!(
+            Fits::<res::File>::expectation(be_mode(0o644)).phrase(),
+            "should be mode 0644"
+        );
+        let e = <Eq as Fits<Prop<res::File, props::Mode>>>::expectation(eq(644));
+        assert_eq!(e.matcher, Matcher::Eq(Scalar::Str("0644".into())));
+        let e = <Eq as Fits<Prop<res::Command, props::Stdout>>>::expectation(eq(200));
+        assert_eq!(e.matcher, Matcher::Eq(Scalar::Str("200".into())));
+        let e = Fits::<res::Port>::expectation(be_listening().with(Protocol::Tcp));
+        assert_eq!(e.phrase(), "should be listening with tcp");
+    }
+}

@@ -1,0 +1,295 @@
+//! The `cargo test` harness behind `spec!`: libtest-mimic trials.
+//!
+//! Building the list of trials never touches a target (`--list` is free). The
+//! first selected trial of a target connects and runs every selected check of
+//! that target as one batch (the engine's two round trips); the other trials of
+//! that target read their outcome from it. Only trials the filter selects are
+//! planned, so `cargo nextest` (one process per test) costs one small batch per
+//! test. Skips are ignored trials with their reason.
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
+
+use crate::dsl::{Fits, Prop, PropertyOf, ResourceType};
+use crate::engine::{self, CheckResult, Outcome};
+use crate::host::Host;
+use crate::spec::{Check, CheckOptions, Origin, Resource, ResourceKind};
+use crate::target::{self, Target};
+
+/// A plain-Rust check registered in `spec!`.
+pub struct Custom {
+    name: &'static str,
+    run: fn(&Host) -> crate::Result<()>,
+}
+
+impl Custom {
+    pub fn new(name: &'static str, run: fn(&Host) -> crate::Result<()>) -> Custom {
+        Custom { name, run }
+    }
+}
+
+/// `describe kind(arg)`: the resource, or why its name cannot be one.
+pub fn resource(kind: ResourceKind, name: impl ToString) -> Result<Resource, String> {
+    Resource::new(kind, name.to_string())
+}
+
+/// A duration from an attribute (validated by the macro).
+pub fn duration(text: &str) -> std::time::Duration {
+    crate::spec::yaml::parse_duration(text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn origin(at: &std::panic::Location<'_>) -> Option<Origin> {
+    Some(Origin {
+        file: at.file().to_string(),
+        line: at.line() as usize,
+    })
+}
+
+fn build(
+    resource: &Result<Resource, String>,
+    options: &CheckOptions,
+    expectation: crate::spec::Expectation,
+    negate: bool,
+    at: &std::panic::Location<'_>,
+) -> Result<Check, String> {
+    let mut expectation = expectation;
+    if negate {
+        expectation.matcher = expectation.matcher.negate();
+    }
+    let resource = resource.clone()?;
+    Ok(Check {
+        resource,
+        expectation,
+        options: options.clone(),
+        origin: origin(at),
+    })
+}
+
+/// `it { should m }` on resource `R`.
+#[track_caller]
+pub fn it<R: ResourceType, M: Fits<R>>(
+    resource: &Result<Resource, String>,
+    options: &CheckOptions,
+    matcher: M,
+    negate: bool,
+) -> Result<Check, String> {
+    build(
+        resource,
+        options,
+        matcher.expectation(),
+        negate,
+        std::panic::Location::caller(),
+    )
+}
+
+/// `its(p) { should m }` on property `P` of resource `R`.
+#[track_caller]
+pub fn its<R: ResourceType, P: PropertyOf<R>, M: Fits<Prop<R, P>>>(
+    resource: &Result<Resource, String>,
+    options: &CheckOptions,
+    matcher: M,
+    negate: bool,
+) -> Result<Check, String> {
+    build(
+        resource,
+        options,
+        matcher.expectation(),
+        negate,
+        std::panic::Location::caller(),
+    )
+}
+
+/// One target of the run: connected on first use, its batch run once.
+struct TargetState {
+    target: Target,
+    host: OnceLock<Result<Host, String>>,
+    /// Indices (into the spec's checks) of the checks selected to run here.
+    selected: Vec<usize>,
+    batch: OnceLock<Result<HashMap<usize, CheckResult>, String>>,
+    /// Serializes connecting, so parallel trials do not race to connect.
+    connecting: Mutex<()>,
+}
+
+impl TargetState {
+    fn host(&self) -> Result<&Host, String> {
+        if self.host.get().is_none() {
+            let _guard = self.connecting.lock().unwrap_or_else(|e| e.into_inner());
+            if self.host.get().is_none() {
+                let host = Host::connect(&self.target).map_err(|e| e.to_string());
+                let _ = self.host.set(host);
+            }
+        }
+        self.host
+            .get()
+            .expect("set above")
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    fn batch(&self, checks: &[Check]) -> &Result<HashMap<usize, CheckResult>, String> {
+        self.batch.get_or_init(|| {
+            let host = self.host()?;
+            let selected: Vec<Check> = self.selected.iter().map(|&i| checks[i].clone()).collect();
+            let report = engine::run(host.backend(), &selected, &engine::Options::default());
+            if let Some(e) = report.error {
+                return Err(e);
+            }
+            Ok(self.selected.iter().copied().zip(report.results).collect())
+        })
+    }
+}
+
+fn failure(target: &Target, r: &CheckResult) -> Failed {
+    let mut m = match &r.outcome {
+        Outcome::Fail { expected, found } => {
+            format!("{target}: expected to {expected}\n  found:       {found}")
+        }
+        Outcome::Error { message } => format!("{target}: could not be observed: {message}"),
+        _ => String::new(),
+    };
+    if let Some(note) = &r.note {
+        m.push_str(&format!("\n  note:        {note}"));
+    }
+    for by in &r.observed_by {
+        m.push_str(&format!("\n  observed by: {by}"));
+    }
+    if let Some(o) = &r.check.origin {
+        m.push_str(&format!("\n  at:          {o}"));
+    }
+    Failed::from(m)
+}
+
+/// The `main` of a `spec!` test target.
+pub fn run_main(checks: Vec<Result<Check, String>>, customs: Vec<Custom>) -> ExitCode {
+    let args = Arguments::from_args();
+    let targets = match std::env::var("INFRASPEC_TARGET") {
+        Ok(list) if !list.trim().is_empty() => match target::parse_list(&list) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("infraspec: INFRASPEC_TARGET: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => vec![Target::Local],
+    };
+    let named = |target: &Target, name: &str| {
+        if targets.len() > 1 {
+            format!("{target}: {name}")
+        } else {
+            name.to_string()
+        }
+    };
+    let kind_of = |c: &Result<Check, String>| {
+        c.as_ref()
+            .map(|c| c.resource.kind.as_str())
+            .unwrap_or("spec")
+    };
+    let name_of = |c: &Result<Check, String>| match c {
+        Ok(c) => c.name(),
+        Err(e) => format!("invalid check: {e}"),
+    };
+    let static_skip =
+        |c: &Result<Check, String>| c.as_ref().ok().and_then(|c| c.options.skip.clone());
+
+    // What the filter selects, decided without touching any target.
+    let valid: Arc<Vec<Check>> = Arc::new(
+        checks
+            .iter()
+            .map(|c| c.clone().unwrap_or_else(|_| placeholder()))
+            .collect(),
+    );
+    let mut states = Vec::new();
+    for target in &targets {
+        let selected = checks
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.is_ok() && static_skip(c).is_none())
+            .filter(|(_, c)| {
+                let probe =
+                    Trial::test(named(target, &name_of(c)), || Ok(())).with_kind(kind_of(c));
+                !args.is_filtered_out(&probe) && !args.is_ignored(&probe)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        states.push(Arc::new(TargetState {
+            target: target.clone(),
+            host: OnceLock::new(),
+            selected,
+            batch: OnceLock::new(),
+            connecting: Mutex::new(()),
+        }));
+    }
+
+    let mut trials = Vec::new();
+    for state in &states {
+        for (i, check) in checks.iter().enumerate() {
+            let name = named(&state.target, &name_of(check));
+            let kind = kind_of(check);
+            let trial = match (check, static_skip(check)) {
+                (Err(e), _) => {
+                    let e = e.clone();
+                    Trial::test(name, move || Err(Failed::from(e)))
+                }
+                // Not flagged ignored: libtest-mimic prints a reason only for trials that
+                // end ignored, and the reason is what the reader needs.
+                (Ok(_), Some(reason)) => Trial::ignorable_test(name, move || {
+                    Ok(Completion::ignored_with(reason.clone()))
+                }),
+                (Ok(_), None) => {
+                    let state = Arc::clone(state);
+                    let valid = Arc::clone(&valid);
+                    Trial::ignorable_test(name, move || {
+                        let batch = state.batch(&valid);
+                        let results = batch
+                            .as_ref()
+                            .map_err(|e| Failed::from(format!("{}: {e}", state.target)))?;
+                        let r = results.get(&i).ok_or_else(|| {
+                            Failed::from("this check was not selected when the run was planned")
+                        })?;
+                        match &r.outcome {
+                            Outcome::Pass => Ok(Completion::Completed),
+                            Outcome::Skip { reason } => Ok(Completion::ignored_with(reason)),
+                            _ => Err(failure(&state.target, r)),
+                        }
+                    })
+                }
+            };
+            trials.push(trial.with_kind(kind));
+        }
+        for custom in &customs {
+            let state = Arc::clone(state);
+            let run = custom.run;
+            let name = named(&state.target, custom.name);
+            trials.push(
+                Trial::test(name, move || {
+                    let host = state
+                        .host()
+                        .map_err(|e| Failed::from(format!("{}: {e}", state.target)))?;
+                    run(host).map_err(|e| Failed::from(format!("{}: {e}", state.target)))
+                })
+                .with_kind("test"),
+            );
+        }
+    }
+    let conclusion = libtest_mimic::run(&args, trials);
+    // Hosts are dropped here: throwaway containers are removed before exit.
+    drop(states);
+    conclusion.exit_code()
+}
+
+/// Stands in for an invalid check in index-aligned lists; never run.
+fn placeholder() -> Check {
+    Check::new(
+        Resource {
+            kind: ResourceKind::Command,
+            name: "true".into(),
+        },
+        crate::spec::Expectation::new(
+            crate::spec::Property::ExitStatus,
+            crate::matcher::Matcher::Eq(0.into()),
+        ),
+    )
+}

@@ -1,0 +1,164 @@
+//! The `spec!` harness (tests/dsl_spec.rs) driven as `cargo test` and
+//! cargo-nextest drive it.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// The dsl_spec test binary, built by cargo next to this one.
+fn spec_binary() -> PathBuf {
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    std::fs::read_dir(&deps)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with("dsl_spec-") && !name.contains('.')
+        })
+        .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok())
+        .expect("the dsl_spec test binary (cargo test builds it)")
+}
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(spec_binary());
+    cmd.args(args)
+        .env_remove("INFRASPEC_TARGET")
+        .env_remove("INFRASPEC_DSL_MARKER")
+        .env_remove("INFRASPEC_DSL_MODE_FILE");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn listing_names_every_trial_and_connects_to_nothing() {
+    let started = Instant::now();
+    // An unreachable target: listing must not try it.
+    let out = run(
+        &["--list"],
+        &[("INFRASPEC_TARGET", "ssh://nobody@192.0.2.1:22")],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let list = text(&out.stdout);
+    assert!(
+        list.contains("[package] package dpkg should be installed: test"),
+        "{list}"
+    );
+    assert!(
+        list.contains(
+            "[file] file /etc/passwd content should not contain \"infraspec-was-here\": test"
+        ),
+        "{list}"
+    );
+    assert!(
+        list.contains("[test] root_can_run_commands: test"),
+        "{list}"
+    );
+    assert_eq!(list.matches(": test").count(), 20, "{list}");
+}
+
+#[test]
+fn several_targets_name_every_trial_with_its_target() {
+    let out = run(&["--list"], &[("INFRASPEC_TARGET", "local,ssh://web1")]);
+    let list = text(&out.stdout);
+    assert!(
+        list.contains("[user] local: user root should exist: test"),
+        "{list}"
+    );
+    assert!(
+        list.contains("[user] ssh://web1: user root should exist: test"),
+        "{list}"
+    );
+}
+
+#[test]
+fn only_the_selected_trials_are_planned_and_run() {
+    let dir = std::env::temp_dir().join(format!("infraspec-dsl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let marker = dir.join("ran");
+    let m = marker.to_str().unwrap();
+    let out = run(&["user root"], &[("INFRASPEC_DSL_MARKER", m)]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("3 passed; 0 failed; 0 ignored; 0 measured; 17 filtered out"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(!marker.exists(), "a check outside the filter ran");
+    let all = run(&[], &[("INFRASPEC_DSL_MARKER", m)]);
+    assert!(all.status.success(), "{}", text(&all.stdout));
+    assert!(
+        marker.exists(),
+        "the marker check did not run without a filter"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn exact_selects_one_trial_as_nextest_runs_it() {
+    let out = run(
+        &["--exact", "user root uid should eq 0", "--nocapture"],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("1 passed; 0 failed; 0 ignored; 0 measured; 19 filtered out"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn a_failure_shows_expected_found_and_the_command() {
+    let out = run(&["be mode"], &[("INFRASPEC_DSL_MODE_FILE", "/etc/shadow")]);
+    assert_eq!(out.status.code(), Some(101), "{}", text(&out.stdout));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("local: expected to be mode 0644"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("found:       0640"), "{stdout}");
+    assert!(stdout.contains("observed by: stat -c"), "{stdout}");
+    assert!(
+        stdout.contains("at:          tests/dsl_spec.rs:"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn skips_are_ignored_trials_with_their_reason() {
+    let out = run(&["infraspec-skipped"], &[]);
+    assert!(
+        text(&out.stdout).contains("... ignored (shown as ignored with this reason)"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn against_a_container_skip_in_container_is_ignored_with_the_reason() {
+    if !support::docker::available() {
+        return;
+    }
+    let target = format!("docker:{}", support::docker::DEBIAN);
+    let out = run(&[], &[("INFRASPEC_TARGET", &target)]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("process infraspec-not-in-containers should not be running        ... ignored (skip_in_container: the target is a docker container)"),
+        "{stdout}"
+    );
+}
