@@ -297,16 +297,40 @@ impl Fits<res::File> for BeOwned {
 /// Kinds of value a matcher accepts.
 pub mod accepts {
     /// `eq`, `be_one_of`.
+    #[diagnostic::on_unimplemented(
+        message = "`eq` and `be_one_of` cannot check a property holding `{Self}`",
+        label = "needs a property with a value"
+    )]
     pub trait Equality {}
     /// `contain`.
+    #[diagnostic::on_unimplemented(
+        message = "`contain` cannot check a property holding `{Self}`",
+        label = "needs a text, list or version property"
+    )]
     pub trait Containment {}
     /// `match_regex`.
+    #[diagnostic::on_unimplemented(
+        message = "`match_regex` cannot check a property holding `{Self}`",
+        label = "needs a text, list or version property"
+    )]
     pub trait Pattern {}
     /// `start_with`, `end_with`.
+    #[diagnostic::on_unimplemented(
+        message = "`start_with` and `end_with` cannot check a property holding `{Self}`",
+        label = "need a text or version property"
+    )]
     pub trait Affix {}
     /// `be_gt`, `be_ge`, `be_lt`, `be_le`.
+    #[diagnostic::on_unimplemented(
+        message = "`be_gt`, `be_ge`, `be_lt` and `be_le` cannot check a property holding `{Self}`",
+        label = "need a number (or numeric text) property"
+    )]
     pub trait Order {}
     /// `be_version`.
+    #[diagnostic::on_unimplemented(
+        message = "`be_version` cannot check a property holding `{Self}`",
+        label = "needs a version (or text) property"
+    )]
     pub trait Versioned {}
 
     use super::kind::*;

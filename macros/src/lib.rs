@@ -18,9 +18,17 @@ mod valid;
 /// test target). See the `infraspec` crate docs for the language.
 #[proc_macro]
 pub fn spec(input: TokenStream) -> TokenStream {
-    let spec = syn::parse_macro_input!(input as ast::Spec);
+    let spec = match syn::parse::<ast::Spec>(input) {
+        Ok(spec) => spec,
+        Err(e) => {
+            let errors = e.to_compile_error();
+            return quote::quote!(#errors fn main() {}).into();
+        }
+    };
     if let Err(e) = valid::check(&spec) {
-        return e.to_compile_error().into();
+        // A stub `main` so that the errors above are the only ones.
+        let errors = e.to_compile_error();
+        return quote::quote!(#errors fn main() {}).into();
     }
     expand::spec(&spec).into()
 }

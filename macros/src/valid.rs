@@ -205,8 +205,13 @@ fn attribute(attr: &Attribute, errors: &mut Errors) {
 pub fn test_fn(f: &syn::ItemFn, errors: &mut Errors) {
     let sig = &f.sig;
     if sig.inputs.len() != 1 {
-        errors.push(syn::Error::new_spanned(
-            &sig.inputs,
+        let span = if sig.inputs.is_empty() {
+            sig.ident.span()
+        } else {
+            syn::spanned::Spanned::span(&sig.inputs)
+        };
+        errors.push(syn::Error::new(
+            span,
             "an infraspec test takes one argument: `host: &Host`",
         ));
     }

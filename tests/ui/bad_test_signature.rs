@@ -1,0 +1,9 @@
+use infraspec::prelude::*;
+
+infraspec::spec! {
+    describe user("root") {
+        it { should exist() }
+    }
+    #[infraspec::test]
+    fn custom() {}
+}

@@ -1,0 +1,7 @@
+use infraspec::prelude::*;
+
+infraspec::spec! {
+    describe user("root") {
+        its(uid) { should contain("0") }
+    }
+}

@@ -1,0 +1,7 @@
+use infraspec::prelude::*;
+
+infraspec::spec! {
+    describe package("nginx") {
+        it { be_installed() }
+    }
+}

@@ -1,0 +1,7 @@
+use infraspec::prelude::*;
+
+infraspec::spec! {
+    describe http("http://localhost/") {
+        its(status) { should be_installed() }
+    }
+}

@@ -1,0 +1,7 @@
+use infraspec::prelude::*;
+
+infraspec::spec! {
+    describe file("/etc/motd") {
+        it { should contain("hello") }
+    }
+}
