@@ -8,8 +8,10 @@ use infraspec::prelude::*;
 /// exactly these calls; tests/dsl_spec.rs proves the macro end to end).
 fn dsl() -> Vec<Check> {
     let none = CheckOptions::default();
-    let mut in_container = CheckOptions::default();
-    in_container.skip_in_container = Some(true);
+    let in_container = CheckOptions {
+        skip_in_container: Some(true),
+        ..Default::default()
+    };
     let p = resource(ResourceKind::Package, "dpkg");
     let f = resource(ResourceKind::File, "/etc/passwd");
     let port = resource(ResourceKind::Port, 1);
