@@ -244,8 +244,19 @@ fn found_words(check: &Check, value: &Value) -> String {
         .resource
         .kind
         .property_kind(check.expectation.property);
-    match (value, kind) {
-        (Value::Bool(b), Some(ValueKind::State)) => check.expectation.property.state_found(*b),
+    match (value, kind, &check.expectation.matcher) {
+        (Value::Bool(b), Some(ValueKind::State), _) => check.expectation.property.state_found(*b),
+        // Multi-line text against a multi-line expectation reads best as a diff.
+        (
+            Value::Text(found),
+            _,
+            crate::matcher::Matcher::Eq(crate::matcher::Scalar::Str(expected)),
+        ) if found.contains('\n') || expected.contains('\n') => {
+            format!(
+                "(diff: - expected, + found)\n{}",
+                crate::report::diff(expected, found)
+            )
+        }
         _ => value.to_string(),
     }
 }
@@ -586,6 +597,16 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
 
 /// Connects to each target and checks them all, targets in parallel.
 pub fn run_targets(targets: &[Target], checks: &[Check], opts: &Options) -> Vec<TargetReport> {
+    run_targets_with(targets, checks, opts, &|_| {})
+}
+
+/// As [`run_targets`], calling `done` as each target finishes (for progress).
+pub fn run_targets_with(
+    targets: &[Target],
+    checks: &[Check],
+    opts: &Options,
+    done: &(dyn Fn(&TargetReport) + Sync),
+) -> Vec<TargetReport> {
     thread::scope(|scope| {
         let handles: Vec<_> = targets
             .iter()
@@ -596,6 +617,7 @@ pub fn run_targets(targets: &[Target], checks: &[Check], opts: &Options) -> Vec<
                         Ok(backend) => {
                             let mut report = run(backend.as_ref(), checks, opts);
                             report.stats.connect = connect_start.elapsed() - report.stats.total;
+                            done(&report);
                             report
                         }
                         Err(e) => TargetReport {

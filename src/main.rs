@@ -91,6 +91,32 @@ struct Cli {
     #[arg(long)]
     no_auto_skip: bool,
 
+    /// Run only checks whose name contains TEXT (repeatable: any of them).
+    #[arg(long, value_name = "TEXT")]
+    filter: Vec<String>,
+
+    /// Run only checks with one of these tags (comma-separated).
+    #[arg(long, value_name = "TAGS", value_delimiter = ',')]
+    tags: Vec<String>,
+
+    /// List the checks that would run, without connecting to any target.
+    #[arg(long)]
+    list: bool,
+
+    /// Re-observe failing checks until they pass or DURATION has passed (e.g.
+    /// 60s), for images whose app needs time to start. A check's own
+    /// `eventually` takes precedence.
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    retry_timeout: Option<std::time::Duration>,
+
+    /// Pause between observations with --retry-timeout.
+    #[arg(long, value_name = "DURATION", value_parser = duration, default_value = "1s")]
+    sleep: std::time::Duration,
+
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) and exit.
+    #[arg(long, value_name = "SHELL")]
+    completions: Option<clap_complete::Shell>,
+
     /// Trust SSH hosts whose key is not in known_hosts yet, and record their key.
     /// A changed key is always refused.
     #[arg(long)]
@@ -124,7 +150,70 @@ fn main() -> ExitCode {
     }
 }
 
+/// A progress line on a terminal's stderr for runs that take more than a
+/// second: targets done and time so far. Cleared when the run ends.
+struct Progress {
+    done: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ticker: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    fn start(total: usize, enabled: bool) -> Progress {
+        use std::sync::atomic::Ordering;
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let ticker = enabled.then(|| {
+            let (done, stop) = (done.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let started = std::time::Instant::now();
+                let mut shown = false;
+                while !stop.load(Ordering::SeqCst) {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    if started.elapsed().as_secs_f64() > 1.0 && !stop.load(Ordering::SeqCst) {
+                        eprint!(
+                            "\r\x1b[2Kchecking: {}/{total} targets done, {:.0}s",
+                            done.load(Ordering::SeqCst),
+                            started.elapsed().as_secs_f64()
+                        );
+                        shown = true;
+                    }
+                }
+                if shown {
+                    eprint!("\r\x1b[2K");
+                }
+            })
+        });
+        Progress { done, stop, ticker }
+    }
+
+    fn one_done(&self) {
+        self.done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn finish(mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(t) = self.ticker.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn duration(text: &str) -> Result<std::time::Duration, String> {
+    yaml::parse_duration(text)
+}
+
 fn run(cli: Cli) -> anyhow::Result<u8> {
+    if let Some(shell) = cli.completions {
+        use clap::CommandFactory;
+        clap_complete::generate(
+            shell,
+            &mut Cli::command(),
+            "infraspec",
+            &mut std::io::stdout(),
+        );
+        return Ok(0);
+    }
     let to_terminal = cli.output.is_none() && std::io::stdout().is_terminal();
     let colors = match cli.color {
         Color::Always => true,
@@ -172,18 +261,60 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     if checks.is_empty() {
         anyhow::bail!("no checks given: name a spec file or use -c 'port: 22' (see --help)");
     }
+    let given = checks.len();
+    checks.retain(|c| {
+        let name = c.name();
+        (cli.filter.is_empty() || cli.filter.iter().any(|f| name.contains(f.as_str())))
+            && (cli.tags.is_empty() || c.options.tags.iter().any(|t| cli.tags.contains(t)))
+    });
+    if checks.is_empty() {
+        anyhow::bail!("no check selected: --filter/--tags matched none of the {given} checks");
+    }
+    if cli.list {
+        let mut out = String::new();
+        for c in &checks {
+            let at = c
+                .origin
+                .as_ref()
+                .map(|o| format!("  ({o})"))
+                .unwrap_or_default();
+            out.push_str(&format!("{}{at}\n", c.name()));
+        }
+        out.push_str(&format!(
+            "{} checks, {} target(s): {}\n",
+            checks.len(),
+            targets.len(),
+            targets
+                .iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        let _ = std::io::stdout().lock().write_all(out.as_bytes());
+        return Ok(0);
+    }
+    if let Some(timeout) = cli.retry_timeout {
+        for c in checks.iter_mut().filter(|c| c.options.eventually.is_none()) {
+            c.options.eventually = Some(infraspec::spec::Eventually {
+                timeout,
+                interval: cli.sleep,
+            });
+        }
+    }
 
-    let reports = engine::run_targets(
-        &targets,
-        &checks,
-        &Options {
-            auto_skip: !cli.no_auto_skip,
-            connect: infraspec::backend::ConnectOptions {
-                ssh_accept_new: cli.ssh_accept_new,
-            },
-            ..Options::default()
+    let opts = Options {
+        auto_skip: !cli.no_auto_skip,
+        connect: infraspec::backend::ConnectOptions {
+            ssh_accept_new: cli.ssh_accept_new,
         },
+        ..Options::default()
+    };
+    let progress = Progress::start(
+        targets.len(),
+        matches!(cli.format, Format::Human) && std::io::stderr().is_terminal(),
     );
+    let reports = engine::run_targets_with(&targets, &checks, &opts, &|_| progress.one_done());
+    progress.finish();
     // Interrupted: the handler is cleaning up and exits; print no half report.
     while infraspec::backend::docker::interrupted() {
         std::thread::sleep(std::time::Duration::from_millis(50));

@@ -52,7 +52,22 @@ pub fn render(reports: &[TargetReport]) -> String {
                 Outcome::Fail { expected, found } => {
                     let _ = writeln!(out, "    {} {}", "✗".red().bold(), rest.red());
                     let _ = writeln!(out, "        expected: {expected}");
-                    let _ = writeln!(out, "        found:    {found}");
+                    match found.split_once('\n') {
+                        Some((head, diff)) => {
+                            let _ = writeln!(out, "        found:    {head}");
+                            for line in diff.lines() {
+                                let shown = match line.chars().next() {
+                                    Some('-') => line.red().to_string(),
+                                    Some('+') => line.green().to_string(),
+                                    _ => line.to_string(),
+                                };
+                                let _ = writeln!(out, "          {shown}");
+                            }
+                        }
+                        None => {
+                            let _ = writeln!(out, "        found:    {found}");
+                        }
+                    }
                 }
                 Outcome::Error { message } => {
                     let _ = writeln!(out, "    {} {}", "!".magenta().bold(), rest.magenta());

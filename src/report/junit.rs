@@ -71,7 +71,8 @@ pub fn render(reports: &[TargetReport]) -> String {
                 escape(&r.check.name()),
                 secs(r.duration)
             );
-            let text = message(&r.outcome, r.note.as_deref(), &r.observed_by);
+            // An attribute holds one line: parsers fold its newlines anyway.
+            let text = message(&r.outcome, r.note.as_deref(), &r.observed_by).replace('\n', " ");
             match &r.outcome {
                 Outcome::Pass => x.push_str("/>\n"),
                 Outcome::Skip { reason } => {

@@ -69,6 +69,51 @@ pub fn message(outcome: &Outcome, note: Option<&str>, observed_by: &[String]) ->
     m
 }
 
+/// A line diff of two texts: `  same`, `- expected`, `+ found`. Long inputs
+/// are cut to their first 400 lines.
+pub fn diff(expected: &str, found: &str) -> String {
+    const MAX: usize = 400;
+    let a: Vec<&str> = expected.lines().take(MAX).collect();
+    let b: Vec<&str> = found.lines().take(MAX).collect();
+    // Longest common subsequence lengths, from the ends.
+    let mut lcs = vec![vec![0u16; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            out.push(format!("  {}", a[i]));
+            i += 1;
+            j += 1;
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            out.push(format!("- {}", a[i]));
+            i += 1;
+        } else {
+            out.push(format!("+ {}", b[j]));
+            j += 1;
+        }
+    }
+    out.join("\n")
+}
+
 pub(crate) fn millis(d: Duration) -> u64 {
     d.as_millis().try_into().unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_diff_marks_what_changed() {
+        assert_eq!(diff("a\nb\nc", "a\nB\nc\nd"), "  a\n- b\n+ B\n  c\n+ d");
+        assert_eq!(diff("same", "same"), "  same");
+    }
 }

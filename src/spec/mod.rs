@@ -536,6 +536,19 @@ impl Expectation {
     }
 }
 
+impl Expectation {
+    /// The phrase without the expected value: states stay as they are
+    /// (`should be running`), values become "match a hidden value".
+    pub fn hidden_phrase(&self) -> String {
+        use crate::matcher::Matcher as M;
+        match &self.matcher {
+            M::Eq(Scalar::Bool(_)) => self.phrase(),
+            M::Not(_) => format!("{} should not match a hidden value", self.property),
+            _ => format!("{} should match a hidden value", self.property),
+        }
+    }
+}
+
 fn article(file_type: &str) -> String {
     match file_type {
         "file" => "a file".into(),
@@ -625,8 +638,14 @@ impl Check {
     }
 
     /// The check's name in every report: `package nginx should be installed`.
+    /// A `sensitive` check's expected value stays out of its name.
     pub fn name(&self) -> String {
-        let auto = format!("{} {}", self.resource, self.expectation.phrase());
+        let phrase = if self.options.sensitive {
+            self.expectation.hidden_phrase()
+        } else {
+            self.expectation.phrase()
+        };
+        let auto = format!("{} {phrase}", self.resource);
         match &self.options.title {
             Some(title) => format!("{title}: {auto}"),
             None => auto,
