@@ -93,6 +93,8 @@ pub struct Options {
     pub batch_timeout: Duration,
     /// How to connect (SSH host keys…).
     pub connect: backend::ConnectOptions,
+    /// How many targets are checked at once; 0 means up to 32.
+    pub parallel: usize,
 }
 
 impl Default for Options {
@@ -101,6 +103,7 @@ impl Default for Options {
             auto_skip: true,
             batch_timeout: Duration::from_secs(300),
             connect: backend::ConnectOptions::default(),
+            parallel: 0,
         }
     }
 }
@@ -134,6 +137,12 @@ pub fn run_batch(
         .map_err(|e| BatchError::Failed(e.to_string()))?;
     let results = probe::parse(&out.stdout, &nonce, probes.len())
         .map_err(|e| BatchError::Failed(e.to_string()))?;
+    if out.truncated && results.iter().any(Option::is_none) {
+        return Err(BatchError::Failed(format!(
+            "the target printed more than {} MiB in one batch; the rest was dropped",
+            crate::backend::EXEC_OUTPUT_CAP >> 20
+        )));
+    }
     if !probes.is_empty() && results.iter().all(Option::is_none) {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let status = out.status.map_or("killed by a signal".to_string(), |s| {
@@ -607,44 +616,107 @@ pub fn run_targets_with(
     opts: &Options,
     done: &(dyn Fn(&TargetReport) + Sync),
 ) -> Vec<TargetReport> {
+    let workers = match opts.parallel {
+        0 => targets.len().min(32),
+        n => n.min(targets.len()),
+    }
+    .max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<TargetReport>>> =
+        targets.iter().map(|_| Default::default()).collect();
     thread::scope(|scope| {
-        let handles: Vec<_> = targets
-            .iter()
-            .map(|target| {
-                scope.spawn(move || {
-                    let connect_start = Instant::now();
-                    match backend::connect(target, &opts.connect) {
-                        Ok(backend) => {
-                            let mut report = run(backend.as_ref(), checks, opts);
-                            report.stats.connect = connect_start.elapsed() - report.stats.total;
-                            done(&report);
-                            report
-                        }
-                        Err(e) => TargetReport {
-                            target: target.to_string(),
-                            facts: None,
-                            error: Some(format!("connecting: {e}")),
-                            results: checks
-                                .iter()
-                                .map(|c| CheckResult {
-                                    check: c.clone(),
-                                    outcome: Outcome::Error {
-                                        message: format!("connecting: {e}"),
-                                    },
-                                    note: None,
-                                    observed_by: Vec::new(),
-                                    duration: Duration::ZERO,
-                                })
-                                .collect(),
-                            stats: Stats::default(),
-                        },
-                    }
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(target) = targets.get(i) else { break };
+                let report = check_target(target, checks, opts);
+                done(&report);
+                *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(report);
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|s| {
+            s.into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .expect("every target was checked")
+        })
+        .collect()
+}
+
+/// Connects to one target and checks it; a target that cannot be reached is
+/// a report with an error, not a failure of the run.
+fn check_target(target: &Target, checks: &[Check], opts: &Options) -> TargetReport {
+    let connect_start = Instant::now();
+    match backend::connect(target, &opts.connect) {
+        Ok(backend) => {
+            let connected = connect_start.elapsed();
+            let mut report = run(backend.as_ref(), checks, opts);
+            report.stats.connect = connected;
+            report.stats.total += connected;
+            report
+        }
+        Err(e) => TargetReport {
+            target: target.to_string(),
+            facts: None,
+            error: Some(format!("connecting: {e}")),
+            results: checks
+                .iter()
+                .map(|c| CheckResult {
+                    check: c.clone(),
+                    outcome: Outcome::Error {
+                        message: format!("connecting: {e}"),
+                    },
+                    note: None,
+                    observed_by: Vec::new(),
+                    duration: Duration::ZERO,
                 })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a target thread panicked"))
-            .collect()
-    })
+                .collect(),
+            stats: Stats {
+                connect: connect_start.elapsed(),
+                total: connect_start.elapsed(),
+                ..Stats::default()
+            },
+        },
+    }
+}
+
+/// The scripts a run would send, without running them: the facts script, and
+/// the probe script as planned for a Debian host with systemd (the real plan
+/// follows each target's facts from round 1). Both can be run by hand with
+/// `sh < script`.
+pub fn explain(checks: &[Check]) -> String {
+    let assumed = facts::from_raw(&facts::RawFacts {
+        os_release: "ID=debian\nVERSION_ID=12\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n",
+        uname_m: "x86_64",
+        env: "pid1=systemd\nsystemd_run=1\nhave=dpkg-query\nhave=timeout\n",
+        ..Default::default()
+    });
+    let runs: Vec<&Check> = checks
+        .iter()
+        .filter(|c| rules::decide(c, &assumed, true) == Decision::Run)
+        .collect();
+    let needs: BTreeSet<resource::Need> = runs
+        .iter()
+        .flat_map(|c| resource::needs(c, &assumed))
+        .collect();
+    let plan = Plan::new(&needs, &assumed);
+    let nonce = probe::nonce();
+    let mut out = String::new();
+    out.push_str(&format!(
+        "# round trip 1: facts ({} probes, the same for every target)\n",
+        facts::probes().len()
+    ));
+    out.push_str(&probe::render(&facts::probes(), &nonce));
+    out.push_str(&format!(
+        "\n# round trip 2: {} probes for {} checks, as planned for a Debian host with systemd\n",
+        plan.probes.len(),
+        runs.len()
+    ));
+    for p in &plan.probes {
+        out.push_str(&format!("#   {p}\n"));
+    }
+    out.push_str(&probe::render(&plan.probes, &nonce));
+    out
 }

@@ -34,6 +34,7 @@ pub mod error;
 pub mod facts;
 pub mod harness;
 pub mod host;
+pub mod inventory;
 pub mod matcher;
 pub mod probe;
 pub mod report;

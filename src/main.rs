@@ -91,6 +91,26 @@ struct Cli {
     #[arg(long)]
     no_auto_skip: bool,
 
+    /// A file of targets, one per line, with optional name=LABEL and groups=a,b.
+    #[arg(long, value_name = "FILE")]
+    inventory: Option<PathBuf>,
+
+    /// Only the inventory's targets in GROUP (repeatable: any of them).
+    #[arg(long, value_name = "GROUP")]
+    group: Vec<String>,
+
+    /// How many targets to check at once (default: up to 32).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    parallel: usize,
+
+    /// Print the scripts that would run (facts, probes) and exit, running nothing.
+    #[arg(long)]
+    explain: bool,
+
+    /// Report round trips, probes and the time of each phase per target, on stderr.
+    #[arg(long, short = 'v')]
+    verbose: bool,
+
     /// Run only checks whose name contains TEXT (repeatable: any of them).
     #[arg(long, value_name = "TEXT")]
     filter: Vec<String>,
@@ -222,17 +242,40 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     };
     colored::control::set_override(colors);
 
-    let targets: Vec<Target> = if cli.targets.is_empty() {
-        vec![Target::Local]
-    } else {
-        cli.targets
-            .iter()
-            .map(|t| target::parse_list(t))
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .flatten()
-            .collect()
-    };
+    // Targets from --target / INFRASPEC_TARGET and the inventory, with labels.
+    let mut targets: Vec<Target> = cli
+        .targets
+        .iter()
+        .map(|t| target::parse_list(t))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut labels: Vec<Option<String>> = vec![None; targets.len()];
+    if let Some(path) = &cli.inventory {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("failed to read the inventory {}", path.display()))?;
+        let entries = infraspec::inventory::parse(&text, &path.display().to_string())
+            .map_err(|e| anyhow::anyhow!(e))?;
+        for e in entries {
+            if cli.group.is_empty() || e.groups.iter().any(|g| cli.group.contains(g)) {
+                targets.push(e.target);
+                labels.push(e.name);
+            }
+        }
+        if targets.is_empty() {
+            anyhow::bail!(
+                "no target: the inventory has none in group(s) {}",
+                cli.group.join(", ")
+            );
+        }
+    } else if !cli.group.is_empty() {
+        anyhow::bail!("--group selects targets of an --inventory");
+    }
+    if targets.is_empty() {
+        targets.push(Target::Local);
+        labels.push(None);
+    }
 
     let mut checks = Vec::new();
     let mut errors = Vec::new();
@@ -293,6 +336,20 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         let _ = std::io::stdout().lock().write_all(out.as_bytes());
         return Ok(0);
     }
+    if cli.explain {
+        let mut out = format!(
+            "# infraspec --explain: {} checks for {}\n",
+            checks.len(),
+            targets
+                .iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        out.push_str(&engine::explain(&checks));
+        let _ = std::io::stdout().lock().write_all(out.as_bytes());
+        return Ok(0);
+    }
     if let Some(timeout) = cli.retry_timeout {
         for c in checks.iter_mut().filter(|c| c.options.eventually.is_none()) {
             c.options.eventually = Some(infraspec::spec::Eventually {
@@ -307,6 +364,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         connect: infraspec::backend::ConnectOptions {
             ssh_accept_new: cli.ssh_accept_new,
         },
+        parallel: cli.parallel,
         ..Options::default()
     };
     let progress = Progress::start(
@@ -315,6 +373,27 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     );
     let reports = engine::run_targets_with(&targets, &checks, &opts, &|_| progress.one_done());
     progress.finish();
+    let mut reports = reports;
+    for (report, label) in reports.iter_mut().zip(&labels) {
+        if let Some(label) = label {
+            report.target = label.clone();
+        }
+    }
+    if cli.verbose {
+        for r in &reports {
+            let s = &r.stats;
+            eprintln!(
+                "infraspec: {}: {} round trips, {} probes; connect {} ms, facts {} ms, checks {} ms, total {} ms",
+                r.target,
+                s.round_trips,
+                s.probes,
+                s.connect.as_millis(),
+                s.facts.as_millis(),
+                s.checks.as_millis(),
+                s.total.as_millis()
+            );
+        }
+    }
     // Interrupted: the handler is cleaning up and exits; print no half report.
     while infraspec::backend::docker::interrupted() {
         std::thread::sleep(std::time::Duration::from_millis(50));

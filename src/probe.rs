@@ -18,7 +18,12 @@ use std::time::Duration;
 /// Most bytes kept of one probe's stdout or stderr.
 pub const OUTPUT_CAP: usize = 4 << 20;
 
-/// A command to run on the target.
+/// A command to run on the target. Its stdout streams into the batch's
+/// output (what is kept of it is capped when the output is read); its stderr
+/// goes through a private file. A probe with a timeout runs under
+/// `timeout(1)` where the target has it; infraspec's own reads of `/proc`,
+/// `/sys` and the package database run without one (the batch's timeout
+/// still bounds them), which saves a process each.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Probe {
     argv: Vec<String>,
@@ -65,6 +70,13 @@ impl Probe {
     /// The same probe with another timeout (rounded up to whole seconds).
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout_secs = timeout.as_secs_f64().ceil().max(1.0) as u64;
+        self
+    }
+
+    /// The same probe without its own timeout: for reads that cannot block
+    /// (`/proc`, `/sys`, a local database), bounded by the batch's timeout.
+    pub fn untimed(mut self) -> Self {
+        self.timeout_secs = 0;
         self
     }
 
@@ -187,11 +199,10 @@ W=
 if command -v timeout >/dev/null 2>&1; then W=1; fi
 p() {{
   i=$1; t=$2; shift 2
-  if [ -n "$W" ]; then timeout -s KILL "$t" "$@" </dev/null >"$T/o" 2>"$T/e"; else "$@" </dev/null >"$T/o" 2>"$T/e"; fi
-  s=$?
-  printf '\n%s %s out\n' "$N" "$i"; if [ -s "$T/o" ]; then head -c {cap} "$T/o"; fi
+  printf '\n%s %s out\n' "$N" "$i"
+  if [ "$t" -gt 0 ] && [ -n "$W" ]; then timeout -s KILL "$t" "$@" </dev/null 2>"$T/e"; s=$?; g=1; else "$@" </dev/null 2>"$T/e"; s=$?; g=0; fi
   printf '\n%s %s err\n' "$N" "$i"; if [ -s "$T/e" ]; then head -c {cap} "$T/e"; fi
-  printf '\n%s %s end %s %s\n' "$N" "$i" "$s" "${{W:-0}}"
+  printf '\n%s %s end %s %s\n' "$N" "$i" "$s" "$g"
 }}
 "#
     ));
@@ -394,5 +405,32 @@ mod tests {
             (7, &b"x y\n"[..])
         );
         assert_eq!(got[2].as_ref().unwrap().status, 127);
+    }
+
+    #[test]
+    fn a_probe_that_never_ends_is_killed_at_its_timeout() {
+        let probes = vec![
+            Probe::argv(["sleep", "30"]).with_timeout(Duration::from_secs(1)),
+            Probe::argv(["echo", "after"]).untimed(),
+        ];
+        let n = nonce();
+        let started = std::time::Instant::now();
+        let mut child = std::process::Command::new("sh")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(render(&probes, &n).as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(started.elapsed() < Duration::from_secs(10));
+        let got = parse(&out.stdout, &n, 2).unwrap();
+        assert!(got[0].as_ref().unwrap().timed_out);
+        assert_eq!(got[1].as_ref().unwrap().stdout, b"after\n");
     }
 }

@@ -492,6 +492,7 @@ impl Backend for Docker {
                 .map_err(|e| format!("cannot create the exec: {e}"))?;
             let mut stdout = Vec::new();
             let mut stderr = Vec::new();
+            let mut cut = false;
             match self
                 .api
                 .start_exec(&exec.id, None)
@@ -510,10 +511,11 @@ impl Backend for Docker {
                     let read = async {
                         while let Some(chunk) = output.next().await {
                             match chunk.map_err(|e| format!("reading output: {e}"))? {
-                                LogOutput::StdOut { message } => stdout.extend_from_slice(&message),
-                                LogOutput::StdErr { message } => stderr.extend_from_slice(&message),
-                                LogOutput::Console { message } => {
-                                    stdout.extend_from_slice(&message)
+                                LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                                    cut |= super::push_capped(&mut stdout, &message)
+                                }
+                                LogOutput::StdErr { message } => {
+                                    cut |= super::push_capped(&mut stderr, &message)
                                 }
                                 LogOutput::StdIn { .. } => {}
                             }
@@ -530,9 +532,9 @@ impl Backend for Docker {
                 .inspect_exec(&exec.id)
                 .await
                 .map_err(|e| format!("cannot inspect the exec: {e}"))?;
-            Ok((inspect.exit_code, stdout, stderr))
+            Ok((inspect.exit_code, stdout, stderr, cut))
         };
-        let (code, stdout, stderr) = self
+        let (code, stdout, stderr, truncated) = self
             .rt
             .block_on(async { tokio::time::timeout(timeout, work).await })
             .map_err(|_| BackendError::Timeout {
@@ -545,6 +547,7 @@ impl Backend for Docker {
             status: code.map(|c| c as i32),
             stdout,
             stderr,
+            truncated,
         })
     }
 

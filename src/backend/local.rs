@@ -1,6 +1,6 @@
 //! The local backend: processes on the machine infraspec runs on.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -45,14 +45,10 @@ impl Backend for Local {
         });
         let mut out_pipe = child.stdout.take().expect("piped");
         let mut err_pipe = child.stderr.take().expect("piped");
-        let out_reader = thread::spawn(move || {
-            let mut buf = Vec::new();
-            out_pipe.read_to_end(&mut buf).map(|_| buf)
-        });
-        let err_reader = thread::spawn(move || {
-            let mut buf = Vec::new();
-            err_pipe.read_to_end(&mut buf).map(|_| buf)
-        });
+        let out_reader =
+            thread::spawn(move || super::read_capped(&mut out_pipe, super::EXEC_OUTPUT_CAP));
+        let err_reader =
+            thread::spawn(move || super::read_capped(&mut err_pipe, super::EXEC_OUTPUT_CAP));
 
         let started = Instant::now();
         let mut pause = Duration::from_micros(200);
@@ -75,11 +71,11 @@ impl Backend for Local {
             }
         };
         let _ = writer.join();
-        let stdout = out_reader
+        let (stdout, cut_out) = out_reader
             .join()
             .expect("reader thread")
             .map_err(|e| fail(format!("reading stdout: {e}")))?;
-        let stderr = err_reader
+        let (stderr, cut_err) = err_reader
             .join()
             .expect("reader thread")
             .map_err(|e| fail(format!("reading stderr: {e}")))?;
@@ -87,6 +83,7 @@ impl Backend for Local {
             status: status.code(),
             stdout,
             stderr,
+            truncated: cut_out || cut_err,
         })
     }
 

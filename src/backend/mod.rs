@@ -13,6 +13,10 @@ pub mod local;
 pub mod ssh;
 pub mod ssh_config;
 
+/// Most bytes of one exec's stdout (or stderr) a backend keeps; the rest is
+/// read and dropped, so a target that prints without end cannot exhaust memory.
+pub const EXEC_OUTPUT_CAP: usize = 256 << 20;
+
 /// What one exec returned.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ExecOutput {
@@ -20,6 +24,33 @@ pub struct ExecOutput {
     pub status: Option<i32>,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
+    /// More than [`EXEC_OUTPUT_CAP`] bytes came; the rest was dropped.
+    pub truncated: bool,
+}
+
+/// Appends what fits under [`EXEC_OUTPUT_CAP`]; true when something was dropped.
+pub fn push_capped(buf: &mut Vec<u8>, data: &[u8]) -> bool {
+    let room = EXEC_OUTPUT_CAP.saturating_sub(buf.len());
+    buf.extend_from_slice(&data[..data.len().min(room)]);
+    data.len() > room
+}
+
+/// Reads `r` to its end, keeping at most `cap` bytes.
+pub fn read_capped(mut r: impl std::io::Read, cap: usize) -> std::io::Result<(Vec<u8>, bool)> {
+    let mut kept = Vec::new();
+    let mut dropped = false;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => return Ok((kept, dropped)),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let room = cap.saturating_sub(kept.len());
+        kept.extend_from_slice(&buf[..n.min(room)]);
+        dropped |= n > room;
+    }
 }
 
 /// Why a target could not be reached or a command not run on it.
@@ -169,5 +200,17 @@ pub fn connect(target: &Target, opts: &ConnectOptions) -> Result<Box<dyn Backend
             image,
             options,
         )?)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn read_capped_keeps_the_cap_and_drains_the_rest() {
+        let data = vec![7u8; 300_000];
+        let (kept, dropped) = super::read_capped(&data[..], 100_000).unwrap();
+        assert_eq!((kept.len(), dropped), (100_000, true));
+        let (kept, dropped) = super::read_capped(&data[..10], 100).unwrap();
+        assert_eq!((kept.len(), dropped), (10, false));
     }
 }

@@ -11,7 +11,7 @@
 //! exec, so `?sudo=true` escalates once per batch (`sudo -n sh`).
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -433,14 +433,9 @@ impl Backend for Ssh {
         channel
             .send_eof()
             .map_err(|e| fail(format!("closing input: {e}")))?;
-        let mut stdout = Vec::new();
-        channel
-            .read_to_end(&mut stdout)
+        let (stdout, cut_out) = super::read_capped(&mut channel, super::EXEC_OUTPUT_CAP)
             .map_err(|e| io_fail("reading output", e))?;
-        let mut stderr = Vec::new();
-        channel
-            .stderr()
-            .read_to_end(&mut stderr)
+        let (stderr, cut_err) = super::read_capped(channel.stderr(), super::EXEC_OUTPUT_CAP)
             .map_err(|e| io_fail("reading errors", e))?;
         channel
             .wait_close()
@@ -465,6 +460,7 @@ impl Backend for Ssh {
             status,
             stdout,
             stderr,
+            truncated: cut_out || cut_err,
         })
     }
 

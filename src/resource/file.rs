@@ -97,6 +97,19 @@ pub fn parse_stats(text: &str, paths: &[String]) -> Result<Vec<(String, Option<S
     Ok(result)
 }
 
+/// A file's content, cut at [`OUTPUT_CAP`](crate::probe::OUTPUT_CAP) (and
+/// one byte more, to tell that it was cut) on the target itself.
+pub fn content_probe(path: &str) -> Probe {
+    let limit = (crate::probe::OUTPUT_CAP + 1).to_string();
+    Probe::argv([
+        "head".to_string(),
+        "-c".into(),
+        limit,
+        "--".into(),
+        path.to_string(),
+    ])
+}
+
 pub fn needs(path: &str, property: Property) -> Vec<Need> {
     let p = path.to_string();
     match property {
@@ -242,7 +255,7 @@ pub fn emulate(
                 }
                 ok(format!("{flags}\n{lines}").into_bytes())
             }
-            ["cat", "--", path] => match read(path) {
+            ["head", "-c", _, "--", path] => match read(path) {
                 Ok(Some(e)) if e.file_type == "file" => ProbeOutput {
                     stdout: e.content,
                     truncated: e.truncated,

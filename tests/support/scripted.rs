@@ -127,6 +127,7 @@ impl<F: Fn(&[String], usize) -> Answer + Send + Sync> Backend for Scripted<F> {
             status: Some(0),
             stdout: out,
             stderr: Vec::new(),
+            truncated: false,
         })
     }
 
