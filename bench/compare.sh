@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Side-by-side wall time: infraspec against pytest-testinfra on the same checks.
+# Side-by-side wall time: infraspec, pytest-testinfra and serverspec on the same
+# checks, against the local machine, a loopback sshd and a running container;
+# then a fleet run (many containers at once) and infraspec's peak memory.
 #
-#   bash bench/compare.sh                  # local, ssh, docker; 100 and 1000 checks; 7 runs
-#   bash bench/compare.sh --quick          # 14 checks, 1 run: that the harness works
-#   TARGETS="ssh" SIZES="100" RUNS=5 bash bench/compare.sh
+#   bash bench/compare.sh            # 100 and 1000 checks, 7 runs each, fleet of 20
+#   bash bench/compare.sh --quick    # 14 checks, 1 run, fleet of 2: that the harness works
+#   TARGETS="ssh" SIZES="100" RUNS=5 FLEET=10 bash bench/compare.sh
 #
-# pytest-testinfra (with paramiko) is installed from PyPI into bench/.venv.
-# The SSH target is an sshd this script starts on 127.0.0.1 (needs root and
-# tests/ssh/setup.sh); the docker target is a container this script starts
-# from infraspec-test/debian:12 (tests/images/build.sh).
-# pytest-testinfra is timed on the smallest size only: it
-# pays one remote command per check, so larger corpora only take longer.
-# Prints medians of whole-process wall time and the ratios.
+# Needs root (it starts sshd and containers): tests/ssh/setup.sh and
+# tests/images/build.sh prepare the machine. pytest-testinfra (with paramiko)
+# comes from PyPI into bench/.venv; serverspec is Debian's ruby-serverspec.
+# testinfra and serverspec are timed on the smallest size only: they pay one
+# remote command per check, so larger corpora only take proportionally longer.
+# serverspec's Debian-packaged docker backend does not work, so, as its users
+# do, it reaches the container over SSH (sshd started inside it).
+# Prints medians of whole-process wall time and the ratios to infraspec.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -19,7 +22,8 @@ root=$PWD
 TARGETS=${TARGETS:-"local ssh docker"}
 SIZES=${SIZES:-"100 1000"}
 RUNS=${RUNS:-7}
-if [ "${1:-}" = "--quick" ]; then SIZES=14; RUNS=1; fi
+FLEET=${FLEET:-20}
+if [ "${1:-}" = "--quick" ]; then SIZES=14; RUNS=1; FLEET=2; fi
 
 cargo build --release --quiet
 bin=$root/target/release/infraspec
@@ -28,25 +32,32 @@ if [ ! -x "$venv/bin/pytest" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q pytest-testinfra paramiko
 fi
+command -v rspec >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ruby-serverspec >/dev/null
 
 work=$(mktemp -d)
+chmod 755 "$work"
 pids=()
-container=infraspec-bench-$$
+containers=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  docker rm -f -v "$container" >/dev/null 2>&1 || true
+  [ "${#containers[@]}" -eq 0 ] || docker rm -f -v "${containers[@]}" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-# One sshd for the ssh target.
+mkdir -p "$work/home/.ssh"
+ssh-keygen -q -t ed25519 -N '' -f "$work/home/.ssh/id_bench"
+cp "$work/home/.ssh/id_bench.pub" "$work/authorized_keys"
+key=$work/home/.ssh/id_bench
+: > "$work/home/.ssh/known_hosts"
+: > "$work/home/.ssh/config"
+
+wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+
+# A loopback sshd for the ssh target.
 if [[ " $TARGETS " == *" ssh "* ]]; then
   bash tests/ssh/setup.sh
-  chmod 755 "$work"
-  mkdir -p "$work/home/.ssh"
   ssh-keygen -q -t ed25519 -N '' -f "$work/host_key"
-  ssh-keygen -q -t ed25519 -N '' -f "$work/home/.ssh/id_bench"
-  cp "$work/home/.ssh/id_bench.pub" "$work/authorized_keys"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   cat > "$work/sshd_config" <<CFG
 Port $port
@@ -63,16 +74,26 @@ MaxSessions 200
 LogLevel ERROR
 CFG
   /usr/sbin/sshd -D -e -f "$work/sshd_config" 2>"$work/sshd.log" & pids+=($!)
-  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
-  echo "[127.0.0.1]:$port $(cut -d' ' -f1,2 "$work/host_key.pub")" > "$work/home/.ssh/known_hosts"
+  wait_port 127.0.0.1 "$port"
+  echo "[127.0.0.1]:$port $(cut -d' ' -f1,2 "$work/host_key.pub")" >> "$work/home/.ssh/known_hosts"
   printf 'Host benchbox\n  HostName 127.0.0.1\n  Port %s\n  User infraspec-ssh\n  IdentityFile %s\n  StrictHostKeyChecking no\n  UserKnownHostsFile %s\n' \
-    "$port" "$work/home/.ssh/id_bench" "$work/home/.ssh/known_hosts" > "$work/home/.ssh/config"
+    "$port" "$key" "$work/home/.ssh/known_hosts" >> "$work/home/.ssh/config"
 fi
 
-# One running container for the docker target.
-if [[ " $TARGETS " == *" docker "* ]]; then
+# One running container for the docker target, with sshd inside for serverspec.
+start_container() { # name
+  docker run -d --name "$1" -v "$work/authorized_keys:/root/.ssh/authorized_keys:ro" infraspec-test/debian:12 \
+    sh -c 'mkdir -p /run/sshd && /usr/sbin/sshd && exec nginx -g "daemon off;"' >/dev/null
+  containers+=("$1")
+}
+if [[ " $TARGETS " == *" docker "* ]] || [ "$FLEET" -gt 0 ]; then
   bash tests/images/build.sh
-  docker run -d --name "$container" infraspec-test/debian:12 >/dev/null
+fi
+container=infraspec-bench-$$
+if [[ " $TARGETS " == *" docker "* ]]; then
+  start_container "$container"
+  cip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$container")
+  wait_port "$cip" 22
 fi
 
 infraspec_target() {
@@ -89,10 +110,16 @@ testinfra_args() {
     docker) echo "--hosts=docker://$container" ;;
   esac
 }
+serverspec_env() {
+  case $1 in
+    local) echo "SERVERSPEC_NONE=1" ;;
+    ssh) echo "SERVERSPEC_HOST=127.0.0.1 SERVERSPEC_PORT=$port SERVERSPEC_USER=infraspec-ssh SERVERSPEC_KEY=$key" ;;
+    docker) echo "SERVERSPEC_HOST=$cip SERVERSPEC_PORT=22 SERVERSPEC_USER=root SERVERSPEC_KEY=$key" ;;
+  esac
+}
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-
 time_runs() { # command… ; prints the median in ms
   local times=() start
   for _ in $(seq "$RUNS"); do
@@ -102,20 +129,40 @@ time_runs() { # command… ; prints the median in ms
   done
   printf '%s\n' "${times[@]}" | median
 }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", a / b }'; }
 
 smallest=$(printf '%s\n' $SIZES | sort -n | head -1)
-printf '%-7s %-7s %-14s %-14s %s\n' target checks infraspec_ms testinfra_ms ratio
+printf '%-7s %-7s %-13s %-13s %-8s %-13s %s\n' target checks infraspec_ms testinfra_ms ratio serverspec_ms ratio
 for n in $SIZES; do
   python3 bench/corpus.py "$n" "$work/c$n"
   for t in $TARGETS; do
     is=$(HOME=$work/home time_runs "$bin" --target "$(infraspec_target "$t")" "$work/c$n/spec.yaml")
+    ti=-; tr=-; ss=-; sr=-
     if [ "$n" = "$smallest" ]; then
       # shellcheck disable=SC2046
       ti=$(cd "$work/c$n" && HOME=$work/home time_runs "$venv/bin/pytest" -q -p no:cacheprovider $(testinfra_args "$t") test_corpus.py)
-      ratio=$(awk -v a="$ti" -v b="$is" 'BEGIN { printf "%.1fx", a / b }')
-    else
-      ti=-; ratio=-
+      # shellcheck disable=SC2046
+      ss=$(cd "$work/c$n" && time_runs env $(serverspec_env "$t") rspec spec/corpus_spec.rb)
+      tr=$(ratio "$ti" "$is"); sr=$(ratio "$ss" "$is")
     fi
-    printf '%-7s %-7s %-14s %-14s %s\n' "$t" "$n" "$is" "$ti" "$ratio"
+    printf '%-7s %-7s %-13s %-13s %-8s %-13s %s\n' "$t" "$n" "$is" "$ti" "$tr" "$ss" "$sr"
   done
 done
+
+# Peak memory of infraspec for the largest corpus on the first target.
+largest=$(printf '%s\n' $SIZES | sort -n | tail -1)
+first=$(echo $TARGETS | cut -d' ' -f1)
+peak=$(HOME=$work/home /usr/bin/time -f '%M' "$bin" --target "$(infraspec_target "$first")" "$work/c$largest/spec.yaml" 2>&1 >/dev/null | tail -1)
+echo "peak memory, $largest checks on $first: $((peak / 1024)) MB"
+
+# A fleet: FLEET containers, the smallest corpus on each, in one run.
+if [ "$FLEET" -gt 0 ]; then
+  fleet=()
+  for i in $(seq "$FLEET"); do
+    start_container "infraspec-fleet-$$-$i"
+    fleet+=(--target "docker://infraspec-fleet-$$-$i")
+  done
+  sleep 1
+  ft=$(time_runs "$bin" "${fleet[@]}" "$work/c$smallest/spec.yaml")
+  echo "fleet: $FLEET containers x $smallest checks: $ft ms"
+fi

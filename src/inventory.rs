@@ -44,9 +44,11 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Entry>, String> {
                 Some(("groups" | "group", v)) => entry
                     .groups
                     .extend(v.split(',').filter(|g| !g.is_empty()).map(str::to_string)),
-                _ => return Err(at(format!(
+                _ => {
+                    return Err(at(format!(
                     "unknown field {word:?}: a line is a target, then name=LABEL and groups=a,b"
-                ))),
+                )))
+                }
             }
         }
         entries.push(entry);

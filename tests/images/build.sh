@@ -3,7 +3,7 @@
 # registry is reachable): each is skipped when it is already present.
 #
 #   infraspec-test/debian:12   Debian minbase rootfs (debootstrap) with nginx-light,
-#                              procps and iproute2; runs nginx in the foreground; EXPOSE 80
+#                              procps, iproute2 and openssh-server (not started); runs nginx in the foreground; EXPOSE 80
 #   infraspec-test/busybox:1   busybox-static with its applets; runs `sleep`
 #   infraspec-test/noshell:1   FROM scratch: one static binary (/bin/sleep), a
 #                              config file, no shell at all
@@ -65,9 +65,9 @@ if ! have infraspec-test/noshell:1 1; then
   echo "built infraspec-test/noshell:1"
 fi
 
-if ! have infraspec-test/debian:12 2; then
+if ! have infraspec-test/debian:12 3; then
   root="$work/debian"
-  debootstrap --variant=minbase --include=nginx-light,procps,iproute2 bookworm "$root" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 \
+  debootstrap --variant=minbase --include=nginx-light,procps,iproute2,openssh-server bookworm "$root" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 \
     || { tail -20 "$work/debootstrap.log"; exit 1; }
   rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
   tar -C "$root" -c . | docker import \
@@ -75,6 +75,6 @@ if ! have infraspec-test/debian:12 2; then
     -c 'EXPOSE 80' \
     -c 'ENV APP_ENV=test' \
     -c 'LABEL org.opencontainers.image.title=infraspec-test-nginx' \
-    -c 'LABEL org.infraspec.recipe=2' - infraspec-test/debian:12 >/dev/null
+    -c 'LABEL org.infraspec.recipe=3' - infraspec-test/debian:12 >/dev/null
   echo "built infraspec-test/debian:12"
 fi
