@@ -461,3 +461,152 @@ fn a_machine_without_init_that_is_not_a_container_evaluates_time_sync_and_module
         assert_ne!(module["outcome"], "skip", "{doc:#}");
     }
 }
+
+#[test]
+fn inventories_label_and_group_targets() {
+    let dir = TempDir::new("inventory");
+    dir.write("inv.txt", "# two views of this machine\nlocal name=primary groups=web,prod\nlocal name=secondary groups=db\n");
+    let out = infraspec(
+        &dir.0,
+        &[
+            "--inventory",
+            "inv.txt",
+            "--format",
+            "json",
+            "-c",
+            "user: root",
+        ],
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["primary", "secondary"]);
+    let web = infraspec(
+        &dir.0,
+        &[
+            "--inventory",
+            "inv.txt",
+            "--group",
+            "db",
+            "--format",
+            "json",
+            "-c",
+            "user: root",
+        ],
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&web.stdout).unwrap();
+    assert_eq!(doc["targets"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["targets"][0]["target"], "secondary");
+    dir.write("bad.txt", "local\nweb1 name=x\n");
+    let bad = infraspec(&dir.0, &["--inventory", "bad.txt", "-c", "user: root"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("bad.txt:2: invalid target \"web1\""),
+        "{}",
+        text(&bad.stderr)
+    );
+}
+
+#[test]
+fn explain_prints_runnable_scripts_and_connects_to_nothing() {
+    let dir = TempDir::new("explain");
+    let started = std::time::Instant::now();
+    let out = infraspec(
+        &dir.0,
+        &[
+            "--explain",
+            "--target",
+            "ssh://nobody@192.0.2.1",
+            "-c",
+            "user: root",
+            "-c",
+            "package: bash",
+            "-c",
+            "{file: /etc/passwd, mode: '0644'}",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let script = text(&out.stdout);
+    assert!(
+        script.contains("# round trip 1: facts (6 probes"),
+        "{script}"
+    );
+    assert!(
+        script.contains("# round trip 2: 3 probes for 3 checks"),
+        "{script}"
+    );
+    assert!(script.contains("#   getent passwd root"), "{script}");
+    // The probe script runs as it is printed.
+    let round2 = script.split("# round trip 2").nth(1).unwrap();
+    let body = &round2[round2.find("\n{").unwrap()..];
+    let mut sh = Command::new("sh")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    sh.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+    let ran = sh.wait_with_output().unwrap();
+    assert!(
+        text(&ran.stdout).contains(" 2 end 0 1"),
+        "{}",
+        text(&ran.stdout)
+    );
+}
+
+#[test]
+fn verbose_reports_round_trips_and_phases() {
+    let dir = TempDir::new("verbose");
+    let out = infraspec(&dir.0, &["-v", "-c", "user: root", "-c", "package: bash"]);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("infraspec: local: 2 round trips, 2 probes; connect "),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(" ms, facts ")
+            && stderr.contains(" ms, checks ")
+            && stderr.contains(" ms, total "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_dead_target_does_not_hold_the_others_beyond_its_timeout() {
+    // A listener that accepts and never speaks: the SSH handshake waits for it.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let dir = TempDir::new("dead");
+    let started = std::time::Instant::now();
+    let out = infraspec(
+        &dir.0,
+        &[
+            "--format",
+            "json",
+            "--target",
+            &format!("ssh://x@127.0.0.1:{port}?connect_timeout=2s"),
+            "--target",
+            "local",
+            "-c",
+            "user: root",
+        ],
+    );
+    let took = started.elapsed();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        doc["targets"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("handshake"),
+        "{doc:#}"
+    );
+    assert_eq!(doc["targets"][1]["checks"][0]["outcome"], "pass");
+    assert!(took < std::time::Duration::from_secs(8), "took {took:?}");
+    drop(silent);
+}
