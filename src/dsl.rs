@@ -135,6 +135,10 @@ pub mod props {
         Entrypoint,
         Cmd,
         Volumes,
+        ResponseHeaders,
+        Json,
+        Location,
+        ResponseTime,
     );
 
     macro_rules! has {
@@ -166,7 +170,8 @@ pub mod props {
         Mount: Exists => State, Filesystem => Text, Device => Text, Options => List;
         Interface: Exists => State, Addresses => List, Mtu => Int;
         Host: Resolvable => State, Addresses => List;
-        Http: Status => Int, Body => Text;
+        Http: Status => Int, Body => Text, ResponseHeaders => List, Json => Text, Location => Text,
+            ResponseTime => Int;
         DockerImage: Exists => State, Env => List, Labels => List, ExposedPorts => List, User => Text,
             Workdir => Text, Entrypoint => List, Cmd => List, Volumes => List;
     }

@@ -261,10 +261,17 @@ fn found_words(check: &Check, value: &Value) -> String {
             _,
             crate::matcher::Matcher::Eq(crate::matcher::Scalar::Str(expected)),
         ) if found.contains('\n') || expected.contains('\n') => {
-            format!(
-                "(diff: - expected, + found)\n{}",
-                crate::report::diff(expected, found)
-            )
+            let diff = crate::report::diff(expected, found);
+            // Texts that differ only where lines do not show (a trailing
+            // newline) read better quoted.
+            if diff
+                .lines()
+                .any(|l| l.starts_with('-') || l.starts_with('+'))
+            {
+                format!("(diff: - expected, + found)\n{diff}")
+            } else {
+                value.to_string()
+            }
         }
         _ => value.to_string(),
     }
@@ -332,6 +339,27 @@ fn observe_round(
         prober.answer(backend, &plan.probes, opts, stats)?
     };
     let mut obs = Observations::new(facts, &plan, &outputs);
+    // HTTP requests go after the batch, all of a round at once.
+    let mut keys: Vec<resource::http::Key> = indices
+        .iter()
+        .filter(|&&i| all[i].resource.kind == crate::spec::ResourceKind::Http)
+        .map(|&i| resource::http_key(&all[i]))
+        .collect();
+    keys.sort_by(|a, b| a.url.cmp(&b.url));
+    keys.dedup();
+    if !keys.is_empty() {
+        stats.round_trips += 1;
+        obs.http = thread::scope(|scope| {
+            let handles: Vec<_> = keys
+                .iter()
+                .map(|k| scope.spawn(move || (k.clone(), resource::http::fetch(backend, k))))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("an http request panicked"))
+                .collect()
+        });
+    }
     for &i in indices {
         let r = &all[i].resource;
         if r.kind == crate::spec::ResourceKind::DockerImage && !obs.images.contains_key(&r.name) {
@@ -515,7 +543,7 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
             }
             Decision::Run
                 if matches!(prober, Prober::NoShell(_))
-                    && !matches!(check.resource.kind, crate::spec::ResourceKind::File | crate::spec::ResourceKind::DockerImage) =>
+                    && !matches!(check.resource.kind, crate::spec::ResourceKind::File | crate::spec::ResourceKind::DockerImage | crate::spec::ResourceKind::Http) =>
             {
                 results[i] = Some(CheckResult {
                     check: check.clone(),

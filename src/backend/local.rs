@@ -90,6 +90,10 @@ impl Backend for Local {
     fn target(&self) -> String {
         "local".into()
     }
+
+    fn forward(&self, host: &str, port: u16) -> Result<super::Forward, super::ForwardError> {
+        super::resolve_here(host, port).map(super::Forward::direct)
+    }
 }
 
 #[cfg(test)]

@@ -89,6 +89,56 @@ pub struct PathEntry {
     pub truncated: bool,
 }
 
+/// An address on this machine that reaches `host:port` as the target sees
+/// it; whatever keeps that path open lives as long as this does.
+pub struct Forward {
+    pub addr: std::net::SocketAddr,
+    _keep: Option<Box<dyn Send>>,
+}
+
+impl Forward {
+    /// A path that needs nothing kept open.
+    pub fn direct(addr: std::net::SocketAddr) -> Forward {
+        Forward { addr, _keep: None }
+    }
+
+    /// A path kept open by `keep` (a forwarding thread, say).
+    pub fn kept(addr: std::net::SocketAddr, keep: Box<dyn Send>) -> Forward {
+        Forward {
+            addr,
+            _keep: Some(keep),
+        }
+    }
+}
+
+/// Why a target cannot reach `host:port`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ForwardError {
+    /// The name does not resolve where the target looks it up.
+    Dns(String),
+    /// Anything else: refused, unreachable, unsupported.
+    Failed(String),
+}
+
+impl std::fmt::Display for ForwardError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ForwardError::Dns(m) | ForwardError::Failed(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Resolves `host:port` on this machine.
+pub fn resolve_here(host: &str, port: u16) -> Result<std::net::SocketAddr, ForwardError> {
+    use std::net::ToSocketAddrs;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    (host, port)
+        .to_socket_addrs()
+        .map_err(|e| ForwardError::Dns(format!("could not resolve {host}: {e}")))?
+        .next()
+        .ok_or_else(|| ForwardError::Dns(format!("{host} has no address")))
+}
+
 /// A way to run commands on a target.
 pub trait Backend: Send + Sync {
     /// Runs `argv` with `stdin`, for at most `timeout`.
@@ -106,6 +156,18 @@ pub trait Backend: Send + Sync {
     /// the target (a shell-less image cannot be asked).
     fn container_runtime(&self) -> Option<crate::facts::ContainerRuntime> {
         None
+    }
+
+    /// The third door, for `http` checks: an address on this machine that
+    /// reaches `host:port` from the target's point of view (`localhost` is the
+    /// target). Local targets resolve here; containers give their address;
+    /// SSH targets forward through the connection.
+    fn forward(&self, host: &str, port: u16) -> Result<Forward, ForwardError> {
+        let _ = (host, port);
+        Err(ForwardError::Failed(format!(
+            "{} cannot carry requests",
+            self.target()
+        )))
     }
 
     /// Reads one path without running anything on the target: the second door,

@@ -394,6 +394,8 @@ impl Backend for Ssh {
             .session
             .lock()
             .map_err(|_| fail("the session is poisoned".into()))?;
+        // HTTP forwarding leaves the session non-blocking; commands block.
+        session.set_blocking(true);
         session.set_timeout(timeout.as_millis().try_into().unwrap_or(u32::MAX));
         let timed_out = |e: &ssh2::Error| matches!(e.code(), ssh2::ErrorCode::Session(-9));
         let io_fail = |what: &str, e: std::io::Error| {
@@ -467,6 +469,171 @@ impl Backend for Ssh {
     fn target(&self) -> String {
         self.shown.clone()
     }
+
+    /// A `direct-tcpip` channel to `host:port`, opened from the target (so
+    /// `localhost` is the target and names resolve there), behind a loopback
+    /// port on this machine.
+    fn forward(&self, host: &str, port: u16) -> Result<super::Forward, super::ForwardError> {
+        use super::ForwardError;
+        let session = self
+            .session
+            .lock()
+            .map_err(|_| ForwardError::Failed("the session is poisoned".into()))?
+            .clone();
+        // Several requests share the session: it runs non-blocking while they
+        // do, and every call below retries what would block.
+        session.set_blocking(false);
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let started = std::time::Instant::now();
+        let channel = loop {
+            match session.channel_direct_tcpip(bare, port, None) {
+                Ok(c) => break c,
+                Err(e) if e.code() == ssh2::ErrorCode::Session(-37) => {
+                    if started.elapsed() > Duration::from_secs(30) {
+                        return Err(ForwardError::Failed(format!("{}: opening a channel to {bare}:{port} timed out", self.shown)));
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(e) => {
+                    return Err(ForwardError::Failed(format!(
+                        "{} could not open a connection to {bare}:{port}: {} (refused, unreachable or not resolvable there)",
+                        self.shown,
+                        e.message()
+                    )))
+                }
+            }
+        };
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0))
+            .map_err(|e| ForwardError::Failed(e.to_string()))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| ForwardError::Failed(e.to_string()))?;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let handle = {
+            let stop = stop.clone();
+            std::thread::spawn(move || pump(listener, channel, &stop))
+        };
+        Ok(super::Forward::kept(
+            addr,
+            Box::new(Pump {
+                stop,
+                handle: Some(handle),
+            }),
+        ))
+    }
+}
+
+/// Ends and joins a forwarding thread when the forward is dropped.
+struct Pump {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Pump {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// Moves bytes between one accepted local connection and the channel until
+/// both sides are done, the forward is dropped, or nothing happens for a minute.
+fn pump(
+    listener: std::net::TcpListener,
+    mut channel: ssh2::Channel,
+    stop: &std::sync::atomic::AtomicBool,
+) {
+    use std::io::{ErrorKind, Read};
+    use std::sync::atomic::Ordering;
+    let idle_limit = Duration::from_secs(60);
+    let _ = listener.set_nonblocking(true);
+    let mut last = std::time::Instant::now();
+    let mut stream = loop {
+        match listener.accept() {
+            Ok((s, _)) => break s,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                if stop.load(Ordering::SeqCst) || last.elapsed() > idle_limit {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err(_) => return,
+        }
+    };
+    let _ = stream.set_nonblocking(true);
+    let _ = stream.set_nodelay(true);
+    let mut buf = vec![0u8; 32 * 1024];
+    let (mut up, mut down): (Vec<u8>, Vec<u8>) = (Vec::new(), Vec::new());
+    let (mut client_done, mut eof_sent, mut remote_done) = (false, false, false);
+    loop {
+        let mut moved = false;
+        if !client_done && up.len() < 1 << 20 {
+            match stream.read(&mut buf) {
+                Ok(0) => client_done = true,
+                Ok(n) => {
+                    up.extend_from_slice(&buf[..n]);
+                    moved = true
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(_) => break,
+            }
+        }
+        if !up.is_empty() {
+            match channel.write(&up) {
+                Ok(n) => {
+                    up.drain(..n);
+                    moved |= n > 0
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(_) => break,
+            }
+        }
+        if client_done && up.is_empty() && !eof_sent {
+            match channel.send_eof() {
+                Ok(()) => eof_sent = true,
+                Err(e) if e.code() == ssh2::ErrorCode::Session(-37) => {}
+                Err(_) => break,
+            }
+        }
+        if !remote_done && down.len() < 1 << 20 {
+            match channel.read(&mut buf) {
+                Ok(0) => remote_done = channel.eof(),
+                Ok(n) => {
+                    down.extend_from_slice(&buf[..n]);
+                    moved = true
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(_) => break,
+            }
+        }
+        if !down.is_empty() {
+            match stream.write(&down) {
+                Ok(n) => {
+                    down.drain(..n);
+                    moved |= n > 0
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(_) => break,
+            }
+        }
+        if (remote_done && down.is_empty()) || (client_done && eof_sent && remote_done) {
+            break;
+        }
+        if moved {
+            last = std::time::Instant::now();
+        } else {
+            if last.elapsed() > idle_limit
+                || (stop.load(Ordering::SeqCst) && up.is_empty() && down.is_empty())
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(300));
+        }
+    }
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    let _ = channel.close();
 }
 
 #[cfg(test)]

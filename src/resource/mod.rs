@@ -16,11 +16,12 @@ use std::time::Duration;
 use crate::facts::{Facts, InitSystem};
 use crate::matcher::Value;
 use crate::probe::{Probe, ProbeOutput};
-use crate::spec::{Check, ResourceKind};
+use crate::spec::{Check, Property, ResourceKind};
 
 pub mod command;
 pub mod file;
 pub mod host;
+pub mod http;
 pub mod image;
 pub mod interface;
 pub mod kernel;
@@ -202,6 +203,8 @@ pub struct Observations<'a> {
     sockets: OnceCell<Result<Vec<port::Socket>, String>>,
     /// Image metadata, looked up from the runner's Docker engine.
     pub images: image::Images,
+    /// HTTP responses, requested through the backend after the batch.
+    pub http: HashMap<http::Key, Result<http::Response, String>>,
 }
 
 impl<'a> Observations<'a> {
@@ -219,6 +222,7 @@ impl<'a> Observations<'a> {
             processes: OnceCell::new(),
             sockets: OnceCell::new(),
             images: image::Images::new(),
+            http: HashMap::new(),
         }
     }
 
@@ -318,7 +322,8 @@ pub fn needs(check: &Check, facts: &Facts) -> Vec<Need> {
         ResourceKind::Mount => vec![Need::Mounts],
         ResourceKind::Interface => interface::needs(p),
         ResourceKind::Host => vec![Need::Host(r.name.clone())],
-        ResourceKind::Http | ResourceKind::DockerImage => vec![],
+        ResourceKind::Http => http::needs(&r.name, &check.expectation.request),
+        ResourceKind::DockerImage => vec![],
     }
 }
 
@@ -340,11 +345,30 @@ pub fn observe(check: &Check, obs: &Observations<'_>) -> Result<Observed, Early>
         ResourceKind::Mount => mount::observe(obs, &r.name, p),
         ResourceKind::Interface => interface::observe(obs, &r.name, p),
         ResourceKind::Host => host::observe(obs, &r.name, p),
-        ResourceKind::Http => Err(Early::Error(
-            "http checks are not supported yet: requests from the target's point of view land with their own issue"
-                .into(),
-        )),
+        ResourceKind::Http => {
+            let request = &check.expectation.request;
+            let dns = match http::needs(&r.name, request).as_slice() {
+                [Need::Host(h)] => Some((
+                    h.clone(),
+                    match host::observe(obs, h, Property::Resolvable) {
+                        Ok(o) => Ok(o.value == Value::Bool(true)),
+                        Err(Early::Error(e)) | Err(Early::Fail(e)) => Err(e),
+                    },
+                )),
+                _ => None,
+            };
+            http::observe(obs.http.get(&http_key(check)), dns, request, p)
+        }
         ResourceKind::DockerImage => image::observe(&obs.images, &r.name, p),
+    }
+}
+
+/// The request an http check makes.
+pub fn http_key(check: &Check) -> http::Key {
+    http::Key {
+        url: check.resource.name.clone(),
+        request: check.expectation.request.clone(),
+        timeout: check.options.timeout.unwrap_or(http::DEFAULT_TIMEOUT),
     }
 }
 

@@ -91,6 +91,10 @@ pub enum Property {
     Entrypoint,
     Cmd,
     Volumes,
+    ResponseHeaders,
+    Json,
+    Location,
+    ResponseTime,
 }
 
 use Property as P;
@@ -190,7 +194,14 @@ impl ResourceKind {
                 (P::Mtu, V::Int),
             ],
             ResourceKind::Host => &[(P::Resolvable, V::State), (P::Addresses, V::List)],
-            ResourceKind::Http => &[(P::Status, V::Int), (P::Body, V::Text)],
+            ResourceKind::Http => &[
+                (P::Status, V::Int),
+                (P::Body, V::Text),
+                (P::ResponseHeaders, V::List),
+                (P::Json, V::Text),
+                (P::Location, V::Text),
+                (P::ResponseTime, V::Int),
+            ],
             ResourceKind::DockerImage => &[
                 (P::Exists, V::State),
                 (P::Env, V::List),
@@ -209,7 +220,17 @@ impl ResourceKind {
     pub fn qualifiers(self) -> &'static [&'static str] {
         match self {
             ResourceKind::Port => &["protocol", "address"],
-            ResourceKind::Http => &["method", "headers"],
+            ResourceKind::Http => &[
+                "method",
+                "headers",
+                "request_body",
+                "auth",
+                "follow_redirects",
+                "insecure",
+                "ca",
+                "from",
+                "json_path",
+            ],
             _ => &[],
         }
     }
@@ -266,7 +287,7 @@ impl fmt::Display for ResourceKind {
 }
 
 impl Property {
-    pub const ALL: [Property; 41] = [
+    pub const ALL: [Property; 45] = [
         P::Installed,
         P::Version,
         P::Running,
@@ -308,6 +329,10 @@ impl Property {
         P::Entrypoint,
         P::Cmd,
         P::Volumes,
+        P::ResponseHeaders,
+        P::Json,
+        P::Location,
+        P::ResponseTime,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -353,6 +378,10 @@ impl Property {
             P::Entrypoint => "entrypoint",
             P::Cmd => "cmd",
             P::Volumes => "volumes",
+            P::ResponseHeaders => "response_headers",
+            P::Json => "json",
+            P::Location => "location",
+            P::ResponseTime => "response_time",
         }
     }
 
@@ -455,6 +484,12 @@ impl Resource {
             ResourceKind::Service if name.contains('/') => {
                 return Err(format!("service name {name:?} must not contain '/'"));
             }
+            ResourceKind::Http
+                if !(name.starts_with("http://") || name.starts_with("https://"))
+                    || name.contains(char::is_whitespace) =>
+            {
+                return Err(format!("http {name:?} is not an http:// or https:// URL"));
+            }
             ResourceKind::File | ResourceKind::Mount if !name.starts_with('/') => {
                 return Err(format!(
                     "{kind} path {name:?} must be absolute (start with '/')"
@@ -491,6 +526,36 @@ pub struct Listen {
     pub address: Option<String>,
 }
 
+/// Where an HTTP request is made from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum From {
+    /// The target's point of view: `localhost` is the target.
+    #[default]
+    Target,
+    /// The machine that runs infraspec.
+    Runner,
+}
+
+/// Qualifiers of an `http` request.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Request {
+    /// GET unless said.
+    pub method: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+    /// `user:password` for basic authentication.
+    pub auth: Option<String>,
+    /// Follow redirects (the default), or report the first response.
+    pub follow_redirects: Option<bool>,
+    /// Skip TLS verification.
+    pub insecure: bool,
+    /// A PEM bundle of CAs to trust, on the machine that runs infraspec.
+    pub ca: Option<String>,
+    pub from: From,
+    /// For `json`: the path into the body, `.items[0].name`.
+    pub json_path: Option<String>,
+}
+
 /// One expectation on a resource's property.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Expectation {
@@ -498,6 +563,8 @@ pub struct Expectation {
     pub matcher: Matcher,
     /// For `listening` only.
     pub listen: Listen,
+    /// For `http` only.
+    pub request: Request,
 }
 
 impl Expectation {
@@ -506,6 +573,7 @@ impl Expectation {
             property,
             matcher,
             listen: Listen::default(),
+            request: Request::default(),
         }
     }
 
@@ -525,6 +593,16 @@ impl Expectation {
             (M::Not(inner), p) => format!("{p} should not {inner}"),
             (m, p) => format!("{p} should {m}"),
         };
+        let r = &self.request;
+        if let Some(m) = &r.method {
+            s.push_str(&format!(" ({m})"));
+        }
+        if let Some(path) = &r.json_path {
+            s = s.replacen("json should", &format!("json {path} should"), 1);
+        }
+        if r.from == From::Runner {
+            s.push_str(" from the runner");
+        }
         let Listen { protocol, address } = &self.listen;
         if let Some(proto) = protocol {
             s.push_str(&format!(" with {}", proto.as_str()));

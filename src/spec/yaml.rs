@@ -349,6 +349,7 @@ impl<'f> Loader<'f> {
 
         let mut options = CheckOptions::default();
         let mut listen = Listen::default();
+        let mut request = Request::default();
         let mut expectations: Vec<Expectation> = Vec::new();
         let errors_before = self.errors.len();
         for (key, value) in map.iter() {
@@ -360,7 +361,7 @@ impl<'f> Loader<'f> {
             if OPTION_KEYS.contains(&k) {
                 self.option(&mut options, key, value);
             } else if kind.qualifiers().contains(&k) {
-                self.qualifier(kind, &mut listen, key, value);
+                self.qualifier(kind, &mut listen, &mut request, key, value);
             } else if let Some(property) = Property::from_key(k) {
                 match kind.property_kind(property) {
                     Some(vk) => match matcher(value, vk, k) {
@@ -399,6 +400,21 @@ impl<'f> Loader<'f> {
         if expectations.is_empty() {
             let (p, m) = kind.default_expectation();
             expectations.push(Expectation::new(p, m));
+        }
+        if kind == ResourceKind::Http {
+            for e in expectations.iter_mut() {
+                e.request = request.clone();
+            }
+            if expectations.iter().any(|e| e.property == Property::Json)
+                && request.json_path.is_none()
+            {
+                self.error(
+                    origin.line,
+                    Some("json"),
+                    "`json` needs a `json_path` such as .status or .items[0].name",
+                );
+                return;
+            }
         }
         if listen != Listen::default() {
             for e in expectations
@@ -480,31 +496,80 @@ impl<'f> Loader<'f> {
         &mut self,
         kind: ResourceKind,
         listen: &mut Listen,
+        request: &mut Request,
         key: &MarkedScalarNode,
         value: &Node,
     ) {
         let k = key.as_str();
         let line = line_of(value);
-        match (kind, k) {
-            (ResourceKind::Port, "protocol") => {
-                match scalar_text(value).map(|t| Protocol::parse(&t)) {
-                    Ok(Some(p)) => listen.protocol = Some(p),
-                    _ => self.error(line, Some(k), "expected one of tcp, tcp6, udp, udp6"),
+        let result: Result<(), String> = (|| {
+            match (kind, k) {
+                (ResourceKind::Port, "protocol") => {
+                    listen.protocol = Some(
+                        Protocol::parse(&scalar_text(value)?)
+                            .ok_or("expected one of tcp, tcp6, udp, udp6")?,
+                    )
                 }
+                (ResourceKind::Port, "address") => {
+                    let a = scalar_text(value)?;
+                    a.parse::<std::net::IpAddr>()
+                        .map_err(|_| "expected an IP address such as 127.0.0.1 or ::")?;
+                    listen.address = Some(a)
+                }
+                (ResourceKind::Http, "method") => {
+                    let m = scalar_text(value)?.to_ascii_uppercase();
+                    if !["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+                        .contains(&m.as_str())
+                    {
+                        return Err(format!("{m:?} is not an HTTP method (GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS)"));
+                    }
+                    request.method = Some(m)
+                }
+                (ResourceKind::Http, "headers") => {
+                    let map = value
+                        .as_mapping()
+                        .ok_or("expected a mapping of header names to values")?;
+                    for (name, v) in map.iter() {
+                        let v = scalar_text(v)?;
+                        if name.as_str().is_empty()
+                            || name.as_str().contains([':', '\n', '\r'])
+                            || v.contains(['\n', '\r'])
+                        {
+                            return Err(format!(
+                                "header {:?} is not a valid header",
+                                name.as_str()
+                            ));
+                        }
+                        request.headers.push((name.as_str().to_string(), v));
+                    }
+                }
+                (ResourceKind::Http, "request_body") => request.body = Some(scalar_text(value)?),
+                (ResourceKind::Http, "auth") => {
+                    let a = scalar_text(value)?;
+                    if !a.contains(':') {
+                        return Err("expected user:password".into());
+                    }
+                    request.auth = Some(a)
+                }
+                (ResourceKind::Http, "follow_redirects") => {
+                    request.follow_redirects = Some(boolean(value)?)
+                }
+                (ResourceKind::Http, "insecure") => request.insecure = boolean(value)?,
+                (ResourceKind::Http, "ca") => request.ca = Some(scalar_text(value)?),
+                (ResourceKind::Http, "json_path") => request.json_path = Some(scalar_text(value)?),
+                (ResourceKind::Http, "from") => {
+                    request.from = match scalar_text(value)?.as_str() {
+                        "target" => From::Target,
+                        "runner" => From::Runner,
+                        other => return Err(format!("from {other:?}: expected target or runner")),
+                    }
+                }
+                _ => return Err(format!("`{k}` does not qualify a {kind} check")),
             }
-            (ResourceKind::Port, "address") => match scalar_text(value) {
-                Ok(a) if a.parse::<std::net::IpAddr>().is_ok() => listen.address = Some(a),
-                _ => self.error(
-                    line,
-                    Some(k),
-                    "expected an IP address such as 127.0.0.1 or ::",
-                ),
-            },
-            _ => self.error(
-                line,
-                Some(k),
-                format!("{kind} checks are not supported yet (their issue is open)"),
-            ),
+            Ok(())
+        })();
+        if let Err(msg) = result {
+            self.error(line, Some(k), msg);
         }
     }
 }

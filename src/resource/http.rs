@@ -1,0 +1,398 @@
+//! `http`: requests from the target's point of view.
+//!
+//! `localhost` in a URL is the target. The target needs no curl or wget: the
+//! request is made here, by ureq (rustls for TLS), over an address the backend
+//! provides ([`Backend::forward`]): the host itself for `local`, the
+//! container's address for docker, a `direct-tcpip` channel for SSH. Redirects
+//! are followed hop by hop so that every hop is reached the same way. Host
+//! names are first resolved on the target (the `host` resource's probe, in the
+//! same batch), so a name the target cannot resolve is a DNS error, distinct
+//! from a refused connection, a timeout or a TLS failure.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use super::{Early, Need, Observed};
+use crate::backend::{Backend, ForwardError};
+use crate::matcher::Value;
+use crate::spec::{From, Property, Request};
+
+/// What one request (after its redirects) answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    /// `name: value`, names in lowercase.
+    pub headers: Vec<String>,
+    pub body: Vec<u8>,
+    pub location: Option<String>,
+    pub elapsed: Duration,
+}
+
+/// Identifies a request, so that checks on the same request share it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub url: String,
+    pub request: Request,
+    pub timeout: Duration,
+}
+
+/// Default time a request may take, redirects included.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The host and port of a URL, with the scheme's default port.
+fn host_port(url: &str) -> Result<(String, u16, bool), String> {
+    let uri: ureq::http::Uri = url
+        .parse()
+        .map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+    let tls = uri.scheme_str() == Some("https");
+    let host = uri
+        .host()
+        .ok_or_else(|| format!("{url:?} has no host"))?
+        .to_string();
+    let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+    Ok((host, port, tls))
+}
+
+fn is_loopback_or_ip(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare == "localhost" || bare.parse::<std::net::IpAddr>().is_ok()
+}
+
+/// The needs of an http check: a target-side name lookup for named hosts.
+pub fn needs(url: &str, request: &Request) -> Vec<Need> {
+    match host_port(url) {
+        Ok((host, _, _)) if request.from == From::Target && !is_loopback_or_ip(&host) => {
+            vec![Need::Host(host)]
+        }
+        _ => vec![],
+    }
+}
+
+/// ureq resolves every name to the one address we give it.
+#[derive(Debug)]
+struct Fixed(SocketAddr);
+
+impl ureq::unversioned::resolver::Resolver for Fixed {
+    fn resolve(
+        &self,
+        _uri: &ureq::http::Uri,
+        _config: &ureq::config::Config,
+        _timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let mut addrs = self.empty();
+        addrs.push(self.0);
+        Ok(addrs)
+    }
+}
+
+fn tls_config(request: &Request) -> Result<ureq::tls::TlsConfig, String> {
+    let mut tls = ureq::tls::TlsConfig::builder().disable_verification(request.insecure);
+    if let Some(path) = &request.ca {
+        let pem =
+            std::fs::read(path).map_err(|e| format!("failed to read the CA bundle {path}: {e}"))?;
+        let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
+            .filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c.to_owned()),
+                _ => None,
+            })
+            .collect();
+        if certs.is_empty() {
+            return Err(format!("the CA bundle {path} holds no certificate"));
+        }
+        tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
+    }
+    Ok(tls.build())
+}
+
+fn describe(e: ureq::Error, host: &str, port: u16, timeout: Duration) -> String {
+    use ureq::Error as E;
+    match e {
+        // rustls reports certificate and handshake failures through I/O errors.
+        E::Io(io)
+            if {
+                let t = io.to_string();
+                t.contains("certificate")
+                    || t.contains("handshake")
+                    || t.contains("TLS")
+                    || t.contains("tls")
+            } =>
+        {
+            format!("TLS failed: {io}")
+        }
+        E::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            format!("connection refused: nothing listens on {host}:{port} (as the target sees it)")
+        }
+        E::Io(io)
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+            ) =>
+        {
+            format!("timed out after {}s", timeout.as_secs_f64())
+        }
+        E::Timeout(_) => format!("timed out after {}s", timeout.as_secs_f64()),
+        E::Tls(m) => format!("TLS failed: {m}"),
+        E::Rustls(r) => format!("TLS failed: {r}"),
+        E::HostNotFound => format!("could not resolve {host}"),
+        E::Io(io)
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof
+            ) =>
+        {
+            format!("the connection to {host}:{port} closed before an answer (refused or dropped on the target's side)")
+        }
+        other => format!("request failed: {other}"),
+    }
+}
+
+/// `Location` against the URL it came from.
+fn join(base: &str, location: &str) -> String {
+    if location.starts_with("http://") || location.starts_with("https://") {
+        return location.to_string();
+    }
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map(|i| i + scheme_end)
+        .unwrap_or(base.len());
+    if location.starts_with('/') {
+        format!("{}{location}", &base[..path_start])
+    } else {
+        let dir_end = base
+            .rfind('/')
+            .filter(|i| *i >= path_start)
+            .map(|i| i + 1)
+            .unwrap_or(base.len());
+        let mut b = base[..dir_end].to_string();
+        if !b.ends_with('/') {
+            b.push('/');
+        }
+        format!("{b}{location}")
+    }
+}
+
+/// Makes the request (following redirects unless told not to).
+pub fn fetch(backend: &dyn Backend, key: &Key) -> Result<Response, String> {
+    let started = Instant::now();
+    let request = &key.request;
+    let follow = request.follow_redirects.unwrap_or(true);
+    let mut url = key.url.clone();
+    let mut method = request.method.clone().unwrap_or_else(|| "GET".into());
+    let mut body = request.body.clone();
+    for _hop in 0..=10 {
+        let left = key.timeout.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            return Err(format!("timed out after {}s", key.timeout.as_secs_f64()));
+        }
+        let (host, port, _) = host_port(&url)?;
+        let _forward;
+        let addr = match request.from {
+            From::Runner => crate::backend::resolve_here(&host, port).map_err(|e| e.to_string())?,
+            From::Target => {
+                let f = backend.forward(&host, port).map_err(|e| match e {
+                    ForwardError::Dns(m) => m,
+                    ForwardError::Failed(m) => m,
+                })?;
+                let addr = f.addr;
+                _forward = f;
+                addr
+            }
+        };
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(left))
+            .tls_config(tls_config(request)?)
+            .build();
+        let agent = ureq::Agent::with_parts(
+            config,
+            ureq::unversioned::transport::DefaultConnector::new(),
+            Fixed(addr),
+        );
+        let mut builder = ureq::http::Request::builder()
+            .method(method.as_str())
+            .uri(url.as_str());
+        for (k, v) in &request.headers {
+            builder = builder.header(k.as_str(), v.as_str());
+        }
+        if let Some(auth) = &request.auth {
+            builder = builder.header(
+                "authorization",
+                format!("Basic {}", base64(auth.as_bytes())),
+            );
+        }
+        let req = builder
+            .body(body.clone().unwrap_or_default().into_bytes())
+            .map_err(|e| format!("invalid request: {e}"))?;
+        let mut response = agent
+            .run(req)
+            .map_err(|e| describe(e, &host, port, key.timeout))?;
+        let status = response.status().as_u16();
+        let headers: Vec<String> = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{}: {}",
+                    k.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes())
+                )
+            })
+            .collect();
+        let location = response
+            .headers()
+            .get("location")
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        if follow && (300..400).contains(&status) {
+            if let Some(next) = &location {
+                url = join(&url, next);
+                if matches!(status, 301..=303) {
+                    method = "GET".into();
+                    body = None;
+                }
+                continue;
+            }
+        }
+        let bytes = response
+            .body_mut()
+            .with_config()
+            .limit(crate::probe::OUTPUT_CAP as u64)
+            .read_to_vec()
+            .map_err(|e| describe(e, &host, port, key.timeout))?;
+        return Ok(Response {
+            status,
+            headers,
+            body: bytes,
+            location,
+            elapsed: started.elapsed(),
+        });
+    }
+    Err(format!("more than 10 redirects from {}", key.url))
+}
+
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
+/// Follows `.a.b[0].c` (a leading `$` is allowed) into a JSON value.
+pub fn json_at<'v>(value: &'v serde_json::Value, path: &str) -> Option<&'v serde_json::Value> {
+    let mut v = value;
+    let path = path.strip_prefix('$').unwrap_or(path);
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        let (name, rest) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if !name.is_empty() {
+            v = v.get(name)?;
+        }
+        for index in rest.split('[').filter(|s| !s.is_empty()) {
+            v = v.get(index.strip_suffix(']')?.parse::<usize>().ok()?)?;
+        }
+    }
+    Some(v)
+}
+
+pub fn observe(
+    result: Option<&Result<Response, String>>,
+    dns: Option<(String, Result<bool, String>)>,
+    request: &Request,
+    property: Property,
+) -> Result<Observed, Early> {
+    if let Some((host, resolvable)) = dns {
+        if !resolvable.map_err(Early::Error)? {
+            return Err(Early::Error(format!(
+                "DNS failure: the target cannot resolve {host}"
+            )));
+        }
+    }
+    let r = result
+        .ok_or_else(|| Early::Error("the request was not made".into()))?
+        .as_ref()
+        .map_err(|e| Early::Error(e.clone()))?;
+    Ok(match property {
+        Property::Status => Value::Int(r.status.into()),
+        Property::Body => Value::Text(String::from_utf8_lossy(&r.body).into_owned()),
+        Property::ResponseHeaders => Value::List(r.headers.clone()),
+        Property::Location => Value::Text(
+            r.location
+                .clone()
+                .ok_or_else(|| Early::Fail("no Location header".into()))?,
+        ),
+        Property::ResponseTime => Value::Int(r.elapsed.as_millis().try_into().unwrap_or(i64::MAX)),
+        Property::Json => {
+            let path = request.json_path.as_deref().unwrap_or(".");
+            let doc: serde_json::Value = serde_json::from_slice(&r.body)
+                .map_err(|e| Early::Fail(format!("a body that is not JSON ({e})")))?;
+            let v = json_at(&doc, path).ok_or_else(|| Early::Fail(format!("nothing at {path}")))?;
+            Value::Text(match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+        }
+        other => return Err(Early::Error(format!("http has no property {other}"))),
+    }
+    .into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_join_their_base() {
+        assert_eq!(join("http://h/a/b", "/c"), "http://h/c");
+        assert_eq!(join("http://h/a/b", "c"), "http://h/a/c");
+        assert_eq!(join("http://h", "c"), "http://h/c");
+        assert_eq!(join("http://h/a", "https://x/y"), "https://x/y");
+    }
+
+    #[test]
+    fn json_paths() {
+        let v: serde_json::Value =
+            serde_json::from_str(r#"{"status":"ok","items":[{"name":"a"},{"name":"b"}],"n":3}"#)
+                .unwrap();
+        assert_eq!(json_at(&v, ".status"), Some(&serde_json::json!("ok")));
+        assert_eq!(
+            json_at(&v, "$.items[1].name"),
+            Some(&serde_json::json!("b"))
+        );
+        assert_eq!(json_at(&v, ".n"), Some(&serde_json::json!(3)));
+        assert_eq!(json_at(&v, ".items[5]"), None);
+    }
+
+    #[test]
+    fn hosts_and_ports() {
+        assert_eq!(
+            host_port("https://example.org/x").unwrap(),
+            ("example.org".into(), 443, true)
+        );
+        assert_eq!(
+            host_port("http://localhost:8080/").unwrap(),
+            ("localhost".into(), 8080, false)
+        );
+        assert!(needs("http://localhost/", &Request::default()).is_empty());
+        assert_eq!(
+            needs("http://web.internal/", &Request::default()),
+            vec![Need::Host("web.internal".into())]
+        );
+    }
+}
