@@ -70,7 +70,7 @@ pub enum BackendError {
         command: String,
         after: Duration,
     },
-    #[error("{target}: {what} targets are not supported yet (their issue is open)")]
+    #[error("{target}: {what} is not available on this kind of target")]
     Unsupported { target: String, what: &'static str },
 }
 
