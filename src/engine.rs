@@ -160,8 +160,14 @@ pub fn run_batch(
                 said.trim()
             ))
         } else {
+            let why = match out.status {
+                Some(137) => " — killed (the container or the shell was killed)",
+                Some(143) => " — terminated",
+                None => " — the connection ended",
+                _ => "",
+            };
             BatchError::Failed(format!(
-                "the probe script gave no results ({status}): {}",
+                "the probe script gave no results ({status}{why}): {}",
                 stderr.trim()
             ))
         });
@@ -511,14 +517,20 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
                 facts
             }
             None => {
-                fail_all(&mut report, format!("gathering facts: {why}"));
+                fail_all(
+                    &mut report,
+                    format!("gathering facts on {}: {why}", backend.target()),
+                );
                 stats.total = started.elapsed();
                 report.stats = stats;
                 return report;
             }
         },
         Err(e) => {
-            fail_all(&mut report, format!("gathering facts: {e}"));
+            fail_all(
+                &mut report,
+                format!("gathering facts on {}: {e}", backend.target()),
+            );
             stats.total = started.elapsed();
             report.stats = stats;
             return report;
@@ -576,7 +588,10 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
         Ok(round) => record(&mut results, round, round_start.elapsed()),
         Err(e) => {
             report.facts = Some(facts);
-            fail_all(&mut report, format!("running probes: {e}"));
+            fail_all(
+                &mut report,
+                format!("running probes on {}: {e}", backend.target()),
+            );
             stats.total = started.elapsed();
             report.stats = stats;
             return report;
@@ -612,7 +627,10 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
                 report.facts = Some(facts);
                 fail_all(
                     &mut report,
-                    format!("running probes again for `eventually`: {e}"),
+                    format!(
+                        "running probes again for `eventually` on {}: {e}",
+                        backend.target()
+                    ),
                 );
                 stats.total = started.elapsed();
                 report.stats = stats;

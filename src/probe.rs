@@ -194,7 +194,7 @@ for d in "${{TMPDIR:-/tmp}}" /tmp /dev/shm /var/tmp; do
 done
 if [ -z "$T" ]; then printf '\n%s fatal no writable temporary directory (tried $TMPDIR, /tmp, /dev/shm, /var/tmp)\n' "$N"; exit 70; fi
 trap 'rm -rf "$T"' EXIT
-trap 'rm -rf "$T"; exit 130' HUP INT TERM
+trap 'rm -rf "$T"; exit 130' HUP INT TERM PIPE
 W=
 if command -v timeout >/dev/null 2>&1; then W=1; fi
 p() {{

@@ -141,6 +141,15 @@ pub fn start() -> Option<Sshd> {
 }
 
 impl Sshd {
+    /// Kills this sshd and every session it serves, as a crash or a reboot would.
+    pub fn kill(&mut self) {
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-P", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub fn ssh_dir(&self) -> PathBuf {
         self.home.join(".ssh")
     }
