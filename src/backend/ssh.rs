@@ -84,8 +84,33 @@ fn parse_options(options: &BTreeMap<String, String>) -> Result<SshOptions, Strin
     Ok(o)
 }
 
+/// One HTTP connection at a time per session: libssh2 keeps the state of a
+/// channel being opened, and of a packet half sent, in the session itself, so
+/// two threads driving one non-blocking session would corrupt each other.
+#[derive(Default)]
+struct Gate {
+    busy: std::sync::Mutex<bool>,
+    free: std::sync::Condvar,
+}
+
+impl Gate {
+    fn enter(&self) {
+        let mut busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
+        while *busy {
+            busy = self.free.wait(busy).unwrap_or_else(|e| e.into_inner());
+        }
+        *busy = true;
+    }
+
+    fn leave(&self) {
+        *self.busy.lock().unwrap_or_else(|e| e.into_inner()) = false;
+        self.free.notify_one();
+    }
+}
+
 /// A connected SSH target.
 pub struct Ssh {
+    http_gate: std::sync::Arc<Gate>,
     shown: String,
     session: Mutex<Session>,
     sudo: Option<Vec<String>>,
@@ -275,6 +300,7 @@ impl Ssh {
             argv
         });
         Ok(Ssh {
+            http_gate: Default::default(),
             shown: shown.to_string(),
             session: Mutex::new(session),
             sudo,
@@ -480,8 +506,13 @@ impl Backend for Ssh {
             .lock()
             .map_err(|_| ForwardError::Failed("the session is poisoned".into()))?
             .clone();
-        // Several requests share the session: it runs non-blocking while they
-        // do, and every call below retries what would block.
+        // Requests take turns on the session (see `Gate`); it runs
+        // non-blocking while one does, and every call retries what would block.
+        self.http_gate.enter();
+        let leave = |e: ForwardError| {
+            self.http_gate.leave();
+            e
+        };
         session.set_blocking(false);
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         let started = std::time::Instant::now();
@@ -490,16 +521,19 @@ impl Backend for Ssh {
                 Ok(c) => break c,
                 Err(e) if e.code() == ssh2::ErrorCode::Session(-37) => {
                     if started.elapsed() > Duration::from_secs(30) {
-                        return Err(ForwardError::Failed(format!("{}: opening a channel to {bare}:{port} timed out", self.shown)));
+                        return Err(leave(ForwardError::Failed(format!(
+                            "{}: opening a channel to {bare}:{port} timed out",
+                            self.shown
+                        ))));
                     }
                     std::thread::sleep(Duration::from_millis(1));
                 }
                 Err(e) => {
-                    return Err(ForwardError::Failed(format!(
+                    return Err(leave(ForwardError::Failed(format!(
                         "{} could not open a connection to {bare}:{port}: {} (refused, unreachable or not resolvable there)",
                         self.shown,
                         e.message()
-                    )))
+                    ))))
                 }
             }
         };
@@ -518,6 +552,7 @@ impl Backend for Ssh {
             Box::new(Pump {
                 stop,
                 handle: Some(handle),
+                gate: self.http_gate.clone(),
             }),
         ))
     }
@@ -527,6 +562,7 @@ impl Backend for Ssh {
 struct Pump {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     handle: Option<std::thread::JoinHandle<()>>,
+    gate: std::sync::Arc<Gate>,
 }
 
 impl Drop for Pump {
@@ -535,6 +571,7 @@ impl Drop for Pump {
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
+        self.gate.leave();
     }
 }
 
