@@ -372,6 +372,25 @@ mod tests {
         assert_eq!(display_word("a b"), "'a b'");
     }
 
+    /// Runs the rendered batch under a real `sh` and parses its output.
+    fn run_under_sh(probes: &[Probe]) -> Vec<Option<ProbeOutput>> {
+        use std::io::Write;
+        let n = nonce();
+        let mut child = std::process::Command::new("sh")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(render(probes, &n).as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        parse(&out.stdout, &n, probes.len()).unwrap()
+    }
+
     #[test]
     fn script_runs_under_a_real_sh() {
         let probes = vec![
@@ -379,22 +398,7 @@ mod tests {
             Probe::script("echo \"$1\" >&2; exit 7", ["x y"], "test snippet"),
             Probe::argv(["infraspec-no-such-command-xyz"]),
         ];
-        let n = nonce();
-        let script = render(&probes, &n);
-        let mut child = std::process::Command::new("sh")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(script.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        let got = parse(&out.stdout, &n, probes.len()).unwrap();
+        let got = run_under_sh(&probes);
         assert_eq!(
             got[0].as_ref().unwrap().stdout,
             b"a'b$(echo no)`echo no`;\nc"
@@ -413,23 +417,9 @@ mod tests {
             Probe::argv(["sleep", "30"]).with_timeout(Duration::from_secs(1)),
             Probe::argv(["echo", "after"]).untimed(),
         ];
-        let n = nonce();
         let started = std::time::Instant::now();
-        let mut child = std::process::Command::new("sh")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(render(&probes, &n).as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
+        let got = run_under_sh(&probes);
         assert!(started.elapsed() < Duration::from_secs(10));
-        let got = parse(&out.stdout, &n, 2).unwrap();
         assert!(got[0].as_ref().unwrap().timed_out);
         assert_eq!(got[1].as_ref().unwrap().stdout, b"after\n");
     }

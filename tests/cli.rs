@@ -2,6 +2,8 @@
 
 mod support;
 
+use support::text;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -14,10 +16,6 @@ fn infraspec(dir: &Path, args: &[&str]) -> Output {
         .env("NO_COLOR", "1")
         .output()
         .expect("run infraspec")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// A fresh directory under the system temp dir, removed on drop.

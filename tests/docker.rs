@@ -2,23 +2,12 @@
 
 mod support;
 
+use support::{show, text};
+
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use support::docker::{self as d, Running};
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    )
-}
 
 /// Runs infraspec and returns its output and its pid (for its containers' label).
 fn infraspec(args: &[&str]) -> (Output, u32) {

@@ -4,12 +4,10 @@
 
 mod support;
 
+use support::text;
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 fn json(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout)

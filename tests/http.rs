@@ -4,22 +4,11 @@
 
 mod support;
 
+use support::{show, text};
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    )
-}
 
 fn infraspec(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_infraspec"))

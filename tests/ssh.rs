@@ -2,23 +2,12 @@
 
 mod support;
 
-use std::process::{Command, Output};
+use support::{show, text};
+
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use support::sshd::{self, Sshd, USER};
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    )
-}
 
 fn direct(s: &Sshd) -> String {
     format!("ssh://{USER}@127.0.0.1:{}", s.port)
