@@ -102,6 +102,17 @@ pub fn its<R: ResourceType, P: PropertyOf<R>, M: Fits<Prop<R, P>>>(
     )
 }
 
+/// `#[request(...)]` on `describe http(...)`: the request the checks make.
+pub fn with_request(
+    check: Result<Check, String>,
+    request: &crate::spec::Request,
+) -> Result<Check, String> {
+    check.map(|mut c| {
+        c.expectation.request = request.clone();
+        c
+    })
+}
+
 /// One target of the run: connected on first use, its batch run once.
 struct TargetState {
     target: Target,

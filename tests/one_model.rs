@@ -1,7 +1,9 @@
 //! One model, two front ends: the same spec written in YAML and in the Rust
 //! DSL builds the same checks and gets the same outcomes.
 
-use infraspec::__private::{it, its, props, res, resource, CheckOptions};
+use infraspec::__private::{
+    it, its, props, res, resource, with_request, CheckOptions, From, Request,
+};
 use infraspec::prelude::*;
 
 /// What `spec!` expands the DESIGN-style spec below to (the macro emits
@@ -73,6 +75,34 @@ fn the_same_spec_builds_the_same_checks() {
         assert!(y.same_as(d), "YAML {y:#?}\n   DSL {d:#?}");
         assert_eq!(y.name(), d.name());
     }
+}
+
+#[test]
+fn http_request_qualifiers_are_the_same_both_ways() {
+    let yaml = infraspec::spec::yaml::load_str(
+        "checks:\n  - http: http://localhost:8080/api\n    method: POST\n    headers: { X-Test: '1' }\n    follow_redirects: false\n    from: runner\n    json_path: .status\n    json: created\n",
+        "http.yaml",
+    )
+    .unwrap();
+    let request = Request {
+        method: Some("POST".into()),
+        headers: vec![("X-Test".into(), "1".into())],
+        follow_redirects: Some(false),
+        from: From::Runner,
+        json_path: Some(".status".into()),
+        ..Default::default()
+    };
+    let r = resource(ResourceKind::Http, "http://localhost:8080/api");
+    let dsl = with_request(
+        its::<res::Http, props::Json, _>(&r, &CheckOptions::default(), eq("created"), false),
+        &request,
+    )
+    .unwrap();
+    assert!(yaml[0].same_as(&dsl), "YAML {:#?}\n DSL {dsl:#?}", yaml[0]);
+    assert_eq!(
+        dsl.name(),
+        "http http://localhost:8080/api json .status should eq \"created\" (POST) from the runner"
+    );
 }
 
 #[test]

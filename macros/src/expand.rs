@@ -55,12 +55,12 @@ fn describe(d: &Describe) -> TokenStream {
         let span = m.span();
         match &e.property {
             None => quote_spanned! {span=>
-                __checks.push(::infraspec::__private::it::<::infraspec::__private::res::#kind, _>(&__r, &__o, #m, #negate));
+                __checks.push(::infraspec::__private::with_request(::infraspec::__private::it::<::infraspec::__private::res::#kind, _>(&__r, &__o, #m, #negate), &__q));
             },
             Some(p) => {
                 let prop = camel(&p.to_string(), p.span());
                 quote_spanned! {span=>
-                    __checks.push(::infraspec::__private::its::<::infraspec::__private::res::#kind, ::infraspec::__private::props::#prop, _>(&__r, &__o, #m, #negate));
+                    __checks.push(::infraspec::__private::with_request(::infraspec::__private::its::<::infraspec::__private::res::#kind, ::infraspec::__private::props::#prop, _>(&__r, &__o, #m, #negate), &__q));
                 }
             }
         }
@@ -69,6 +69,8 @@ fn describe(d: &Describe) -> TokenStream {
         let __r = ::infraspec::__private::resource(::infraspec::ResourceKind::#kind, #arg);
         #[allow(unused_mut)]
         let mut __o = ::infraspec::__private::CheckOptions::default();
+        #[allow(unused_mut)]
+        let mut __q = ::infraspec::__private::Request::default();
         #(#options)*
         #(#examples)*
     }}
@@ -122,6 +124,35 @@ fn option(attr: &Attribute) -> TokenStream {
                 .map(|p| p.iter().map(|s| s.value()).collect())
                 .unwrap_or_default();
             quote!(__o.tags = ::std::vec![#(::std::string::String::from(#tags)),*];)
+        }
+        "request" => {
+            let pairs = attr
+                .parse_args_with(syn::punctuated::Punctuated::<syn::MetaNameValue, syn::Token![,]>::parse_terminated)
+                .map(|p| p.into_iter().collect::<Vec<_>>())
+                .unwrap_or_default();
+            let sets = pairs.iter().map(|pair| {
+                let value = &pair.value;
+                match pair.path.get_ident().map(|i| i.to_string()).unwrap_or_default().as_str() {
+                    "method" => quote!(__q.method = ::std::option::Option::Some(::std::string::String::from(#value).to_ascii_uppercase());),
+                    "header" => quote! {
+                        if let ::std::option::Option::Some((__n, __v)) = (#value).split_once(':') {
+                            __q.headers.push((__n.trim().to_string(), __v.trim().to_string()));
+                        }
+                    },
+                    "body" => quote!(__q.body = ::std::option::Option::Some(::std::string::String::from(#value));),
+                    "auth" => quote!(__q.auth = ::std::option::Option::Some(::std::string::String::from(#value));),
+                    "ca" => quote!(__q.ca = ::std::option::Option::Some(::std::string::String::from(#value));),
+                    "json_path" => quote!(__q.json_path = ::std::option::Option::Some(::std::string::String::from(#value));),
+                    "follow_redirects" => quote!(__q.follow_redirects = ::std::option::Option::Some(#value);),
+                    "insecure" => quote!(__q.insecure = #value;),
+                    _ => quote! {
+                        if #value == "runner" {
+                            __q.from = ::infraspec::__private::From::Runner;
+                        }
+                    },
+                }
+            });
+            quote!(#(#sets)*)
         }
         "only_if" | "eventually" => {
             let pairs = attr

@@ -22,7 +22,9 @@ pub const RESOURCES: &[&str] = &[
     "docker_image",
 ];
 
-const ATTRIBUTES: &str = "skip_in_container, skip(\"reason\"), only_if(…), eventually(timeout = \"30s\", interval = \"1s\"), title(\"…\"), tags(\"a\", \"b\"), timeout(\"10s\"), sensitive";
+const ATTRIBUTES: &str = "skip_in_container, skip(\"reason\"), only_if(…), eventually(timeout = \"30s\", interval = \"1s\"), title(\"…\"), tags(\"a\", \"b\"), timeout(\"10s\"), sensitive, request(…) on http";
+
+const REQUEST_HELP: &str = "request takes method = \"POST\", header = \"Name: value\" (repeatable), body = \"…\", auth = \"user:password\", follow_redirects = false, insecure = true, ca = \"path\", json_path = \".a.b[0]\", from = \"runner\"";
 
 /// Errors collected across a spec, combined into one compile error.
 #[derive(Default)]
@@ -119,6 +121,12 @@ fn describe(d: &Describe, errors: &mut Errors) {
     }
     for attr in &d.attrs {
         attribute(attr, errors);
+        if attr.path().is_ident("request") && resource != "http" {
+            errors.push(syn::Error::new_spanned(
+                attr,
+                "#[request(…)] qualifies `describe http(…)` only",
+            ));
+        }
     }
 }
 
@@ -158,6 +166,39 @@ fn attribute(attr: &Attribute, errors: &mut Errors) {
             );
             if parsed.is_err() {
                 errors.push(err("#[tags(\"a\", \"b\")] takes strings".into()));
+            }
+        }
+        "request" => {
+            let pairs = attr.parse_args_with(
+                syn::punctuated::Punctuated::<syn::MetaNameValue, syn::Token![,]>::parse_terminated,
+            );
+            let Ok(pairs) = pairs else {
+                errors.push(err(REQUEST_HELP.into()));
+                return;
+            };
+            for pair in pairs {
+                let key = pair
+                    .path
+                    .get_ident()
+                    .map(|i| i.to_string())
+                    .unwrap_or_default();
+                let ok = match key.as_str() {
+                    "method" => lit_str(&pair.value).is_some_and(|m| {
+                        ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+                            .contains(&m.to_ascii_uppercase().as_str())
+                    }),
+                    "header" => lit_str(&pair.value).is_some_and(|h| {
+                        h.split_once(':').is_some_and(|(n, _)| !n.trim().is_empty())
+                    }),
+                    "auth" => lit_str(&pair.value).is_some_and(|a| a.contains(':')),
+                    "from" => lit_str(&pair.value).is_some_and(|f| f == "runner" || f == "target"),
+                    "body" | "ca" | "json_path" => lit_str(&pair.value).is_some(),
+                    "follow_redirects" | "insecure" => lit_bool(&pair.value).is_some(),
+                    _ => false,
+                };
+                if !ok {
+                    errors.push(syn::Error::new_spanned(&pair, REQUEST_HELP));
+                }
             }
         }
         "only_if" | "eventually" => {
