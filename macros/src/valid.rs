@@ -168,77 +168,64 @@ fn attribute(attr: &Attribute, errors: &mut Errors) {
                 errors.push(err("#[tags(\"a\", \"b\")] takes strings".into()));
             }
         }
-        "request" => {
-            let pairs = attr.parse_args_with(
-                syn::punctuated::Punctuated::<syn::MetaNameValue, syn::Token![,]>::parse_terminated,
-            );
-            let Ok(pairs) = pairs else {
-                errors.push(err(REQUEST_HELP.into()));
-                return;
-            };
-            for pair in pairs {
-                let key = pair
-                    .path
-                    .get_ident()
-                    .map(|i| i.to_string())
-                    .unwrap_or_default();
-                let ok = match key.as_str() {
-                    "method" => lit_str(&pair.value).is_some_and(|m| {
-                        ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-                            .contains(&m.to_ascii_uppercase().as_str())
-                    }),
-                    "header" => lit_str(&pair.value).is_some_and(|h| {
-                        h.split_once(':').is_some_and(|(n, _)| !n.trim().is_empty())
-                    }),
-                    "auth" => lit_str(&pair.value).is_some_and(|a| a.contains(':')),
-                    "from" => lit_str(&pair.value).is_some_and(|f| f == "runner" || f == "target"),
-                    "body" | "ca" | "json_path" => lit_str(&pair.value).is_some(),
-                    "follow_redirects" | "insecure" => lit_bool(&pair.value).is_some(),
-                    _ => false,
-                };
-                if !ok {
-                    errors.push(syn::Error::new_spanned(&pair, REQUEST_HELP));
-                }
-            }
-        }
-        "only_if" | "eventually" => {
-            let pairs = attr.parse_args_with(
-                syn::punctuated::Punctuated::<syn::MetaNameValue, syn::Token![,]>::parse_terminated,
-            );
-            let Ok(pairs) = pairs else {
-                errors.push(err(format!("#[{name}(key = value, …)]")));
-                return;
-            };
-            for pair in pairs {
-                let key = pair
-                    .path
-                    .get_ident()
-                    .map(|i| i.to_string())
-                    .unwrap_or_default();
-                let ok = match (name.as_str(), key.as_str()) {
-                    ("only_if", "os" | "arch") => lit_str(&pair.value).is_some(),
-                    ("only_if", "init") => lit_str(&pair.value).is_some_and(|v| {
-                        ["systemd", "openrc", "sysv", "none"].contains(&v.as_str())
-                    }),
-                    ("only_if", "container") => lit_bool(&pair.value).is_some(),
-                    ("eventually", "timeout" | "interval") => {
-                        lit_str(&pair.value).is_some_and(|v| is_duration(&v))
-                    }
-                    _ => false,
-                };
-                if !ok {
-                    let help = if name == "only_if" {
-                        "only_if takes os = \"debian\", arch = \"x86_64\", init = \"systemd|openrc|sysv|none\", container = true|false"
-                    } else {
-                        "eventually takes timeout = \"30s\", interval = \"1s\""
-                    };
-                    errors.push(syn::Error::new_spanned(&pair, help));
-                }
-            }
-        }
+        "request" => key_values(attr, REQUEST_HELP, errors, |key, value| match key {
+            "method" => lit_str(value).is_some_and(|m| {
+                ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].contains(&m.to_ascii_uppercase().as_str())
+            }),
+            "header" => lit_str(value).is_some_and(|h| h.split_once(':').is_some_and(|(n, _)| !n.trim().is_empty())),
+            "auth" => lit_str(value).is_some_and(|a| a.contains(':')),
+            "from" => lit_str(value).is_some_and(|f| f == "runner" || f == "target"),
+            "body" | "ca" | "json_path" => lit_str(value).is_some(),
+            "follow_redirects" | "insecure" => lit_bool(value).is_some(),
+            _ => false,
+        }),
+        "only_if" => key_values(
+            attr,
+            "only_if takes os = \"debian\", arch = \"x86_64\", init = \"systemd|openrc|sysv|none\", container = true|false",
+            errors,
+            |key, value| match key {
+                "os" | "arch" => lit_str(value).is_some(),
+                "init" => lit_str(value).is_some_and(|v| ["systemd", "openrc", "sysv", "none"].contains(&v.as_str())),
+                "container" => lit_bool(value).is_some(),
+                _ => false,
+            },
+        ),
+        "eventually" => key_values(
+            attr,
+            "eventually takes timeout = \"30s\", interval = \"1s\"",
+            errors,
+            |key, value| matches!(key, "timeout" | "interval") && lit_str(value).is_some_and(|v| is_duration(&v)),
+        ),
         _ => errors.push(err(format!(
             "unknown attribute on describe; expected one of: {ATTRIBUTES}"
         ))),
+    }
+}
+
+/// `#[name(key = value, …)]`: each pair must be accepted by `accepts`, and
+/// each one that is not is an error at that pair.
+fn key_values(
+    attr: &Attribute,
+    help: &str,
+    errors: &mut Errors,
+    accepts: impl Fn(&str, &Expr) -> bool,
+) {
+    let pairs = attr.parse_args_with(
+        syn::punctuated::Punctuated::<syn::MetaNameValue, syn::Token![,]>::parse_terminated,
+    );
+    let Ok(pairs) = pairs else {
+        errors.push(syn::Error::new_spanned(attr, help));
+        return;
+    };
+    for pair in pairs {
+        let key = pair
+            .path
+            .get_ident()
+            .map(|i| i.to_string())
+            .unwrap_or_default();
+        if !accepts(&key, &pair.value) {
+            errors.push(syn::Error::new_spanned(&pair, help));
+        }
     }
 }
 
