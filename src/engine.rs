@@ -333,10 +333,11 @@ fn observe_round(
     opts: &Options,
     stats: &mut Stats,
 ) -> Result<Vec<Judged>, BatchError> {
-    let needs: BTreeSet<resource::Need> = indices
+    let per_check: Vec<Vec<resource::Need>> = indices
         .iter()
-        .flat_map(|&i| resource::needs(&all[i], facts))
+        .map(|&i| resource::needs(&all[i], facts))
         .collect();
+    let needs: BTreeSet<resource::Need> = per_check.iter().flatten().cloned().collect();
     let plan = Plan::new(&needs, facts);
     let outputs = if plan.probes.is_empty() {
         Vec::new()
@@ -377,9 +378,10 @@ fn observe_round(
     }
     Ok(indices
         .iter()
-        .map(|&i| {
+        .enumerate()
+        .map(|(k, &i)| {
             let check = &all[i];
-            let mut by: Vec<String> = resource::needs(check, facts)
+            let mut by: Vec<String> = per_check[k]
                 .iter()
                 .filter_map(|n| plan.probe_of(n).map(|p| p.to_string()))
                 .collect();
