@@ -98,21 +98,7 @@ fn container_killed_mid_run() {
     }
     let c = support::docker::Running::start(support::docker::BUSYBOX);
     let started = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_infraspec"))
-        .args([
-            "--format",
-            "json",
-            "--target",
-            &format!("docker://{}", c.0),
-            "--target",
-            "local",
-            "-c",
-            "{command: sleep 4}",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = support::docker::spawn_long_run(&c.0, 4);
     std::thread::sleep(Duration::from_millis(1500));
     assert!(Command::new("docker")
         .args(["kill", &c.0])

@@ -84,3 +84,22 @@ impl Drop for Running {
         let _ = docker(&["rm", "-f", "-v", &self.0]);
     }
 }
+
+/// Starts infraspec against `docker://container` and `local`, both running a
+/// `sleep SECONDS` command, with a JSON report: a run long enough to break.
+pub fn spawn_long_run(container: &str, seconds: u32) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_infraspec"))
+        .args([
+            "--format",
+            "json",
+            "--target",
+            &format!("docker://{container}"),
+            "--target",
+            "local",
+        ])
+        .args(["-c", &format!("{{command: sleep {seconds}}}")])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run infraspec")
+}
