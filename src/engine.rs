@@ -125,29 +125,58 @@ impl std::fmt::Display for BatchError {
 }
 
 /// Runs one framed batch of probes on the target: one exec.
+///
+/// Each probe gets its own answer: a probe that finished keeps its output even
+/// when a later one was cut off (the batch timed out, the connection ended).
+/// An `Err` means nothing of the batch can be trusted or nothing ran.
 pub fn run_batch(
     backend: &dyn Backend,
     probes: &[Probe],
     timeout: Duration,
-) -> Result<Vec<Option<ProbeOutput>>, BatchError> {
+) -> Result<Vec<probe::Answer>, BatchError> {
     let nonce = probe::nonce();
     let script = probe::render(probes, &nonce);
     let out = backend
         .exec(&["sh".to_string()], script.as_bytes(), timeout)
         .map_err(|e| BatchError::Failed(e.to_string()))?;
-    let results = probe::parse(&out.stdout, &nonce, probes.len())
+    let mut results = probe::parse(&out.stdout, &nonce, probes)
         .map_err(|e| BatchError::Failed(e.to_string()))?;
-    if out.truncated && results.iter().any(Option::is_none) {
-        return Err(BatchError::Failed(format!(
+    let cut_why = if out.timed_out {
+        Some(format!(
+            "the batch did not finish within {}s and was stopped before this probe finished",
+            timeout.as_secs()
+        ))
+    } else if out.truncated {
+        Some(format!(
             "the target printed more than {} MiB in one batch; the rest was dropped",
             crate::backend::EXEC_OUTPUT_CAP >> 20
-        )));
+        ))
+    } else {
+        None
+    };
+    if let Some(why) = &cut_why {
+        for r in results.iter_mut().filter(|r| r.is_err()) {
+            *r = Err(why.clone());
+        }
     }
-    if !probes.is_empty() && results.iter().all(Option::is_none) {
+    if !probes.is_empty() && results.iter().all(Result::is_err) {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let status = out.status.map_or("killed by a signal".to_string(), |s| {
             format!("exit status {s}")
         });
+        if let Some(why) = cut_why {
+            return Err(BatchError::Failed(why));
+        }
+        let lost = results.iter().all(|r| {
+            r.as_ref()
+                .err()
+                .is_some_and(|e| e.starts_with("the probe did not run"))
+        });
+        if lost {
+            return Err(BatchError::Failed(
+                results[0].clone().err().unwrap_or_default(),
+            ));
+        }
         return Err(if matches!(out.status, Some(126) | Some(127)) {
             // Docker reports a missing executable on the exec's own output.
             let said = format!(
@@ -168,7 +197,7 @@ pub fn run_batch(
             };
             BatchError::Failed(format!(
                 "the probe script gave no results ({status}{why}): {}",
-                stderr.trim()
+                crate::report::escape_text(stderr.trim())
             ))
         });
     }
@@ -223,7 +252,7 @@ impl Prober<'_> {
         probes: &[Probe],
         opts: &Options,
         stats: &mut Stats,
-    ) -> Result<Vec<Option<ProbeOutput>>, BatchError> {
+    ) -> Result<Vec<probe::Answer>, BatchError> {
         match self {
             Prober::Shell => {
                 stats.round_trips += 1;
@@ -236,7 +265,9 @@ impl Prober<'_> {
                     .map(|p| {
                         let mut read = |path: &str| cache.borrow_mut().read(path);
                         let names = |user: bool, id: u64| cache.borrow_mut().name(user, id);
-                        resource::file::emulate(p, &mut read, &names)
+                        resource::file::emulate(p, &mut read, &names).ok_or_else(|| {
+                            format!("`{p}` cannot be answered without a shell on the target")
+                        })
                     })
                     .collect();
                 stats.round_trips += cache.borrow().reads - before;
@@ -383,7 +414,8 @@ fn observe_round(
             let check = &all[i];
             let mut by: Vec<String> = per_check[k]
                 .iter()
-                .filter_map(|n| plan.probe_of(n).map(|p| p.to_string()))
+                .filter(|n| plan.probe_of(n).is_some())
+                .map(|n| plan.shown_for(n))
                 .collect();
             by.dedup();
             let (outcome, note) = judge(check, &obs);

@@ -132,9 +132,21 @@ pub struct Facts {
     pub pid1: String,
     pub package_manager: Option<PackageManager>,
     pub uid: Option<u32>,
+    /// The name of the user the probes run as.
+    pub user: Option<String>,
 }
 
 impl Facts {
+    /// The user the probes run as, for messages: `www-data (uid 33)`.
+    pub fn checking_user(&self) -> String {
+        match (&self.user, self.uid) {
+            (Some(name), Some(uid)) => format!("{name} (uid {uid})"),
+            (None, Some(uid)) => format!("uid {uid}"),
+            (Some(name), None) => name.clone(),
+            (None, None) => "the checking user".into(),
+        }
+    }
+
     pub fn is_container(&self) -> bool {
         self.container.is_some()
     }
@@ -176,6 +188,7 @@ for m in dpkg-query rpm apk pacman timeout; do command -v "$m" >/dev/null 2>&1 &
 [ -r /etc/redhat-release ] && read -r x </etc/redhat-release && echo "redhat_release=$x"
 [ -r /etc/arch-release ] && echo arch_release=1
 echo "uid=$(id -u 2>/dev/null)"
+echo "user=$(id -un 2>/dev/null)"
 :
 "#;
 
@@ -354,6 +367,7 @@ pub fn from_raw(raw: &RawFacts<'_>) -> Facts {
         pid1,
         package_manager,
         uid: first("uid").and_then(|u| u.parse().ok()),
+        user: first("user").filter(|u| !u.is_empty()).map(str::to_string),
     }
 }
 

@@ -90,8 +90,18 @@ impl Host {
         )
         .map_err(|e| self.fail(&shown, e))?
         .pop()
-        .flatten()
-        .ok_or_else(|| self.fail(&shown, "no result"))?;
+        .ok_or_else(|| self.fail(&shown, "no result"))?
+        .map_err(|e| self.fail(&shown, e))?;
+        if out.timed_out || out.truncated() {
+            return Err(self.fail(
+                &shown,
+                if out.timed_out {
+                    "timed out and was killed".to_string()
+                } else {
+                    format!("printed {} bytes, more than infraspec keeps", out.stdout_len)
+                },
+            ));
+        }
         Ok(CommandOutput {
             status: out.status,
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

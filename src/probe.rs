@@ -5,25 +5,50 @@
 //! script on the standard input of a single `sh` exec, and splits the output
 //! back into per-probe results.
 //!
-//! Every argument is single-quoted in the script, so names from a spec reach the
-//! target as data, never as shell text. Each probe's stdout and stderr go to
-//! files in a private temporary directory and are then printed between marker
-//! lines that carry a random per-run nonce; output that does not know the nonce
-//! cannot forge another probe's result. What is kept of each stream is capped,
-//! and each probe runs under `timeout(1)` where the target has it.
+//! # Why the framing cannot be forged
+//!
+//! Nothing a probe prints reaches the batch's output directly. Each probe's
+//! stdout and stderr go to fresh files in a private (0700) directory, with
+//! stdin from `/dev/null`. Only when the probe has ended does the script
+//! print a header with the probe's exit status and the byte length of each
+//! stream, then exactly that many bytes (at most the probe's cap) of each
+//! file. The reader takes the lengths from the header and never looks inside
+//! the data for markers, so no output, however crafted, can end a frame early
+//! or start another. Headers also carry a random per-batch nonce that exists
+//! only in the script (stdin, never argv, environment or a file name), and the
+//! frames must follow each other with nothing in between: bytes that some
+//! process pushed into the stream by other means make the batch an error,
+//! never a pass.
+//!
+//! The whole script is one `{ … }` group, so the shell has read all of it
+//! before the first probe runs, and a probe cannot read the rest of the
+//! script from the shell's stdin.
+//!
+//! # Fail closed
+//!
+//! A probe whose output files cannot be created is reported as not run, with
+//! the reason. A probe's output beyond its cap is not silently cut: the header
+//! carries the full length, and [`ProbeOutput::truncated`] tells the checks.
+//! Probes with a timeout are killed by a watchdog in the script itself (a
+//! background `sleep`), so the timeout holds on targets without `timeout(1)`;
+//! a background child of a probe holds only its own files, never the batch's
+//! output, so it cannot keep the run alive.
 
 use std::fmt;
 use std::time::Duration;
 
-/// Most bytes kept of one probe's stdout or stderr.
+/// Default cap on what is kept of one probe's stdout or stderr. A probe that
+/// prints more is an error for the checks that need it (see
+/// [`ProbeOutput::truncated`]); `max_output` raises it for a check.
 pub const OUTPUT_CAP: usize = 4 << 20;
 
-/// A command to run on the target. Its stdout streams into the batch's
-/// output (what is kept of it is capped when the output is read); its stderr
-/// goes through a private file. A probe with a timeout runs under
-/// `timeout(1)` where the target has it; infraspec's own reads of `/proc`,
-/// `/sys` and the package database run without one (the batch's timeout
-/// still bounds them), which saves a process each.
+/// The cap of infraspec's own reads of the target's tables (the process
+/// table, the package database): large, so that no busy host hides an entry,
+/// and still an error when exceeded.
+pub const TABLE_CAP: usize = 64 << 20;
+
+/// A command to run on the target, with how long it may run and how much of
+/// its output is kept.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Probe {
     argv: Vec<String>,
@@ -31,6 +56,7 @@ pub struct Probe {
     /// command.
     shown: Option<String>,
     timeout_secs: u64,
+    cap: usize,
 }
 
 impl Probe {
@@ -47,6 +73,7 @@ impl Probe {
             argv: argv.into_iter().map(Into::into).collect(),
             shown: None,
             timeout_secs: Self::DEFAULT_TIMEOUT.as_secs(),
+            cap: OUTPUT_CAP,
         }
     }
 
@@ -64,6 +91,7 @@ impl Probe {
             argv,
             shown: Some(shown.into()),
             timeout_secs: Self::DEFAULT_TIMEOUT.as_secs(),
+            cap: OUTPUT_CAP,
         }
     }
 
@@ -80,12 +108,23 @@ impl Probe {
         self
     }
 
+    /// The same probe keeping up to `cap` bytes of each stream.
+    pub fn with_cap(mut self, cap: usize) -> Self {
+        self.cap = cap.max(1);
+        self
+    }
+
     pub fn argv_slice(&self) -> &[String] {
         &self.argv
     }
 
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout_secs)
+    }
+
+    /// Most bytes kept of each of the probe's streams.
+    pub fn cap(&self) -> usize {
+        self.cap
     }
 }
 
@@ -137,14 +176,34 @@ pub fn quote(arg: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ProbeOutput {
     pub status: i32,
+    /// What was kept of stdout: at most the probe's cap.
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
-    /// More than [`OUTPUT_CAP`] bytes were printed; the rest was dropped on the target.
-    pub truncated: bool,
+    /// How many bytes the probe really printed on each stream.
+    pub stdout_len: u64,
+    pub stderr_len: u64,
+    /// The probe's watchdog killed it at its timeout.
     pub timed_out: bool,
 }
 
 impl ProbeOutput {
+    /// Output that was kept whole.
+    pub fn new(status: i32, stdout: Vec<u8>, stderr: Vec<u8>) -> ProbeOutput {
+        ProbeOutput {
+            status,
+            stdout_len: stdout.len() as u64,
+            stderr_len: stderr.len() as u64,
+            stdout,
+            stderr,
+            timed_out: false,
+        }
+    }
+
+    /// More was printed on stdout than was kept.
+    pub fn truncated(&self) -> bool {
+        self.stdout_len > self.stdout.len() as u64
+    }
+
     /// A short excerpt of stderr for error messages.
     pub fn stderr_excerpt(&self) -> String {
         let text = String::from_utf8_lossy(&self.stderr);
@@ -163,143 +222,239 @@ impl ProbeOutput {
     }
 }
 
-/// A random token for one run, from the kernel's generator.
+/// A probe's answer: its output, or why there is none (it did not run, its
+/// frame was cut).
+pub type Answer = Result<ProbeOutput, String>;
+
+/// A random token from the kernel's generator, as hex.
 pub fn nonce() -> String {
     use std::io::Read;
     let mut bytes = [0u8; 16];
     let random = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
     if random.is_err() {
-        // No /dev/urandom: fall back to clock and process id. Still unknown to
-        // any file content or command output the probes read.
+        // No /dev/urandom: fall back to clock, process id and a counter. The
+        // framing does not rest on this being secret (see the module docs).
+        static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let t = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()
             .as_nanos();
-        bytes[..16].copy_from_slice(&(t ^ ((std::process::id() as u128) << 64)).to_le_bytes());
+        let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) as u128;
+        bytes.copy_from_slice(&(t ^ ((std::process::id() as u128) << 64) ^ (n << 96)).to_le_bytes());
     }
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Renders the batch script for `probes`, framed with `nonce`.
-pub fn render(probes: &[Probe], nonce: &str) -> String {
-    let cap = OUTPUT_CAP + 1;
-    let mut s = String::with_capacity(1024 + probes.len() * 64);
-    s.push_str(&format!(
-        r#"{{
-umask 077
-N={nonce}
+/// The script's fixed part: the private directory, the tools it relies on,
+/// and `p`, which runs one probe and prints its frame.
+///
+/// `p I TIMEOUT CAP ARGV…`: runs ARGV with stdin from /dev/null, stdout and
+/// stderr to fresh files; with a timeout, a watchdog kills it then and leaves
+/// a mark. Then prints `\nNONCE I STATUS KILLED OUTLEN ERRLEN\n` and exactly
+/// min(OUTLEN, CAP) then min(ERRLEN, CAP) bytes. A probe whose files cannot be
+/// created prints `\nNONCE I lost REASON\n` instead.
+const PRELUDE: &str = r#"umask 077
 T=
-for d in "${{TMPDIR:-/tmp}}" /tmp /dev/shm /var/tmp; do
-  if mkdir "$d/.infraspec-$N" 2>/dev/null; then T="$d/.infraspec-$N"; break; fi
+for d in "${TMPDIR:-/tmp}" /tmp /dev/shm /var/tmp "${HOME:-/}"; do
+  [ -d "$d" ] && [ -w "$d" ] || continue
+  if mkdir "$d/.infraspec-$D" 2>/dev/null; then
+    if { : >"$d/.infraspec-$D/t"; } 2>/dev/null; then T="$d/.infraspec-$D"; break; fi
+    rm -rf "$d/.infraspec-$D"
+  fi
 done
-if [ -z "$T" ]; then printf '\n%s fatal no writable temporary directory (tried $TMPDIR, /tmp, /dev/shm, /var/tmp)\n' "$N"; exit 70; fi
+if [ -z "$T" ]; then printf '\n%s fatal %s\n' "$N" 'no writable temporary directory with a free inode (tried $TMPDIR, /tmp, /dev/shm, /var/tmp, $HOME)'; exit 70; fi
 trap 'rm -rf "$T"' EXIT
 trap 'rm -rf "$T"; exit 130' HUP INT TERM PIPE
-W=
-if command -v timeout >/dev/null 2>&1; then W=1; fi
-p() {{
-  i=$1; t=$2; shift 2
-  printf '\n%s %s out\n' "$N" "$i"
-  if [ "$t" -gt 0 ] && [ -n "$W" ]; then timeout -s KILL "$t" "$@" </dev/null 2>"$T/e"; s=$?; g=1; else "$@" </dev/null 2>"$T/e"; s=$?; g=0; fi
-  printf '\n%s %s err\n' "$N" "$i"; if [ -s "$T/e" ]; then head -c {cap} "$T/e"; fi
-  printf '\n%s %s end %s %s\n' "$N" "$i" "$s" "$g"
-}}
-"#
-    ));
+for x in wc head; do command -v "$x" >/dev/null 2>&1 || { printf '\n%s fatal %s\n' "$N" "the target has no $x, which reading probe output needs"; exit 70; }; done
+S=
+command -v sleep >/dev/null 2>&1 && S=1
+p() {
+  i=$1; t=$2; c=$3; shift 3
+  o="$T/$i.o"; e="$T/$i.e"; k="$T/$i.k"
+  if ! { : >"$o" && : >"$e"; } 2>/dev/null; then
+    printf '\n%s %s lost %s\n' "$N" "$i" "its output files could not be created in $T (disk or inodes full?)"
+    return
+  fi
+  if [ "$t" -gt 0 ] && [ -n "$S" ]; then
+    "$@" </dev/null >"$o" 2>"$e" &
+    q=$!
+    ( w=; trap '[ -n "$w" ] && kill "$w" 2>/dev/null; exit 0' TERM
+      sleep "$t" & w=$!
+      wait "$w" && { : >"$k"; kill -KILL "$q"; } ) </dev/null >/dev/null 2>&1 &
+    g=$!
+    wait "$q"; s=$?
+    kill "$g" 2>/dev/null
+  else
+    "$@" </dev/null >"$o" 2>"$e"; s=$?
+  fi
+  a=0; b=0; m=0
+  [ -s "$o" ] && a=$(($(wc -c <"$o")))
+  [ -s "$e" ] && b=$(($(wc -c <"$e")))
+  [ -e "$k" ] && m=1
+  printf '\n%s %s %s %s %s %s\n' "$N" "$i" "$s" "$m" "$a" "$b"
+  [ "$a" -gt "$c" ] && a=$c
+  [ "$b" -gt "$c" ] && b=$c
+  [ "$a" -gt 0 ] && head -c "$a" "$o"
+  [ "$b" -gt 0 ] && head -c "$b" "$e"
+  rm -f "$o" "$e" "$k"
+}
+"#;
+
+/// Renders the batch script for `probes`, framed with `nonce`.
+pub fn render(probes: &[Probe], nonce: &str) -> String {
+    let mut s = String::with_capacity(PRELUDE.len() + 256 + probes.len() * 64);
+    s.push_str("{\n");
+    s.push_str(&format!("N={nonce}\nD={}\n", &self::nonce()[..16]));
+    s.push_str(PRELUDE);
     for (i, probe) in probes.iter().enumerate() {
-        s.push_str(&format!("p {i} {}", probe.timeout_secs));
+        s.push_str(&format!("p {i} {} {}", probe.timeout_secs, probe.cap));
         for arg in &probe.argv {
             s.push(' ');
             s.push_str(&quote(arg));
         }
         s.push('\n');
     }
-    s.push_str("printf '\\n%s done\\n' \"$N\"\n}\n");
+    s.push_str(&format!("printf '\\n%s done %s\\n' \"$N\" {}\n}}\n", probes.len()));
     s
 }
 
-/// Why a batch's output could not be read.
+/// One frame as the script prints it, for backends and tests that answer a
+/// batch without a shell: the header, then the kept part of each stream.
+pub fn frame(nonce: &str, index: usize, out: &ProbeOutput, cap: usize) -> Vec<u8> {
+    let kept_out = &out.stdout[..out.stdout.len().min(cap)];
+    let kept_err = &out.stderr[..out.stderr.len().min(cap)];
+    let mut bytes = format!(
+        "\n{nonce} {index} {} {} {} {}\n",
+        out.status,
+        u8::from(out.timed_out),
+        out.stdout_len.max(out.stdout.len() as u64),
+        out.stderr_len.max(out.stderr.len() as u64)
+    )
+    .into_bytes();
+    bytes.extend_from_slice(kept_out);
+    bytes.extend_from_slice(kept_err);
+    bytes
+}
+
+/// The line that ends a batch of `count` probes.
+pub fn frame_end(nonce: &str, count: usize) -> Vec<u8> {
+    format!("\n{nonce} done {count}\n").into_bytes()
+}
+
+/// Why a batch's output could not be read at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FrameError {
     #[error("the probe script stopped on the target: {0}")]
     Fatal(String),
+    /// Bytes that the script did not write stand between frames: something
+    /// on the target wrote into infraspec's output.
+    #[error("the probe output was tampered with: {0}; nothing from this batch is trusted")]
+    Tampered(String),
 }
 
-/// Splits the output of a batch script into per-probe results. A probe whose
-/// frame is missing (the script was killed, the output cut) is `None`.
-pub fn parse(
-    output: &[u8],
-    nonce: &str,
-    count: usize,
-) -> Result<Vec<Option<ProbeOutput>>, FrameError> {
+/// Splits the output of a batch script into per-probe answers. A probe whose
+/// frame is missing or cut (the script was killed, the connection ended) is
+/// an `Err` saying so; what finished before keeps its answer.
+pub fn parse(output: &[u8], nonce: &str, probes: &[Probe]) -> Result<Vec<Answer>, FrameError> {
+    let count = probes.len();
     let mut marker = Vec::with_capacity(nonce.len() + 2);
     marker.push(b'\n');
     marker.extend_from_slice(nonce.as_bytes());
     marker.push(b' ');
 
-    let starts = find_all(output, &marker);
-    let mut results: Vec<Option<ProbeOutput>> = vec![None; count];
-    let mut partial: Vec<ProbeOutput> = vec![ProbeOutput::default(); count];
-    for (k, &start) in starts.iter().enumerate() {
-        let header_start = start + marker.len();
+    let missing = || Err("no result: the probe script ended before this probe finished".to_string());
+    let mut results: Vec<Answer> = (0..count).map(|_| missing()).collect();
+    let mut seen = vec![false; count];
+    // Anything before the first frame (a login banner, sudo's lecture) is not
+    // ours and is skipped; from the first frame on, frames follow each other.
+    let Some(mut at) = find(output, &marker, 0) else {
+        return Ok(results);
+    };
+    loop {
+        if at >= output.len() {
+            break;
+        }
+        if !output[at..].starts_with(&marker) {
+            let rest = &output[at..];
+            // A stream that was cut in the middle of a header is only short.
+            if marker.starts_with(rest) {
+                break;
+            }
+            return Err(FrameError::Tampered(format!(
+                "{} unexpected byte(s) at offset {at}",
+                rest.len()
+            )));
+        }
+        let header_start = at + marker.len();
         let Some(nl) = output[header_start..].iter().position(|&b| b == b'\n') else {
             break;
         };
-        let header = String::from_utf8_lossy(&output[header_start..header_start + nl]);
+        let header = String::from_utf8_lossy(&output[header_start..header_start + nl]).into_owned();
         let data_start = header_start + nl + 1;
-        let data_end = starts
-            .get(k + 1)
-            .copied()
-            .unwrap_or(output.len())
-            .max(data_start);
-        let data = &output[data_start..data_end];
         let mut words = header.split(' ');
         let first = words.next().unwrap_or_default();
-        if first == "fatal" {
-            return Err(FrameError::Fatal(
-                header["fatal ".len().min(header.len())..].to_string(),
-            ));
-        }
-        let Some(i) = first.parse::<usize>().ok().filter(|i| *i < count) else {
-            continue;
-        };
-        let slot = &mut partial[i];
-        match words.next() {
-            Some("out") => {
-                slot.truncated |= data.len() > OUTPUT_CAP;
-                slot.stdout = data[..data.len().min(OUTPUT_CAP)].to_vec();
-            }
-            Some("err") => {
-                slot.truncated |= data.len() > OUTPUT_CAP;
-                slot.stderr = data[..data.len().min(OUTPUT_CAP)].to_vec();
-            }
-            Some("end") => {
-                let status = words.next().and_then(|s| s.parse().ok()).unwrap_or(-1);
-                let guarded = words.next() == Some("1");
-                slot.status = status;
-                // timeout(1) with -s KILL ends with 137 (coreutils, busybox) when it fired.
-                slot.timed_out = guarded && status == 137;
-                results[i] = Some(std::mem::take(slot));
+        let bad = || FrameError::Tampered(format!("a malformed frame header {header:?}"));
+        match first {
+            "fatal" => return Err(FrameError::Fatal(header["fatal ".len().min(header.len())..].to_string())),
+            "done" => {
+                if words.next() != Some(count.to_string().as_str()) {
+                    return Err(bad());
+                }
+                if data_start < output.len() {
+                    return Err(FrameError::Tampered(format!(
+                        "{} byte(s) after the end of the batch",
+                        output.len() - data_start
+                    )));
+                }
+                return Ok(results);
             }
             _ => {}
         }
+        let i = first.parse::<usize>().ok().filter(|i| *i < count && !seen[*i]).ok_or_else(bad)?;
+        seen[i] = true;
+        let second = words.next().unwrap_or_default();
+        if second == "lost" {
+            results[i] = Err(format!(
+                "the probe did not run: {}",
+                header.splitn(3, ' ').nth(2).unwrap_or_default()
+            ));
+            at = data_start;
+            continue;
+        }
+        let numbers: Vec<u64> = std::iter::once(second)
+            .chain(words)
+            .map(|w| w.parse::<i64>().map(|n| n as u64))
+            .collect::<Result<_, _>>()
+            .map_err(|_| bad())?;
+        let [status, killed, out_len, err_len] = numbers[..] else {
+            return Err(bad());
+        };
+        let cap = probes[i].cap as u64;
+        let kept_out = out_len.min(cap) as usize;
+        let kept_err = err_len.min(cap) as usize;
+        let end = data_start.saturating_add(kept_out).saturating_add(kept_err);
+        if end > output.len() {
+            results[i] = Err("the probe's output was cut: the connection ended or the batch timed out while it was read".into());
+            break;
+        }
+        results[i] = Ok(ProbeOutput {
+            status: status as i64 as i32,
+            stdout: output[data_start..data_start + kept_out].to_vec(),
+            stderr: output[data_start + kept_out..end].to_vec(),
+            stdout_len: out_len,
+            stderr_len: err_len,
+            timed_out: killed == 1,
+        });
+        at = end;
     }
     Ok(results)
 }
 
-fn find_all(haystack: &[u8], needle: &[u8]) -> Vec<usize> {
-    let mut found = Vec::new();
-    let mut from = 0;
-    while let Some(pos) = haystack[from..].iter().position(|&b| b == b'\n') {
-        let at = from + pos;
-        if haystack[at..].starts_with(needle) {
-            found.push(at);
-            from = at + needle.len();
-        } else {
-            from = at + 1;
-        }
+fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    if needle.is_empty() || haystack.len() < needle.len() {
+        return None;
     }
-    found
+    (from..=haystack.len() - needle.len()).find(|&i| haystack[i..].starts_with(needle))
 }
 
 #[cfg(test)]
@@ -310,14 +465,15 @@ mod tests {
     fn frame(nonce: &str, results: &[(i32, &[u8], &[u8])]) -> Vec<u8> {
         let mut out = b"motd noise\n".to_vec();
         for (i, (status, stdout, stderr)) in results.iter().enumerate() {
-            out.extend(format!("\n{nonce} {i} out\n").bytes());
-            out.extend_from_slice(stdout);
-            out.extend(format!("\n{nonce} {i} err\n").bytes());
-            out.extend_from_slice(stderr);
-            out.extend(format!("\n{nonce} {i} end {status} 1\n").bytes());
+            let o = ProbeOutput::new(*status, stdout.to_vec(), stderr.to_vec());
+            out.extend(super::frame(nonce, i, &o, OUTPUT_CAP));
         }
-        out.extend(format!("\n{nonce} done\n").bytes());
+        out.extend(frame_end(nonce, results.len()));
         out
+    }
+
+    fn probes(n: usize) -> Vec<Probe> {
+        (0..n).map(|i| Probe::argv(["p", &i.to_string()])).collect()
     }
 
     #[test]
@@ -325,41 +481,72 @@ mod tests {
         let n = "0123456789abcdef";
         let binary: &[u8] = b"\x00\xff\n\nno newline at end";
         let out = frame(n, &[(0, binary, b""), (3, b"", b"boom\n")]);
-        let got = parse(&out, n, 2).unwrap();
+        let got = parse(&out, n, &probes(2)).unwrap();
         let a = got[0].as_ref().unwrap();
-        assert_eq!(a.stdout, binary);
-        assert_eq!(a.status, 0);
+        assert_eq!((a.stdout.as_slice(), a.status), (binary, 0));
         let b = got[1].as_ref().unwrap();
-        assert_eq!(b.stderr, b"boom\n");
-        assert_eq!(b.status, 3);
+        assert_eq!((b.stderr.as_slice(), b.status), (&b"boom\n"[..], 3));
     }
 
     #[test]
-    fn output_without_the_nonce_cannot_forge_results() {
+    fn output_that_knows_the_nonce_still_cannot_forge_results() {
         let n = "0123456789abcdef";
-        let forged: &[u8] = b"\nfedcba9876543210 1 end 0 1\n\nfedcba 1 out\nforged";
-        let out = frame(n, &[(1, forged, b""), (1, b"real", b"")]);
-        let got = parse(&out, n, 2).unwrap();
-        assert_eq!(got[0].as_ref().unwrap().stdout, forged);
+        // A probe that prints whole frames, with the right nonce, for itself
+        // and for the next probe.
+        let forged = format!("\n{n} 1 0 0 6 0\nforged\n{n} done 2\n");
+        let out = frame(n, &[(1, forged.as_bytes(), b""), (1, b"real", b"")]);
+        let got = parse(&out, n, &probes(2)).unwrap();
+        assert_eq!(got[0].as_ref().unwrap().stdout, forged.as_bytes());
         assert_eq!(got[1].as_ref().unwrap().stdout, b"real");
         assert_eq!(got[1].as_ref().unwrap().status, 1);
     }
 
     #[test]
-    fn a_cut_stream_leaves_later_probes_without_result() {
+    fn bytes_pushed_between_frames_make_the_batch_an_error() {
         let n = "00112233";
-        let full = frame(n, &[(0, b"a", b""), (0, b"b", b"")]);
-        let cut = &full[..full.len() / 2 + 8];
-        let got = parse(cut, n, 2).unwrap();
-        assert!(got[0].is_some());
-        assert!(got[1].is_none());
+        let mut out = frame(n, &[(0, b"a", b"")]);
+        let at = out.len() - format!("\n{n} done 1\n").len();
+        out.splice(at..at, format!("\n{n} 1 0 0 0 0\n").bytes());
+        assert!(matches!(
+            parse(&out, n, &probes(2)),
+            Err(FrameError::Tampered(_))
+        ));
+        let mut out = frame(n, &[(0, b"a", b"")]);
+        out.extend_from_slice(b"trailing");
+        assert!(matches!(
+            parse(&out, n, &probes(1)),
+            Err(FrameError::Tampered(_))
+        ));
+    }
+
+    #[test]
+    fn a_cut_stream_keeps_what_finished_and_names_what_did_not() {
+        let n = "00112233";
+        let full = frame(n, &[(0, b"aaaa", b""), (0, b"bbbb", b"")]);
+        let second = full.windows(4).position(|w| w == b"bbbb").unwrap();
+        let got = parse(&full[..second + 2], n, &probes(2)).unwrap();
+        assert_eq!(got[0].as_ref().unwrap().stdout, b"aaaa");
+        assert!(got[1].as_ref().unwrap_err().contains("cut"));
+    }
+
+    #[test]
+    fn output_over_the_cap_is_marked_not_silently_cut() {
+        let n = "00112233";
+        let mut out = format!("\n{n} 0 0 0 10 0\n").into_bytes();
+        out.extend_from_slice(b"abcd");
+        out.extend(format!("\n{n} done 1\n").bytes());
+        let probes = vec![Probe::argv(["x"]).with_cap(4)];
+        let got = parse(&out, n, &probes).unwrap();
+        let o = got[0].as_ref().unwrap();
+        assert!(o.truncated());
+        assert_eq!((o.stdout.as_slice(), o.stdout_len), (&b"abcd"[..], 10));
     }
 
     #[test]
     fn fatal_setup_errors_are_reported() {
         let out = b"\nabc fatal no writable temporary directory\n";
         assert_eq!(
-            parse(out, "abc", 1),
+            parse(out, "abc", &probes(1)),
             Err(FrameError::Fatal("no writable temporary directory".into()))
         );
     }
@@ -373,10 +560,11 @@ mod tests {
     }
 
     /// Runs the rendered batch under a real `sh` and parses its output.
-    fn run_under_sh(probes: &[Probe]) -> Vec<Option<ProbeOutput>> {
+    fn run_under_sh(probes: &[Probe], env: &[(&str, &str)]) -> Vec<Answer> {
         use std::io::Write;
         let n = nonce();
-        let mut child = std::process::Command::new("sh")
+        let mut child = std::process::Command::new("/bin/sh")
+            .envs(env.iter().copied())
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .spawn()
@@ -388,7 +576,7 @@ mod tests {
             .write_all(render(probes, &n).as_bytes())
             .unwrap();
         let out = child.wait_with_output().unwrap();
-        parse(&out.stdout, &n, probes.len()).unwrap()
+        parse(&out.stdout, &n, probes).unwrap()
     }
 
     #[test]
@@ -398,7 +586,7 @@ mod tests {
             Probe::script("echo \"$1\" >&2; exit 7", ["x y"], "test snippet"),
             Probe::argv(["infraspec-no-such-command-xyz"]),
         ];
-        let got = run_under_sh(&probes);
+        let got = run_under_sh(&probes, &[]);
         assert_eq!(
             got[0].as_ref().unwrap().stdout,
             b"a'b$(echo no)`echo no`;\nc"
@@ -412,15 +600,37 @@ mod tests {
     }
 
     #[test]
-    fn a_probe_that_never_ends_is_killed_at_its_timeout() {
+    fn a_probe_that_never_ends_is_killed_at_its_timeout_without_timeout_1() {
+        // PATH without coreutils' timeout: only sh, sleep, wc, head, kill.
+        let dir = std::env::temp_dir().join(format!("infraspec-path-{}", nonce()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for tool in ["sleep", "wc", "head", "rm", "mkdir", "cat"] {
+            let real = ["/usr/bin", "/bin"]
+                .iter()
+                .map(|d| std::path::Path::new(d).join(tool))
+                .find(|p| p.exists())
+                .unwrap();
+            std::os::unix::fs::symlink(real, dir.join(tool)).unwrap();
+        }
+        let path = dir.to_string_lossy().into_owned();
         let probes = vec![
             Probe::argv(["sleep", "30"]).with_timeout(Duration::from_secs(1)),
-            Probe::argv(["echo", "after"]).untimed(),
+            Probe::argv(["cat", "/dev/null"]).untimed(),
         ];
         let started = std::time::Instant::now();
-        let got = run_under_sh(&probes);
+        let got = run_under_sh(&probes, &[("PATH", &path)]);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+        assert!(got[0].as_ref().unwrap().timed_out, "{got:?}");
+        assert_eq!(got[1].as_ref().unwrap().status, 0);
+    }
+
+    #[test]
+    fn a_background_child_cannot_hold_the_batch_open() {
+        let probes = vec![Probe::argv(["sh", "-c", "sleep 30 & echo started"])];
+        let started = std::time::Instant::now();
+        let got = run_under_sh(&probes, &[]);
         assert!(started.elapsed() < Duration::from_secs(10));
-        assert!(got[0].as_ref().unwrap().timed_out);
-        assert_eq!(got[1].as_ref().unwrap().stdout, b"after\n");
+        assert_eq!(got[0].as_ref().unwrap().stdout, b"started\n");
     }
 }

@@ -163,6 +163,7 @@ mod tests {
             pid1: "nginx".into(),
             package_manager: None,
             uid: Some(0),
+            user: None,
         }
     }
 

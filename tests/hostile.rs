@@ -113,14 +113,15 @@ proptest! {
 fn frame(nonce: &str, outputs: &[(i32, Vec<u8>, Vec<u8>)]) -> Vec<u8> {
     let mut out = Vec::new();
     for (i, (status, stdout, stderr)) in outputs.iter().enumerate() {
-        out.extend(format!("\n{nonce} {i} out\n").bytes());
-        out.extend_from_slice(stdout);
-        out.extend(format!("\n{nonce} {i} err\n").bytes());
-        out.extend_from_slice(stderr);
-        out.extend(format!("\n{nonce} {i} end {status} 0\n").bytes());
+        let o = ProbeOutput::new(*status, stdout.clone(), stderr.clone());
+        out.extend(probe::frame(nonce, i, &o, probe::OUTPUT_CAP));
     }
-    out.extend(format!("\n{nonce} done\n").bytes());
+    out.extend(probe::frame_end(nonce, outputs.len()));
     out
+}
+
+fn probes(n: usize) -> Vec<Probe> {
+    (0..n).map(|i| Probe::argv(["p", &i.to_string()])).collect()
 }
 
 /// Probe output that tries to look like frames: markers with other nonces,
@@ -145,7 +146,7 @@ proptest! {
     ) {
         let nonce = probe::nonce();
         let framed = frame(&nonce, &outputs);
-        let parsed = probe::parse(&framed, &nonce, outputs.len()).unwrap();
+        let parsed = probe::parse(&framed, &nonce, &probes(outputs.len())).unwrap();
         for (got, (status, stdout, stderr)) in parsed.iter().zip(&outputs) {
             let got = got.as_ref().expect("every frame is complete");
             prop_assert_eq!(got.status, *status);
@@ -159,7 +160,7 @@ proptest! {
         let nonce = "00112233445566778899aabbccddeeff";
         let mut framed = frame(nonce, &[(0, bytes.clone(), b"e".to_vec()), (1, b"x".to_vec(), bytes)]);
         framed.truncate(cut.min(framed.len()));
-        let parsed = probe::parse(&framed, nonce, 2).unwrap_or_default();
+        let parsed = probe::parse(&framed, nonce, &probes(2)).unwrap_or_default();
         for p in parsed.iter().flatten() {
             prop_assert!(p.stdout.len() <= probe::OUTPUT_CAP);
         }
@@ -230,7 +231,8 @@ fn a_probe_that_prints_without_end_is_capped() {
     ];
     let out = engine::run_batch(&local, &probes, std::time::Duration::from_secs(60)).unwrap();
     let big: &ProbeOutput = out[0].as_ref().unwrap();
-    assert!(big.truncated);
+    assert!(big.truncated());
     assert_eq!(big.stdout.len(), probe::OUTPUT_CAP);
+    assert_eq!(big.stdout_len, 30_000_000);
     assert_eq!(out[1].as_ref().unwrap().stdout, b"still here\n");
 }

@@ -474,6 +474,9 @@ impl Backend for Docker {
             command: shown.clone(),
             message,
         };
+        let mut stdout = Vec::new();
+        let mut stderr = Vec::new();
+        let mut cut = false;
         let work = async {
             let exec = self
                 .api
@@ -490,9 +493,6 @@ impl Backend for Docker {
                 )
                 .await
                 .map_err(|e| format!("cannot create the exec: {e}"))?;
-            let mut stdout = Vec::new();
-            let mut stderr = Vec::new();
-            let mut cut = false;
             match self
                 .api
                 .start_exec(&exec.id, None)
@@ -532,22 +532,21 @@ impl Backend for Docker {
                 .inspect_exec(&exec.id)
                 .await
                 .map_err(|e| format!("cannot inspect the exec: {e}"))?;
-            Ok((inspect.exit_code, stdout, stderr, cut))
+            Ok(inspect.exit_code)
         };
-        let (code, stdout, stderr, truncated) = self
+        let done = self
             .rt
-            .block_on(async { tokio::time::timeout(timeout, work).await })
-            .map_err(|_| BackendError::Timeout {
-                target: self.shown.clone(),
-                command: shown.clone(),
-                after: timeout,
-            })?
-            .map_err(fail)?;
+            .block_on(async { tokio::time::timeout(timeout, work).await });
+        let (code, timed_out) = match done {
+            Err(_) => (None, true),
+            Ok(result) => (result.map_err(fail)?, false),
+        };
         Ok(ExecOutput {
             status: code.map(|c| c as i32),
             stdout,
             stderr,
-            truncated,
+            truncated: cut,
+            timed_out,
         })
     }
 

@@ -11,6 +11,19 @@ use super::{Backend, BackendError, ExecOutput};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Local;
 
+/// How long the pipes may stay open after the shell ended: only a process
+/// that escaped the framing (it opened the shell's own stdout) holds them.
+const PIPE_GRACE: Duration = Duration::from_millis(500);
+
+/// Sends SIGKILL to every process of a process group.
+fn kill_group(pgid: u32) {
+    // SAFETY: kill(2) with a negative pid signals a process group; no memory
+    // is involved.
+    unsafe {
+        libc::kill(-(pgid as libc::pid_t), libc::SIGKILL);
+    }
+}
+
 impl Backend for Local {
     fn exec(
         &self,
@@ -18,6 +31,8 @@ impl Backend for Local {
         stdin: &[u8],
         timeout: Duration,
     ) -> Result<ExecOutput, BackendError> {
+        use std::os::unix::process::CommandExt;
+        use std::sync::mpsc;
         let command = argv.join(" ");
         let fail = |message: String| BackendError::Exec {
             target: "local".into(),
@@ -27,63 +42,105 @@ impl Backend for Local {
         let (program, args) = argv
             .split_first()
             .ok_or_else(|| fail("empty command".into()))?;
+        // Its own process group, so that a timeout stops everything it started.
         let mut child = Command::new(program)
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            .process_group(0)
             .spawn()
             .map_err(|e| fail(e.to_string()))?;
+        let pgid = child.id();
 
         // stdin, stdout and stderr move concurrently so that neither side can
         // block the other on a full pipe.
         let mut child_in = child.stdin.take().expect("piped");
         let input = stdin.to_vec();
-        let writer = thread::spawn(move || {
+        thread::spawn(move || {
             // A child that exits without reading all of stdin is not an error here.
             let _ = child_in.write_all(&input);
         });
-        let mut out_pipe = child.stdout.take().expect("piped");
-        let mut err_pipe = child.stderr.take().expect("piped");
-        let out_reader =
-            thread::spawn(move || super::read_capped(&mut out_pipe, super::EXEC_OUTPUT_CAP));
-        let err_reader =
-            thread::spawn(move || super::read_capped(&mut err_pipe, super::EXEC_OUTPUT_CAP));
+        let (tx, rx) = mpsc::channel::<(bool, Option<Vec<u8>>)>();
+        let pipes: [(bool, Box<dyn std::io::Read + Send>); 2] = [
+            (false, Box::new(child.stdout.take().expect("piped"))),
+            (true, Box::new(child.stderr.take().expect("piped"))),
+        ];
+        for (is_err, mut pipe) in pipes {
+            let tx = tx.clone();
+            thread::spawn(move || {
+                let mut buf = vec![0u8; 64 * 1024];
+                loop {
+                    match pipe.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => {
+                            if tx.send((is_err, Some(buf[..n].to_vec()))).is_err() {
+                                return;
+                            }
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(_) => break,
+                    }
+                }
+                let _ = tx.send((is_err, None));
+            });
+        }
+        drop(tx);
 
         let started = Instant::now();
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        let (mut open, mut cut, mut timed_out) = (2, false, false);
+        let mut status = None;
+        let mut exited_at: Option<Instant> = None;
         let mut pause = Duration::from_micros(200);
-        let status = loop {
-            match child.try_wait().map_err(|e| fail(e.to_string()))? {
-                Some(status) => break status,
-                None if started.elapsed() >= timeout => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(BackendError::Timeout {
-                        target: "local".into(),
-                        command,
-                        after: timeout,
-                    });
-                }
-                None => {
-                    thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_millis(5));
+        loop {
+            if status.is_none() {
+                if let Some(s) = child.try_wait().map_err(|e| fail(e.to_string()))? {
+                    status = Some(s);
+                    exited_at = Some(Instant::now());
                 }
             }
-        };
-        let _ = writer.join();
-        let (stdout, cut_out) = out_reader
-            .join()
-            .expect("reader thread")
-            .map_err(|e| fail(format!("reading stdout: {e}")))?;
-        let (stderr, cut_err) = err_reader
-            .join()
-            .expect("reader thread")
-            .map_err(|e| fail(format!("reading stderr: {e}")))?;
+            if open == 0 && status.is_some() {
+                break;
+            }
+            if started.elapsed() >= timeout {
+                kill_group(pgid);
+                let _ = child.wait();
+                timed_out = true;
+                break;
+            }
+            if exited_at.is_some_and(|t| t.elapsed() >= PIPE_GRACE) {
+                kill_group(pgid);
+                break;
+            }
+            match rx.recv_timeout(pause) {
+                Ok((is_err, Some(data))) => {
+                    let sink = if is_err { &mut stderr } else { &mut stdout };
+                    cut |= super::push_capped(sink, &data);
+                    pause = Duration::from_micros(200);
+                }
+                Ok((_, None)) => open -= 1,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    pause = (pause * 2).min(Duration::from_millis(5))
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => open = 0,
+            }
+        }
+        // What the readers had already passed on still counts.
+        while let Ok((is_err, Some(data))) = rx.try_recv() {
+            let sink = if is_err { &mut stderr } else { &mut stdout };
+            cut |= super::push_capped(sink, &data);
+        }
         Ok(ExecOutput {
-            status: status.code(),
+            status: if timed_out {
+                None
+            } else {
+                status.and_then(|s| s.code())
+            },
             stdout,
             stderr,
-            truncated: cut_out || cut_err,
+            truncated: cut,
+            timed_out,
         })
     }
 
@@ -120,12 +177,31 @@ mod tests {
     }
 
     #[test]
-    fn a_command_that_hangs_is_stopped() {
+    fn a_command_that_hangs_is_stopped_with_what_it_printed() {
         let started = Instant::now();
-        let err = Local
-            .exec(&argv(&["sleep", "30"]), b"", Duration::from_millis(300))
-            .unwrap_err();
-        assert!(matches!(err, BackendError::Timeout { .. }), "{err}");
+        let out = Local
+            .exec(
+                &argv(&["sh", "-c", "echo before; sleep 30"]),
+                b"",
+                Duration::from_millis(500),
+            )
+            .unwrap();
+        assert!(out.timed_out);
+        assert_eq!(out.stdout, b"before\n");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_descendant_holding_the_pipes_cannot_keep_the_exec_alive() {
+        let started = Instant::now();
+        let out = Local
+            .exec(
+                &argv(&["sh", "-c", "sleep 30 & echo done"]),
+                b"",
+                Duration::from_secs(60),
+            )
+            .unwrap();
+        assert_eq!((out.status, out.stdout.as_slice()), (Some(0), &b"done\n"[..]));
         assert!(started.elapsed() < Duration::from_secs(5));
     }
 

@@ -26,6 +26,34 @@ pub struct ExecOutput {
     pub stderr: Vec<u8>,
     /// More than [`EXEC_OUTPUT_CAP`] bytes came; the rest was dropped.
     pub truncated: bool,
+    /// The command did not end within its time and was stopped: the output
+    /// is what came until then.
+    pub timed_out: bool,
+}
+
+/// Waits until `fd` has something to read (or was closed), for at most
+/// `timeout`; false when the time ran out.
+pub fn wait_readable(fd: &impl std::os::fd::AsRawFd, timeout: Duration) -> std::io::Result<bool> {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = timeout.as_millis().min(i32::MAX as u128) as libc::c_int;
+    // SAFETY: one valid pollfd, for the duration of the call.
+    let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+    match n {
+        n if n < 0 => {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                Ok(false)
+            } else {
+                Err(e)
+            }
+        }
+        0 => Ok(false),
+        _ => Ok(true),
+    }
 }
 
 /// Appends what fits under [`EXEC_OUTPUT_CAP`]; true when something was dropped.

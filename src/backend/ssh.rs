@@ -116,6 +116,12 @@ pub struct Ssh {
     sudo: Option<Vec<String>>,
     sudo_password: Option<String>,
     command_timeout: Option<Duration>,
+    /// A second handle on the session's socket, to wait for the server
+    /// without holding libssh2 in a blocking call.
+    peer: TcpStream,
+    /// How long the server may stay silent after a keepalive before it is
+    /// taken for gone.
+    dead_after: Duration,
 }
 
 fn key_type_name(t: HostKeyType) -> &'static str {
@@ -236,6 +242,7 @@ impl Ssh {
         // Without TCP_NODELAY every channel request waits ~40 ms for a delayed ACK.
         stream.set_nodelay(true).map_err(|e| fail(e.to_string()))?;
 
+        let peer = stream.try_clone().map_err(|e| fail(e.to_string()))?;
         let mut session = Session::new().map_err(|e| fail(e.to_string()))?;
         session.set_tcp_stream(stream);
         session.set_timeout(connect_timeout.as_millis().try_into().unwrap_or(u32::MAX));
@@ -284,12 +291,12 @@ impl Ssh {
 
         authenticate(&session, &user, &home, &opts, &cfg)
             .map_err(|m| fail(format!("authentication as {user} failed: {m}")))?;
-        session.set_keepalive(true, 15);
+        session.set_keepalive(true, keepalive_interval(connect_timeout).as_secs() as u32);
 
         let sudo = opts.sudo.then(|| {
             let mut argv = vec!["sudo".to_string()];
             if std::env::var_os(SUDO_PASSWORD_ENV).is_some() {
-                argv.extend(["-S".into(), "-p".into(), String::new()]);
+                argv.extend(["-S".into(), "-p".into(), SUDO_PROMPT.into()]);
             } else {
                 argv.push("-n".into());
             }
@@ -306,6 +313,8 @@ impl Ssh {
             sudo,
             sudo_password: std::env::var(SUDO_PASSWORD_ENV).ok(),
             command_timeout: opts.timeout,
+            peer,
+            dead_after: connect_timeout,
         })
     }
 }
@@ -399,6 +408,69 @@ fn authenticate(
     ))
 }
 
+/// The prompt sudo is told to print when it wants the password: the password
+/// is sent only after this was seen, so it is never text a shell could read.
+const SUDO_PROMPT: &str = "[infraspec-sudo-password]";
+/// Printed (on stderr) by the command sudo starts, before it reads its input.
+const SUDO_READY: &str = "[infraspec-sudo-ready]";
+
+/// How often a silent session is asked whether the server is still there.
+fn keepalive_interval(connect_timeout: Duration) -> Duration {
+    (connect_timeout / 3).clamp(Duration::from_secs(1), Duration::from_secs(15))
+}
+
+impl Ssh {
+    /// With a sudo password: reads stderr until sudo asks for the password
+    /// (then sends it) or the command behind sudo says it is ready. Returns
+    /// what stderr held after the ready mark.
+    fn sudo_handshake(&self, channel: &mut ssh2::Channel, password: &str) -> Result<Vec<u8>, String> {
+        use std::io::Read;
+        let mut seen = Vec::new();
+        let mut sent = false;
+        let mut buf = [0u8; 4096];
+        loop {
+            if let Some(at) = find(&seen, SUDO_READY.as_bytes()) {
+                let mut rest = seen.split_off(at + SUDO_READY.len());
+                if rest.first() == Some(&b'\n') {
+                    rest.remove(0);
+                }
+                return Ok(rest);
+            }
+            if !sent {
+                if let Some(at) = find(&seen, SUDO_PROMPT.as_bytes()) {
+                    seen.drain(..at + SUDO_PROMPT.len());
+                    channel
+                        .write_all(format!("{password}\n").as_bytes())
+                        .map_err(|e| format!("sending the sudo password: {e}"))?;
+                    channel.flush().map_err(|e| format!("sending the sudo password: {e}"))?;
+                    sent = true;
+                    continue;
+                }
+            }
+            let n = channel
+                .stderr()
+                .read(&mut buf)
+                .map_err(|e| format!("waiting for sudo: {e}"))?;
+            if n == 0 {
+                let said = String::from_utf8_lossy(&seen).trim().to_string();
+                return Err(if sent {
+                    format!("sudo did not accept the password in {SUDO_PASSWORD_ENV}: {said}")
+                } else {
+                    format!("sudo refused: {said}")
+                });
+            }
+            seen.extend_from_slice(&buf[..n]);
+            if seen.len() > 64 * 1024 {
+                return Err("sudo printed more than expected before the command started".into());
+            }
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
 impl Backend for Ssh {
     fn exec(
         &self,
@@ -406,7 +478,19 @@ impl Backend for Ssh {
         stdin: &[u8],
         timeout: Duration,
     ) -> Result<ExecOutput, BackendError> {
+        use std::io::Read;
+        let password = self.sudo.as_ref().and(self.sudo_password.as_deref());
         let mut words: Vec<String> = self.sudo.clone().unwrap_or_default();
+        if password.is_some() {
+            // The command behind sudo first says it runs: then sudo is done
+            // with stdin, and the input can follow.
+            words.extend([
+                "sh".to_string(),
+                "-c".into(),
+                format!("printf '%s\\n' '{SUDO_READY}' >&2; exec \"$@\""),
+                "sh".into(),
+            ]);
+        }
         words.extend(argv.iter().cloned());
         let command: String = words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ");
         let shown = argv.join(" ");
@@ -416,58 +500,153 @@ impl Backend for Ssh {
             message,
         };
         let timeout = self.command_timeout.map_or(timeout, |t| t.min(timeout));
+        let deadline = std::time::Instant::now() + timeout;
         let session = self
             .session
             .lock()
             .map_err(|_| fail("the session is poisoned".into()))?;
-        // HTTP forwarding leaves the session non-blocking; commands block.
+        // Starting the command blocks, bounded by the session's timeout.
         session.set_blocking(true);
-        session.set_timeout(timeout.as_millis().try_into().unwrap_or(u32::MAX));
+        session.set_timeout(
+            self.dead_after
+                .max(Duration::from_secs(5))
+                .min(timeout)
+                .as_millis()
+                .try_into()
+                .unwrap_or(u32::MAX),
+        );
         let timed_out = |e: &ssh2::Error| matches!(e.code(), ssh2::ErrorCode::Session(-9));
-        let io_fail = |what: &str, e: std::io::Error| {
-            if e.kind() == std::io::ErrorKind::TimedOut || e.to_string().contains("timed out") {
-                BackendError::Timeout {
-                    target: self.shown.clone(),
-                    command: shown.clone(),
-                    after: timeout,
-                }
-            } else {
-                fail(format!("{what}: {e}"))
-            }
-        };
-
         let mut channel = session
             .channel_session()
             .map_err(|e| fail(format!("opening a channel: {e}")))?;
         channel.exec(&command).map_err(|e| {
             if timed_out(&e) {
-                BackendError::Timeout {
-                    target: self.shown.clone(),
-                    command: shown.clone(),
-                    after: timeout,
-                }
+                fail(format!(
+                    "the server did not start the command within {}s",
+                    self.dead_after.as_secs()
+                ))
             } else {
                 fail(format!("starting the command: {e}"))
             }
         })?;
-        if let (Some(_), Some(pw)) = (&self.sudo, &self.sudo_password) {
-            channel
-                .write_all(format!("{pw}\n").as_bytes())
-                .map_err(|e| io_fail("sending the sudo password", e))?;
+        let mut stderr = Vec::new();
+        if let Some(pw) = password {
+            stderr = self.sudo_handshake(&mut channel, pw).map_err(fail)?;
         }
         channel
             .write_all(stdin)
-            .map_err(|e| io_fail("sending input", e))?;
+            .map_err(|e| fail(format!("sending input: {e}")))?;
         channel
             .send_eof()
             .map_err(|e| fail(format!("closing input: {e}")))?;
-        let (stdout, cut_out) = super::read_capped(&mut channel, super::EXEC_OUTPUT_CAP)
-            .map_err(|e| io_fail("reading output", e))?;
-        let (stderr, cut_err) = super::read_capped(channel.stderr(), super::EXEC_OUTPUT_CAP)
-            .map_err(|e| io_fail("reading errors", e))?;
-        channel
-            .wait_close()
-            .map_err(|e| fail(format!("closing the channel: {e}")))?;
+
+        // Output: non-blocking reads of both streams; while the server is
+        // silent, wait on the socket and ask with keepalives whether it is
+        // still there, so that a dead network is an error within
+        // `dead_after`, not when TCP gives up minutes later.
+        session.set_blocking(false);
+        let mut stdout = Vec::new();
+        let (mut out_eof, mut err_eof, mut cut) = (false, false, false);
+        let mut buf = vec![0u8; 64 * 1024];
+        let keepalive = keepalive_interval(self.dead_after);
+        let mut last_heard = std::time::Instant::now();
+        let mut last_asked: Option<std::time::Instant> = None;
+        let mut idle_rounds = 0u32;
+        let mut pause = Duration::from_millis(1);
+        let mut gave_up = false;
+        while !(out_eof && err_eof) {
+            let mut progressed = false;
+            for (is_err, done) in [(false, &mut out_eof), (true, &mut err_eof)] {
+                if *done {
+                    continue;
+                }
+                let read = if is_err {
+                    channel.stderr().read(&mut buf)
+                } else {
+                    channel.read(&mut buf)
+                };
+                match read {
+                    Ok(0) => {
+                        if channel.eof() {
+                            *done = true
+                        }
+                    }
+                    Ok(n) => {
+                        let sink = if is_err { &mut stderr } else { &mut stdout };
+                        cut |= super::push_capped(sink, &buf[..n]);
+                        progressed = true;
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(e) => {
+                        session.set_blocking(true);
+                        return Err(fail(format!("reading output: {e}")));
+                    }
+                }
+            }
+            let now = std::time::Instant::now();
+            if progressed {
+                last_heard = now;
+                last_asked = None;
+                idle_rounds = 0;
+                pause = Duration::from_millis(1);
+                continue;
+            }
+            if now >= deadline {
+                gave_up = true;
+                break;
+            }
+            // Two empty rounds in a row: libssh2 holds nothing for us.
+            idle_rounds += 1;
+            if idle_rounds < 2 {
+                continue;
+            }
+            let heard = super::wait_readable(&self.peer, pause.min(deadline - now))
+                .and_then(|ready| if ready { self.peer.peek(&mut [0u8; 1]).map(Some) } else { Ok(None) });
+            match heard {
+                Ok(Some(0)) => {
+                    session.set_blocking(true);
+                    return Err(fail("the server closed the connection".into()));
+                }
+                Ok(Some(_)) => {
+                    last_heard = std::time::Instant::now();
+                    last_asked = None;
+                    idle_rounds = 0;
+                }
+                Ok(None) => pause = (pause * 2).min(Duration::from_millis(100)),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => {
+                    session.set_blocking(true);
+                    return Err(fail(format!("the connection failed: {e}")));
+                }
+            }
+            let now = std::time::Instant::now();
+            if now.duration_since(last_heard) >= keepalive
+                && last_asked.is_none_or(|t| now.duration_since(t) >= keepalive)
+            {
+                let _ = session.keepalive_send();
+                last_asked.get_or_insert(now);
+            }
+            if let Some(asked) = last_asked {
+                if now.duration_since(asked) >= self.dead_after && last_heard < asked {
+                    session.set_blocking(true);
+                    return Err(fail(format!(
+                        "the server stopped answering: nothing came back for {}s, not even to keepalives (network down, or the host hangs)",
+                        now.duration_since(last_heard).as_secs()
+                    )));
+                }
+            }
+        }
+        session.set_blocking(true);
+        if gave_up {
+            return Ok(ExecOutput {
+                status: None,
+                stdout,
+                stderr,
+                truncated: cut,
+                timed_out: true,
+            });
+        }
+        let _ = channel.wait_close();
         let status = channel.exit_status().ok();
         if self.sudo.is_some() && stdout.is_empty() && status == Some(1) {
             let text = String::from_utf8_lossy(&stderr);
@@ -488,7 +667,8 @@ impl Backend for Ssh {
             status,
             stdout,
             stderr,
-            truncated: cut_out || cut_err,
+            truncated: cut,
+            timed_out: false,
         })
     }
 

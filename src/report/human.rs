@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use colored::Colorize;
 
-use super::Summary;
+use super::{escape_text as esc, Summary};
 use crate::engine::{Outcome, TargetReport};
 
 /// Renders the run for people. Colors follow `colored`'s global switch (set
@@ -17,22 +17,22 @@ pub fn render(reports: &[TargetReport]) -> String {
         let about = t
             .facts
             .as_ref()
-            .map(|f| format!(" ({f})"))
+            .map(|f| format!(" ({})", esc(&f.to_string())))
             .unwrap_or_default();
-        let _ = writeln!(out, "{}{}", t.target.bold(), about.dimmed());
+        let _ = writeln!(out, "{}{}", esc(&t.target).bold(), about.dimmed());
         if let Some(err) = &t.error {
-            let _ = writeln!(out, "  {} {}", "error:".red().bold(), err);
+            let _ = writeln!(out, "  {} {}", "error:".red().bold(), esc(err));
             out.push('\n');
             continue;
         }
         let mut last_resource = String::new();
         for r in &t.results {
-            let resource = r.check.resource.to_string();
+            let resource = esc(&r.check.resource.to_string());
             if resource != last_resource {
                 let _ = writeln!(out, "  {resource}");
                 last_resource = resource;
             }
-            let name = r.check.name();
+            let name = esc(&r.check.name());
             let rest = name
                 .strip_prefix(&last_resource)
                 .map(str::trim_start)
@@ -46,10 +46,11 @@ pub fn render(reports: &[TargetReport]) -> String {
                         out,
                         "    {} {rest} {}",
                         "-".yellow(),
-                        format!("(skipped: {reason})").yellow()
+                        format!("(skipped: {})", esc(reason)).yellow()
                     );
                 }
                 Outcome::Fail { expected, found } => {
+                    let (expected, found) = (esc(expected), esc(found));
                     let _ = writeln!(out, "    {} {}", "✗".red().bold(), rest.red());
                     let _ = writeln!(out, "        expected: {expected}");
                     match found.split_once('\n') {
@@ -71,20 +72,20 @@ pub fn render(reports: &[TargetReport]) -> String {
                 }
                 Outcome::Error { message } => {
                     let _ = writeln!(out, "    {} {}", "!".magenta().bold(), rest.magenta());
-                    let _ = writeln!(out, "        error: {message}");
+                    let _ = writeln!(out, "        error: {}", esc(message));
                 }
             }
             if !matches!(r.outcome, Outcome::Pass) || r.note.is_some() {
                 if let Some(note) = &r.note {
-                    let _ = writeln!(out, "        note: {}", note.dimmed());
+                    let _ = writeln!(out, "        note: {}", esc(note).dimmed());
                 }
             }
             if matches!(r.outcome, Outcome::Fail { .. } | Outcome::Error { .. }) {
                 for by in &r.observed_by {
-                    let _ = writeln!(out, "        observed by: {}", by.dimmed());
+                    let _ = writeln!(out, "        observed by: {}", esc(by).dimmed());
                 }
                 if let Some(origin) = &r.check.origin {
-                    let _ = writeln!(out, "        at: {}", origin.to_string().dimmed());
+                    let _ = writeln!(out, "        at: {}", esc(&origin.to_string()).dimmed());
                 }
             }
         }

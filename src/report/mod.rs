@@ -69,6 +69,31 @@ pub fn message(outcome: &Outcome, note: Option<&str>, observed_by: &[String]) ->
     m
 }
 
+/// Text from a target made safe for a terminal: control characters other
+/// than line breaks and tabs (an escape sequence that would recolor, move the
+/// cursor or retitle the window) are shown as `\x1b`, `\r`, `\u{9b}`.
+pub fn escape_text(s: &str) -> String {
+    if !s.chars().any(needs_escape) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\r' => out.push_str("\\r"),
+            c if needs_escape(c) && (c as u32) < 0x80 => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if needs_escape(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control() && c != '\n' && c != '\t'
+}
+
 /// A line diff of two texts: `  same`, `- expected`, `+ found`. Long inputs
 /// are cut to their first 400 lines.
 pub fn diff(expected: &str, found: &str) -> String {
@@ -110,6 +135,15 @@ pub(crate) fn millis(d: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminal_escapes_from_a_target_are_shown_not_run() {
+        assert_eq!(
+            super::escape_text("Debian\u{1b}]0;pwned\u{7}\u{1b}[2J\r\u{9b}x\tok\n"),
+            "Debian\\x1b]0;pwned\\x07\\x1b[2J\\r\\u{9b}x\tok\n"
+        );
+        assert_eq!(super::escape_text("plain ✓"), "plain ✓");
+    }
 
     #[test]
     fn line_diff_marks_what_changed() {

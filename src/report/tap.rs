@@ -7,7 +7,7 @@ use crate::engine::{Outcome, TargetReport};
 
 /// A description may not hold `#` (it starts a directive) or a line break.
 fn description(s: &str) -> String {
-    s.replace('\\', "\\\\")
+    super::escape_text(&s.replace('\\', "\\\\"))
         .replace('#', "\\#")
         .replace(['\n', '\r'], " ")
 }

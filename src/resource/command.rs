@@ -11,8 +11,8 @@ use crate::matcher::Value;
 use crate::probe::Probe;
 use crate::spec::Property;
 
-pub fn probe(command: &str, timeout: Option<Duration>) -> Probe {
-    let probe = Probe::argv(["sh", "-c", command]);
+pub fn probe(command: &str, timeout: Option<Duration>, cap: usize) -> Probe {
+    let probe = Probe::argv(["sh", "-c", command]).with_cap(cap);
     match timeout {
         Some(t) => probe.with_timeout(t),
         None => probe,
@@ -28,12 +28,27 @@ pub fn observe(
     obs: &Observations<'_>,
     command: &str,
     timeout: Option<Duration>,
+    cap: usize,
     property: Property,
 ) -> Result<Observed, Early> {
-    let out = obs.raw(&Need::Command {
+    let need = Need::Command {
         command: command.to_string(),
         timeout,
-    })?;
+        cap,
+    };
+    // The exit status is whole even when the output was too long to judge.
+    let out = if property == Property::ExitStatus {
+        obs.raw_any_size(&need)?
+    } else {
+        obs.raw(&need)?
+    };
+    if property == Property::Stderr && out.stderr_len > out.stderr.len() as u64 {
+        return Err(Early::Error(format!(
+            "the stderr of `{command}` exceeded {} (it was {} bytes long) and was not judged on a part; raise the limit with the check option `max_output`",
+            crate::spec::yaml::show_size(cap as u64),
+            out.stderr_len
+        )));
+    }
     Ok(match property {
         Property::ExitStatus => Value::Int(out.status.into()),
         Property::Stdout => Value::Text(text(&out.stdout)),

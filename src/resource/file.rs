@@ -22,11 +22,22 @@ pub struct Stat {
     pub group: String,
 }
 
-/// Prints a line of 0/1 (does each path exist), then one `stat` line per
-/// existing path, in order. Paths are positional parameters: data, not code.
+/// Prints a line with one flag per path: `1` it exists, `0` it does not, `2`
+/// the checking user may not search a directory on its way, so whether it
+/// exists cannot be told (`test -e` says "no" to both). Then one `stat` line
+/// per existing path, in order. Paths are positional parameters: data, not
+/// code.
 pub(crate) const STAT: &str = r#"for f do
   shift
-  if [ -e "$f" ] || [ -h "$f" ]; then set -- "$@" "$f"; printf 1; else printf 0; fi
+  if [ -e "$f" ] || [ -h "$f" ]; then set -- "$@" "$f"; printf 1; continue; fi
+  case $f in /*) d=; r=${f#/};; *) d=.; r=$f;; esac
+  x=0
+  while :; do
+    case $r in */*) ;; *) break;; esac
+    d="$d/${r%%/*}"; r=${r#*/}
+    if [ -d "$d" ]; then [ -x "$d" ] || { x=2; break; }; else break; fi
+  done
+  printf "$x"
 done
 echo
 [ "$#" -eq 0 ] || exec stat -c '%f %u %g %s %U %G' -- "$@""#;
@@ -75,45 +86,58 @@ pub fn parse_stat_line(line: &str) -> Option<Stat> {
     })
 }
 
+/// What the stat probe found at a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    Exists(Stat),
+    Absent,
+    /// A directory on the way may not be searched by the checking user.
+    Denied,
+}
+
 /// Parses the whole output of [`stat_probe`] for `paths`.
-pub fn parse_stats(text: &str, paths: &[String]) -> Result<Vec<(String, Option<Stat>)>, String> {
+pub fn parse_stats(text: &str, paths: &[String]) -> Result<Vec<(String, Found)>, String> {
     let mut lines = text.lines();
     let flags = lines.next().unwrap_or_default();
-    if flags.len() != paths.len() || !flags.bytes().all(|b| b == b'0' || b == b'1') {
+    if flags.len() != paths.len() || !flags.bytes().all(|b| matches!(b, b'0' | b'1' | b'2')) {
         return Err(format!("unexpected output from the stat probe: {flags:?}"));
     }
     let mut result = Vec::with_capacity(paths.len());
     for (path, flag) in paths.iter().zip(flags.bytes()) {
-        let stat = if flag == b'1' {
-            let line = lines
-                .next()
-                .ok_or("a file disappeared while it was being observed")?;
-            Some(parse_stat_line(line).ok_or_else(|| format!("unexpected stat output {line:?}"))?)
-        } else {
-            None
+        let found = match flag {
+            b'1' => {
+                let line = lines
+                    .next()
+                    .ok_or("a file disappeared while it was being observed")?;
+                Found::Exists(
+                    parse_stat_line(line).ok_or_else(|| format!("unexpected stat output {line:?}"))?,
+                )
+            }
+            b'2' => Found::Denied,
+            _ => Found::Absent,
         };
-        result.push((path.clone(), stat));
+        result.push((path.clone(), found));
     }
     Ok(result)
 }
 
-/// A file's content, cut at [`OUTPUT_CAP`](crate::probe::OUTPUT_CAP) (and
-/// one byte more, to tell that it was cut) on the target itself.
-pub fn content_probe(path: &str) -> Probe {
-    let limit = (crate::probe::OUTPUT_CAP + 1).to_string();
+/// A file's content, read on the target up to `cap` bytes and one more: the
+/// one more tells that the file is longer than what a check may judge.
+pub fn content_probe(path: &str, cap: usize) -> Probe {
     Probe::argv([
         "head".to_string(),
         "-c".into(),
-        limit,
+        (cap + 1).to_string(),
         "--".into(),
         path.to_string(),
     ])
+    .with_cap(cap)
 }
 
-pub fn needs(path: &str, property: Property) -> Vec<Need> {
+pub fn needs(path: &str, property: Property, cap: usize) -> Vec<Need> {
     let p = path.to_string();
     match property {
-        Property::Content => vec![Need::Stat(p.clone()), Need::Content(p)],
+        Property::Content => vec![Need::Stat(p.clone()), Need::Content(p, cap)],
         Property::Sha256 => vec![Need::Stat(p.clone()), Need::Sha256(p)],
         Property::LinkTarget => vec![Need::Stat(p.clone()), Need::LinkTarget(p)],
         _ => vec![Need::Stat(p)],
@@ -122,7 +146,7 @@ pub fn needs(path: &str, property: Property) -> Vec<Need> {
 
 fn stat<'s>(obs: &'s Observations<'_>, path: &str) -> Result<Option<&'s Stat>, String> {
     let need = Need::Stat(path.to_string());
-    let all = obs.cached(&obs.stats, || {
+    let all = obs.cached_for(&obs.stats, &need, || {
         let out = obs.raw(&need)?;
         if out.status != 0 && out.stdout.is_empty() {
             return Err(obs.failure(&need, out));
@@ -140,10 +164,22 @@ fn stat<'s>(obs: &'s Observations<'_>, path: &str) -> Result<Option<&'s Stat>, S
         })?;
         Ok(parsed.into_iter().collect())
     })?;
-    Ok(all.get(path).and_then(Option::as_ref))
+    match all.get(path) {
+        Some(Found::Exists(st)) => Ok(Some(st)),
+        Some(Found::Absent) | None => Ok(None),
+        Some(Found::Denied) => Err(format!(
+            "permission denied: {} may not search a directory on the way to {path}, so whether it exists cannot be told",
+            obs.facts.checking_user()
+        )),
+    }
 }
 
-pub fn observe(obs: &Observations<'_>, path: &str, property: Property) -> Result<Observed, Early> {
+pub fn observe(
+    obs: &Observations<'_>,
+    path: &str,
+    property: Property,
+    cap: usize,
+) -> Result<Observed, Early> {
     let st = stat(obs, path)?;
     if property == Property::Exists {
         return Ok(Value::Bool(st.is_some()).into());
@@ -159,19 +195,8 @@ pub fn observe(obs: &Observations<'_>, path: &str, property: Property) -> Result
             if st.file_type == "directory" {
                 return Err(Early::Fail("a directory, which has no content".into()));
             }
-            let need = Need::Content(path.to_string());
-            let out = obs.ok(&need)?;
-            let text = String::from_utf8_lossy(&out.stdout).into_owned();
-            if out.truncated {
-                return Ok(Observed {
-                    value: Value::Text(text),
-                    note: Some(format!(
-                        "only the first {} MiB of the file were read",
-                        crate::probe::OUTPUT_CAP >> 20
-                    )),
-                });
-            }
-            Value::Text(text)
+            let out = obs.ok(&Need::Content(path.to_string(), cap))?;
+            Value::Text(String::from_utf8_lossy(&out.stdout).into_owned())
         }
         Property::Sha256 => {
             let out = obs.ok(&Need::Sha256(path.to_string()))?;
@@ -207,15 +232,8 @@ pub fn emulate(
 ) -> Option<crate::probe::ProbeOutput> {
     use crate::probe::ProbeOutput;
     let argv = probe.argv_slice();
-    let fail = |message: String| ProbeOutput {
-        status: 1,
-        stderr: message.into_bytes(),
-        ..Default::default()
-    };
-    let ok = |stdout: Vec<u8>| ProbeOutput {
-        stdout,
-        ..Default::default()
-    };
+    let fail = |message: String| ProbeOutput::new(1, Vec::new(), message.into_bytes());
+    let ok = |stdout: Vec<u8>| ProbeOutput::new(0, stdout, Vec::new());
     let missing = |path: &str| fail(format!("{path}: No such file or directory"));
     Some(
         match argv
@@ -257,8 +275,13 @@ pub fn emulate(
             }
             ["head", "-c", _, "--", path] => match read(path) {
                 Ok(Some(e)) if e.file_type == "file" => ProbeOutput {
+                    // The true size: longer than what was read means too long.
+                    stdout_len: if e.truncated {
+                        e.size.max(e.content.len() as u64 + 1)
+                    } else {
+                        e.content.len() as u64
+                    },
                     stdout: e.content,
-                    truncated: e.truncated,
                     ..Default::default()
                 },
                 Ok(Some(e)) => fail(format!("cat: {path}: is a {}", e.file_type)),
@@ -296,6 +319,26 @@ pub fn emulate(
 mod tests {
     use super::*;
     use crate::resource::testing::fixture;
+
+    impl Found {
+        fn as_ref(&self) -> Option<&Stat> {
+            match self {
+                Found::Exists(st) => Some(st),
+                _ => None,
+            }
+        }
+        fn is_none(&self) -> bool {
+            self.as_ref().is_none()
+        }
+    }
+
+    #[test]
+    fn a_path_behind_a_directory_that_cannot_be_searched_is_denied_not_absent() {
+        let paths = vec!["/root/.bashrc".to_string(), "/nope".to_string()];
+        let stats = parse_stats("20\n", &paths).unwrap();
+        assert_eq!(stats[0].1, Found::Denied);
+        assert_eq!(stats[1].1, Found::Absent);
+    }
 
     #[test]
     fn stat_output_from_debian_12() {

@@ -38,7 +38,8 @@ pub enum Need {
     /// The installed-package database of the target's package manager.
     Packages,
     Stat(String),
-    Content(String),
+    /// A file's content, and the most bytes judged.
+    Content(String, usize),
     Sha256(String),
     LinkTarget(String),
     Passwd(String),
@@ -63,8 +64,13 @@ pub enum Need {
     Command {
         command: String,
         timeout: Option<Duration>,
+        cap: usize,
     },
 }
+
+/// Most bytes of names one batched probe passes in its argv (Linux takes
+/// 2 MiB in all and 128 KiB for one word).
+const ARGV_CHUNK: usize = 64 * 1024;
 
 /// Probes for a set of needs, and which probe answers which need.
 #[derive(Debug, Default)]
@@ -95,19 +101,42 @@ impl Plan {
                 }
                 continue;
             }
-            let names = members.iter().map(|n| match n {
+            let name = |n: &Need| match n {
                 Need::Stat(s) | Need::Passwd(s) | Need::GroupEntry(s) | Need::SystemdUnit(s) => {
-                    s.as_str()
+                    s.len()
                 }
                 _ => unreachable!("grouped needs carry a name"),
-            });
-            let probe = match group {
-                1 => file::stat_probe(names),
-                2 => user::getent_probe("passwd", names),
-                3 => user::getent_probe("group", names),
-                _ => service::systemctl_probe(names),
             };
-            plan.add(probe, members);
+            // One probe per group, split where its argv would grow past what
+            // every kernel takes: one name too long to pass then fails only
+            // its own chunk, not every check of the batch.
+            let mut chunks: Vec<Vec<&Need>> = vec![Vec::new()];
+            let mut size = 0;
+            for need in members {
+                let len = name(need) + 1;
+                if size + len > ARGV_CHUNK && !chunks.last().is_some_and(Vec::is_empty) {
+                    chunks.push(Vec::new());
+                    size = 0;
+                }
+                size += len;
+                chunks.last_mut().expect("one chunk at least").push(need);
+            }
+            for chunk in chunks {
+                let names = chunk.iter().map(|n| match n {
+                    Need::Stat(s)
+                    | Need::Passwd(s)
+                    | Need::GroupEntry(s)
+                    | Need::SystemdUnit(s) => s.as_str(),
+                    _ => unreachable!("grouped needs carry a name"),
+                });
+                let probe = match group {
+                    1 => file::stat_probe(names),
+                    2 => user::getent_probe("passwd", names),
+                    3 => user::getent_probe("group", names),
+                    _ => service::systemctl_probe(names),
+                };
+                plan.add(probe, chunk);
+            }
         }
         plan
     }
@@ -129,29 +158,58 @@ impl Plan {
     pub fn probe_of(&self, need: &Need) -> Option<&Probe> {
         self.index.get(need).map(|i| &self.probes[*i])
     }
+
+    /// The command that observes `need`, as people can run it: for a need
+    /// batched with others (one `stat` for every path), the same command for
+    /// that one name only, so that a report grows with its checks, not with
+    /// the square of them.
+    pub fn shown_for(&self, need: &Need) -> String {
+        let one = std::iter::once;
+        match need {
+            Need::Stat(s) => file::stat_probe(one(s.as_str())).to_string(),
+            Need::Passwd(s) => user::getent_probe("passwd", one(s.as_str())).to_string(),
+            Need::GroupEntry(s) => user::getent_probe("group", one(s.as_str())).to_string(),
+            Need::SystemdUnit(s) => service::systemctl_probe(one(s.as_str())).to_string(),
+            _ => self
+                .probe_of(need)
+                .map_or_else(|| format!("{need:?}"), |p| p.to_string()),
+        }
+    }
 }
 
 fn single_probe(need: &Need, facts: &Facts) -> Probe {
     match need {
-        Need::Packages => package::list_probe(facts.package_manager).untimed(),
-        Need::Content(path) => file::content_probe(path),
+        Need::Packages => package::list_probe(facts.package_manager)
+            .untimed()
+            .with_cap(crate::probe::TABLE_CAP),
+        Need::Content(path, cap) => file::content_probe(path, *cap),
         Need::Sha256(path) => Probe::argv(["sha256sum", "--", path]),
         Need::LinkTarget(path) => Probe::argv(["readlink", "--", path]),
-        Need::PasswdAll => user::getent_all_probe(),
+        Need::PasswdAll => user::getent_all_probe().with_cap(crate::probe::TABLE_CAP),
         Need::UserGroups(name) => Probe::argv(["id", "-Gn", "--", name]),
         Need::OpenRcStarted => service::openrc_started_probe(),
         Need::OpenRcRunlevels => service::openrc_runlevels_probe(),
         Need::SysvStatus(name) => service::sysv_status_probe(name),
         Need::SysvRunlevels => service::sysv_runlevels_probe(),
-        Need::ProcNet(proto) => Probe::argv(["cat", port::proc_file(*proto)]).untimed(),
-        Need::Processes => process::probe().untimed(),
+        Need::ProcNet(proto) => Probe::argv(["cat", port::proc_file(*proto)])
+            .untimed()
+            .with_cap(crate::probe::TABLE_CAP),
+        Need::Processes => process::probe()
+            .untimed()
+            .with_cap(crate::probe::TABLE_CAP),
         Need::KernelParam(name) => kernel::param_probe(name).untimed(),
         Need::KernelModules => Probe::argv(["cat", "/proc/modules"]).untimed(),
-        Need::Mounts => Probe::argv(["cat", "/proc/self/mounts"]).untimed(),
+        Need::Mounts => Probe::argv(["cat", "/proc/self/mounts"])
+            .untimed()
+            .with_cap(crate::probe::TABLE_CAP),
         Need::Interfaces => interface::list_probe().untimed(),
         Need::InterfaceAddresses => Probe::argv(["ip", "-o", "addr", "show"]),
         Need::Host(name) => host::probe(name),
-        Need::Command { command, timeout } => command::probe(command, *timeout),
+        Need::Command {
+            command,
+            timeout,
+            cap,
+        } => command::probe(command, *timeout, *cap),
         Need::Stat(_) | Need::Passwd(_) | Need::GroupEntry(_) | Need::SystemdUnit(_) => {
             unreachable!("batched needs are planned in groups")
         }
@@ -192,13 +250,14 @@ impl From<Value> for Observed {
 pub struct Observations<'a> {
     pub facts: &'a Facts,
     plan: &'a Plan,
-    outputs: &'a [Option<ProbeOutput>],
+    outputs: &'a [crate::probe::Answer],
     packages: OnceCell<Result<package::Db, String>>,
-    stats: OnceCell<Result<HashMap<String, Option<file::Stat>>, String>>,
-    passwd: OnceCell<Result<Vec<user::Passwd>, String>>,
+    /// One cell per probe: batched needs may be split over several probes.
+    stats: Vec<OnceCell<Result<HashMap<String, file::Found>, String>>>,
+    passwd: Vec<OnceCell<Result<Vec<user::Passwd>, String>>>,
     passwd_all: OnceCell<Result<Vec<user::Passwd>, String>>,
-    groups: OnceCell<Result<Vec<user::GroupEntry>, String>>,
-    units: OnceCell<Result<Vec<service::UnitState>, String>>,
+    groups: Vec<OnceCell<Result<Vec<user::GroupEntry>, String>>>,
+    units: Vec<OnceCell<Result<Vec<service::UnitState>, String>>>,
     processes: OnceCell<Result<Vec<process::Proc>, String>>,
     sockets: OnceCell<Result<Vec<port::Socket>, String>>,
     /// Image metadata, looked up from the runner's Docker engine.
@@ -208,17 +267,17 @@ pub struct Observations<'a> {
 }
 
 impl<'a> Observations<'a> {
-    pub fn new(facts: &'a Facts, plan: &'a Plan, outputs: &'a [Option<ProbeOutput>]) -> Self {
+    pub fn new(facts: &'a Facts, plan: &'a Plan, outputs: &'a [crate::probe::Answer]) -> Self {
         Observations {
             facts,
             plan,
             outputs,
             packages: OnceCell::new(),
-            stats: OnceCell::new(),
-            passwd: OnceCell::new(),
+            stats: per_probe(plan),
+            passwd: per_probe(plan),
             passwd_all: OnceCell::new(),
-            groups: OnceCell::new(),
-            units: OnceCell::new(),
+            groups: per_probe(plan),
+            units: per_probe(plan),
             processes: OnceCell::new(),
             sockets: OnceCell::new(),
             images: image::Images::new(),
@@ -232,24 +291,41 @@ impl<'a> Observations<'a> {
     }
 
     /// The raw output for `need`, whatever its exit status; `Err` when there is
-    /// none (the script stopped) or the probe timed out.
+    /// none (the probe did not run, the script stopped), the probe timed out,
+    /// or its output was more than its cap: a check is never judged on part
+    /// of an answer.
     pub fn raw(&self, need: &Need) -> Result<&ProbeOutput, String> {
+        let out = self.raw_any_size(need)?;
+        if out.truncated() {
+            let probe = self.probe_of(need).expect("planned");
+            return Err(format!(
+                "the output of `{}` exceeded {} (it was {} bytes long) and was not judged on a part; raise the limit with the check option `max_output`",
+                self.plan.shown_for(need),
+                crate::spec::yaml::show_size(probe.cap() as u64),
+                out.stdout_len
+            ));
+        }
+        Ok(out)
+    }
+
+    /// As [`raw`](Self::raw), but also when stdout was longer than its cap:
+    /// for what does not read the output (an exit status).
+    pub fn raw_any_size(&self, need: &Need) -> Result<&ProbeOutput, String> {
         let i = *self
             .plan
             .index
             .get(need)
             .ok_or_else(|| format!("internal: {need:?} was not planned"))?;
         let probe = &self.plan.probes[i];
-        let out = self
-            .outputs
-            .get(i)
-            .and_then(Option::as_ref)
-            .ok_or_else(|| {
-                format!("no result for `{probe}`: the probe script stopped before it finished")
-            })?;
+        let shown = self.plan.shown_for(need);
+        let out = match self.outputs.get(i) {
+            Some(Ok(out)) => out,
+            Some(Err(why)) => return Err(format!("no result for `{shown}`: {why}")),
+            None => return Err(format!("no result for `{shown}`: it was not run")),
+        };
         if out.timed_out {
             return Err(format!(
-                "`{probe}` timed out after {}s and was killed",
+                "`{shown}` timed out after {}s and was killed",
                 probe.timeout().as_secs()
             ));
         }
@@ -269,10 +345,7 @@ impl<'a> Observations<'a> {
 
     /// Describes a probe that did not succeed.
     pub fn failure(&self, need: &Need, out: &ProbeOutput) -> String {
-        let probe = self
-            .probe_of(need)
-            .map(|p| p.to_string())
-            .unwrap_or_else(|| format!("{need:?}"));
+        let probe = self.plan.shown_for(need);
         if out.status == 127 {
             let tool = self
                 .probe_of(need)
@@ -292,6 +365,22 @@ impl<'a> Observations<'a> {
         }
     }
 
+    /// As [`cached`](Self::cached), with one cell per probe: the cell of the
+    /// probe that answers `need`.
+    pub(crate) fn cached_for<'s, T>(
+        &'s self,
+        cells: &'s [OnceCell<Result<T, String>>],
+        need: &Need,
+        load: impl FnOnce() -> Result<T, String>,
+    ) -> Result<&'s T, String> {
+        let i = *self
+            .plan
+            .index
+            .get(need)
+            .ok_or_else(|| format!("internal: {need:?} was not planned"))?;
+        self.cached(&cells[i], load)
+    }
+
     fn cached<'s, T>(
         &'s self,
         cell: &'s OnceCell<Result<T, String>>,
@@ -299,6 +388,10 @@ impl<'a> Observations<'a> {
     ) -> Result<&'s T, String> {
         cell.get_or_init(load).as_ref().map_err(Clone::clone)
     }
+}
+
+fn per_probe<T>(plan: &Plan) -> Vec<OnceCell<T>> {
+    (0..plan.probes.len()).map(|_| OnceCell::new()).collect()
 }
 
 /// The needs of one check on a target with these facts.
@@ -309,13 +402,14 @@ pub fn needs(check: &Check, facts: &Facts) -> Vec<Need> {
         ResourceKind::Package => package::needs_for(facts.package_manager),
         ResourceKind::Service => service::needs(&r.name, p, facts.init),
         ResourceKind::Port => port::needs(&check.expectation.listen),
-        ResourceKind::File => file::needs(&r.name, p),
+        ResourceKind::File => file::needs(&r.name, p, output_cap(check)),
         ResourceKind::User => user::user_needs(&r.name, p),
         ResourceKind::Group => vec![Need::GroupEntry(r.name.clone())],
         ResourceKind::Process => process::needs(p),
         ResourceKind::Command => vec![Need::Command {
             command: r.name.clone(),
             timeout: check.options.timeout,
+            cap: output_cap(check),
         }],
         ResourceKind::KernelParam => vec![Need::KernelParam(r.name.clone())],
         ResourceKind::KernelModule => vec![Need::KernelModules],
@@ -335,11 +429,13 @@ pub fn observe(check: &Check, obs: &Observations<'_>) -> Result<Observed, Early>
         ResourceKind::Package => package::observe(obs, &r.name, p),
         ResourceKind::Service => service::observe(obs, &r.name, p),
         ResourceKind::Port => port::observe(obs, &r.name, &check.expectation.listen),
-        ResourceKind::File => file::observe(obs, &r.name, p),
+        ResourceKind::File => file::observe(obs, &r.name, p, output_cap(check)),
         ResourceKind::User => user::observe_user(obs, &r.name, p),
         ResourceKind::Group => user::observe_group(obs, &r.name, p),
         ResourceKind::Process => process::observe(obs, &r.name, p),
-        ResourceKind::Command => command::observe(obs, &r.name, check.options.timeout, p),
+        ResourceKind::Command => {
+            command::observe(obs, &r.name, check.options.timeout, output_cap(check), p)
+        }
         ResourceKind::KernelParam => kernel::observe_param(obs, &r.name, p),
         ResourceKind::KernelModule => kernel::observe_module(obs, &r.name),
         ResourceKind::Mount => mount::observe(obs, &r.name, p),
@@ -361,6 +457,14 @@ pub fn observe(check: &Check, obs: &Observations<'_>) -> Result<Observed, Early>
         }
         ResourceKind::DockerImage => image::observe(&obs.images, &r.name, p),
     }
+}
+
+/// The most bytes of output a check judges (`max_output`).
+pub fn output_cap(check: &Check) -> usize {
+    check
+        .options
+        .max_output
+        .map_or(crate::probe::OUTPUT_CAP, |m| m as usize)
 }
 
 /// The request an http check makes.

@@ -165,8 +165,8 @@ pub fn observe(obs: &Observations<'_>, name: &str, property: Property) -> Result
     let state = match (init, property) {
         (InitSystem::Systemd, _) => {
             let unit = unit_name(name);
-            let units = obs.cached(&obs.units, || {
-                let need = Need::SystemdUnit(unit.clone());
+            let need = Need::SystemdUnit(unit.clone());
+            let units = obs.cached_for(&obs.units, &need, || {
                 let out = obs.ok(&need)?;
                 let probe = obs.probe_of(&need).expect("planned");
                 let asked: Vec<String> = probe

@@ -116,7 +116,7 @@ pub fn observe_user(
     property: Property,
 ) -> Result<Observed, Early> {
     let need = Need::Passwd(name.to_string());
-    let entries = obs.cached(&obs.passwd, || {
+    let entries = obs.cached_for(&obs.passwd, &need, || {
         Ok(parse_passwd(&stdout_text(obs.ok(&need)?)))
     })?;
     let entry = entries.iter().find(|e| e.name == name);
@@ -150,7 +150,7 @@ pub fn observe_group(
     property: Property,
 ) -> Result<Observed, Early> {
     let need = Need::GroupEntry(name.to_string());
-    let entries = obs.cached(&obs.groups, || {
+    let entries = obs.cached_for(&obs.groups, &need, || {
         Ok(parse_group(&stdout_text(obs.ok(&need)?)))
     })?;
     let entry = entries.iter().find(|e| e.name == name);

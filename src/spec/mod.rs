@@ -680,6 +680,9 @@ pub struct CheckOptions {
     pub timeout: Option<Duration>,
     /// Hide expected and found values in every report.
     pub sensitive: bool,
+    /// For command output and file content: the most bytes judged; more is
+    /// an error, never a judgement on a part. Default 4 MiB.
+    pub max_output: Option<u64>,
 }
 
 /// Where a check was written.

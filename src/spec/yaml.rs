@@ -64,6 +64,7 @@ const OPTION_KEYS: &[&str] = &[
     "eventually",
     "timeout",
     "sensitive",
+    "max_output",
 ];
 
 const MATCHER_KEYS: &[&str] = &[
@@ -145,6 +146,38 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err(format!("{text:?} is not a reasonable duration"));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// Parses a size: bytes, or a number with KiB, MiB, GiB (or K, M, G, KB, MB, GB
+/// as the same binary units).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let bad = || format!("{text:?} is not a size like 16MiB, 512KiB or 1000000");
+    let n: u64 = num.parse().map_err(|_| bad())?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => return Err(bad()),
+    };
+    let bytes = n.checked_shl(shift).filter(|b| b >> shift == n).ok_or_else(bad)?;
+    if bytes == 0 || bytes > 1 << 30 {
+        return Err(format!("{text:?}: max_output must be between 1 byte and 1GiB"));
+    }
+    Ok(bytes)
+}
+
+/// A size for people: `4MiB`, `512KiB`, `100 bytes`.
+pub fn show_size(bytes: u64) -> String {
+    for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
+        if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+            return format!("{}{unit}", bytes >> shift);
+        }
+    }
+    format!("{bytes} bytes")
 }
 
 struct Loader<'f> {
@@ -460,6 +493,7 @@ impl<'f> Loader<'f> {
                 "skip_in_container" => options.skip_in_container = Some(boolean(value)?),
                 "sensitive" => options.sensitive = boolean(value)?,
                 "timeout" => options.timeout = Some(parse_duration(&scalar_text(value)?)?),
+                "max_output" => options.max_output = Some(parse_size(&scalar_text(value)?)?),
                 "eventually" => {
                     let map = value
                         .as_mapping()

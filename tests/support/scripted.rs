@@ -71,7 +71,7 @@ pub fn unquote_words(line: &str) -> Vec<String> {
     }
 }
 
-/// The probes of a rendered script: the words after `p ID TIMEOUT`. A quoted
+/// The probes of a rendered script: the words after `p ID TIMEOUT CAP`. A quoted
 /// argument may span lines, so lines are joined until quotes balance.
 pub fn probes_of(script: &str) -> (String, Vec<Vec<String>>) {
     let nonce = script
@@ -93,7 +93,7 @@ pub fn probes_of(script: &str) -> (String, Vec<Vec<String>>) {
         let quotes = pending.matches('\'').count() - pending.matches("\\'").count();
         if quotes % 2 == 0 {
             let words = unquote_words(&pending);
-            probes.push(words[3..].to_vec());
+            probes.push(words[4..].to_vec());
             pending.clear();
         }
     }
@@ -114,13 +114,10 @@ impl<F: Fn(&[String], usize) -> Answer + Send + Sync> Backend for Scripted<F> {
         let mut out = Vec::new();
         for (i, probe) in probes.iter().enumerate() {
             let (status, stdout, stderr) = (self.answer)(probe, round);
-            out.extend(format!("\n{nonce} {i} out\n").bytes());
-            out.extend(stdout);
-            out.extend(format!("\n{nonce} {i} err\n").bytes());
-            out.extend(stderr);
-            out.extend(format!("\n{nonce} {i} end {status} 1\n").bytes());
+            let answer = infraspec::probe::ProbeOutput::new(status, stdout, stderr);
+            out.extend(infraspec::probe::frame(&nonce, i, &answer, usize::MAX));
         }
-        out.extend(format!("\n{nonce} done\n").bytes());
+        out.extend(infraspec::probe::frame_end(&nonce, probes.len()));
         self.batches.lock().unwrap().push(probes);
         self.scripts.lock().unwrap().push(script);
         Ok(ExecOutput {
@@ -128,6 +125,7 @@ impl<F: Fn(&[String], usize) -> Answer + Send + Sync> Backend for Scripted<F> {
             stdout: out,
             stderr: Vec::new(),
             truncated: false,
+            timed_out: false,
         })
     }
 
