@@ -246,11 +246,17 @@ pub fn nonce() -> String {
 }
 
 /// The script's fixed part: the private directory, the tools it relies on,
-/// and `p`, which runs one probe and prints its frame.
+/// and `p`, which runs one probe and prints its frame. Files are created
+/// with `true >FILE`, never `: >FILE`: a redirection that fails on the
+/// special builtin `:` ends a POSIX shell, and a full disk must cost one
+/// probe, not the batch.
 ///
 /// `p I TIMEOUT CAP ARGV…`: runs ARGV with stdin from /dev/null, stdout and
-/// stderr to fresh files; with a timeout, a watchdog kills it then and leaves
-/// a mark. Then prints `\nNONCE I STATUS KILLED OUTLEN ERRLEN\n` and exactly
+/// stderr to fresh files. With a timeout, a plain `sleep` is the timer: the
+/// subshell that runs the probe kills the timer when the probe ends, and the
+/// script, waiting on the timer, kills the probe if the timer ran out. Every
+/// helper is killed by its own PID, so none outlives its probe (a leftover
+/// `sleep` would show in the next round's process checks). Then prints `\nNONCE I STATUS KILLED OUTLEN ERRLEN\n` and exactly
 /// min(OUTLEN, CAP) then min(ERRLEN, CAP) bytes. A probe whose files cannot be
 /// created prints `\nNONCE I lost REASON\n` instead.
 const PRELUDE: &str = r#"umask 077
@@ -258,7 +264,7 @@ T=
 for d in "${TMPDIR:-/tmp}" /tmp /dev/shm /var/tmp "${HOME:-/}"; do
   [ -d "$d" ] && [ -w "$d" ] || continue
   if mkdir "$d/.infraspec-$D" 2>/dev/null; then
-    if { : >"$d/.infraspec-$D/t"; } 2>/dev/null; then T="$d/.infraspec-$D"; break; fi
+    if { true >"$d/.infraspec-$D/t"; } 2>/dev/null; then T="$d/.infraspec-$D"; break; fi
     rm -rf "$d/.infraspec-$D"
   fi
 done
@@ -270,33 +276,38 @@ S=
 command -v sleep >/dev/null 2>&1 && S=1
 p() {
   i=$1; t=$2; c=$3; shift 3
-  o="$T/$i.o"; e="$T/$i.e"; k="$T/$i.k"
-  if ! { : >"$o" && : >"$e"; } 2>/dev/null; then
+  o="$T/$i.o"; e="$T/$i.e"
+  if ! { true >"$o" && true >"$e"; } 2>/dev/null; then
     printf '\n%s %s lost %s\n' "$N" "$i" "its output files could not be created in $T (disk or inodes full?)"
     return
   fi
+  m=0
   if [ "$t" -gt 0 ] && [ -n "$S" ]; then
-    "$@" </dev/null >"$o" 2>"$e" &
+    sleep "$t" </dev/null >/dev/null 2>&1 &
+    r=$!
+    ( "$@" </dev/null >"$o" 2>"$e" &
+      echo "$!" >"$T/$i.p"
+      wait "$!"; x=$?
+      kill "$r" 2>/dev/null
+      exit "$x" ) </dev/null >/dev/null 2>&1 &
     q=$!
-    ( w=; trap '[ -n "$w" ] && kill "$w" 2>/dev/null; exit 0' TERM
-      sleep "$t" & w=$!
-      wait "$w" && { : >"$k"; kill -KILL "$q"; } ) </dev/null >/dev/null 2>&1 &
-    g=$!
+    if wait "$r"; then
+      m=1
+      read -r x <"$T/$i.p" && kill -KILL "$x" 2>/dev/null
+    fi
     wait "$q"; s=$?
-    kill "$g" 2>/dev/null
   else
     "$@" </dev/null >"$o" 2>"$e"; s=$?
   fi
-  a=0; b=0; m=0
+  a=0; b=0
   [ -s "$o" ] && a=$(($(wc -c <"$o")))
   [ -s "$e" ] && b=$(($(wc -c <"$e")))
-  [ -e "$k" ] && m=1
   printf '\n%s %s %s %s %s %s\n' "$N" "$i" "$s" "$m" "$a" "$b"
   [ "$a" -gt "$c" ] && a=$c
   [ "$b" -gt "$c" ] && b=$c
   [ "$a" -gt 0 ] && head -c "$a" "$o"
   [ "$b" -gt 0 ] && head -c "$b" "$e"
-  rm -f "$o" "$e" "$k"
+  rm -f "$o" "$e" "$T/$i.p"
 }
 "#;
 

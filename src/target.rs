@@ -75,12 +75,35 @@ fn parse_query(q: Option<&str>) -> Result<BTreeMap<String, String>, String> {
     Ok(options)
 }
 
+/// A URL as it may be shown: a password in it (`scheme://user:secret@host`)
+/// becomes `***`.
+pub fn redact_url(url: &str) -> std::borrow::Cow<'_, str> {
+    let Some(scheme_end) = url.find("://") else {
+        return url.into();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    match authority.rsplit_once('@') {
+        Some((userinfo, _)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!(
+                "{}{user}:***@{}",
+                &url[..scheme_end + 3],
+                &rest[userinfo.len() + 1..]
+            )
+            .into(),
+            None => url.into(),
+        },
+        None => url.into(),
+    }
+}
+
 impl FromStr for Target {
     type Err = TargetError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let err = |reason: String| TargetError {
-            target: s.to_string(),
+            target: redact_url(s).into_owned(),
             reason,
         };
         if s == "local" {
@@ -93,6 +116,12 @@ impl FromStr for Target {
             };
             let authority = authority.trim_end_matches('/');
             let (user, hostport) = match authority.rsplit_once('@') {
+                Some((u, _)) if u.contains(':') => {
+                    return Err(err(format!(
+                        "a password in the target is refused (it would show in process lists, shell history and reports); give it in {} instead",
+                        crate::backend::ssh::PASSWORD_ENV
+                    )))
+                }
                 Some((u, h)) => (Some(percent_decode(u).map_err(err)?), h),
                 None => (None, authority),
             };
@@ -203,6 +232,20 @@ pub fn parse_list(list: &str) -> Result<Vec<Target>, TargetError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_in_an_ssh_url_is_refused_and_never_echoed() {
+        let err = "ssh://deploy:hunter2@web1".parse::<Target>().unwrap_err();
+        let text = err.to_string();
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("INFRASPEC_SSH_PASSWORD"), "{text}");
+        assert_eq!(
+            redact_url("http://u:pw@example.test:8080/x?y=1"),
+            "http://u:***@example.test:8080/x?y=1"
+        );
+        assert_eq!(redact_url("http://example.test/a@b"), "http://example.test/a@b");
+        assert_eq!(redact_url("http://token@example.test/"), "http://token@example.test/");
+    }
 
     #[test]
     fn every_form_parses() {

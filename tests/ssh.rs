@@ -440,3 +440,54 @@ fn several_ssh_targets_in_one_run() {
     assert_eq!(targets, ["ssh://box", "ssh://box2"]);
     assert_eq!(doc["summary"]["passed"], 2);
 }
+
+/// Issue 13, case 2: with a sudo password set and a sudo that does not ask
+/// for it (NOPASSWD), the password must never reach the shell as a command.
+#[test]
+fn a_sudo_password_is_never_run_as_shell_text() {
+    let Some(s) = sshd::start() else { return };
+    let canary = std::env::temp_dir().join(format!("infraspec-canary-{}", std::process::id()));
+    let _ = std::fs::remove_file(&canary);
+    let password = format!("touch {}", canary.display());
+    let target = format!("{}?sudo=true", direct(&s));
+    let out = s.infraspec(
+        &["--target", &target, "-c", "{command: id -u, stdout: '0'}"],
+        &[("INFRASPEC_SUDO_PASSWORD", &password)],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(!canary.exists(), "the sudo password ran as a command");
+}
+
+/// Issue 13, case 6: a server that stops answering mid-batch (frozen, as a
+/// dead network or a hung host looks) is an error within the connect
+/// timeout and a keepalive, not when TCP gives up minutes later.
+#[test]
+fn a_server_that_stops_answering_is_detected_within_the_connect_timeout() {
+    let Some(s) = sshd::start() else { return };
+    let target = format!("{}?connect_timeout=3s", direct(&s));
+    let child = Command::new(env!("CARGO_BIN_EXE_infraspec"))
+        .args(["--target", &target, "-c", "{command: sleep 60, timeout: 90s}"])
+        .env("HOME", &s.home)
+        .env("NO_COLOR", "1")
+        .env_remove("SSH_AUTH_SOCK")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let started = Instant::now();
+    let freeze = |sig: &str| {
+        let _ = Command::new("pkill").args([sig, "-u", USER]).status();
+        let _ = Command::new("pkill")
+            .args([sig, "-f", &format!("sshd: {USER}")])
+            .status();
+    };
+    freeze("-STOP");
+    let out = child.wait_with_output().unwrap();
+    let waited = started.elapsed();
+    freeze("-CONT");
+    freeze("-KILL");
+    assert!(waited < Duration::from_secs(15), "took {waited:?}: {}", show(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(text(&out.stdout).contains("stopped answering"), "{}", show(&out));
+}

@@ -31,17 +31,85 @@ use crate::probe::OUTPUT_CAP;
 pub const MANAGED_LABEL: &str = "org.infraspec.managed";
 const HOST_LABEL: &str = "org.infraspec.host";
 const PID_LABEL: &str = "org.infraspec.pid";
+/// Which run created a container: boot id, PID namespace, PID and the
+/// process's start time, so that a later run can prove the creator gone.
+const RUN_LABEL: &str = "org.infraspec.run";
 
 /// Throwaway containers alive in this process, for the signal handler.
 static THROWAWAYS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// Container creations under way: the signal handler waits for them, so that
+/// a container the engine creates just after a signal is removed too.
+static CREATING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 static SIGNALS: Once = Once::new();
 static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Whether a signal arrived and its handler is removing throwaway containers;
-/// it ends the process with status 130 when done. A caller about to exit for
-/// another reason (the container it used just vanished) waits for that.
+/// it ends the process with 128 + the signal's number when done. A caller
+/// about to exit for another reason (the container it used just vanished)
+/// waits for that.
 pub fn interrupted() -> bool {
     INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// This process, as a run that made containers: `BOOT/PIDNS/PID/START`.
+fn run_id() -> String {
+    run_id_of("self").unwrap_or_else(|| format!("?/?/{}/?", std::process::id()))
+}
+
+/// The run id of process `pid` (`self` for this one), if it is alive and
+/// in this PID namespace.
+fn run_id_of(pid: &str) -> Option<String> {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let pidns = std::fs::read_link("/proc/self/ns/pid").ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Field 22, counted after the command name in parentheses (which may
+    // hold spaces).
+    let after = &stat[stat.rfind(')')? + 2..];
+    let start = after.split(' ').nth(19)?;
+    let number = if pid == "self" {
+        std::process::id().to_string()
+    } else {
+        pid.to_string()
+    };
+    Some(format!(
+        "{}/{}/{number}/{start}",
+        boot.trim(),
+        pidns.to_string_lossy()
+    ))
+}
+
+/// Whether the run that labelled a container with `label` is provably gone:
+/// same boot and PID namespace as this process, and its PID is free or now
+/// belongs to a process that started at another time. Anything else (another
+/// host, namespace or boot, an unreadable label) might be alive and is left
+/// alone.
+fn run_is_gone(label: &str) -> bool {
+    let mine = run_id();
+    let (Some((my_scope, _)), Some((scope, rest))) = (split_scope(&mine), split_scope(label))
+    else {
+        return false;
+    };
+    if scope != my_scope {
+        return false;
+    }
+    let Some((pid, _start)) = rest.split_once('/') else {
+        return false;
+    };
+    if pid.parse::<u32>().is_err() {
+        return false;
+    }
+    match run_id_of(pid) {
+        None => true,
+        Some(now) => now != label,
+    }
+}
+
+/// `BOOT/PIDNS` and `PID/START` of a run id; the PID namespace is written
+/// `pid:[N]`, without a slash.
+fn split_scope(id: &str) -> Option<(&str, &str)> {
+    let first = id.find('/')?;
+    let second = first + 1 + id[first + 1..].find('/')?;
+    Some((&id[..second], &id[second + 1..]))
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
@@ -102,21 +170,79 @@ fn remove_all(ids: &[String]) {
     });
 }
 
+/// Every signal whose default action ends the process without unwinding:
+/// each is caught while throwaway containers may exist, they are removed,
+/// and the process ends with 128 + the signal's number, as the shell reports
+/// a death by that signal.
+const FATAL_SIGNALS: &[i32] = &[
+    signal_hook::consts::SIGINT,
+    signal_hook::consts::SIGTERM,
+    signal_hook::consts::SIGHUP,
+    signal_hook::consts::SIGQUIT,
+    signal_hook::consts::SIGUSR1,
+    signal_hook::consts::SIGUSR2,
+    signal_hook::consts::SIGALRM,
+    signal_hook::consts::SIGVTALRM,
+    signal_hook::consts::SIGPROF,
+    signal_hook::consts::SIGXCPU,
+    signal_hook::consts::SIGXFSZ,
+];
+
 fn install_signal_cleanup() {
     SIGNALS.call_once(|| {
-        // Another handler owns the signals (an application embedding us): then
-        // Drop still cleans up on every path that unwinds.
-        let _ = ctrlc::set_handler(|| {
+        let Ok(mut signals) = signal_hook::iterator::Signals::new(FATAL_SIGNALS) else {
+            // Signals cannot be caught here: Drop still cleans up on every
+            // path that unwinds, and the next run reaps what is left.
+            return;
+        };
+        std::thread::spawn(move || {
+            let Some(signal) = signals.forever().next() else {
+                return;
+            };
             INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
-            let ids: Vec<String> = THROWAWAYS.lock().map(|v| v.clone()).unwrap_or_default();
+            // A creation under way ends in a container to remove too.
+            let waited = Instant::now();
+            while CREATING.load(std::sync::atomic::Ordering::SeqCst) > 0
+                && waited.elapsed() < Duration::from_secs(20)
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let mut ids: Vec<String> = THROWAWAYS.lock().map(|v| v.clone()).unwrap_or_default();
+            ids.extend(containers_labelled(RUN_LABEL, &run_id()));
+            ids.sort();
+            ids.dedup();
             remove_all(&ids);
             eprintln!(
                 "infraspec: interrupted; removed {} throwaway container(s)",
                 ids.len()
             );
-            std::process::exit(130);
+            std::process::exit(128 + signal);
         });
     });
+}
+
+/// The ids of containers, running or not, with `label=value`.
+fn containers_labelled(label: &str, value: &str) -> Vec<String> {
+    let Ok(rt) = runtime() else { return Vec::new() };
+    let Ok(api) = bollard::Docker::connect_with_defaults() else {
+        return Vec::new();
+    };
+    let filters = HashMap::from([("label".to_string(), vec![format!("{label}={value}")])]);
+    rt.block_on(async {
+        let list = tokio::time::timeout(
+            Duration::from_secs(10),
+            api.list_containers(Some(ListContainersOptions {
+                all: true,
+                filters: Some(filters),
+                ..Default::default()
+            })),
+        )
+        .await;
+        match list {
+            Ok(Ok(list)) => list.into_iter().filter_map(|c| c.id).collect(),
+            _ => Vec::new(),
+        }
+    })
 }
 
 /// Options of a docker target's query string.
@@ -257,6 +383,7 @@ impl Docker {
             (MANAGED_LABEL.to_string(), "true".to_string()),
             (HOST_LABEL.to_string(), hostname()),
             (PID_LABEL.to_string(), std::process::id().to_string()),
+            (RUN_LABEL.to_string(), run_id()),
         ]);
         let body = ContainerCreateBody {
             image: Some(image.to_string()),
@@ -272,19 +399,23 @@ impl Docker {
             ..Default::default()
         };
         let name = format!("infraspec-{}", &crate::probe::nonce()[..12]);
-        let created = rt
-            .block_on(api.create_container(
-                Some(CreateContainerOptions {
-                    name: Some(name),
-                    ..Default::default()
-                }),
-                body,
-            ))
-            .map_err(|e| fail(format!("cannot create a container from {image:?}: {e}")))?;
-        let id = created.id;
-        if let Ok(mut v) = THROWAWAYS.lock() {
-            v.push(id.clone());
+        CREATING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let created = rt.block_on(api.create_container(
+            Some(CreateContainerOptions {
+                name: Some(name),
+                ..Default::default()
+            }),
+            body,
+        ));
+        if let Ok(c) = &created {
+            if let Ok(mut v) = THROWAWAYS.lock() {
+                v.push(c.id.clone());
+            }
         }
+        CREATING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        let id = created
+            .map_err(|e| fail(format!("cannot create a container from {image:?}: {e}")))?
+            .id;
         // From here on, Drop removes the container whatever happens.
         let backend = Docker {
             shown: shown.to_string(),
@@ -418,11 +549,8 @@ fn reap_leftovers(rt: &tokio::runtime::Runtime, api: &bollard::Docker) {
         .into_iter()
         .filter(|c| {
             let labels = c.labels.clone().unwrap_or_default();
-            let same_host = labels.get(HOST_LABEL) == Some(&host);
-            let alive = labels
-                .get(PID_LABEL)
-                .is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists());
-            same_host && !alive
+            labels.get(HOST_LABEL) == Some(&host)
+                && labels.get(RUN_LABEL).is_some_and(|run| run_is_gone(run))
         })
         .filter_map(|c| c.id)
         .collect();
@@ -646,6 +774,20 @@ impl Backend for Docker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_is_gone_only_when_that_is_certain() {
+        let me = super::run_id();
+        assert!(!super::run_is_gone(&me), "this process is alive: {me}");
+        let (scope, _) = super::split_scope(&me).unwrap();
+        // The same PID with another start time: the PID was reused.
+        let reused = format!("{scope}/{}/1", std::process::id());
+        assert!(super::run_is_gone(&reused));
+        // Another PID namespace or boot: might be alive, left alone.
+        let other_ns = me.replace("pid:[", "pid:[9");
+        assert!(!super::run_is_gone(&other_ns.replacen(&format!("/{}/", std::process::id()), "/999999999/", 1)));
+        assert!(!super::run_is_gone("garbage"));
+    }
 
     #[test]
     fn options_per_target_kind() {

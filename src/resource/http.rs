@@ -43,11 +43,11 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 fn host_port(url: &str) -> Result<(String, u16, bool), String> {
     let uri: ureq::http::Uri = url
         .parse()
-        .map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+        .map_err(|e| format!("{:?} is not a URL: {e}", crate::target::redact_url(url)))?;
     let tls = uri.scheme_str() == Some("https");
     let host = uri
         .host()
-        .ok_or_else(|| format!("{url:?} has no host"))?
+        .ok_or_else(|| format!("{:?} has no host", crate::target::redact_url(url)))?
         .to_string();
     let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
     Ok((host, port, tls))
@@ -268,7 +268,10 @@ pub fn fetch(backend: &dyn Backend, key: &Key) -> Result<Response, String> {
             elapsed: started.elapsed(),
         });
     }
-    Err(format!("more than 10 redirects from {}", key.url))
+    Err(format!(
+        "more than 10 redirects from {}",
+        crate::target::redact_url(&key.url)
+    ))
 }
 
 fn base64(data: &[u8]) -> String {

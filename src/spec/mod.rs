@@ -515,6 +515,9 @@ impl Resource {
 
 impl fmt::Display for Resource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.kind == ResourceKind::Http {
+            return write!(f, "{} {}", self.kind, crate::target::redact_url(&self.name));
+        }
         write!(f, "{} {}", self.kind, self.name)
     }
 }

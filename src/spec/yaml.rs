@@ -86,17 +86,35 @@ const MATCHER_KEYS: &[&str] = &[
 
 /// Loads a spec file.
 pub fn load_file(path: &std::path::Path) -> Result<Vec<Check>, SpecErrors> {
+    use std::io::Read;
     let label = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let fail = |message: String| {
         SpecErrors(vec![SpecError {
             file: label.clone(),
             line: 0,
             key: None,
-            message: format!("failed to read the spec: {e}"),
+            message,
         }])
-    })?;
+    };
+    // Read at most one byte past the limit: a spec that is a device
+    // (/dev/zero) or a huge file is refused at once, not read into memory.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_SPEC_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| fail(format!("failed to read the spec: {e}")))?;
+    if bytes.len() as u64 > MAX_SPEC_BYTES {
+        return Err(fail(format!(
+            "the spec is larger than {}; split it into several files",
+            show_size(MAX_SPEC_BYTES)
+        )));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|e| fail(format!("the spec is not UTF-8 text: {e}")))?;
     load_str(&text, &label)
 }
+
+/// The largest spec file infraspec reads.
+pub const MAX_SPEC_BYTES: u64 = 16 << 20;
 
 /// Loads a spec from text; `file` names it in errors.
 pub fn load_str(text: &str, file: &str) -> Result<Vec<Check>, SpecErrors> {
