@@ -449,7 +449,7 @@ fn a_sudo_password_is_never_run_as_shell_text() {
     let canary = std::env::temp_dir().join(format!("infraspec-canary-{}", std::process::id()));
     let _ = std::fs::remove_file(&canary);
     let password = format!("touch {}", canary.display());
-    let target = format!("{}?sudo=true", direct(&s));
+    let target = "ssh://box?sudo=true".to_string();
     let out = s.infraspec(
         &["--target", &target, "-c", "{command: id -u, stdout: '0'}"],
         &[("INFRASPEC_SUDO_PASSWORD", &password)],
@@ -464,7 +464,7 @@ fn a_sudo_password_is_never_run_as_shell_text() {
 #[test]
 fn a_server_that_stops_answering_is_detected_within_the_connect_timeout() {
     let Some(s) = sshd::start() else { return };
-    let target = format!("{}?connect_timeout=3s", direct(&s));
+    let target = "ssh://box?connect_timeout=3s".to_string();
     let child = Command::new(env!("CARGO_BIN_EXE_infraspec"))
         .args(["--target", &target, "-c", "{command: sleep 60, timeout: 90s}"])
         .env("HOME", &s.home)
@@ -476,17 +476,11 @@ fn a_server_that_stops_answering_is_detected_within_the_connect_timeout() {
         .unwrap();
     std::thread::sleep(Duration::from_millis(1500));
     let started = Instant::now();
-    let freeze = |sig: &str| {
-        let _ = Command::new("pkill").args([sig, "-u", USER]).status();
-        let _ = Command::new("pkill")
-            .args([sig, "-f", &format!("sshd: {USER}")])
-            .status();
-    };
-    freeze("-STOP");
+    s.signal_sessions(libc::SIGSTOP);
     let out = child.wait_with_output().unwrap();
     let waited = started.elapsed();
-    freeze("-CONT");
-    freeze("-KILL");
+    s.signal_sessions(libc::SIGKILL);
+    s.signal_sessions(libc::SIGCONT);
     assert!(waited < Duration::from_secs(15), "took {waited:?}: {}", show(&out));
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     assert!(text(&out.stdout).contains("stopped answering"), "{}", show(&out));

@@ -150,6 +150,40 @@ impl Sshd {
         let _ = self.child.wait();
     }
 
+    /// Sends `signal` to every process this sshd started (the sessions it
+    /// serves and what runs in them), not to sshd itself.
+    pub fn signal_sessions(&self, signal: i32) {
+        let mut parents = std::collections::HashMap::new();
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            let Some(after) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+                continue;
+            };
+            if let Some(ppid) = after.split(' ').nth(1).and_then(|p| p.parse::<i32>().ok()) {
+                parents.insert(pid, ppid);
+            }
+        }
+        let root = self.child.id() as i32;
+        for (&pid, _) in parents.iter() {
+            let mut at = pid;
+            while let Some(&up) = parents.get(&at) {
+                if up == root {
+                    // SAFETY: signals a process of this test's own sshd.
+                    unsafe {
+                        libc::kill(pid, signal);
+                    }
+                    break;
+                }
+                at = up;
+            }
+        }
+    }
+
     pub fn ssh_dir(&self) -> PathBuf {
         self.home.join(".ssh")
     }
