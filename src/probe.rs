@@ -256,7 +256,9 @@ pub fn nonce() -> String {
 /// subshell that runs the probe kills the timer when the probe ends, and the
 /// script, waiting on the timer, kills the probe if the timer ran out. Every
 /// helper is killed by its own PID, so none outlives its probe (a leftover
-/// `sleep` would show in the next round's process checks). Then prints `\nNONCE I STATUS KILLED OUTLEN ERRLEN\n` and exactly
+/// `sleep` would show in the next round's process checks), and with SIGKILL:
+/// a SIGTERM that reaches the timer between fork and exec is taken by the
+/// script's own trap and lost. Then prints `\nNONCE I STATUS KILLED OUTLEN ERRLEN\n` and exactly
 /// min(OUTLEN, CAP) then min(ERRLEN, CAP) bytes. A probe whose files cannot be
 /// created prints `\nNONCE I lost REASON\n` instead.
 const PRELUDE: &str = r#"umask 077
@@ -288,7 +290,7 @@ p() {
     ( "$@" </dev/null >"$o" 2>"$e" &
       echo "$!" >"$T/$i.p"
       wait "$!"; x=$?
-      kill "$r" 2>/dev/null
+      kill -KILL "$r" 2>/dev/null
       exit "$x" ) </dev/null >/dev/null 2>&1 &
     q=$!
     if wait "$r"; then

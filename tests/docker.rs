@@ -206,7 +206,7 @@ fn a_stopped_or_missing_container_is_exit_2() {
     assert!(text(&out.stdout).contains("no container"), "{}", show(&out));
 }
 
-fn interrupt_mid_run(signal: &str) {
+fn interrupt_mid_run(signal: &str, exit: i32) {
     let target = format!("docker:{}", d::BUSYBOX);
     let child = Command::new(env!("CARGO_BIN_EXE_infraspec"))
         .args([
@@ -236,7 +236,7 @@ fn interrupt_mid_run(signal: &str) {
         .unwrap()
         .success());
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(exit), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains("removed 1 throwaway container"),
         "{}",
@@ -253,7 +253,7 @@ fn ctrl_c_mid_run_leaves_no_container() {
     if !d::available() {
         return;
     }
-    interrupt_mid_run("-INT");
+    interrupt_mid_run("-INT", 130);
 }
 
 #[test]
@@ -261,7 +261,7 @@ fn sigterm_mid_run_leaves_no_container() {
     if !d::available() {
         return;
     }
-    interrupt_mid_run("-TERM");
+    interrupt_mid_run("-TERM", 143);
 }
 
 #[test]
@@ -282,7 +282,17 @@ fn leftovers_of_a_killed_run_are_removed_by_the_next() {
             "--label",
         ])
         .arg(format!("org.infraspec.host={}", hostname.trim()))
-        .args(["--label", "org.infraspec.pid=4194303", d::BUSYBOX])
+        .args(["--label", "org.infraspec.pid=4194303", "--label"])
+        .arg(format!(
+            "org.infraspec.run={}/{}/4194303/1",
+            std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+                .unwrap()
+                .trim(),
+            std::fs::read_link("/proc/self/ns/pid")
+                .unwrap()
+                .to_string_lossy()
+        ))
+        .arg(d::BUSYBOX)
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
