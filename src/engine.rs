@@ -139,8 +139,8 @@ pub fn run_batch(
     let out = backend
         .exec(&["sh".to_string()], script.as_bytes(), timeout)
         .map_err(|e| BatchError::Failed(e.to_string()))?;
-    let mut results = probe::parse(&out.stdout, &nonce, probes)
-        .map_err(|e| BatchError::Failed(e.to_string()))?;
+    let mut results =
+        probe::parse(&out.stdout, &nonce, probes).map_err(|e| BatchError::Failed(e.to_string()))?;
     let cut_why = if out.timed_out {
         Some(format!(
             "the batch did not finish within {}s and was stopped before this probe finished",

@@ -98,7 +98,10 @@ impl Host {
                 if out.timed_out {
                     "timed out and was killed".to_string()
                 } else {
-                    format!("printed {} bytes, more than infraspec keeps", out.stdout_len)
+                    format!(
+                        "printed {} bytes, more than infraspec keeps",
+                        out.stdout_len
+                    )
                 },
             ));
         }

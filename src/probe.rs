@@ -240,7 +240,8 @@ pub fn nonce() -> String {
             .unwrap_or_default()
             .as_nanos();
         let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) as u128;
-        bytes.copy_from_slice(&(t ^ ((std::process::id() as u128) << 64) ^ (n << 96)).to_le_bytes());
+        bytes
+            .copy_from_slice(&(t ^ ((std::process::id() as u128) << 64) ^ (n << 96)).to_le_bytes());
     }
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -327,7 +328,10 @@ pub fn render(probes: &[Probe], nonce: &str) -> String {
         }
         s.push('\n');
     }
-    s.push_str(&format!("printf '\\n%s done %s\\n' \"$N\" {}\n}}\n", probes.len()));
+    s.push_str(&format!(
+        "printf '\\n%s done %s\\n' \"$N\" {}\n}}\n",
+        probes.len()
+    ));
     s
 }
 
@@ -375,7 +379,8 @@ pub fn parse(output: &[u8], nonce: &str, probes: &[Probe]) -> Result<Vec<Answer>
     marker.extend_from_slice(nonce.as_bytes());
     marker.push(b' ');
 
-    let missing = || Err("no result: the probe script ended before this probe finished".to_string());
+    let missing =
+        || Err("no result: the probe script ended before this probe finished".to_string());
     let mut results: Vec<Answer> = (0..count).map(|_| missing()).collect();
     let mut seen = vec![false; count];
     // Anything before the first frame (a login banner, sudo's lecture) is not
@@ -408,7 +413,11 @@ pub fn parse(output: &[u8], nonce: &str, probes: &[Probe]) -> Result<Vec<Answer>
         let first = words.next().unwrap_or_default();
         let bad = || FrameError::Tampered(format!("a malformed frame header {header:?}"));
         match first {
-            "fatal" => return Err(FrameError::Fatal(header["fatal ".len().min(header.len())..].to_string())),
+            "fatal" => {
+                return Err(FrameError::Fatal(
+                    header["fatal ".len().min(header.len())..].to_string(),
+                ))
+            }
             "done" => {
                 if words.next() != Some(count.to_string().as_str()) {
                     return Err(bad());
@@ -423,7 +432,11 @@ pub fn parse(output: &[u8], nonce: &str, probes: &[Probe]) -> Result<Vec<Answer>
             }
             _ => {}
         }
-        let i = first.parse::<usize>().ok().filter(|i| *i < count && !seen[*i]).ok_or_else(bad)?;
+        let i = first
+            .parse::<usize>()
+            .ok()
+            .filter(|i| *i < count && !seen[*i])
+            .ok_or_else(bad)?;
         seen[i] = true;
         let second = words.next().unwrap_or_default();
         if second == "lost" {
@@ -633,7 +646,11 @@ mod tests {
         let started = std::time::Instant::now();
         let got = run_under_sh(&probes, &[("PATH", &path)]);
         std::fs::remove_dir_all(&dir).unwrap();
-        assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
         assert!(got[0].as_ref().unwrap().timed_out, "{got:?}");
         assert_eq!(got[1].as_ref().unwrap().status, 0);
     }

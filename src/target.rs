@@ -243,8 +243,14 @@ mod tests {
             redact_url("http://u:pw@example.test:8080/x?y=1"),
             "http://u:***@example.test:8080/x?y=1"
         );
-        assert_eq!(redact_url("http://example.test/a@b"), "http://example.test/a@b");
-        assert_eq!(redact_url("http://token@example.test/"), "http://token@example.test/");
+        assert_eq!(
+            redact_url("http://example.test/a@b"),
+            "http://example.test/a@b"
+        );
+        assert_eq!(
+            redact_url("http://token@example.test/"),
+            "http://token@example.test/"
+        );
     }
 
     #[test]

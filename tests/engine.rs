@@ -301,7 +301,10 @@ fn a_probe_without_a_result_is_an_error_not_a_failure() {
     assert_eq!(report.results[0].outcome, Outcome::Pass);
     match &report.results[1].outcome {
         Outcome::Error { message } => {
-            assert!(message.contains("ended before this probe finished"), "{message}")
+            assert!(
+                message.contains("ended before this probe finished"),
+                "{message}"
+            )
         }
         other => panic!("expected an error, got {other:?}"),
     }

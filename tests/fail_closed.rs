@@ -39,7 +39,10 @@ fn outcomes(out: &Output) -> Vec<(String, String, String)> {
         .collect()
 }
 
-fn outcome_of<'a>(all: &'a [(String, String, String)], name_part: &str) -> &'a (String, String, String) {
+fn outcome_of<'a>(
+    all: &'a [(String, String, String)],
+    name_part: &str,
+) -> &'a (String, String, String) {
     all.iter()
         .find(|(n, _, _)| n.contains(name_part))
         .unwrap_or_else(|| panic!("no check named like {name_part:?} in {all:#?}"))
@@ -108,7 +111,7 @@ fn with_checks<'a>(base: &[&'a str], checks: &'a [String]) -> Vec<&'a str> {
     args
 }
 
-/// 1. Forged results: a checked command that prints frames, with every
+/// Case 1: Forged results: a checked command that prints frames, with every
 /// nonce it could find, changes nothing but its own output.
 #[test]
 fn case01_a_checked_command_cannot_forge_other_results() {
@@ -120,11 +123,14 @@ fn case01_a_checked_command_cannot_forge_other_results() {
     }
     let c = Running::start(docker::DEBIAN);
     let target = format!("docker://{}", c.0);
-    let out = infraspec(&with_checks(&["--format", "json", "--target", &target], &checks), &[]);
+    let out = infraspec(
+        &with_checks(&["--format", "json", "--target", &target], &checks),
+        &[],
+    );
     assert_forgery_failed(&out);
 }
 
-/// 1. Forged results, by a process that writes into the batch's own output
+/// Case 1: Forged results, by a process that writes into the batch's own output
 /// (it opens its parent shell's stdout): the stream no longer adds up, and
 /// nothing of the batch passes.
 #[test]
@@ -144,7 +150,7 @@ fn case01_bytes_pushed_into_the_batch_output_pass_nothing() {
     assert_ne!(out.status.code(), Some(0));
 }
 
-/// 3. Broken plumbing: /tmp has no free inode. The script finds another
+/// Case 3: Broken plumbing: /tmp has no free inode. The script finds another
 /// private directory, and the checks are judged on what really ran.
 #[test]
 fn case03_a_tmp_without_inodes_never_passes_a_probe_that_did_not_run() {
@@ -195,7 +201,7 @@ fn case03_a_tmp_without_inodes_never_passes_a_probe_that_did_not_run() {
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
 }
 
-/// 4. Permission denied is not absence.
+/// Case 4: Permission denied is not absence.
 #[test]
 fn case04_a_path_the_user_may_not_see_is_an_error_not_absent() {
     if !docker::available() {
@@ -237,7 +243,7 @@ fn case04_a_path_the_user_may_not_see_is_an_error_not_absent() {
     );
 }
 
-/// 5. Silent caps: output over the cap is an error naming `max_output`,
+/// Case 5: Silent caps: output over the cap is an error naming `max_output`,
 /// never a judgement on a prefix; `max_output` raises it.
 #[test]
 fn case05_output_over_the_cap_is_an_error_not_a_prefix() {
@@ -256,7 +262,7 @@ fn case05_output_over_the_cap_is_an_error_not_a_prefix() {
     assert_eq!(all[2].1, "pass", "{all:#?}");
 }
 
-/// 5. Silent caps: a process table larger than 4 MiB is read whole.
+/// Case 5: Silent caps: a process table larger than 4 MiB is read whole.
 #[test]
 fn case05_a_large_process_table_hides_no_process() {
     if !docker::available() {
@@ -274,9 +280,18 @@ fn case05_a_large_process_table_hides_no_process() {
     );
     let started = Instant::now();
     loop {
-        let out = docker_cmd(&["exec", &c.0, "sh", "-c", "cat /proc/[0-9]*/status | wc -c; grep -l ^Name:.sleep /proc/[0-9]*/status | wc -l"]);
+        let out = docker_cmd(&[
+            "exec",
+            &c.0,
+            "sh",
+            "-c",
+            "cat /proc/[0-9]*/status | wc -c; grep -l ^Name:.sleep /proc/[0-9]*/status | wc -l",
+        ]);
         let t = text(&out.stdout);
-        let nums: Vec<u64> = t.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+        let nums: Vec<u64> = t
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
         if nums.len() == 2 && nums[1] >= n {
             assert!(nums[0] > 4 << 20, "the table is only {} bytes", nums[0]);
             break;
@@ -300,7 +315,7 @@ fn case05_a_large_process_table_hides_no_process() {
     assert_eq!(all[0].1, "pass", "{all:#?}");
 }
 
-/// 6. Timeouts hold without timeout(1).
+/// Case 6: Timeouts hold without timeout(1).
 #[test]
 fn case06_a_timeout_holds_on_a_target_without_timeout_1() {
     if !docker::available() {
@@ -324,19 +339,27 @@ fn case06_a_timeout_holds_on_a_target_without_timeout_1() {
         ],
         &[],
     );
-    assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
     let all = outcomes(&out);
     assert_eq!(all[0].1, "error", "{all:#?}");
     assert!(all[0].2.contains("timed out"), "{all:#?}");
     assert_eq!(all[1].1, "pass", "{all:#?}");
 }
 
-/// 6. A background child of a checked command cannot keep the run alive.
+/// Case 6: A background child of a checked command cannot keep the run alive.
 #[test]
 fn case06_a_background_child_does_not_hold_the_run() {
     let started = Instant::now();
     let out = infraspec(&["-c", "{command: 'sleep 30 &', timeout: 5s}"], &[]);
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     if !docker::available() {
         return;
@@ -345,14 +368,23 @@ fn case06_a_background_child_does_not_hold_the_run() {
     let target = format!("docker://{}", c.0);
     let started = Instant::now();
     let out = infraspec(
-        &["--target", &target, "-c", "{command: 'sleep 30 &', timeout: 5s}"],
+        &[
+            "--target",
+            &target,
+            "-c",
+            "{command: 'sleep 30 &', timeout: 5s}",
+        ],
         &[],
     );
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
 }
 
-/// 7. Isolation: one oversized or failing probe errors only its own checks.
+/// Case 7: Isolation: one oversized or failing probe errors only its own checks.
 #[test]
 fn case07_one_bad_probe_spoils_only_its_own_checks() {
     let dir = std::env::temp_dir().join(format!("infraspec-fc7-{}", std::process::id()));
@@ -370,7 +402,7 @@ fn case07_one_bad_probe_spoils_only_its_own_checks() {
     assert_eq!(got, ["error", "pass", "error", "pass"], "{all:#?}");
 }
 
-/// 7. Isolation: a batch that runs out of time keeps what finished.
+/// Case 7: Isolation: a batch that runs out of time keeps what finished.
 #[test]
 fn case07_a_batch_timeout_keeps_the_answers_that_finished() {
     use infraspec::engine::{self, Options, Outcome};
@@ -388,12 +420,14 @@ fn case07_a_batch_timeout_keeps_the_answers_that_finished() {
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(report.results[0].outcome, Outcome::Pass, "{report:#?}");
     match &report.results[1].outcome {
-        Outcome::Error { message } => assert!(message.contains("did not finish within"), "{message}"),
+        Outcome::Error { message } => {
+            assert!(message.contains("did not finish within"), "{message}")
+        }
         other => panic!("{other:?}"),
     }
 }
 
-/// 8. Linear output: each failing check names only what concerns it, and a
+/// Case 8: Linear output: each failing check names only what concerns it, and a
 /// spec that is too large is refused at once.
 #[test]
 fn case08_reports_grow_linearly_and_huge_specs_are_refused() {
@@ -415,17 +449,24 @@ fn case08_reports_grow_linearly_and_huge_specs_are_refused() {
         out.stdout.len()
     );
     let m = &outcome_of(&all, "infraspec-00007").2;
-    assert!(m.contains("infraspec-00007") && !m.contains("infraspec-00008"), "{m}");
+    assert!(
+        m.contains("infraspec-00007") && !m.contains("infraspec-00008"),
+        "{m}"
+    );
 
     let started = Instant::now();
     let out = infraspec(&["/dev/zero"], &[]);
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
-    assert!(text(&out.stderr).contains("larger than 16MiB"), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("larger than 16MiB"),
+        "{}",
+        show(&out)
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// 9. Leaks: no throwaway container survives a signal, however early.
+/// Case 9: Leaks: no throwaway container survives a signal, however early.
 #[test]
 fn case09_no_throwaway_container_survives_a_signal() {
     if !docker::available() {
@@ -472,7 +513,7 @@ fn case09_no_throwaway_container_survives_a_signal() {
     }
 }
 
-/// 9. The reaper removes only containers whose run is provably gone.
+/// Case 9: The reaper removes only containers whose run is provably gone.
 #[test]
 fn case09_the_reaper_spares_runs_that_may_be_alive() {
     if !docker::available() {
@@ -509,7 +550,12 @@ fn case09_the_reaper_spares_runs_that_may_be_alive() {
         ns.to_string_lossy()
     ));
     let out = infraspec(
-        &["--target", &format!("docker:{}", docker::BUSYBOX), "-c", "{file: /bin/sh}"],
+        &[
+            "--target",
+            &format!("docker:{}", docker::BUSYBOX),
+            "-c",
+            "{file: /bin/sh}",
+        ],
         &[],
     );
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
@@ -521,7 +567,7 @@ fn case09_the_reaper_spares_runs_that_may_be_alive() {
     assert!(reaped, "the container of a dead run was left");
 }
 
-/// 10. Hygiene: no password in a target, none in a report, no terminal
+/// Case 10: Hygiene: no password in a target, none in a report, no terminal
 /// escapes from the target.
 #[test]
 fn case10_secrets_and_escapes_stay_out_of_the_output() {
@@ -570,10 +616,19 @@ fn case10_secrets_and_escapes_stay_out_of_the_output() {
     ]);
     assert!(set.status.success(), "{}", show(&set));
     let out = infraspec(
-        &["--target", &format!("docker://{}", c.0), "-c", "{file: /bin/sh}"],
+        &[
+            "--target",
+            &format!("docker://{}", c.0),
+            "-c",
+            "{file: /bin/sh}",
+        ],
         &[],
     );
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert!(!out.stdout.contains(&0x1b), "{}", show(&out));
-    assert!(text(&out.stdout).contains("Evil\\x1b]0;pwned"), "{}", show(&out));
+    assert!(
+        text(&out.stdout).contains("Evil\\x1b]0;pwned"),
+        "{}",
+        show(&out)
+    );
 }

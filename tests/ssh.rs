@@ -466,7 +466,12 @@ fn a_server_that_stops_answering_is_detected_within_the_connect_timeout() {
     let Some(s) = sshd::start() else { return };
     let target = "ssh://box?connect_timeout=3s".to_string();
     let child = Command::new(env!("CARGO_BIN_EXE_infraspec"))
-        .args(["--target", &target, "-c", "{command: sleep 60, timeout: 90s}"])
+        .args([
+            "--target",
+            &target,
+            "-c",
+            "{command: sleep 60, timeout: 90s}",
+        ])
         .env("HOME", &s.home)
         .env("NO_COLOR", "1")
         .env_remove("SSH_AUTH_SOCK")
@@ -481,7 +486,15 @@ fn a_server_that_stops_answering_is_detected_within_the_connect_timeout() {
     let waited = started.elapsed();
     s.signal_sessions(libc::SIGKILL);
     s.signal_sessions(libc::SIGCONT);
-    assert!(waited < Duration::from_secs(15), "took {waited:?}: {}", show(&out));
+    assert!(
+        waited < Duration::from_secs(15),
+        "took {waited:?}: {}",
+        show(&out)
+    );
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
-    assert!(text(&out.stdout).contains("stopped answering"), "{}", show(&out));
+    assert!(
+        text(&out.stdout).contains("stopped answering"),
+        "{}",
+        show(&out)
+    );
 }

@@ -785,7 +785,11 @@ mod tests {
         assert!(super::run_is_gone(&reused));
         // Another PID namespace or boot: might be alive, left alone.
         let other_ns = me.replace("pid:[", "pid:[9");
-        assert!(!super::run_is_gone(&other_ns.replacen(&format!("/{}/", std::process::id()), "/999999999/", 1)));
+        assert!(!super::run_is_gone(&other_ns.replacen(
+            &format!("/{}/", std::process::id()),
+            "/999999999/",
+            1
+        )));
         assert!(!super::run_is_gone("garbage"));
     }
 

@@ -15,13 +15,28 @@ pub struct Local;
 /// that escaped the framing (it opened the shell's own stdout) holds them.
 const PIPE_GRACE: Duration = Duration::from_millis(500);
 
-/// Sends SIGKILL to every process of a process group.
-fn kill_group(pgid: u32) {
+/// Sends `signal` to every process of a process group.
+fn signal_group(pgid: u32, signal: i32) {
     // SAFETY: kill(2) with a negative pid signals a process group; no memory
     // is involved.
     unsafe {
-        libc::kill(-(pgid as libc::pid_t), libc::SIGKILL);
+        libc::kill(-(pgid as libc::pid_t), signal);
     }
+}
+
+/// Stops a process group: TERM first, so that the probe script's trap
+/// removes its private directory, then KILL for whatever is left.
+fn stop_group(pgid: u32, child: &mut std::process::Child) {
+    signal_group(pgid, libc::SIGTERM);
+    let asked = Instant::now();
+    while asked.elapsed() < Duration::from_millis(200) {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            break;
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    signal_group(pgid, libc::SIGKILL);
+    let _ = child.wait();
 }
 
 impl Backend for Local {
@@ -104,13 +119,12 @@ impl Backend for Local {
                 break;
             }
             if started.elapsed() >= timeout {
-                kill_group(pgid);
-                let _ = child.wait();
+                stop_group(pgid, &mut child);
                 timed_out = true;
                 break;
             }
             if exited_at.is_some_and(|t| t.elapsed() >= PIPE_GRACE) {
-                kill_group(pgid);
+                signal_group(pgid, libc::SIGKILL);
                 break;
             }
             match rx.recv_timeout(pause) {
@@ -201,7 +215,10 @@ mod tests {
                 Duration::from_secs(60),
             )
             .unwrap();
-        assert_eq!((out.status, out.stdout.as_slice()), (Some(0), &b"done\n"[..]));
+        assert_eq!(
+            (out.status, out.stdout.as_slice()),
+            (Some(0), &b"done\n"[..])
+        );
         assert!(started.elapsed() < Duration::from_secs(5));
     }
 

@@ -423,7 +423,11 @@ impl Ssh {
     /// With a sudo password: reads stderr until sudo asks for the password
     /// (then sends it) or the command behind sudo says it is ready. Returns
     /// what stderr held after the ready mark.
-    fn sudo_handshake(&self, channel: &mut ssh2::Channel, password: &str) -> Result<Vec<u8>, String> {
+    fn sudo_handshake(
+        &self,
+        channel: &mut ssh2::Channel,
+        password: &str,
+    ) -> Result<Vec<u8>, String> {
         use std::io::Read;
         let mut seen = Vec::new();
         let mut sent = false;
@@ -442,7 +446,9 @@ impl Ssh {
                     channel
                         .write_all(format!("{password}\n").as_bytes())
                         .map_err(|e| format!("sending the sudo password: {e}"))?;
-                    channel.flush().map_err(|e| format!("sending the sudo password: {e}"))?;
+                    channel
+                        .flush()
+                        .map_err(|e| format!("sending the sudo password: {e}"))?;
                     sent = true;
                     continue;
                 }
@@ -600,8 +606,14 @@ impl Backend for Ssh {
             if idle_rounds < 2 {
                 continue;
             }
-            let heard = super::wait_readable(&self.peer, pause.min(deadline - now))
-                .and_then(|ready| if ready { self.peer.peek(&mut [0u8; 1]).map(Some) } else { Ok(None) });
+            let heard =
+                super::wait_readable(&self.peer, pause.min(deadline - now)).and_then(|ready| {
+                    if ready {
+                        self.peer.peek(&mut [0u8; 1]).map(Some)
+                    } else {
+                        Ok(None)
+                    }
+                });
             match heard {
                 Ok(Some(0)) => {
                     session.set_blocking(true);

@@ -110,7 +110,8 @@ pub fn parse_stats(text: &str, paths: &[String]) -> Result<Vec<(String, Found)>,
                     .next()
                     .ok_or("a file disappeared while it was being observed")?;
                 Found::Exists(
-                    parse_stat_line(line).ok_or_else(|| format!("unexpected stat output {line:?}"))?,
+                    parse_stat_line(line)
+                        .ok_or_else(|| format!("unexpected stat output {line:?}"))?,
                 )
             }
             b'2' => Found::Denied,

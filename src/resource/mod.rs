@@ -194,9 +194,7 @@ fn single_probe(need: &Need, facts: &Facts) -> Probe {
         Need::ProcNet(proto) => Probe::argv(["cat", port::proc_file(*proto)])
             .untimed()
             .with_cap(crate::probe::TABLE_CAP),
-        Need::Processes => process::probe()
-            .untimed()
-            .with_cap(crate::probe::TABLE_CAP),
+        Need::Processes => process::probe().untimed().with_cap(crate::probe::TABLE_CAP),
         Need::KernelParam(name) => kernel::param_probe(name).untimed(),
         Need::KernelModules => Probe::argv(["cat", "/proc/modules"]).untimed(),
         Need::Mounts => Probe::argv(["cat", "/proc/self/mounts"])

@@ -108,8 +108,8 @@ pub fn load_file(path: &std::path::Path) -> Result<Vec<Check>, SpecErrors> {
             show_size(MAX_SPEC_BYTES)
         )));
     }
-    let text = String::from_utf8(bytes)
-        .map_err(|e| fail(format!("the spec is not UTF-8 text: {e}")))?;
+    let text =
+        String::from_utf8(bytes).map_err(|e| fail(format!("the spec is not UTF-8 text: {e}")))?;
     load_str(&text, &label)
 }
 
@@ -181,9 +181,14 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "g" | "gb" | "gib" => 30,
         _ => return Err(bad()),
     };
-    let bytes = n.checked_shl(shift).filter(|b| b >> shift == n).ok_or_else(bad)?;
+    let bytes = n
+        .checked_shl(shift)
+        .filter(|b| b >> shift == n)
+        .ok_or_else(bad)?;
     if bytes == 0 || bytes > 1 << 30 {
-        return Err(format!("{text:?}: max_output must be between 1 byte and 1GiB"));
+        return Err(format!(
+            "{text:?}: max_output must be between 1 byte and 1GiB"
+        ));
     }
     Ok(bytes)
 }
