@@ -193,6 +193,8 @@ echo "user=$(id -un 2>/dev/null)"
 "#;
 
 /// The fixed probes of round 1, in the order [`parse`] expects their output.
+/// All are reads of files and `/proc` that cannot block, so they run without
+/// a timer of their own (the batch's timeout bounds them).
 pub fn probes() -> Vec<Probe> {
     vec![
         Probe::script(
@@ -208,8 +210,11 @@ pub fn probes() -> Vec<Probe> {
         ),
         Probe::argv(["cat", "/proc/1/cgroup"]),
         Probe::argv(["cat", "/proc/1/environ"]),
-        Probe::argv(["cat", "/proc/self/mountinfo"]),
+        Probe::argv(["cat", "/proc/self/mountinfo"]).with_cap(crate::probe::TABLE_CAP),
     ]
+    .into_iter()
+    .map(Probe::untimed)
+    .collect()
 }
 
 /// Parses `KEY=value` lines of os-release, unquoting values.

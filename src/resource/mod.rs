@@ -184,7 +184,7 @@ fn single_probe(need: &Need, facts: &Facts) -> Probe {
             .with_cap(crate::probe::TABLE_CAP),
         Need::Content(path, cap) => file::content_probe(path, *cap),
         Need::Sha256(path) => Probe::argv(["sha256sum", "--", path]),
-        Need::LinkTarget(path) => Probe::argv(["readlink", "--", path]),
+        Need::LinkTarget(path) => Probe::argv(["readlink", "--", path]).untimed(),
         Need::PasswdAll => user::getent_all_probe().with_cap(crate::probe::TABLE_CAP),
         Need::UserGroups(name) => Probe::argv(["id", "-Gn", "--", name]),
         Need::OpenRcStarted => service::openrc_started_probe(),
