@@ -7,8 +7,10 @@
 #   bash bench/compare.sh --quick    # 14 checks, 1 run, fleet of 2: that the harness works
 #   TARGETS="ssh" SIZES="100" RUNS=5 FLEET=10 bash bench/compare.sh
 #
-# Needs root (it starts sshd and containers): tests/ssh/setup.sh and
-# tests/images/build.sh prepare the machine. pytest-testinfra (with paramiko)
+# Needs root and Docker (it starts containers; tests/images/build.sh builds the
+# images). The SSH target is an sshd in the Debian test image on the host's
+# loopback (host network), as in the test suite: no user is created on this
+# machine. pytest-testinfra (with paramiko)
 # comes from PyPI into bench/.venv; serverspec is Debian's ruby-serverspec.
 # testinfra and serverspec are timed on the smallest size only: they pay one
 # remote command per check, so larger corpora only take proportionally longer.
@@ -54,17 +56,19 @@ key=$work/home/.ssh/id_bench
 
 wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 
-# A loopback sshd for the ssh target.
+bash tests/images/build.sh
+
+# A loopback sshd for the ssh target, in a test container on the host network.
 if [[ " $TARGETS " == *" ssh "* ]]; then
-  bash tests/ssh/setup.sh
   ssh-keygen -q -t ed25519 -N '' -f "$work/host_key"
+  chmod 755 "$work"; chmod 644 "$work/authorized_keys" "$work/host_key.pub"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   cat > "$work/sshd_config" <<CFG
 Port $port
 ListenAddress 127.0.0.1
-HostKey $work/host_key
-PidFile $work/sshd.pid
-AuthorizedKeysFile $work/authorized_keys
+HostKey /bench/host_key
+PidFile /run/sshd-bench.pid
+AuthorizedKeysFile /bench/authorized_keys
 StrictModes no
 UsePAM no
 PasswordAuthentication no
@@ -73,7 +77,9 @@ AllowUsers infraspec-ssh
 MaxSessions 200
 LogLevel ERROR
 CFG
-  /usr/sbin/sshd -D -e -f "$work/sshd_config" 2>"$work/sshd.log" & pids+=($!)
+  docker run -d --name "infraspec-bench-sshd-$$" --network host -v "$work:/bench:ro" \
+    --entrypoint /usr/sbin/sshd infraspec-test/debian:12 -D -e -f /bench/sshd_config >/dev/null
+  containers+=("infraspec-bench-sshd-$$")
   wait_port 127.0.0.1 "$port"
   echo "[127.0.0.1]:$port $(cut -d' ' -f1,2 "$work/host_key.pub")" >> "$work/home/.ssh/known_hosts"
   printf 'Host benchbox\n  HostName 127.0.0.1\n  Port %s\n  User infraspec-ssh\n  IdentityFile %s\n  StrictHostKeyChecking no\n  UserKnownHostsFile %s\n' \
@@ -86,9 +92,6 @@ start_container() { # name
     sh -c 'mkdir -p /run/sshd && /usr/sbin/sshd && exec nginx -g "daemon off;"' >/dev/null
   containers+=("$1")
 }
-if [[ " $TARGETS " == *" docker "* ]] || [ "$FLEET" -gt 0 ]; then
-  bash tests/images/build.sh
-fi
 container=infraspec-bench-$$
 if [[ " $TARGETS " == *" docker "* ]]; then
   start_container "$container"

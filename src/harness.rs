@@ -235,6 +235,7 @@ pub fn run_main(checks: Vec<Result<Check, String>>, customs: Vec<Custom>) -> Exi
     }
 
     let mut trials = Vec::new();
+    let mut skipped = Vec::new();
     for state in &states {
         for (i, check) in checks.iter().enumerate() {
             let name = named(&state.target, &name_of(check));
@@ -244,11 +245,22 @@ pub fn run_main(checks: Vec<Result<Check, String>>, customs: Vec<Custom>) -> Exi
                     let e = e.clone();
                     Trial::test(name, move || Err(Failed::from(e)))
                 }
-                // Not flagged ignored: libtest-mimic prints a reason only for trials that
-                // end ignored, and the reason is what the reader needs.
-                (Ok(_), Some(reason)) => Trial::ignorable_test(name, move || {
-                    Ok(Completion::ignored_with(reason.clone()))
-                }),
+                // Flagged ignored, so that `--ignored` and nextest see it; the
+                // reason is printed before the run (libtest-mimic shows reasons
+                // only for trials that end ignored), and again when the trial
+                // is run with `--include-ignored`.
+                (Ok(_), Some(reason)) => {
+                    let trial = Trial::ignorable_test(name.clone(), {
+                        let reason = reason.clone();
+                        move || Ok(Completion::ignored_with(reason))
+                    })
+                    .with_ignored_flag(true)
+                    .with_kind(kind);
+                    if !args.list && !args.is_filtered_out(&trial) {
+                        skipped.push(format!("{name}: {reason}"));
+                    }
+                    trial
+                }
                 (Ok(_), None) => {
                     let state = Arc::clone(state);
                     let valid = Arc::clone(&valid);
@@ -284,6 +296,9 @@ pub fn run_main(checks: Vec<Result<Check, String>>, customs: Vec<Custom>) -> Exi
                 .with_kind("test"),
             );
         }
+    }
+    for line in &skipped {
+        println!("skipped in the spec: {line}");
     }
     let conclusion = libtest_mimic::run(&args, trials);
     // Hosts are dropped here: throwaway containers are removed before exit.

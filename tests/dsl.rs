@@ -1,6 +1,7 @@
 //! The `spec!` harness (tests/dsl_spec.rs) driven as `cargo test` and
 //! cargo-nextest drive it.
 
+#[macro_use]
 mod support;
 
 use support::text;
@@ -40,7 +41,6 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.output().unwrap()
 }
 
-#[test]
 fn listing_names_every_trial_and_connects_to_nothing() {
     let started = Instant::now();
     // An unreachable target: listing must not try it.
@@ -68,7 +68,6 @@ fn listing_names_every_trial_and_connects_to_nothing() {
     assert_eq!(list.matches(": test").count(), 20, "{list}");
 }
 
-#[test]
 fn several_targets_name_every_trial_with_its_target() {
     let out = run(&["--list"], &[("INFRASPEC_TARGET", "local,ssh://web1")]);
     let list = text(&out.stdout);
@@ -82,7 +81,6 @@ fn several_targets_name_every_trial_with_its_target() {
     );
 }
 
-#[test]
 fn only_the_selected_trials_are_planned_and_run() {
     let dir = std::env::temp_dir().join(format!("infraspec-dsl-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -105,7 +103,6 @@ fn only_the_selected_trials_are_planned_and_run() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
 fn exact_selects_one_trial_as_nextest_runs_it() {
     let out = run(
         &["--exact", "user root uid should eq 0", "--nocapture"],
@@ -119,7 +116,6 @@ fn exact_selects_one_trial_as_nextest_runs_it() {
     );
 }
 
-#[test]
 fn a_failure_shows_expected_found_and_the_command() {
     let out = run(&["be mode"], &[("INFRASPEC_DSL_MODE_FILE", "/etc/shadow")]);
     assert_eq!(out.status.code(), Some(101), "{}", text(&out.stdout));
@@ -136,21 +132,31 @@ fn a_failure_shows_expected_found_and_the_command() {
     );
 }
 
-#[test]
 fn skips_are_ignored_trials_with_their_reason() {
+    // Flagged ignored (nextest and `--ignored` see it), with the reason
+    // printed before the run and again when it is run on purpose.
     let out = run(&["infraspec-skipped"], &[]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("... ignored\n"), "{stdout}");
     assert!(
-        text(&out.stdout).contains("... ignored (shown as ignored with this reason)"),
+        stdout.contains("should be running: shown as ignored with this reason"),
+        "{stdout}"
+    );
+    let listed = run(&["--list", "--ignored"], &[]);
+    assert!(
+        text(&listed.stdout).contains("service infraspec-skipped should be running"),
         "{}",
-        text(&out.stdout)
+        text(&listed.stdout)
+    );
+    let included = run(&["infraspec-skipped", "--include-ignored"], &[]);
+    assert!(
+        text(&included.stdout).contains("... ignored (shown as ignored with this reason)"),
+        "{}",
+        text(&included.stdout)
     );
 }
 
-#[test]
 fn against_a_container_skip_in_container_is_ignored_with_the_reason() {
-    if !support::docker::available() {
-        return;
-    }
     let target = format!("docker:{}", support::docker::DEBIAN);
     let out = run(&[], &[("INFRASPEC_TARGET", &target)]);
     let stdout = text(&out.stdout);
@@ -159,4 +165,18 @@ fn against_a_container_skip_in_container_is_ignored_with_the_reason() {
         stdout.contains("process infraspec-not-in-containers should not be running        ... ignored (skip_in_container: the target is a docker container)"),
         "{stdout}"
     );
+}
+
+infraspec_tests! {
+    Nothing: [
+        listing_names_every_trial_and_connects_to_nothing,
+        several_targets_name_every_trial_with_its_target,
+        only_the_selected_trials_are_planned_and_run,
+        exact_selects_one_trial_as_nextest_runs_it,
+        a_failure_shows_expected_found_and_the_command,
+        skips_are_ignored_trials_with_their_reason,
+    ],
+    Docker: [
+        against_a_container_skip_in_container_is_ignored_with_the_reason,
+    ],
 }

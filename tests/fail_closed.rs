@@ -2,6 +2,7 @@
 //! real target. Every one of these passed a check that should have failed,
 //! hung, leaked or leaked a secret before the framing redesign.
 
+#[macro_use]
 mod support;
 
 use std::process::{Command, Output, Stdio};
@@ -113,14 +114,15 @@ fn with_checks<'a>(base: &[&'a str], checks: &'a [String]) -> Vec<&'a str> {
 
 /// Case 1: Forged results: a checked command that prints frames, with every
 /// nonce it could find, changes nothing but its own output.
-#[test]
 fn case01_a_checked_command_cannot_forge_other_results() {
     let checks = forged_checks();
     let out = infraspec(&with_checks(&["--format", "json"], &checks), &[]);
     assert_forgery_failed(&out);
-    if !docker::available() {
-        return;
-    }
+}
+
+/// Case 1, in a container.
+fn case01_in_a_container_a_checked_command_cannot_forge_other_results() {
+    let checks = forged_checks();
     let c = Running::start(docker::DEBIAN);
     let target = format!("docker://{}", c.0);
     let out = infraspec(
@@ -133,7 +135,6 @@ fn case01_a_checked_command_cannot_forge_other_results() {
 /// Case 1: Forged results, by a process that writes into the batch's own output
 /// (it opens its parent shell's stdout): the stream no longer adds up, and
 /// nothing of the batch passes.
-#[test]
 fn case01_bytes_pushed_into_the_batch_output_pass_nothing() {
     let checks = vec![
         "{package: bash}".to_string(),
@@ -152,11 +153,7 @@ fn case01_bytes_pushed_into_the_batch_output_pass_nothing() {
 
 /// Case 3: Broken plumbing: /tmp has no free inode. The script finds another
 /// private directory, and the checks are judged on what really ran.
-#[test]
 fn case03_a_tmp_without_inodes_never_passes_a_probe_that_did_not_run() {
-    if !docker::available() {
-        return;
-    }
     let checks = [
         "{command: 'echo hi', stdout: ''}",
         "{command: 'true', exit_status: {not: 0}}",
@@ -202,11 +199,7 @@ fn case03_a_tmp_without_inodes_never_passes_a_probe_that_did_not_run() {
 }
 
 /// Case 4: Permission denied is not absence.
-#[test]
 fn case04_a_path_the_user_may_not_see_is_an_error_not_absent() {
-    if !docker::available() {
-        return;
-    }
     let c = Running::start(docker::DEBIAN);
     let setup = docker_cmd(&[
         "exec",
@@ -245,7 +238,6 @@ fn case04_a_path_the_user_may_not_see_is_an_error_not_absent() {
 
 /// Case 5: Silent caps: output over the cap is an error naming `max_output`,
 /// never a judgement on a prefix; `max_output` raises it.
-#[test]
 fn case05_output_over_the_cap_is_an_error_not_a_prefix() {
     let long = "{command: 'head -c 5000000 /dev/zero; echo MARK', stdout: {not: {contains: MARK}}}";
     let raised = "{command: 'head -c 5000000 /dev/zero; echo MARK', stdout: {not: {contains: MARK}}, max_output: 8MiB}";
@@ -263,11 +255,7 @@ fn case05_output_over_the_cap_is_an_error_not_a_prefix() {
 }
 
 /// Case 5: Silent caps: a process table larger than 4 MiB is read whole.
-#[test]
 fn case05_a_large_process_table_hides_no_process() {
-    if !docker::available() {
-        return;
-    }
     let n = 4000;
     let c = run_with(
         &[],
@@ -316,11 +304,7 @@ fn case05_a_large_process_table_hides_no_process() {
 }
 
 /// Case 6: Timeouts hold without timeout(1).
-#[test]
 fn case06_a_timeout_holds_on_a_target_without_timeout_1() {
-    if !docker::available() {
-        return;
-    }
     let c = run_with(&[], docker::BUSYBOX, &["sleep", "600"]);
     let rm = docker_cmd(&["exec", &c.0, "rm", "/bin/timeout"]);
     assert!(rm.status.success(), "{}", show(&rm));
@@ -351,7 +335,6 @@ fn case06_a_timeout_holds_on_a_target_without_timeout_1() {
 }
 
 /// Case 6: A background child of a checked command cannot keep the run alive.
-#[test]
 fn case06_a_background_child_does_not_hold_the_run() {
     let started = Instant::now();
     let out = infraspec(&["-c", "{command: 'sleep 30 &', timeout: 5s}"], &[]);
@@ -361,9 +344,10 @@ fn case06_a_background_child_does_not_hold_the_run() {
         started.elapsed()
     );
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    if !docker::available() {
-        return;
-    }
+}
+
+/// Case 6, in a container.
+fn case06_in_a_container_a_background_child_does_not_hold_the_run() {
     let c = run_with(&[], docker::BUSYBOX, &["sleep", "600"]);
     let target = format!("docker://{}", c.0);
     let started = Instant::now();
@@ -385,7 +369,6 @@ fn case06_a_background_child_does_not_hold_the_run() {
 }
 
 /// Case 7: Isolation: one oversized or failing probe errors only its own checks.
-#[test]
 fn case07_one_bad_probe_spoils_only_its_own_checks() {
     let dir = std::env::temp_dir().join(format!("infraspec-fc7-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -403,7 +386,6 @@ fn case07_one_bad_probe_spoils_only_its_own_checks() {
 }
 
 /// Case 7: Isolation: a batch that runs out of time keeps what finished.
-#[test]
 fn case07_a_batch_timeout_keeps_the_answers_that_finished() {
     use infraspec::engine::{self, Options, Outcome};
     let checks = infraspec::spec::yaml::load_str(
@@ -429,7 +411,6 @@ fn case07_a_batch_timeout_keeps_the_answers_that_finished() {
 
 /// Case 8: Linear output: each failing check names only what concerns it, and a
 /// spec that is too large is refused at once.
-#[test]
 fn case08_reports_grow_linearly_and_huge_specs_are_refused() {
     let dir = std::env::temp_dir().join(format!("infraspec-fc8-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -467,11 +448,7 @@ fn case08_reports_grow_linearly_and_huge_specs_are_refused() {
 }
 
 /// Case 9: Leaks: no throwaway container survives a signal, however early.
-#[test]
 fn case09_no_throwaway_container_survives_a_signal() {
-    if !docker::available() {
-        return;
-    }
     let cases: &[(i32, u64)] = &[
         (libc::SIGTERM, 10),
         (libc::SIGTERM, 25),
@@ -514,11 +491,7 @@ fn case09_no_throwaway_container_survives_a_signal() {
 }
 
 /// Case 9: The reaper removes only containers whose run is provably gone.
-#[test]
 fn case09_the_reaper_spares_runs_that_may_be_alive() {
-    if !docker::available() {
-        return;
-    }
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
     let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
     let ns = std::fs::read_link("/proc/self/ns/pid").unwrap();
@@ -569,7 +542,6 @@ fn case09_the_reaper_spares_runs_that_may_be_alive() {
 
 /// Case 10: Hygiene: no password in a target, none in a report, no terminal
 /// escapes from the target.
-#[test]
 fn case10_secrets_and_escapes_stay_out_of_the_output() {
     let out = infraspec(&["--target", "ssh://deploy:s3cr3t-pw@127.0.0.1"], &[]);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
@@ -601,11 +573,10 @@ fn case10_secrets_and_escapes_stay_out_of_the_output() {
     );
     assert!(!out.stdout.contains(&0x1b), "{}", show(&out));
     assert!(text(&out.stdout).contains("pwned"), "{}", show(&out));
+}
 
-    // Facts from a target (its os-release) reach the terminal escaped too.
-    if !docker::available() {
-        return;
-    }
+/// Case 10: facts from a target (its os-release) reach the terminal escaped too.
+fn case10_escapes_in_a_containers_facts_stay_out_of_the_terminal() {
     let c = run_with(&[], docker::BUSYBOX, &["sleep", "600"]);
     let set = docker_cmd(&[
         "exec",
@@ -631,4 +602,28 @@ fn case10_secrets_and_escapes_stay_out_of_the_output() {
         "{}",
         show(&out)
     );
+}
+
+infraspec_tests! {
+    Nothing: [
+        case01_a_checked_command_cannot_forge_other_results,
+        case01_bytes_pushed_into_the_batch_output_pass_nothing,
+        case05_output_over_the_cap_is_an_error_not_a_prefix,
+        case06_a_background_child_does_not_hold_the_run,
+        case07_one_bad_probe_spoils_only_its_own_checks,
+        case07_a_batch_timeout_keeps_the_answers_that_finished,
+        case08_reports_grow_linearly_and_huge_specs_are_refused,
+        case10_secrets_and_escapes_stay_out_of_the_output,
+    ],
+    Docker: [
+        case01_in_a_container_a_checked_command_cannot_forge_other_results,
+        case03_a_tmp_without_inodes_never_passes_a_probe_that_did_not_run,
+        case04_a_path_the_user_may_not_see_is_an_error_not_absent,
+        case05_a_large_process_table_hides_no_process,
+        case06_a_timeout_holds_on_a_target_without_timeout_1,
+        case06_in_a_container_a_background_child_does_not_hold_the_run,
+        case09_no_throwaway_container_survives_a_signal,
+        case09_the_reaper_spares_runs_that_may_be_alive,
+        case10_escapes_in_a_containers_facts_stay_out_of_the_terminal,
+    ],
 }

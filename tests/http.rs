@@ -2,6 +2,7 @@
 //! local, through an SSH target, in a container without curl or wget, and over
 //! TLS with a certificate from a throwaway CA.
 
+#[macro_use]
 mod support;
 
 use support::{show, text};
@@ -104,7 +105,6 @@ fn check(c: String) -> String {
     c
 }
 
-#[test]
 fn local_requests_their_properties_and_distinct_errors() {
     let site = Site::start("local", None);
     let closed = free_port();
@@ -160,7 +160,6 @@ fn local_requests_their_properties_and_distinct_errors() {
     );
 }
 
-#[test]
 fn a_request_times_out_as_a_timeout() {
     // A listener that accepts and never answers.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -182,7 +181,6 @@ fn a_request_times_out_as_a_timeout() {
     drop(silent);
 }
 
-#[test]
 fn eventually_waits_for_the_app_to_come_up() {
     let port = free_port();
     let url = format!("http://localhost:{port}/");
@@ -281,7 +279,6 @@ fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     )
 }
 
-#[test]
 fn tls_with_a_private_ca_fails_by_default_and_passes_with_the_ca() {
     let dir = std::env::temp_dir().join(format!("infraspec-tls-{}", std::process::id()));
     let (ca, cert, key) = certificates(&dir);
@@ -308,11 +305,8 @@ fn tls_with_a_private_ca_fails_by_default_and_passes_with_the_ca() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-#[test]
 fn through_ssh_localhost_is_the_target() {
-    let Some(s) = support::sshd::start() else {
-        return;
-    };
+    let s = support::sshd::start();
     let site = Site::start("ssh", None);
     let out = s.infraspec(
         &[
@@ -366,11 +360,7 @@ fn through_ssh_localhost_is_the_target() {
     assert_eq!(after.status.code(), Some(0), "{}", show(&after));
 }
 
-#[test]
 fn in_a_container_without_curl_localhost_is_the_container() {
-    if !support::docker::available() {
-        return;
-    }
     // Nothing listens on this machine's port 80: the answer can only come from the container.
     assert!(
         std::net::TcpStream::connect(("127.0.0.1", 80)).is_err(),
@@ -401,4 +391,19 @@ fn in_a_container_without_curl_localhost_is_the_container() {
         "{}",
         show(&runner)
     );
+}
+
+infraspec_tests! {
+    Nothing: [
+        local_requests_their_properties_and_distinct_errors,
+        a_request_times_out_as_a_timeout,
+        eventually_waits_for_the_app_to_come_up,
+        tls_with_a_private_ca_fails_by_default_and_passes_with_the_ca,
+    ],
+    Ssh: [
+        through_ssh_localhost_is_the_target,
+    ],
+    Docker: [
+        in_a_container_without_curl_localhost_is_the_container,
+    ],
 }

@@ -1,5 +1,6 @@
 //! The SSH backend against a real OpenSSH server on loopback.
 
+#[macro_use]
 mod support;
 
 use support::{show, text};
@@ -13,9 +14,8 @@ fn direct(s: &Sshd) -> String {
     format!("ssh://{USER}@127.0.0.1:{}", s.port)
 }
 
-#[test]
 fn key_auth_through_an_ssh_config_alias() {
-    let Some(s) = sshd::start() else { return };
+    let s = sshd::start();
     let out = s.infraspec(
         &[
             "--target",
@@ -31,9 +31,8 @@ fn key_auth_through_an_ssh_config_alias() {
     assert!(text(&out.stdout).starts_with("ssh://box"), "{}", show(&out));
 }
 
-#[test]
 fn key_auth_with_explicit_user_port_and_identity() {
-    let Some(s) = sshd::start() else { return };
+    let s = sshd::start();
     std::fs::remove_file(s.ssh_dir().join("config")).unwrap();
     let key = s.ssh_dir().join("id_test");
     let target = format!("{}?identity={}", direct(&s), key.display());
@@ -41,9 +40,8 @@ fn key_auth_with_explicit_user_port_and_identity() {
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
 }
 
-#[test]
 fn agent_auth() {
-    let Some(s) = sshd::start() else { return };
+    let s = sshd::start();
     // The key lives only in the agent: no key files in ~/.ssh, no IdentityFile.
     let key = s.dir.join("agent_key");
     std::fs::rename(s.ssh_dir().join("id_test"), &key).unwrap();
@@ -91,9 +89,8 @@ fn agent_auth() {
     );
 }
 
-#[test]
 fn an_unknown_host_is_refused_unless_accepted_and_then_recorded() {
-    let Some(s) = sshd::start() else { return };
+    let s = sshd::start();
     let known = s.ssh_dir().join("known_hosts");
     std::fs::write(&known, "").unwrap();
     let refused = s.infraspec(&["--target", "ssh://box", "-c", "user: root"], &[]);
@@ -136,9 +133,8 @@ fn an_unknown_host_is_refused_unless_accepted_and_then_recorded() {
     assert_eq!(flag.status.code(), Some(0), "{}", show(&flag));
 }
 
-#[test]
 fn a_changed_host_key_is_always_refused() {
-    let Some(s) = sshd::start() else { return };
+    let s = sshd::start();
     let other = s.dir.join("other_host_key");
     sshd::keygen(&other);
     let other_pub = std::fs::read_to_string(other.with_extension("pub")).unwrap();
@@ -159,9 +155,8 @@ fn a_changed_host_key_is_always_refused() {
     }
 }
 
-#[test]
 fn hashed_known_hosts_entries_verify() {
-    let Some(s) = sshd::start() else { return };
+    let s = sshd::start();
     let known = s.ssh_dir().join("known_hosts");
     let hashed = Command::new("ssh-keygen")
         .arg("-H")
@@ -175,9 +170,8 @@ fn hashed_known_hosts_entries_verify() {
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
 }
 
-#[test]
 fn a_wrong_key_is_refused_naming_what_was_tried() {
-    let Some(s) = sshd::start() else { return };
+    let s = sshd::start();
     sshd::keygen(&s.ssh_dir().join("id_test"));
     let out = s.infraspec(&["--target", "ssh://box", "-c", "user: root"], &[]);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
@@ -190,9 +184,8 @@ fn a_wrong_key_is_refused_naming_what_was_tried() {
     assert!(stdout.contains("the server offers: publickey"), "{stdout}");
 }
 
-#[test]
 fn an_unreachable_or_silent_host_fails_in_bounded_time() {
-    let Some(s) = sshd::start() else { return };
+    let s = sshd::start();
     let closed = sshd::free_port();
     let started = Instant::now();
     let out = s.infraspec(
@@ -232,14 +225,13 @@ fn an_unreachable_or_silent_host_fails_in_bounded_time() {
     );
 }
 
-#[test]
 fn sudo_escalates_once_per_batch() {
-    let Some(s) = sshd::start() else { return };
-    let log = std::path::Path::new("/var/log/infraspec-sudo.log");
+    let s = sshd::start();
+    // The sudo log of the container sshd runs in.
     let count = || {
-        std::fs::read_to_string(log)
-            .map(|t| t.matches("COMMAND=").count())
-            .unwrap_or(0)
+        text(&s.exec("cat /var/log/infraspec-sudo.log 2>/dev/null").stdout)
+            .matches("COMMAND=")
+            .count()
     };
     let before = count();
     let out = s.infraspec(
@@ -281,14 +273,14 @@ fn sudo_escalates_once_per_batch() {
     assert_eq!(plain.status.code(), Some(1), "{}", show(&plain));
 }
 
-#[test]
-fn the_same_hundred_check_spec_as_on_local() {
-    let Some(s) = sshd::start() else { return };
+fn the_same_hundred_check_spec_as_through_docker() {
+    let s = sshd::start();
     let spec = s.dir.join("hundred.yaml");
     std::fs::write(&spec, support::corpus::local(100)).unwrap();
     let spec = spec.to_str().unwrap();
     let mut results = Vec::new();
-    for target in ["local", "ssh://box"] {
+    let container = format!("docker://{}", s.container);
+    for target in [container.as_str(), "ssh://box"] {
         let out = s.infraspec(&["--format", "json", "--target", target, spec], &[]);
         assert_eq!(out.status.code(), Some(0), "{target}: {}", show(&out));
         let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -311,7 +303,7 @@ fn the_same_hundred_check_spec_as_on_local() {
             "--format",
             "json",
             "--target",
-            "local",
+            &container,
             "--target",
             "ssh://box",
             spec,
@@ -322,9 +314,8 @@ fn the_same_hundred_check_spec_as_on_local() {
     assert_eq!(doc["summary"]["passed"], 200, "{}", show(&out));
 }
 
-#[test]
 fn a_passphrase_protected_key_takes_its_passphrase_from_the_environment() {
-    let Some(s) = sshd::start() else { return };
+    let s = sshd::start();
     let key = s.ssh_dir().join("id_locked");
     let made = Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "s3cret-phrase", "-f"])
@@ -353,9 +344,8 @@ fn a_passphrase_protected_key_takes_its_passphrase_from_the_environment() {
     }
 }
 
-#[test]
 fn password_authentication_from_the_environment_only() {
-    let Some(s) = sshd::start() else { return };
+    let s = sshd::start();
     let target = format!("ssh://{}@127.0.0.1:{}", sshd::PW_USER, s.port);
     let ok = s.infraspec(
         &[
@@ -383,9 +373,8 @@ fn password_authentication_from_the_environment_only() {
     );
 }
 
-#[test]
 fn a_sudo_that_wants_a_password_is_a_clear_error_or_takes_it_from_the_environment() {
-    let Some(s) = sshd::start() else { return };
+    let s = sshd::start();
     let target = format!("ssh://{}@127.0.0.1:{}?sudo=true", sshd::PW_USER, s.port);
     let refused = s.infraspec(
         &["--target", &target, "-c", "{command: id -u, stdout: '0'}"],
@@ -411,9 +400,8 @@ fn a_sudo_that_wants_a_password_is_a_clear_error_or_takes_it_from_the_environmen
     );
 }
 
-#[test]
 fn several_ssh_targets_in_one_run() {
-    let Some(s) = sshd::start() else { return };
+    let s = sshd::start();
     let config = s.ssh_dir().join("config");
     let mut text_config = std::fs::read_to_string(&config).unwrap();
     text_config.push_str(&format!("Host box2\n    HostName 127.0.0.1\n    Port {}\n    User {USER}\n    IdentityFile ~/.ssh/id_test\n", s.port));
@@ -443,27 +431,26 @@ fn several_ssh_targets_in_one_run() {
 
 /// Issue 13, case 2: with a sudo password set and a sudo that does not ask
 /// for it (NOPASSWD), the password must never reach the shell as a command.
-#[test]
 fn a_sudo_password_is_never_run_as_shell_text() {
-    let Some(s) = sshd::start() else { return };
-    let canary = std::env::temp_dir().join(format!("infraspec-canary-{}", std::process::id()));
-    let _ = std::fs::remove_file(&canary);
-    let password = format!("touch {}", canary.display());
+    let s = sshd::start();
+    // The password, were it run, would leave this file in sshd's container.
+    let canary = format!("/tmp/infraspec-canary-{}", std::process::id());
+    let password = format!("touch {canary}");
     let target = "ssh://box?sudo=true".to_string();
     let out = s.infraspec(
         &["--target", &target, "-c", "{command: id -u, stdout: '0'}"],
         &[("INFRASPEC_SUDO_PASSWORD", &password)],
     );
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    assert!(!canary.exists(), "the sudo password ran as a command");
+    let ran = s.exec(&format!("test -e {canary}"));
+    assert!(!ran.status.success(), "the sudo password ran as a command");
 }
 
 /// Issue 13, case 6: a server that stops answering mid-batch (frozen, as a
 /// dead network or a hung host looks) is an error within the connect
 /// timeout and a keepalive, not when TCP gives up minutes later.
-#[test]
 fn a_server_that_stops_answering_is_detected_within_the_connect_timeout() {
-    let Some(s) = sshd::start() else { return };
+    let s = sshd::start();
     let target = "ssh://box?connect_timeout=3s".to_string();
     let child = Command::new(env!("CARGO_BIN_EXE_infraspec"))
         .args([
@@ -481,11 +468,10 @@ fn a_server_that_stops_answering_is_detected_within_the_connect_timeout() {
         .unwrap();
     std::thread::sleep(Duration::from_millis(1500));
     let started = Instant::now();
-    s.signal_sessions(libc::SIGSTOP);
+    s.freeze(true);
     let out = child.wait_with_output().unwrap();
     let waited = started.elapsed();
-    s.signal_sessions(libc::SIGKILL);
-    s.signal_sessions(libc::SIGCONT);
+    s.freeze(false);
     assert!(
         waited < Duration::from_secs(15),
         "took {waited:?}: {}",
@@ -497,4 +483,25 @@ fn a_server_that_stops_answering_is_detected_within_the_connect_timeout() {
         "{}",
         show(&out)
     );
+}
+
+infraspec_tests! {
+    Ssh: [
+        key_auth_through_an_ssh_config_alias,
+        key_auth_with_explicit_user_port_and_identity,
+        agent_auth,
+        an_unknown_host_is_refused_unless_accepted_and_then_recorded,
+        a_changed_host_key_is_always_refused,
+        hashed_known_hosts_entries_verify,
+        a_wrong_key_is_refused_naming_what_was_tried,
+        an_unreachable_or_silent_host_fails_in_bounded_time,
+        sudo_escalates_once_per_batch,
+        the_same_hundred_check_spec_as_through_docker,
+        a_passphrase_protected_key_takes_its_passphrase_from_the_environment,
+        password_authentication_from_the_environment_only,
+        a_sudo_that_wants_a_password_is_a_clear_error_or_takes_it_from_the_environment,
+        several_ssh_targets_in_one_run,
+        a_sudo_password_is_never_run_as_shell_text,
+        a_server_that_stops_answering_is_detected_within_the_connect_timeout,
+    ],
 }

@@ -3,6 +3,7 @@
 //! `.ci/run`, which owns the engine), in a test binary of its own that cargo
 //! runs last, and it waits until the engine is back before it ends.
 
+#[macro_use]
 mod support;
 
 use std::process::{Command, Stdio};
@@ -17,15 +18,7 @@ fn engine_up() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-#[test]
 fn dockerd_restarted_mid_run() {
-    if std::env::var("INFRASPEC_ALLOW_DOCKERD_RESTART").as_deref() != Ok("1") {
-        eprintln!(
-            "skipping: set INFRASPEC_ALLOW_DOCKERD_RESTART=1 to let this test restart dockerd"
-        );
-        return;
-    }
-    assert!(support::docker::available());
     let c = support::docker::Running::start(support::docker::BUSYBOX);
     let started = Instant::now();
     let child = support::docker::spawn_long_run(&c.0, 5);
@@ -80,4 +73,10 @@ fn dockerd_restarted_mid_run() {
         doc["targets"][1]["checks"][0]["outcome"], "pass",
         "the other target still reports"
     );
+}
+
+infraspec_tests! {
+    DockerdRestart: [
+        dockerd_restarted_mid_run,
+    ],
 }

@@ -3,7 +3,11 @@
 # registry is reachable): each is skipped when it is already present.
 #
 #   infraspec-test/debian:12   Debian minbase rootfs (debootstrap) with nginx-light,
-#                              procps, iproute2 and openssh-server (not started); runs nginx in the foreground; EXPOSE 80
+#                              procps, iproute2, openssh-server (not started) and
+#                              sudo; runs nginx in the foreground; EXPOSE 80. The SSH
+#                              tests start sshd in it: users infraspec-ssh (NOPASSWD
+#                              sudo, logged to /var/log/infraspec-sudo.log) and
+#                              infraspec-sshpw (password infraspec-test-pw, sudo asks)
 #   infraspec-test/busybox:1   busybox-static with its applets; runs `sleep`
 #   infraspec-test/noshell:1   FROM scratch: one static binary (/bin/sleep), a
 #                              config file, no shell at all
@@ -11,6 +15,9 @@
 #
 # Needs: docker (a running engine), debootstrap, busybox-static.
 set -euo pipefail
+for tool in docker debootstrap busybox; do
+  command -v "$tool" >/dev/null 2>&1 || [ -x "/bin/$tool" ] || { echo "$tool is not installed (apt-get install docker.io debootstrap busybox-static)" >&2; exit 1; }
+done
 force=0
 [ "${1:-}" = "--force" ] && force=1
 work=$(mktemp -d)
@@ -65,16 +72,31 @@ if ! have infraspec-test/noshell:1 1; then
   echo "built infraspec-test/noshell:1"
 fi
 
-if ! have infraspec-test/debian:12 3; then
+if ! have infraspec-test/debian:12 4; then
   root="$work/debian"
-  debootstrap --variant=minbase --include=nginx-light,procps,iproute2,openssh-server bookworm "$root" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 \
+  debootstrap --variant=minbase --include=nginx-light,procps,iproute2,openssh-server,sudo bookworm "$root" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 \
     || { tail -20 "$work/debootstrap.log"; exit 1; }
   rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
+  # The SSH tests' users, inside the image only (never on the machine that
+  # runs the tests): one whose sudo needs no password and is logged, so the
+  # tests can count escalations, and one with a known password that sudo asks for.
+  chroot "$root" useradd --create-home --shell /bin/sh infraspec-ssh
+  chroot "$root" usermod -p '*' infraspec-ssh
+  chroot "$root" useradd --create-home --shell /bin/sh infraspec-sshpw
+  echo 'infraspec-sshpw:infraspec-test-pw' | chroot "$root" chpasswd
+  cat > "$root/etc/sudoers.d/infraspec-ssh" <<'SUDO'
+Defaults:infraspec-ssh logfile=/var/log/infraspec-sudo.log, !syslog
+Defaults:infraspec-sshpw !lecture, passwd_tries=1
+infraspec-ssh ALL=(ALL) NOPASSWD: ALL
+infraspec-sshpw ALL=(ALL) ALL
+SUDO
+  chmod 0440 "$root/etc/sudoers.d/infraspec-ssh"
+  mkdir -p "$root/run/sshd"
   tar -C "$root" -c . | docker import \
     -c 'CMD ["nginx", "-g", "daemon off;"]' \
     -c 'EXPOSE 80' \
     -c 'ENV APP_ENV=test' \
     -c 'LABEL org.opencontainers.image.title=infraspec-test-nginx' \
-    -c 'LABEL org.infraspec.recipe=3' - infraspec-test/debian:12 >/dev/null
+    -c 'LABEL org.infraspec.recipe=4' - infraspec-test/debian:12 >/dev/null
   echo "built infraspec-test/debian:12"
 fi

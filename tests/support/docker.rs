@@ -1,5 +1,6 @@
-//! Docker for the tests: the engine must run and the test images must be built
-//! (`bash tests/images/build.sh`; `.ci/run` does both).
+//! Docker for the tests: the engine must run; the test images are built on
+//! first use (`tests/images/build.sh`, once per test binary, under a lock so
+//! that test binaries running at once do not build twice).
 
 use std::process::{Command, Output};
 
@@ -15,20 +16,47 @@ fn docker(args: &[&str]) -> Output {
         .expect("run docker")
 }
 
-fn unavailable() -> Option<String> {
+/// Why Docker tests cannot run here: no engine, or the test images could not
+/// be built. Builds (or updates) the images when they are missing or stale.
+pub fn unavailable() -> Option<String> {
     match Command::new("docker").arg("info").output() {
         Ok(o) if o.status.success() => {}
         Ok(_) => return Some("`docker info` fails: dockerd is not running".into()),
         Err(_) => return Some("the docker client is not installed".into()),
     }
-    for image in [DEBIAN, BUSYBOX, NOSHELL, EXITS] {
-        if !docker(&["image", "inspect", image]).status.success() {
-            return Some(format!(
-                "test image {image} is missing (bash tests/images/build.sh)"
-            ));
-        }
+    build_images().err()
+}
+
+/// Runs tests/images/build.sh, which builds only what is missing or stale,
+/// holding an exclusive lock on a file in the temporary directory.
+fn build_images() -> Result<(), String> {
+    use std::os::fd::AsRawFd;
+    let lock_path = std::env::temp_dir().join("infraspec-test-images.lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| format!("cannot open {}: {e}", lock_path.display()))?;
+    // SAFETY: flock on an open file; released when `lock` is closed.
+    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(format!("cannot lock {}", lock_path.display()));
     }
-    None
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/images/build.sh");
+    let out = Command::new("bash")
+        .arg(script)
+        .output()
+        .map_err(|e| format!("cannot run {script}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        let said = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = said.lines().rev().take(5).collect();
+        Err(format!(
+            "the test images could not be built ({script}; it needs debootstrap and busybox-static): {}",
+            tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
+        ))
+    }
 }
 
 /// Whether Docker tests can run; with INFRASPEC_REQUIRE_DOCKER=1 they must.

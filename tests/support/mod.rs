@@ -1,6 +1,28 @@
 #![allow(dead_code)]
+
+/// The `main` of a suite on [`harness`]: each test function with what it
+/// needs, `Nothing`, `Docker`, `Ssh` or `DockerdRestart`.
+///
+/// ```ignore
+/// infraspec_tests! {
+///     Docker: [a_container_test, another],
+///     Nothing: [a_local_test],
+/// }
+/// ```
+#[allow(unused_macros)]
+macro_rules! infraspec_tests {
+    ($($needs:ident: [$($test:ident),* $(,)?]),* $(,)?) => {
+        fn main() -> std::process::ExitCode {
+            let mut tests: Vec<(&'static str, support::harness::Needs, fn())> = Vec::new();
+            $($(tests.push((stringify!($test), support::harness::Needs::$needs, $test));)*)*
+            support::harness::run(tests)
+        }
+    };
+}
+
 pub mod corpus;
 pub mod docker;
+pub mod harness;
 pub mod scripted;
 pub mod sshd;
 

@@ -1,11 +1,20 @@
-//! A real OpenSSH server for the tests, on 127.0.0.1 and a free port, with
-//! generated host and client keys, and a home directory for the client side
-//! (`~/.ssh/config`, known_hosts, keys) that the tests hand to infraspec as HOME.
+//! A real OpenSSH server for the tests, running in a test container (the
+//! Debian test image, whose users `infraspec-ssh` and `infraspec-sshpw` and
+//! their sudo rules exist only inside it), on the host's loopback (host
+//! network) at a free port, with host and client keys generated per run in a
+//! temporary directory. Nothing is created on the machine outside that
+//! directory and the container, and both are removed on drop.
+//!
+//! The client side (`~/.ssh/config`, known_hosts, keys) lives in a home
+//! directory inside the temporary directory, which the tests hand to
+//! infraspec as HOME.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
+
+use super::docker::DEBIAN;
 
 pub const USER: &str = "infraspec-ssh";
 /// A user with a password (`PASSWORD`), whose sudo asks for it.
@@ -17,16 +26,18 @@ pub struct Sshd {
     pub dir: PathBuf,
     /// The client's HOME: `.ssh/` holds `id_test`, `known_hosts` and `config`.
     pub home: PathBuf,
-    child: Child,
+    /// The container sshd runs in.
+    pub container: String,
 }
 
-fn run(cmd: &mut Command) {
+fn run(cmd: &mut Command) -> Output {
     let out = cmd.output().expect("spawn");
     assert!(
         out.status.success(),
         "{cmd:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    out
 }
 
 pub fn keygen(path: &Path) {
@@ -53,70 +64,66 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Why SSH tests cannot run here, if they cannot.
+/// Why SSH tests cannot run here, beyond Docker, if they cannot.
 pub fn unavailable() -> Option<String> {
-    if !Path::new("/usr/sbin/sshd").exists() {
-        return Some("sshd is not installed (bash tests/ssh/setup.sh)".into());
+    match Command::new("ssh-keygen").arg("-?").output() {
+        Ok(_) => None,
+        Err(_) => Some("ssh-keygen is not installed (apt-get install openssh-client)".into()),
     }
-    let id = Command::new("id").arg(USER).output().ok()?;
-    if !id.status.success() {
-        return Some(format!(
-            "user {USER} does not exist (bash tests/ssh/setup.sh)"
-        ));
-    }
-    None
 }
 
-/// Skips (returns None) when SSH is unavailable, unless INFRASPEC_REQUIRE_SSH=1,
-/// in which case the test fails.
-pub fn start() -> Option<Sshd> {
-    if let Some(why) = unavailable() {
-        if std::env::var("INFRASPEC_REQUIRE_SSH").as_deref() == Ok("1") {
-            panic!("SSH tests are required but cannot run: {why}");
-        }
-        eprintln!("skipping SSH test: {why}");
-        return None;
-    }
-    let dir = std::env::temp_dir().join(format!(
-        "infraspec-sshd-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
+/// Starts an sshd in a test container. The harness has checked that Docker
+/// and the images are there.
+pub fn start() -> Sshd {
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("infraspec-sshd-{}-{port}", std::process::id()));
     let home = dir.join("home");
     let ssh = home.join(".ssh");
     std::fs::create_dir_all(&ssh).unwrap();
-    // sshd reads authorized_keys as the test user.
+    // sshd reads authorized_keys as the test user, through the bind mount.
     run(Command::new("chmod").args(["755"]).arg(&dir));
     keygen(&dir.join("host_ed25519"));
     keygen(&ssh.join("id_test"));
     std::fs::copy(ssh.join("id_test.pub"), dir.join("authorized_keys")).unwrap();
-    let port = free_port();
+    run(Command::new("chmod")
+        .arg("644")
+        .arg(dir.join("authorized_keys"))
+        .arg(dir.join("host_ed25519.pub")));
     let config = format!(
-        "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_ed25519\nPidFile {d}/sshd.pid\n\
-         AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nUsePAM no\nPasswordAuthentication yes\n\
+        "Port {port}\nListenAddress 127.0.0.1\nHostKey /infraspec-test/host_ed25519\nPidFile /run/sshd-test.pid\n\
+         AuthorizedKeysFile /infraspec-test/authorized_keys\nStrictModes no\nUsePAM no\nPasswordAuthentication yes\n\
          KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nPermitRootLogin no\nAllowUsers {USER} {PW_USER}\n\
-         LogLevel ERROR\nMaxStartups 100\nMaxSessions 50\n",
-        d = dir.display()
+         LogLevel ERROR\nMaxStartups 100\nMaxSessions 50\n"
     );
     std::fs::write(dir.join("sshd_config"), config).unwrap();
-    std::fs::create_dir_all("/run/sshd").ok();
-    let child = Command::new("/usr/sbin/sshd")
-        .args(["-D", "-e", "-f"])
-        .arg(dir.join("sshd_config"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start sshd");
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "sshd did not start on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let host_pub = std::fs::read_to_string(dir.join("host_ed25519.pub")).unwrap();
+    let container = format!("infraspec-sshd-{}-{port}", std::process::id());
+    run(Command::new("docker").args([
+        "run",
+        "-d",
+        "--name",
+        &container,
+        "--network",
+        "host",
+        "--label",
+        "org.infraspec.test=sshd",
+        "-v",
+        &format!("{}:/infraspec-test:ro", dir.display()),
+        "--entrypoint",
+        "/usr/sbin/sshd",
+        DEBIAN,
+        "-D",
+        "-e",
+        "-f",
+        "/infraspec-test/sshd_config",
+    ]));
+    let server = Sshd {
+        port,
+        dir,
+        home,
+        container,
+    };
+    server.wait_ready();
+    let host_pub = std::fs::read_to_string(server.dir.join("host_ed25519.pub")).unwrap();
     let key = host_pub
         .split_whitespace()
         .take(2)
@@ -132,56 +139,54 @@ pub fn start() -> Option<Sshd> {
         format!("Host box\n    HostName 127.0.0.1\n    Port {port}\n    User {USER}\n    IdentityFile ~/.ssh/id_test\n"),
     )
     .unwrap();
-    Some(Sshd {
-        port,
-        dir,
-        home,
-        child,
-    })
+    server
 }
 
 impl Sshd {
-    /// Kills this sshd and every session it serves, as a crash or a reboot would.
-    pub fn kill(&mut self) {
-        let _ = Command::new("pkill")
-            .args(["-KILL", "-P", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// Waits until sshd greets on its port.
+    fn wait_ready(&self) {
+        use std::io::Read;
+        let started = Instant::now();
+        loop {
+            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut banner = [0u8; 4];
+                if s.read_exact(&mut banner).is_ok() && &banner == b"SSH-" {
+                    return;
+                }
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                let logs = Command::new("docker")
+                    .args(["logs", &self.container])
+                    .output()
+                    .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+                    .unwrap_or_default();
+                panic!("sshd did not start on port {}: {logs}", self.port);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
-    /// Sends `signal` to every process this sshd started (the sessions it
-    /// serves and what runs in them), not to sshd itself.
-    pub fn signal_sessions(&self, signal: i32) {
-        let mut parents = std::collections::HashMap::new();
-        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-                continue;
-            };
-            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-                continue;
-            };
-            let Some(after) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
-                continue;
-            };
-            if let Some(ppid) = after.split(' ').nth(1).and_then(|p| p.parse::<i32>().ok()) {
-                parents.insert(pid, ppid);
-            }
-        }
-        let root = self.child.id() as i32;
-        for (&pid, _) in parents.iter() {
-            let mut at = pid;
-            while let Some(&up) = parents.get(&at) {
-                if up == root {
-                    // SAFETY: signals a process of this test's own sshd.
-                    unsafe {
-                        libc::kill(pid, signal);
-                    }
-                    break;
-                }
-                at = up;
-            }
-        }
+    /// Runs a shell command in sshd's container, as root.
+    pub fn exec(&self, script: &str) -> Output {
+        Command::new("docker")
+            .args(["exec", &self.container, "sh", "-c", script])
+            .output()
+            .expect("docker exec")
+    }
+
+    /// Kills sshd and every session it serves, as a crash or a reboot would.
+    pub fn kill(&mut self) {
+        let _ = Command::new("docker")
+            .args(["kill", &self.container])
+            .output();
+    }
+
+    /// Freezes (`true`) or thaws the whole server, as a hung host or a dead
+    /// network looks from the client.
+    pub fn freeze(&self, frozen: bool) {
+        let verb = if frozen { "pause" } else { "unpause" };
+        run(Command::new("docker").args([verb, &self.container]));
     }
 
     pub fn ssh_dir(&self) -> PathBuf {
@@ -189,7 +194,7 @@ impl Sshd {
     }
 
     /// Runs infraspec with this HOME, no agent, and the given extra environment.
-    pub fn infraspec(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    pub fn infraspec(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_infraspec"));
         cmd.args(args)
             .env("HOME", &self.home)
@@ -205,8 +210,12 @@ impl Sshd {
 
 impl Drop for Sshd {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = Command::new("docker")
+            .args(["unpause", &self.container])
+            .output();
+        let _ = Command::new("docker")
+            .args(["rm", "-f", "-v", &self.container])
+            .output();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
