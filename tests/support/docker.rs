@@ -59,20 +59,6 @@ fn build_images() -> Result<(), String> {
     }
 }
 
-/// Whether Docker tests can run; with INFRASPEC_REQUIRE_DOCKER=1 they must.
-pub fn available() -> bool {
-    match unavailable() {
-        None => true,
-        Some(why) if std::env::var("INFRASPEC_REQUIRE_DOCKER").as_deref() == Ok("1") => {
-            panic!("Docker tests are required but cannot run: {why}")
-        }
-        Some(why) => {
-            eprintln!("skipping Docker test: {why}");
-            false
-        }
-    }
-}
-
 /// Containers (running or not) that infraspec process `pid` created.
 pub fn containers_of(pid: u32) -> Vec<String> {
     let out = docker(&[

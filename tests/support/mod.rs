@@ -13,8 +13,9 @@
 macro_rules! infraspec_tests {
     ($($needs:ident: [$($test:ident),* $(,)?]),* $(,)?) => {
         fn main() -> std::process::ExitCode {
-            let mut tests: Vec<(&'static str, support::harness::Needs, fn())> = Vec::new();
-            $($(tests.push((stringify!($test), support::harness::Needs::$needs, $test));)*)*
+            let tests: Vec<(&'static str, support::harness::Needs, fn())> = vec![
+                $($((stringify!($test), support::harness::Needs::$needs, $test as fn()),)*)*
+            ];
             support::harness::run(tests)
         }
     };
