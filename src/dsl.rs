@@ -108,6 +108,7 @@ pub mod props {
         Content,
         Sha256,
         LinkTarget,
+        ResolvesTo,
         Uid,
         Gid,
         Groups,
@@ -160,7 +161,7 @@ pub mod props {
         Service: Running => State, Enabled => State;
         Port: Listening => State;
         File: Exists => State, Type => FileType, Mode => Mode, Owner => Text, Group => Text, Size => Int,
-            Content => Text, Sha256 => Text, LinkTarget => Text;
+            Content => Text, Sha256 => Text, LinkTarget => Text, ResolvesTo => Text;
         User: Exists => State, Uid => Int, Gid => Int, Groups => List, Home => Text, Shell => Text;
         Group: Exists => State, Gid => Int;
         Process: Running => State, Count => Int, User => List;

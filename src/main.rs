@@ -137,6 +137,11 @@ struct Cli {
     #[arg(long, value_name = "SHELL")]
     completions: Option<clap_complete::Shell>,
 
+    /// Make spec warnings errors (exit 2, nothing run): e.g. a `contains`
+    /// whose text looks like a pattern.
+    #[arg(long)]
+    strict: bool,
+
     /// Trust SSH hosts whose key is not in known_hosts yet, and record their key.
     /// A changed key is always refused.
     #[arg(long)]
@@ -303,6 +308,17 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     }
     if checks.is_empty() {
         anyhow::bail!("no checks given: name a spec file or use -c 'port: 22' (see --help)");
+    }
+    let warnings = infraspec::spec::lint(&checks);
+    for w in &warnings {
+        eprintln!("infraspec: warning: {w}");
+    }
+    if cli.strict && !warnings.is_empty() {
+        eprintln!(
+            "infraspec: {} warning(s) in the spec, and --strict makes them errors; nothing was run",
+            warnings.len()
+        );
+        return Ok(2);
     }
     let given = checks.len();
     checks.retain(|c| {

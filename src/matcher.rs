@@ -22,6 +22,16 @@ pub enum Value {
     Mode(u32),
     /// A version string with the ordering of the package manager that reported it.
     Version(String, Scheme),
+    /// A user or group: equal to its name, or to its number (`owner: 0`).
+    Named { name: String, id: i64 },
+    /// A file's type as `test` and `stat -L` see it: the type of what a
+    /// symlink points to (`None` when it points nowhere), and whether the
+    /// path itself is a symlink. Equal to `symlink` for a link, and to the
+    /// type of its target.
+    FileType {
+        target: Option<&'static str>,
+        link: bool,
+    },
 }
 
 impl Value {
@@ -31,6 +41,9 @@ impl Value {
             Value::Int(n) => Some(n.to_string().into()),
             Value::Bool(b) => Some(b.to_string().into()),
             Value::Mode(m) => Some(format!("{m:04o}").into()),
+            Value::Named { name, .. } => Some(name.as_str().into()),
+            Value::FileType { link: true, .. } => Some("symlink".into()),
+            Value::FileType { target, .. } => Some(target.unwrap_or("missing").into()),
             Value::List(_) => None,
         }
     }
@@ -46,6 +59,16 @@ impl fmt::Display for Value {
             Value::Int(n) => write!(f, "{n}"),
             Value::Mode(m) => write!(f, "{m:04o}"),
             Value::Version(v, _) => write!(f, "{v}"),
+            Value::Named { name, id } if name == &id.to_string() => write!(f, "{id}"),
+            Value::Named { name, id } => write!(f, "{name:?} ({id})"),
+            Value::FileType { target, link: false } => {
+                write!(f, "{:?}", target.unwrap_or("missing"))
+            }
+            Value::FileType {
+                target: Some(t),
+                link: true,
+            } => write!(f, "\"symlink\" to a {t}"),
+            Value::FileType { target: None, .. } => write!(f, "\"symlink\" to nothing"),
             Value::Text(s) => {
                 if s.chars().count() > SHOWN_TEXT {
                     let cut: String = s.chars().take(SHOWN_TEXT).collect();
@@ -133,12 +156,19 @@ impl From<u16> for Scalar {
 }
 
 /// A compiled regular expression that compares equal by its source text.
+///
+/// `^` and `$` anchor lines, as grep's do (and as both serverspec and
+/// testinfra mean them on file content and command output); `\A` and `\z`
+/// anchor the whole text. A line may end in `\r\n`.
 #[derive(Debug, Clone)]
 pub struct Pattern(regex::Regex);
 
 impl Pattern {
     pub fn new(source: &str) -> Result<Self, String> {
-        regex::Regex::new(source)
+        regex::RegexBuilder::new(source)
+            .multi_line(true)
+            .crlf(true)
+            .build()
             .map(Pattern)
             .map_err(|e| format!("invalid regular expression {source:?}: {e}"))
     }
@@ -283,6 +313,10 @@ pub fn parse_mode(text: &str) -> Option<u32> {
     u32::from_str_radix(digits, 8).ok()
 }
 
+fn is_number(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 fn scalar_eq(want: &Scalar, actual: &Value) -> Result<bool, String> {
     Ok(match (actual, want) {
         (Value::Bool(b), Scalar::Bool(w)) => b == w,
@@ -295,6 +329,14 @@ fn scalar_eq(want: &Scalar, actual: &Value) -> Result<bool, String> {
         (Value::Int(n), Scalar::Str(w)) => w.trim().parse::<i64>().ok() == Some(*n),
         (Value::Mode(m), w) => {
             parse_mode(&w.text()).ok_or_else(|| format!("{want} is not an octal mode"))? == *m
+        }
+        (Value::Named { id, .. }, Scalar::Int(w)) => id == w,
+        (Value::Named { name, id }, Scalar::Str(w)) => {
+            name == w || (is_number(w) && w.parse::<i64>().ok() == Some(*id))
+        }
+        (Value::FileType { target, link }, w) => {
+            let w = w.text();
+            (*link && w == "symlink") || target.is_some_and(|t| t == w)
         }
         (Value::List(items), Scalar::Str(w)) => items.len() == 1 && items[0] == *w,
         (Value::List(_), _) => false,
@@ -384,6 +426,54 @@ pub mod dsl {
 mod tests {
     use super::dsl::*;
     use super::*;
+
+    #[test]
+    fn patterns_anchor_lines_as_grep_does() {
+        let config = Value::Text("Port 22\nPermitRootLogin yes\r\nX11Forwarding no\n".into());
+        assert!(match_regex("^PermitRootLogin yes$").eval(&config).unwrap());
+        assert!(Matcher::Not(Box::new(match_regex("^PermitRootLogin yes")))
+            .eval(&config)
+            .map(|b| !b)
+            .unwrap());
+        let pid = Value::Text("9\n".into());
+        assert!(match_regex("^[0-9]+$").eval(&pid).unwrap());
+        // \A and \z still anchor the whole text.
+        assert!(!match_regex(r"\APermitRootLogin").eval(&config).unwrap());
+        assert!(match_regex(r"\APort").eval(&config).unwrap());
+        assert!(!match_regex(r"yes\z").eval(&config).unwrap());
+    }
+
+    #[test]
+    fn ids_compare_by_name_or_number() {
+        let root = Value::Named {
+            name: "root".into(),
+            id: 0,
+        };
+        assert!(eq("root").eval(&root).unwrap());
+        assert!(eq(0).eval(&root).unwrap());
+        assert!(eq("0").eval(&root).unwrap());
+        assert!(!eq(1000).eval(&root).unwrap());
+        assert!(!eq("daemon").eval(&root).unwrap());
+        assert_eq!(root.to_string(), "\"root\" (0)");
+    }
+
+    #[test]
+    fn a_link_is_a_symlink_and_the_type_of_what_it_points_to() {
+        let link = Value::FileType {
+            target: Some("file"),
+            link: true,
+        };
+        assert!(eq("symlink").eval(&link).unwrap());
+        assert!(eq("file").eval(&link).unwrap());
+        assert!(!eq("directory").eval(&link).unwrap());
+        let plain = Value::FileType {
+            target: Some("directory"),
+            link: false,
+        };
+        assert!(!eq("symlink").eval(&plain).unwrap());
+        assert!(eq("directory").eval(&plain).unwrap());
+        assert_eq!(link.to_string(), "\"symlink\" to a file");
+    }
 
     #[test]
     fn matchers_describe_themselves() {

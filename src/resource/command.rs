@@ -1,8 +1,9 @@
 //! `command`: a shell command line of the user's, its exit status and output.
 //!
 //! The command is shell text by design (`nginx -v 2>&1 | head -1`), run with
-//! `sh -c` as its own probe, under the check's `timeout`. One trailing newline is
-//! dropped from stdout and stderr so that `stdout: Linux` means what it says.
+//! `sh -c` as its own probe, under the check's `timeout`. Every trailing line
+//! break is dropped from stdout and stderr so that `stdout: Linux` means what
+//! it says.
 
 use std::time::Duration;
 
@@ -19,9 +20,26 @@ pub fn probe(command: &str, timeout: Option<Duration>, cap: usize) -> Probe {
     }
 }
 
+/// Output as text without its trailing line breaks, all of them (`\n` and
+/// `\r\n`), as `$(…)` and testinfra's `check_output` drop them.
 fn text(bytes: &[u8]) -> String {
     let s = String::from_utf8_lossy(bytes);
-    s.strip_suffix('\n').unwrap_or(&s).to_string()
+    let mut t: &str = &s;
+    while let Some(rest) = t.strip_suffix('\n') {
+        t = rest.strip_suffix('\r').unwrap_or(rest);
+    }
+    t.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_trailing_line_break_is_dropped() {
+        assert_eq!(super::text(b"Linux\n"), "Linux");
+        assert_eq!(super::text(b"a\nb\n\n\r\n"), "a\nb");
+        assert_eq!(super::text(b"  x \n"), "  x ");
+        assert_eq!(super::text(b"no break"), "no break");
+    }
 }
 
 pub fn observe(

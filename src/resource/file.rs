@@ -1,8 +1,15 @@
-//! `file`: existence, type, mode, ownership, size, content, sha256, link target.
+//! `file`: existence, type, mode, ownership, size, content, sha256, link
+//! target, canonical path.
+//!
+//! Symlinks are seen as `test` and `stat -L` see them (as serverspec and
+//! testinfra do): `exists`, `type: file|directory`, `mode`, `owner`, `group`
+//! and `size` are those of what the link points to, and a link that points
+//! nowhere does not exist; `type: symlink` is true for a link; `link_target`
+//! is readlink, `resolves_to` the canonical path.
 //!
 //! One `stat` answers for every path of a batch: the script first tests each
-//! path with the shell's own `test` (no process), then runs a single `stat` on
-//! the ones that exist. Content, checksums and link targets are one small
+//! path with the shell's own `test` (no process), then runs a single `stat -L`
+//! on the ones that exist. Content, checksums and link targets are one small
 //! process per file, only for the checks that ask for them.
 
 use super::{stdout_text, Early, Need, Observations, Observed};
@@ -10,10 +17,13 @@ use crate::matcher::Value;
 use crate::probe::Probe;
 use crate::spec::Property;
 
-/// The result of `lstat` on a path.
+/// The result of `stat -L` on a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stat {
+    /// The type of the file, or of what a link points to.
     pub file_type: &'static str,
+    /// The path itself is a symlink (the rest describes its target).
+    pub link: bool,
     pub mode: u32,
     pub uid: u32,
     pub gid: u32,
@@ -22,14 +32,16 @@ pub struct Stat {
     pub group: String,
 }
 
-/// Prints a line with one flag per path: `1` it exists, `0` it does not, `2`
-/// the checking user may not search a directory on its way, so whether it
-/// exists cannot be told (`test -e` says "no" to both). Then one `stat` line
-/// per existing path, in order. Paths are positional parameters: data, not
-/// code.
+/// Prints a line with one flag per path: `1` it exists, `3` it is a symlink to
+/// something that exists, `4` a symlink that points nowhere, `0` it does not
+/// exist, `2` the checking user may not search a directory on its way, so
+/// whether it exists cannot be told (`test -e` says "no" to both). Then one
+/// `stat -L` line per path flagged 1 or 3, in order. Paths are positional
+/// parameters: data, not code.
 pub(crate) const STAT: &str = r#"for f do
   shift
-  if [ -e "$f" ] || [ -h "$f" ]; then set -- "$@" "$f"; printf 1; continue; fi
+  if [ -e "$f" ]; then set -- "$@" "$f"; if [ -h "$f" ]; then printf 3; else printf 1; fi; continue; fi
+  if [ -h "$f" ]; then printf 4; continue; fi
   case $f in /*) d=; r=${f#/};; *) d=.; r=$f;; esac
   x=0
   while :; do
@@ -40,12 +52,12 @@ pub(crate) const STAT: &str = r#"for f do
   printf "$x"
 done
 echo
-[ "$#" -eq 0 ] || exec stat -c '%f %u %g %s %U %G' -- "$@""#;
+[ "$#" -eq 0 ] || exec stat -L -c '%f %u %g %s %U %G' -- "$@""#;
 
 pub fn stat_probe<'a>(paths: impl Iterator<Item = &'a str>) -> Probe {
     let paths: Vec<String> = paths.map(str::to_string).collect();
     let shown = format!(
-        "stat -c '%f %u %g %s %U %G' -- {}",
+        "stat -L -c '%f %u %g %s %U %G' -- {}",
         paths
             .iter()
             .map(|p| crate::probe::display_word(p))
@@ -77,6 +89,7 @@ pub fn parse_stat_line(line: &str) -> Option<Stat> {
     let raw = u32::from_str_radix(f[0], 16).ok()?;
     Some(Stat {
         file_type: file_type(raw),
+        link: false,
         mode: raw & 0o7777,
         uid: f[1].parse().ok()?,
         gid: f[2].parse().ok()?,
@@ -90,6 +103,8 @@ pub fn parse_stat_line(line: &str) -> Option<Stat> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Found {
     Exists(Stat),
+    /// A symlink that points nowhere: it does not exist, as `test -e` says.
+    Dangling,
     Absent,
     /// A directory on the way may not be searched by the checking user.
     Denied,
@@ -99,22 +114,23 @@ pub enum Found {
 pub fn parse_stats(text: &str, paths: &[String]) -> Result<Vec<(String, Found)>, String> {
     let mut lines = text.lines();
     let flags = lines.next().unwrap_or_default();
-    if flags.len() != paths.len() || !flags.bytes().all(|b| matches!(b, b'0' | b'1' | b'2')) {
+    if flags.len() != paths.len() || !flags.bytes().all(|b| matches!(b, b'0'..=b'4')) {
         return Err(format!("unexpected output from the stat probe: {flags:?}"));
     }
     let mut result = Vec::with_capacity(paths.len());
     for (path, flag) in paths.iter().zip(flags.bytes()) {
         let found = match flag {
-            b'1' => {
+            b'1' | b'3' => {
                 let line = lines
                     .next()
                     .ok_or("a file disappeared while it was being observed")?;
-                Found::Exists(
-                    parse_stat_line(line)
-                        .ok_or_else(|| format!("unexpected stat output {line:?}"))?,
-                )
+                let mut st = parse_stat_line(line)
+                    .ok_or_else(|| format!("unexpected stat output {line:?}"))?;
+                st.link = flag == b'3';
+                Found::Exists(st)
             }
             b'2' => Found::Denied,
+            b'4' => Found::Dangling,
             _ => Found::Absent,
         };
         result.push((path.clone(), found));
@@ -141,11 +157,12 @@ pub fn needs(path: &str, property: Property, cap: usize) -> Vec<Need> {
         Property::Content => vec![Need::Stat(p.clone()), Need::Content(p, cap)],
         Property::Sha256 => vec![Need::Stat(p.clone()), Need::Sha256(p)],
         Property::LinkTarget => vec![Need::Stat(p.clone()), Need::LinkTarget(p)],
+        Property::ResolvesTo => vec![Need::Stat(p.clone()), Need::RealPath(p)],
         _ => vec![Need::Stat(p)],
     }
 }
 
-fn stat<'s>(obs: &'s Observations<'_>, path: &str) -> Result<Option<&'s Stat>, String> {
+fn stat<'s>(obs: &'s Observations<'_>, path: &str) -> Result<&'s Found, String> {
     let need = Need::Stat(path.to_string());
     let all = obs.cached_for(&obs.stats, &need, || {
         let out = obs.raw(&need)?;
@@ -166,13 +183,19 @@ fn stat<'s>(obs: &'s Observations<'_>, path: &str) -> Result<Option<&'s Stat>, S
         Ok(parsed.into_iter().collect())
     })?;
     match all.get(path) {
-        Some(Found::Exists(st)) => Ok(Some(st)),
-        Some(Found::Absent) | None => Ok(None),
         Some(Found::Denied) => Err(format!(
             "permission denied: {} may not search a directory on the way to {path}, so whether it exists cannot be told",
             obs.facts.checking_user()
         )),
+        Some(found) => Ok(found),
+        None => Err(format!("internal: {path} was not in its stat probe")),
     }
+}
+
+/// A one-line answer without its line break.
+fn text_line(out: &crate::probe::ProbeOutput) -> String {
+    let text = stdout_text(out);
+    text.strip_suffix('\n').unwrap_or(&text).to_string()
 }
 
 pub fn observe(
@@ -181,17 +204,77 @@ pub fn observe(
     property: Property,
     cap: usize,
 ) -> Result<Observed, Early> {
-    let st = stat(obs, path)?;
-    if property == Property::Exists {
-        return Ok(Value::Bool(st.is_some()).into());
+    let found = stat(obs, path)?;
+    let through_link = |value: Value| Observed {
+        value,
+        note: Some("judged through the symlink, at what it points to (as test and stat -L do)".into()),
+    };
+    let st = match (found, property) {
+        (Found::Exists(st), Property::Exists) if st.link => {
+            return Ok(through_link(Value::Bool(true)))
+        }
+        (Found::Exists(_), Property::Exists) => return Ok(Value::Bool(true).into()),
+        (Found::Dangling, Property::Exists) => {
+            return Ok(Observed {
+                value: Value::Bool(false),
+                note: Some("a symlink that points nowhere, which does not exist (as test -e says)".into()),
+            })
+        }
+        (_, Property::Exists) => return Ok(Value::Bool(false).into()),
+        (Found::Dangling, Property::Type) => {
+            return Ok(Value::FileType {
+                target: None,
+                link: true,
+            }
+            .into())
+        }
+        (Found::Dangling, Property::LinkTarget) => None,
+        (Found::Dangling, _) => {
+            return Err(Early::Fail(
+                "a symlink that points nowhere, so it does not exist".into(),
+            ))
+        }
+        (Found::Exists(st), _) => Some(st),
+        _ => return Err(Early::Fail("does not exist".into())),
+    };
+    let link = st.is_none_or(|st| st.link);
+    let judged = |value: Value| -> Result<Observed, Early> {
+        Ok(if link {
+            through_link(value)
+        } else {
+            value.into()
+        })
+    };
+    let Some(st) = st else {
+        // A dangling link: only its target can be read.
+        let out = obs.ok(&Need::LinkTarget(path.to_string()))?;
+        return Ok(Value::Text(text_line(out)).into());
+    };
+    match property {
+        Property::Type => {
+            return Ok(Value::FileType {
+                target: Some(st.file_type),
+                link: st.link,
+            }
+            .into())
+        }
+        Property::Mode => return judged(Value::Mode(st.mode)),
+        Property::Owner => {
+            return judged(Value::Named {
+                name: st.owner.clone(),
+                id: st.uid.into(),
+            })
+        }
+        Property::Group => {
+            return judged(Value::Named {
+                name: st.group.clone(),
+                id: st.gid.into(),
+            })
+        }
+        Property::Size => return judged(Value::Int(st.size as i64)),
+        _ => {}
     }
-    let st = st.ok_or_else(|| Early::Fail("does not exist".into()))?;
     Ok(match property {
-        Property::Type => Value::Text(st.file_type.to_string()),
-        Property::Mode => Value::Mode(st.mode),
-        Property::Owner => Value::Text(st.owner.clone()),
-        Property::Group => Value::Text(st.group.clone()),
-        Property::Size => Value::Int(st.size as i64),
         Property::Content => {
             if st.file_type == "directory" {
                 return Err(Early::Fail("a directory, which has no content".into()));
@@ -211,12 +294,15 @@ pub fn observe(
             Value::Text(hash.to_string())
         }
         Property::LinkTarget => {
-            if st.file_type != "symlink" {
+            if !st.link {
                 return Err(Early::Fail(format!("a {}, not a symlink", st.file_type)));
             }
             let out = obs.ok(&Need::LinkTarget(path.to_string()))?;
-            let text = stdout_text(out);
-            Value::Text(text.strip_suffix('\n').unwrap_or(&text).to_string())
+            Value::Text(text_line(out))
+        }
+        Property::ResolvesTo => {
+            let out = obs.ok(&Need::RealPath(path.to_string()))?;
+            Value::Text(text_line(out))
         }
         other => return Err(Early::Error(format!("file has no property {other}"))),
     }
@@ -247,12 +333,34 @@ pub fn emulate(
                 let mut flags = String::new();
                 let mut lines = String::new();
                 for path in paths {
-                    match read(path) {
-                        Ok(Some(e)) => {
-                            flags.push('1');
+                    // Follow links as stat -L does, a few hops at most.
+                    let mut at = path.to_string();
+                    let mut link = false;
+                    let mut found = None;
+                    for _ in 0..16 {
+                        match read(&at) {
+                            Ok(Some(e)) if e.file_type == "symlink" => {
+                                link = true;
+                                let to = e.link_target.clone().unwrap_or_default();
+                                at = if to.starts_with('/') {
+                                    to
+                                } else {
+                                    let dir = at.rsplit_once('/').map_or("", |(d, _)| d);
+                                    format!("{dir}/{to}")
+                                };
+                            }
+                            Ok(e) => {
+                                found = e;
+                                break;
+                            }
+                            Err(e) => return Some(fail(e)),
+                        }
+                    }
+                    match (found, link) {
+                        (Some(e), _) => {
+                            flags.push(if link { '3' } else { '1' });
                             let type_bits = match e.file_type {
                                 "directory" => 0o040000,
-                                "symlink" => 0o120000,
                                 "pipe" => 0o010000,
                                 "block" => 0o060000,
                                 "char" => 0o020000,
@@ -268,8 +376,8 @@ pub fn emulate(
                                 names(false, e.gid)
                             ));
                         }
-                        Ok(None) => flags.push('0'),
-                        Err(e) => return Some(fail(e)),
+                        (None, true) => flags.push('4'),
+                        (None, false) => flags.push('0'),
                     }
                 }
                 ok(format!("{flags}\n{lines}").into_bytes())
@@ -339,6 +447,8 @@ mod tests {
         let stats = parse_stats("20\n", &paths).unwrap();
         assert_eq!(stats[0].1, Found::Denied);
         assert_eq!(stats[1].1, Found::Absent);
+        let stats = parse_stats("4\n", &paths[..1]).unwrap();
+        assert_eq!(stats[0].1, Found::Dangling);
     }
 
     #[test]
@@ -356,7 +466,9 @@ mod tests {
         );
         assert!(stats[1].1.is_none());
         assert_eq!(stats[2].1.as_ref().unwrap().file_type, "directory");
-        assert_eq!(stats[3].1.as_ref().unwrap().file_type, "symlink");
+        // /bin is a link to usr/bin (usrmerge): a directory, through a link.
+        let bin = stats[3].1.as_ref().unwrap();
+        assert_eq!((bin.file_type, bin.link), ("directory", true));
         let shadow = stats[4].1.as_ref().unwrap();
         assert_eq!((shadow.mode, shadow.group.as_str()), (0o640, "shadow"));
     }

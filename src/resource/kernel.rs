@@ -1,5 +1,7 @@
 //! `kernel_param` (sysctl values from `/proc/sys`) and `kernel_module` (loaded
-//! modules from `/proc/modules`).
+//! modules from `/proc/modules`; where that is missing, as in some containers
+//! and kernels built without module support, the modules under `/sys/module`,
+//! loaded or built in).
 
 use super::{stdout_text, Early, Need, Observations, Observed};
 use crate::matcher::Value;
@@ -44,9 +46,22 @@ pub fn observe_param(
     }
 }
 
-/// Names of loaded modules in `/proc/modules`.
+/// Prints `/proc/modules`, or where it cannot be read a line `#sys` and the
+/// names under `/sys/module`, one a line (shell builtins only).
+pub const MODULES: &str = r#"if [ -r /proc/modules ]; then exec cat /proc/modules; fi
+echo '#sys'
+for d in /sys/module/*; do [ -d "$d" ] && echo "${d##*/}"; done
+:"#;
+
+pub fn modules_probe() -> Probe {
+    Probe::script(MODULES, Vec::<String>::new(), "cat /proc/modules (or ls /sys/module)")
+}
+
+/// Names of loaded modules in `/proc/modules`, or of the modules listed
+/// under `/sys/module` (after a `#sys` line).
 pub fn parse_modules(text: &str) -> Vec<&str> {
     text.lines()
+        .filter(|l| *l != "#sys")
         .filter_map(|l| l.split_whitespace().next())
         .collect()
 }
@@ -56,7 +71,14 @@ pub fn observe_module(obs: &Observations<'_>, name: &str) -> Result<Observed, Ea
     let text = stdout_text(out);
     // The kernel writes module names with underscores; modprobe accepts dashes.
     let wanted = name.replace('-', "_");
-    Ok(Value::Bool(parse_modules(&text).contains(&wanted.as_str())).into())
+    let value = Value::Bool(parse_modules(&text).contains(&wanted.as_str()));
+    if text.starts_with("#sys") {
+        return Ok(Observed {
+            value,
+            note: Some("no /proc/modules: judged from /sys/module (loaded or built in)".into()),
+        });
+    }
+    Ok(value.into())
 }
 
 #[cfg(test)]
@@ -71,6 +93,23 @@ mod tests {
             "/proc/sys/net/ipv4/ip_forward"
         );
         assert_eq!(param_path("kernel/ostype"), "/proc/sys/kernel/ostype");
+    }
+
+    #[test]
+    fn modules_from_sys_module_where_proc_modules_is_missing() {
+        let mods = parse_modules("#sys\nbr_netfilter\nvt\nkernel\n");
+        assert!(mods.contains(&"vt") && !mods.contains(&"#sys"));
+    }
+
+    /// The probe under a real sh, with its /proc/modules branch taken here.
+    #[test]
+    fn the_modules_probe_runs_under_sh() {
+        let out = std::process::Command::new("sh")
+            .args(["-c", MODULES])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert!(!parse_modules(&String::from_utf8_lossy(&out.stdout)).is_empty());
     }
 
     #[test]

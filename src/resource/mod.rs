@@ -42,6 +42,8 @@ pub enum Need {
     Content(String, usize),
     Sha256(String),
     LinkTarget(String),
+    /// The canonical path, every link followed.
+    RealPath(String),
     Passwd(String),
     /// Every passwd entry, to name the owners of processes.
     PasswdAll,
@@ -185,6 +187,7 @@ fn single_probe(need: &Need, facts: &Facts) -> Probe {
         Need::Content(path, cap) => file::content_probe(path, *cap),
         Need::Sha256(path) => Probe::argv(["sha256sum", "--", path]),
         Need::LinkTarget(path) => Probe::argv(["readlink", "--", path]).untimed(),
+        Need::RealPath(path) => Probe::argv(["readlink", "-f", "--", path]).untimed(),
         Need::PasswdAll => user::getent_all_probe().with_cap(crate::probe::TABLE_CAP),
         Need::UserGroups(name) => Probe::argv(["id", "-Gn", "--", name]),
         Need::OpenRcStarted => service::openrc_started_probe(),
@@ -196,7 +199,7 @@ fn single_probe(need: &Need, facts: &Facts) -> Probe {
             .with_cap(crate::probe::TABLE_CAP),
         Need::Processes => process::probe().untimed().with_cap(crate::probe::TABLE_CAP),
         Need::KernelParam(name) => kernel::param_probe(name).untimed(),
-        Need::KernelModules => Probe::argv(["cat", "/proc/modules"]).untimed(),
+        Need::KernelModules => kernel::modules_probe().untimed(),
         Need::Mounts => Probe::argv(["cat", "/proc/self/mounts"])
             .untimed()
             .with_cap(crate::probe::TABLE_CAP),

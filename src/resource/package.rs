@@ -44,7 +44,7 @@ pub fn list_probe(pm: Option<PackageManager>) -> Probe {
             "dpkg-query",
             "-W",
             "-f",
-            "${binary:Package}\\t${Status}\\t${Version}\\n",
+            "${binary:Package}\\t${Status}\\t${Version}\\t${Architecture}\\n",
         ]),
         Some(PackageManager::Rpm) => Probe::argv([
             "rpm",
@@ -74,9 +74,16 @@ pub fn parse(pm: PackageManager, text: &str) -> Db {
                 if status.split_whitespace().last() != Some("installed") {
                     continue;
                 }
-                db.insert(name, version);
-                if let Some((base, _arch)) = name.split_once(':') {
-                    db.insert(base, version);
+                // `name` and `name:arch` both work for every package, as
+                // dpkg-query takes them: `${binary:Package}` qualifies only
+                // Multi-Arch: same packages (`libc6:amd64`), so the plain
+                // name gets its architecture from its own field.
+                let base = name.split_once(':').map_or(name, |(base, _)| base);
+                db.insert(base, version);
+                match f.next().map(str::trim).filter(|a| !a.is_empty()) {
+                    Some(arch) => db.insert(&format!("{base}:{arch}"), version),
+                    None if base != name => db.insert(name, version),
+                    None => {}
                 }
             }
         }
@@ -151,6 +158,15 @@ mod tests {
 
     fn db(pm: PackageManager, file: &str) -> Db {
         parse(pm, &String::from_utf8(fixture(file)).unwrap())
+    }
+
+    #[test]
+    fn dpkg_names_work_with_and_without_their_architecture() {
+        let db = db(PackageManager::Dpkg, "packages/dpkg-debian-12.txt");
+        for name in ["bash", "bash:amd64", "libc6", "libc6:amd64", "adduser", "adduser:all"] {
+            assert!(db.packages.contains_key(name), "{name}");
+        }
+        assert!(!db.packages.contains_key("bash:i386"));
     }
 
     #[test]

@@ -110,6 +110,15 @@ pub fn all_users<'s>(obs: &'s Observations<'_>) -> Result<&'s Vec<Passwd>, Strin
     })
 }
 
+/// A user or group written as a number is looked up by id, as `getent` and
+/// `id` do, when no entry has that number for a name.
+fn by_id(name: &str) -> Option<u32> {
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    name.parse().ok()
+}
+
 pub fn observe_user(
     obs: &Observations<'_>,
     name: &str,
@@ -119,7 +128,10 @@ pub fn observe_user(
     let entries = obs.cached_for(&obs.passwd, &need, || {
         Ok(parse_passwd(&stdout_text(obs.ok(&need)?)))
     })?;
-    let entry = entries.iter().find(|e| e.name == name);
+    let entry = entries
+        .iter()
+        .find(|e| e.name == name)
+        .or_else(|| by_id(name).and_then(|id| entries.iter().find(|e| e.uid == id)));
     if property == Property::Exists {
         return Ok(Value::Bool(entry.is_some()).into());
     }
@@ -153,7 +165,10 @@ pub fn observe_group(
     let entries = obs.cached_for(&obs.groups, &need, || {
         Ok(parse_group(&stdout_text(obs.ok(&need)?)))
     })?;
-    let entry = entries.iter().find(|e| e.name == name);
+    let entry = entries
+        .iter()
+        .find(|e| e.name == name)
+        .or_else(|| by_id(name).and_then(|id| entries.iter().find(|e| e.gid == id)));
     match property {
         Property::Exists => Ok(Value::Bool(entry.is_some()).into()),
         Property::Gid => {

@@ -64,6 +64,8 @@ pub enum Property {
     Content,
     Sha256,
     LinkTarget,
+    /// The canonical path a file resolves to, every link followed (realpath).
+    ResolvesTo,
     Uid,
     Gid,
     Groups,
@@ -160,6 +162,7 @@ impl ResourceKind {
                 (P::Content, V::Text),
                 (P::Sha256, V::Text),
                 (P::LinkTarget, V::Text),
+                (P::ResolvesTo, V::Text),
             ],
             ResourceKind::User => &[
                 (P::Exists, V::State),
@@ -287,7 +290,7 @@ impl fmt::Display for ResourceKind {
 }
 
 impl Property {
-    pub const ALL: [Property; 45] = [
+    pub const ALL: [Property; 46] = [
         P::Installed,
         P::Version,
         P::Running,
@@ -302,6 +305,7 @@ impl Property {
         P::Content,
         P::Sha256,
         P::LinkTarget,
+        P::ResolvesTo,
         P::Uid,
         P::Gid,
         P::Groups,
@@ -351,6 +355,7 @@ impl Property {
             P::Content => "content",
             P::Sha256 => "sha256",
             P::LinkTarget => "link_target",
+            P::ResolvesTo => "resolves_to",
             P::Uid => "uid",
             P::Gid => "gid",
             P::Groups => "groups",
@@ -804,5 +809,66 @@ mod tests {
         // Names with shell metacharacters are data, not errors: they are quoted.
         assert!(Resource::new(R::Package, "$(touch /tmp/x);`id`").is_ok());
         assert!(Resource::new(R::File, "/tmp/it's \"here\"\n$(x)").is_ok());
+    }
+}
+
+/// Warnings about checks that load but probably do not mean what they say:
+/// a `contains` whose text looks like a pattern (`contains` is literal, as
+/// it is not in serverspec and testinfra, where it is a grep pattern).
+pub fn lint(checks: &[Check]) -> Vec<String> {
+    fn walk<'m>(m: &'m crate::matcher::Matcher, found: &mut Vec<&'m str>) {
+        use crate::matcher::Matcher as M;
+        match m {
+            M::Contains(s) if looks_like_pattern(s) => found.push(s),
+            M::Not(inner) => walk(inner, found),
+            M::AllOf(all) | M::AnyOf(all) => all.iter().for_each(|m| walk(m, found)),
+            _ => {}
+        }
+    }
+    let mut warnings = Vec::new();
+    for check in checks {
+        let mut found = Vec::new();
+        walk(&check.expectation.matcher, &mut found);
+        for text in found {
+            let at = check
+                .origin
+                .as_ref()
+                .map(|o| format!("{o}: "))
+                .unwrap_or_default();
+            warnings.push(format!(
+                "{at}`contains` is literal, and {text:?} looks like a pattern; for a pattern use `matches` ({})",
+                check.name()
+            ));
+        }
+    }
+    warnings
+}
+
+/// Text that reads as a regular expression: `^…`, `…$`, `.*`, `[…]`.
+pub fn looks_like_pattern(text: &str) -> bool {
+    text.starts_with('^')
+        || (text.ends_with('$') && !text.ends_with("\\$"))
+        || text.contains(".*")
+        || text.find('[').is_some_and(|open| text[open..].contains(']'))
+}
+
+#[cfg(test)]
+mod lint_tests {
+    #[test]
+    fn pattern_like_contains_is_flagged_and_plain_text_is_not() {
+        for p in ["^PermitRootLogin", "yes$", "worker.*auto", "[0-9]+"] {
+            assert!(super::looks_like_pattern(p), "{p}");
+        }
+        for t in ["worker_processes", "cost: $5", "a.b", "x]y["] {
+            assert!(!super::looks_like_pattern(t), "{t}");
+        }
+        let checks = crate::spec::yaml::load_str(
+            "checks:\n  - file: /etc/ssh/sshd_config\n    content: {not: {contains: '^PermitRootLogin yes'}}\n  - file: /etc/motd\n    content: {contains: hello}\n",
+            "s.yaml",
+        )
+        .unwrap();
+        let warnings = super::lint(&checks);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].starts_with("s.yaml:2: `contains` is literal"), "{warnings:?}");
     }
 }
