@@ -343,6 +343,7 @@ pub fn judge(check: &Check, obs: &Observations<'_>) -> (Outcome, Option<String>)
             None,
         ),
         Err(Early::Error(message)) => (Outcome::Error { message }, None),
+        Err(Early::Skip(reason)) => (Outcome::Skip { reason }, None),
     }
 }
 

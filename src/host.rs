@@ -133,7 +133,7 @@ impl Host {
         match values.pop().expect("one value per request") {
             Ok(v) => Ok(Some(v)),
             Err(Early::Fail(_)) => Ok(None),
-            Err(Early::Error(e)) => Err(self.fail(&what, e)),
+            Err(Early::Error(e)) | Err(Early::Skip(e)) => Err(self.fail(&what, e)),
         }
     }
 

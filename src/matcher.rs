@@ -23,7 +23,10 @@ pub enum Value {
     /// A version string with the ordering of the package manager that reported it.
     Version(String, Scheme),
     /// A user or group: equal to its name, or to its number (`owner: 0`).
-    Named { name: String, id: i64 },
+    Named {
+        name: String,
+        id: i64,
+    },
     /// A file's type as `test` and `stat -L` see it: the type of what a
     /// symlink points to (`None` when it points nowhere), and whether the
     /// path itself is a symlink. Equal to `symlink` for a link, and to the
@@ -61,7 +64,10 @@ impl fmt::Display for Value {
             Value::Version(v, _) => write!(f, "{v}"),
             Value::Named { name, id } if name == &id.to_string() => write!(f, "{id}"),
             Value::Named { name, id } => write!(f, "{name:?} ({id})"),
-            Value::FileType { target, link: false } => {
+            Value::FileType {
+                target,
+                link: false,
+            } => {
                 write!(f, "{:?}", target.unwrap_or("missing"))
             }
             Value::FileType {

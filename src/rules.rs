@@ -2,7 +2,7 @@
 //! `only_if`, `skip_in_container`), then the built-in rule table, which knows
 //! what a container or a target without an init system cannot answer.
 
-use crate::facts::{Facts, InitSystem};
+use crate::facts::Facts;
 use crate::spec::{Check, Property, ResourceKind};
 
 /// What to do with a check on a target.
@@ -16,7 +16,6 @@ pub enum Decision {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum When {
     InContainer,
-    NoInitSystem,
 }
 
 /// A built-in rule: checks of this resource (and property, and name) are
@@ -39,9 +38,11 @@ pub const TIME_SYNC_SERVICES: &[&str] = &[
     "openntpd",
 ];
 
-/// The rule table. `service … running` on a target without an init system is
-/// not here: it is not skipped but judged from the process table (see
-/// `resource::service`).
+/// The rule table. Services on a target without an init system are not
+/// here: `running` is judged from the init script's status, a pid file or the
+/// process table, and `enabled` from what is on disk (unit links, rc links,
+/// OpenRC runlevels); only when nothing on disk can answer is `enabled`
+/// skipped (see `resource::service`).
 const RULES: &[Rule] = &[
     Rule {
         resource: ResourceKind::Service,
@@ -56,13 +57,6 @@ const RULES: &[Rule] = &[
         names: None,
         when: When::InContainer,
         reason: "kernel modules are the host's, not the container's",
-    },
-    Rule {
-        resource: ResourceKind::Service,
-        property: Some(Property::Enabled),
-        names: None,
-        when: When::NoInitSystem,
-        reason: "no init system on this target",
     },
 ];
 
@@ -135,7 +129,6 @@ pub fn decide(check: &Check, facts: &Facts, auto: bool) -> Decision {
                 .is_none_or(|names| names.contains(&check.resource.name.as_str()))
             && match rule.when {
                 When::InContainer => facts.is_container(),
-                When::NoInitSystem => facts.init == InitSystem::None,
             };
         if applies {
             return Decision::Skip(rule.reason.to_string());
@@ -147,7 +140,7 @@ pub fn decide(check: &Check, facts: &Facts, auto: bool) -> Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::{ContainerRuntime, OsFamily};
+    use crate::facts::{ContainerRuntime, InitSystem, OsFamily};
     use crate::matcher::dsl::eq;
     use crate::spec::{Expectation, Resource};
 
@@ -192,13 +185,10 @@ mod tests {
     }
 
     #[test]
-    fn enabled_without_init_is_skipped_running_is_not() {
+    fn services_without_init_are_judged_from_disk_not_skipped() {
         let f = facts(true, InitSystem::None);
         let enabled = check(ResourceKind::Service, "nginx", Property::Enabled);
-        assert_eq!(
-            decide(&enabled, &f, true),
-            Decision::Skip("no init system on this target".into())
-        );
+        assert_eq!(decide(&enabled, &f, true), Decision::Run);
         let running = check(ResourceKind::Service, "nginx", Property::Running);
         assert_eq!(decide(&running, &f, true), Decision::Run);
     }

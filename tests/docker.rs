@@ -413,10 +413,13 @@ fn container_awareness_skips_what_a_container_cannot_answer_and_says_why() {
     };
     let (o, m) = outcome("service nginx should be running");
     assert_eq!(o, "pass");
-    assert!(m.contains("judged from the process table"), "{m}");
-    assert_eq!(
-        outcome("service nginx should be enabled"),
-        ("skip".into(), "no init system on this target".into())
+    assert!(m.contains("judged by /etc/init.d/nginx status"), "{m}");
+    // No init system runs, but what is on disk answers: rc and unit links.
+    let (o, m) = outcome("service nginx should be enabled");
+    assert_eq!(o, "pass");
+    assert!(
+        m.contains("judged from disk") && m.contains("/etc/rc2.d/S01nginx"),
+        "{m}"
     );
     assert_eq!(
         outcome("service chrony should be running"),
@@ -435,7 +438,7 @@ fn container_awareness_skips_what_a_container_cannot_answer_and_says_why() {
     );
     assert_eq!(out.status.code(), Some(0), "{doc:#}");
 
-    // --no-auto-skip evaluates them all; `enabled` then cannot be told.
+    // --no-auto-skip evaluates them all.
     let (all, _) = infraspec(&[
         "--format",
         "json",
@@ -446,13 +449,25 @@ fn container_awareness_skips_what_a_container_cannot_answer_and_says_why() {
     ]);
     let doc: serde_json::Value = serde_json::from_slice(&all.stdout).unwrap();
     assert_eq!(doc["summary"]["skipped"], 0, "{doc:#}");
-    let enabled = &doc["targets"][0]["checks"][1];
-    assert_eq!(enabled["outcome"], "error");
+
+    // Where nothing on disk can tell (no unit directories, no /etc/init.d,
+    // no runlevels: a busybox image), `enabled` is skipped, with the reason.
+    let (bare, _) = infraspec(&[
+        "--format",
+        "json",
+        "--target",
+        &format!("docker:{}", d::BUSYBOX),
+        "-c",
+        "{service: httpd, enabled: true}",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&bare.stdout).unwrap();
+    let enabled = &doc["targets"][0]["checks"][0];
+    assert_eq!(enabled["outcome"], "skip", "{doc:#}");
     assert!(
         enabled["message"]
             .as_str()
             .unwrap()
-            .contains("no init system"),
+            .contains("nothing on disk can tell"),
         "{enabled}"
     );
 

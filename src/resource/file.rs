@@ -207,7 +207,9 @@ pub fn observe(
     let found = stat(obs, path)?;
     let through_link = |value: Value| Observed {
         value,
-        note: Some("judged through the symlink, at what it points to (as test and stat -L do)".into()),
+        note: Some(
+            "judged through the symlink, at what it points to (as test and stat -L do)".into(),
+        ),
     };
     let st = match (found, property) {
         (Found::Exists(st), Property::Exists) if st.link => {
@@ -217,7 +219,9 @@ pub fn observe(
         (Found::Dangling, Property::Exists) => {
             return Ok(Observed {
                 value: Value::Bool(false),
-                note: Some("a symlink that points nowhere, which does not exist (as test -e says)".into()),
+                note: Some(
+                    "a symlink that points nowhere, which does not exist (as test -e says)".into(),
+                ),
             })
         }
         (_, Property::Exists) => return Ok(Value::Bool(false).into()),

@@ -47,14 +47,18 @@ pub fn observe_param(
 }
 
 /// Prints `/proc/modules`, or where it cannot be read a line `#sys` and the
-/// names under `/sys/module`, one a line (shell builtins only).
-pub const MODULES: &str = r#"if [ -r /proc/modules ]; then exec cat /proc/modules; fi
+/// names under `/sys/module`, one a line (shell builtins only but `cat`).
+pub const MODULES: &str = r#"cat /proc/modules 2>/dev/null && exit 0
 echo '#sys'
 for d in /sys/module/*; do [ -d "$d" ] && echo "${d##*/}"; done
 :"#;
 
 pub fn modules_probe() -> Probe {
-    Probe::script(MODULES, Vec::<String>::new(), "cat /proc/modules (or ls /sys/module)")
+    Probe::script(
+        MODULES,
+        Vec::<String>::new(),
+        "cat /proc/modules (or ls /sys/module)",
+    )
 }
 
 /// Names of loaded modules in `/proc/modules`, or of the modules listed

@@ -51,6 +51,12 @@ pub enum Need {
     UserGroups(String),
     /// systemd's view of a unit.
     SystemdUnit(String),
+    /// Whether a service is enabled, read from disk (unit links, rc links,
+    /// OpenRC runlevels) where no init system runs.
+    ServiceEnabledOnDisk(String),
+    /// Whether a service runs, where no init system runs: its init script's
+    /// `status`, then its pid file.
+    ServiceRunningOffline(String),
     OpenRcStarted,
     OpenRcRunlevels,
     SysvStatus(String),
@@ -194,6 +200,8 @@ fn single_probe(need: &Need, facts: &Facts) -> Probe {
         Need::OpenRcRunlevels => service::openrc_runlevels_probe(),
         Need::SysvStatus(name) => service::sysv_status_probe(name),
         Need::SysvRunlevels => service::sysv_runlevels_probe(),
+        Need::ServiceEnabledOnDisk(name) => service::enabled_on_disk_probe(name).untimed(),
+        Need::ServiceRunningOffline(name) => service::running_offline_probe(name),
         Need::ProcNet(proto) => Probe::argv(["cat", port::proc_file(*proto)])
             .untimed()
             .with_cap(crate::probe::TABLE_CAP),
@@ -225,6 +233,10 @@ pub enum Early {
     Fail(String),
     /// The target could not be observed.
     Error(String),
+    /// Nothing on the target can answer, and that is no fault of its (a
+    /// service's enablement in a container with no init system and no unit
+    /// files): the check is skipped with this reason.
+    Skip(String),
 }
 
 impl From<String> for Early {
@@ -449,7 +461,7 @@ pub fn observe(check: &Check, obs: &Observations<'_>) -> Result<Observed, Early>
                     h.clone(),
                     match host::observe(obs, h, Property::Resolvable) {
                         Ok(o) => Ok(o.value == Value::Bool(true)),
-                        Err(Early::Error(e)) | Err(Early::Fail(e)) => Err(e),
+                        Err(Early::Error(e)) | Err(Early::Fail(e)) | Err(Early::Skip(e)) => Err(e),
                     },
                 )),
                 _ => None,

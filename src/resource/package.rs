@@ -163,7 +163,14 @@ mod tests {
     #[test]
     fn dpkg_names_work_with_and_without_their_architecture() {
         let db = db(PackageManager::Dpkg, "packages/dpkg-debian-12.txt");
-        for name in ["bash", "bash:amd64", "libc6", "libc6:amd64", "adduser", "adduser:all"] {
+        for name in [
+            "bash",
+            "bash:amd64",
+            "libc6",
+            "libc6:amd64",
+            "adduser",
+            "adduser:all",
+        ] {
             assert!(db.packages.contains_key(name), "{name}");
         }
         assert!(!db.packages.contains_key("bash:i386"));

@@ -12,6 +12,10 @@ pub struct Proc {
     pub pid: u32,
     pub name: String,
     pub uid: u32,
+    /// How many PID namespaces deep the process is, counted from the one
+    /// `/proc` belongs to (`NSpid:` entries): 1 for this namespace, more for
+    /// a container's processes seen from its host.
+    pub ns_depth: u8,
 }
 
 pub fn probe() -> Probe {
@@ -25,10 +29,10 @@ pub fn probe() -> Probe {
 /// Parses concatenated `/proc/PID/status` files.
 pub fn parse(text: &str) -> Vec<Proc> {
     let mut procs = Vec::new();
-    let mut current: Option<(String, Option<u32>, Option<u32>)> = None;
-    let mut flush = |c: Option<(String, Option<u32>, Option<u32>)>| {
-        if let Some((name, Some(pid), Some(uid))) = c {
-            procs.push(Proc { pid, name, uid });
+    let mut current: Option<(Proc, bool, bool)> = None;
+    let mut flush = |c: Option<(Proc, bool, bool)>| {
+        if let Some((proc, true, true)) = c {
+            procs.push(proc);
         }
     };
     for line in text.lines() {
@@ -36,17 +40,34 @@ pub fn parse(text: &str) -> Vec<Proc> {
             continue;
         };
         let value = value.trim();
+        if key == "Name" {
+            let proc = Proc {
+                pid: 0,
+                name: value.to_string(),
+                uid: 0,
+                ns_depth: 1,
+            };
+            flush(current.replace((proc, false, false)));
+            continue;
+        }
+        let Some((proc, has_pid, has_uid)) = current.as_mut() else {
+            continue;
+        };
         match key {
-            "Name" => flush(current.replace((value.to_string(), None, None))),
             "Pid" => {
-                if let Some(c) = current.as_mut() {
-                    c.1 = value.parse().ok();
+                if let Ok(pid) = value.parse() {
+                    proc.pid = pid;
+                    *has_pid = true;
                 }
             }
             "Uid" => {
-                if let Some(c) = current.as_mut() {
-                    c.2 = value.split_whitespace().next().and_then(|u| u.parse().ok());
+                if let Some(uid) = value.split_whitespace().next().and_then(|u| u.parse().ok()) {
+                    proc.uid = uid;
+                    *has_uid = true;
                 }
+            }
+            "NSpid" => {
+                proc.ns_depth = value.split_whitespace().count().clamp(1, 255) as u8;
             }
             _ => {}
         }

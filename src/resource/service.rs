@@ -1,9 +1,13 @@
 //! `service`: running and enabled, asked of the init system that actually runs.
 //!
 //! systemd answers for every unit of a spec in one `systemctl show`; OpenRC and
-//! SysV are read from their state directories. On a target without an init
-//! system (most containers), `running` is judged from the process table and
-//! the outcome says so.
+//! SysV are read from their state directories. On a target without a running
+//! init system (most containers, images), `enabled` is read from disk — unit
+//! links under `*.wants/`, `/etc/rc?.d/S??name` links, OpenRC runlevels — and
+//! skipped only when nothing on disk can answer; `running` is judged from the
+//! init script's `status` (LSB exit codes) when `/etc/init.d/NAME` exists, then
+//! from a pid file, then from the processes of this PID namespace. Each
+//! outcome says how it was judged.
 
 use super::{process, stdout_text, Early, Need, Observations, Observed};
 use crate::facts::InitSystem;
@@ -133,6 +137,91 @@ pub fn sysv_runlevels_probe() -> Probe {
     )
 }
 
+/// What is on disk about a service's enablement, one fact a line: `dir
+/// systemd|sysv|openrc` for each init system whose configuration directory
+/// exists, `unit PATH` for a unit file, `masked`, `wants PATH` for a unit
+/// link, `initd` for an init script, `rc PATH` for an rc start link, `openrc
+/// PATH` for a runlevel entry. Shell builtins only, but for `readlink` on a
+/// unit that is a link.
+const ENABLED_ON_DISK: &str = r#"n=$1; u=$n
+case $n in *.service|*.socket|*.timer|*.target|*.mount|*.path) ;; *) u=$n.service;; esac
+for d in /etc/systemd/system /run/systemd/system /usr/lib/systemd/system /lib/systemd/system; do
+  [ -d "$d" ] && echo "dir systemd"
+  if [ -e "$d/$u" ] || [ -h "$d/$u" ]; then echo "unit $d/$u"; fi
+done
+if [ -h "/etc/systemd/system/$u" ] && [ "$(readlink "/etc/systemd/system/$u")" = /dev/null ]; then echo masked; fi
+for l in /etc/systemd/system/*.wants/"$u" /usr/lib/systemd/system/*.wants/"$u" /lib/systemd/system/*.wants/"$u"; do
+  if [ -e "$l" ] || [ -h "$l" ]; then echo "wants $l"; fi
+done
+[ -d /etc/init.d ] && echo "dir sysv"
+[ -e "/etc/init.d/$n" ] && echo initd
+for l in /etc/rc2.d/S[0-9][0-9]"$n" /etc/rc3.d/S[0-9][0-9]"$n" /etc/rc4.d/S[0-9][0-9]"$n" /etc/rc5.d/S[0-9][0-9]"$n"; do
+  if [ -e "$l" ] || [ -h "$l" ]; then echo "rc $l"; fi
+done
+[ -d /etc/runlevels ] && echo "dir openrc"
+for l in /etc/runlevels/*/"$n"; do
+  if [ -e "$l" ] || [ -h "$l" ]; then echo "openrc $l"; fi
+done
+:"#;
+
+pub fn enabled_on_disk_probe(name: &str) -> Probe {
+    Probe::script(
+        ENABLED_ON_DISK,
+        [name],
+        format!(
+            "ls /etc/systemd/system/*.wants/{n} /etc/rc[2-5].d/S??{n} /etc/runlevels/*/{n}",
+            n = crate::probe::display_word(name)
+        ),
+    )
+}
+
+/// Whether a service runs, without an init system: `lsb CODE` for its init
+/// script's `status`, then `pidfile PATH PID alive|dead` for each pid file.
+const RUNNING_OFFLINE: &str = r#"n=$1
+if [ -x "/etc/init.d/$n" ]; then "/etc/init.d/$n" status >/dev/null 2>&1; echo "lsb $?"; fi
+for f in "/run/$n.pid" "/var/run/$n.pid" "/run/$n/$n.pid" "/run/${n}d.pid" "/var/run/${n}d.pid"; do
+  [ -r "$f" ] || continue
+  p=; read -r p <"$f"
+  case $p in ''|*[!0-9]*) continue;; esac
+  if [ -d "/proc/$p" ]; then echo "pidfile $f $p alive"; else echo "pidfile $f $p dead"; fi
+done
+:"#;
+
+pub fn running_offline_probe(name: &str) -> Probe {
+    Probe::script(
+        RUNNING_OFFLINE,
+        [name],
+        format!(
+            "/etc/init.d/{n} status; cat /run/{n}.pid",
+            n = crate::probe::display_word(name)
+        ),
+    )
+}
+
+/// What is on disk about whether a service is enabled, parsed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct OnDisk {
+    pub systems: Vec<String>,
+    pub known: bool,
+    pub masked: bool,
+    pub links: Vec<String>,
+}
+
+pub fn parse_on_disk(text: &str) -> OnDisk {
+    let mut d = OnDisk::default();
+    for line in lines(text) {
+        let (key, rest) = line.split_once(' ').unwrap_or((line, ""));
+        match key {
+            "dir" if !d.systems.iter().any(|s| s == rest) => d.systems.push(rest.to_string()),
+            "unit" | "initd" => d.known = true,
+            "masked" => d.masked = true,
+            "wants" | "rc" | "openrc" => d.links.push(rest.to_string()),
+            _ => {}
+        }
+    }
+    d
+}
+
 /// `S01nginx` is `nginx`.
 fn sysv_link_name(link: &str) -> &str {
     let rest = link.strip_prefix('S').unwrap_or(link);
@@ -146,8 +235,11 @@ pub fn needs(name: &str, property: Property, init: InitSystem) -> Vec<Need> {
         (InitSystem::OpenRc, _) => vec![Need::OpenRcRunlevels],
         (InitSystem::SysV, Property::Running) => vec![Need::SysvStatus(name.to_string())],
         (InitSystem::SysV, _) => vec![Need::SysvRunlevels],
-        (InitSystem::None, Property::Running) => vec![Need::Processes],
-        (InitSystem::None, _) => vec![],
+        (InitSystem::None, Property::Running) => vec![
+            Need::ServiceRunningOffline(name.to_string()),
+            Need::Processes,
+        ],
+        (InitSystem::None, _) => vec![Need::ServiceEnabledOnDisk(name.to_string())],
     }
 }
 
@@ -212,33 +304,117 @@ pub fn observe(obs: &Observations<'_>, name: &str, property: Property) -> Result
             let out = obs.ok(&Need::SysvRunlevels)?;
             lines(&stdout_text(out)).any(|l| sysv_link_name(l) == name)
         }
-        (InitSystem::None, Property::Running) => {
-            let names = process_names(name);
-            let procs = process::table(obs)?;
-            let running = procs
-                .iter()
-                .any(|p| names.iter().any(|n| process::name_matches(&p.name, n)));
-            return Ok(Observed {
-                value: Value::Bool(running),
-                note: Some(format!(
-                    "no init system on this target: judged from the process table (a process named {} or {})",
-                    names[0], names[1]
-                )),
-            });
-        }
-        (InitSystem::None, _) => {
-            return Err(Early::Error(format!(
-                "no init system on this target: cannot tell whether {name} is enabled"
-            )))
-        }
+        (InitSystem::None, Property::Running) => return running_offline(obs, name),
+        (InitSystem::None, _) => return enabled_on_disk(obs, name),
     };
     Ok(Value::Bool(state).into())
+}
+
+/// `enabled` where no init system runs: from what is on disk.
+fn enabled_on_disk(obs: &Observations<'_>, name: &str) -> Result<Observed, Early> {
+    let out = obs.ok(&Need::ServiceEnabledOnDisk(name.to_string()))?;
+    let d = parse_on_disk(&stdout_text(out));
+    if d.systems.is_empty() {
+        return Err(Early::Skip(
+            "no init system on this target, and nothing on disk can tell (no systemd unit directories, /etc/init.d or /etc/runlevels)".into(),
+        ));
+    }
+    let (value, how) = if d.masked {
+        (
+            false,
+            "masked (its unit is a link to /dev/null)".to_string(),
+        )
+    } else if !d.links.is_empty() {
+        (true, format!("linked from {}", d.links.join(", ")))
+    } else if d.known {
+        (
+            false,
+            "no unit link, rc start link or runlevel entry".into(),
+        )
+    } else {
+        (
+            false,
+            format!(
+                "no unit file or init script for it ({})",
+                d.systems.join(", ")
+            ),
+        )
+    };
+    Ok(Observed {
+        value: Value::Bool(value),
+        note: Some(format!("no init system running: judged from disk: {how}")),
+    })
+}
+
+/// `running` where no init system runs: the init script's LSB status, then
+/// a pid file, then the processes of this PID namespace.
+fn running_offline(obs: &Observations<'_>, name: &str) -> Result<Observed, Early> {
+    let out = obs.ok(&Need::ServiceRunningOffline(name.to_string()))?;
+    let text = stdout_text(out);
+    let judged = |value: bool, how: String| {
+        Ok(Observed {
+            value: Value::Bool(value),
+            note: Some(format!("no init system running: judged by {how}")),
+        })
+    };
+    let mut stale = None;
+    for line in lines(&text) {
+        let words: Vec<&str> = line.split(' ').collect();
+        match words.as_slice() {
+            // LSB: 0 running, 1 dead with a pid file, 2 dead with a lock, 3
+            // not running; anything else (4, unknown) does not answer.
+            ["lsb", code] => match *code {
+                "0" => return judged(true, format!("/etc/init.d/{name} status (exit 0)")),
+                "1" | "2" | "3" => {
+                    return judged(false, format!("/etc/init.d/{name} status (exit {code})"))
+                }
+                _ => {}
+            },
+            ["pidfile", path, pid, "alive"] => {
+                return judged(
+                    true,
+                    format!("the pid file {path} (process {pid} is alive)"),
+                )
+            }
+            ["pidfile", path, pid, "dead"] => {
+                stale.get_or_insert(format!("the pid file {path} (process {pid} is gone)"));
+            }
+            _ => {}
+        }
+    }
+    if let Some(how) = stale {
+        return judged(false, how);
+    }
+    let names = process_names(name);
+    let procs = process::table(obs)?;
+    let running = procs
+        .iter()
+        .filter(|p| p.ns_depth <= 1)
+        .any(|p| names.iter().any(|n| process::name_matches(&p.name, n)));
+    judged(
+        running,
+        format!(
+            "the process table of this PID namespace (a process named {} or {})",
+            names[0], names[1]
+        ),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::resource::testing::fixture;
+
+    #[test]
+    fn enablement_on_disk() {
+        let d = parse_on_disk(
+            "dir systemd\ndir systemd\nunit /lib/systemd/system/nginx.service\nwants /etc/systemd/system/multi-user.target.wants/nginx.service\ndir sysv\ninitd\nrc /etc/rc2.d/S01nginx\n",
+        );
+        assert_eq!(d.systems, ["systemd", "sysv"]);
+        assert!(d.known && !d.masked);
+        assert_eq!(d.links.len(), 2);
+        assert_eq!(parse_on_disk(""), OnDisk::default());
+    }
 
     #[test]
     fn unit_names() {

@@ -849,7 +849,9 @@ pub fn looks_like_pattern(text: &str) -> bool {
     text.starts_with('^')
         || (text.ends_with('$') && !text.ends_with("\\$"))
         || text.contains(".*")
-        || text.find('[').is_some_and(|open| text[open..].contains(']'))
+        || text
+            .find('[')
+            .is_some_and(|open| text[open..].contains(']'))
 }
 
 #[cfg(test)]
@@ -869,6 +871,9 @@ mod lint_tests {
         .unwrap();
         let warnings = super::lint(&checks);
         assert_eq!(warnings.len(), 1, "{warnings:?}");
-        assert!(warnings[0].starts_with("s.yaml:2: `contains` is literal"), "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("s.yaml:2: `contains` is literal"),
+            "{warnings:?}"
+        );
     }
 }

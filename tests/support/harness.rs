@@ -18,6 +18,8 @@ pub enum Needs {
     Docker,
     /// An sshd, which runs in a test container: Docker too, and ssh-keygen.
     Ssh,
+    /// Root and `unshare` (util-linux), for a private mount namespace.
+    Root,
     /// Permission to restart the machine's dockerd
     /// (`INFRASPEC_ALLOW_DOCKERD_RESTART=1`, which `.ci/run` sets).
     DockerdRestart,
@@ -46,6 +48,20 @@ fn missing(needs: Needs) -> Option<(String, bool)> {
                 required("INFRASPEC_REQUIRE_SSH") || required("INFRASPEC_REQUIRE_DOCKER"),
             )
         }),
+        Needs::Root => {
+            // SAFETY: geteuid has no preconditions.
+            if unsafe { libc::geteuid() } != 0 {
+                Some(("needs root, for a private mount namespace".into(), false))
+            } else if std::process::Command::new("unshare")
+                .arg("--version")
+                .output()
+                .is_err()
+            {
+                Some(("needs unshare (util-linux)".into(), false))
+            } else {
+                None
+            }
+        }
         Needs::DockerdRestart => {
             if !required("INFRASPEC_ALLOW_DOCKERD_RESTART") {
                 Some((
