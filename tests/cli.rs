@@ -78,7 +78,7 @@ fn a_failing_check_exits_1_and_says_target_expectation_found_and_command() {
     assert!(stdout.contains("✗ should be mode 0600"), "{stdout}");
     assert!(stdout.contains("expected: be mode 0600"), "{stdout}");
     assert!(stdout.contains("found:    0644"), "{stdout}");
-    assert!(stdout.contains("observed by: stat -c"), "{stdout}");
+    assert!(stdout.contains("observed by: stat -L -c"), "{stdout}");
     assert!(stdout.contains("at: fail.yaml:3"), "{stdout}");
     assert!(stdout.contains("found:    not installed"), "{stdout}");
     assert!(stdout.contains("observed by: dpkg-query"), "{stdout}");

@@ -107,7 +107,7 @@ fn an_nginx_image_is_gated_with_its_own_command_and_nothing_is_left() {
         service["message"]
             .as_str()
             .unwrap()
-            .contains("judged from the process table"),
+            .contains("judged by /etc/init.d/nginx status"),
         "{service}"
     );
     let chrony = checks

@@ -125,7 +125,7 @@ fn a_failure_shows_expected_found_and_the_command() {
         "{stdout}"
     );
     assert!(stdout.contains("found:       0640"), "{stdout}");
-    assert!(stdout.contains("observed by: stat -c"), "{stdout}");
+    assert!(stdout.contains("observed by: stat -L -c"), "{stdout}");
     assert!(
         stdout.contains("at:          tests/dsl_spec.rs:"),
         "{stdout}"
