@@ -31,17 +31,6 @@ fn text(bytes: &[u8]) -> String {
     t.to_string()
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn every_trailing_line_break_is_dropped() {
-        assert_eq!(super::text(b"Linux\n"), "Linux");
-        assert_eq!(super::text(b"a\nb\n\n\r\n"), "a\nb");
-        assert_eq!(super::text(b"  x \n"), "  x ");
-        assert_eq!(super::text(b"no break"), "no break");
-    }
-}
-
 pub fn observe(
     obs: &Observations<'_>,
     command: &str,
@@ -74,4 +63,15 @@ pub fn observe(
         other => return Err(Early::Error(format!("command has no property {other}"))),
     }
     .into())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_trailing_line_break_is_dropped() {
+        assert_eq!(super::text(b"Linux\n"), "Linux");
+        assert_eq!(super::text(b"a\nb\n\n\r\n"), "a\nb");
+        assert_eq!(super::text(b"  x \n"), "  x ");
+        assert_eq!(super::text(b"no break"), "no break");
+    }
 }
