@@ -608,3 +608,23 @@ fn a_dead_target_does_not_hold_the_others_beyond_its_timeout() {
     assert!(took < std::time::Duration::from_secs(8), "took {took:?}");
     drop(silent);
 }
+
+#[test]
+fn a_contains_that_looks_like_a_pattern_warns_and_strict_refuses_it() {
+    let dir = TempDir::new("strict");
+    let spec = dir.write(
+        "ssh.yaml",
+        "checks:\n  - file: /etc/passwd\n    content: {not: {contains: '^nobody-here'}}\n",
+    );
+    let out = infraspec(&dir.0, &[&spec]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("ssh.yaml:2: `contains` is literal, and \"^nobody-here\" looks like a pattern; for a pattern use `matches`"),
+        "{stderr}"
+    );
+    let strict = infraspec(&dir.0, &["--strict", &spec]);
+    assert_eq!(strict.status.code(), Some(2), "{}", text(&strict.stderr));
+    assert!(text(&strict.stdout).is_empty(), "nothing ran");
+    assert!(text(&strict.stderr).contains("--strict makes them errors"));
+}
