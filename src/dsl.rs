@@ -140,6 +140,20 @@ pub mod props {
         Json,
         Location,
         ResponseTime,
+        Md5,
+        Executable,
+        Readable,
+        Writable,
+        Mtime,
+        Gecos,
+        Members,
+        Args,
+        Reachable,
+        Ipv4,
+        Ipv6,
+        Masked,
+        Prefix,
+        Up,
     );
 
     macro_rules! has {
@@ -158,19 +172,22 @@ pub mod props {
     }
     has! {
         Package: Installed => State, Version => Version;
-        Service: Running => State, Enabled => State;
+        Service: Running => State, Enabled => State, Masked => State;
         Port: Listening => State;
         File: Exists => State, Type => FileType, Mode => Mode, Owner => Text, Group => Text, Size => Int,
-            Content => Text, Sha256 => Text, LinkTarget => Text, ResolvesTo => Text;
-        User: Exists => State, Uid => Int, Gid => Int, Groups => List, Home => Text, Shell => Text;
-        Group: Exists => State, Gid => Int;
-        Process: Running => State, Count => Int, User => List;
-        Command: ExitStatus => Int, Stdout => Text, Stderr => Text;
+            Content => Text, Sha256 => Text, LinkTarget => Text, ResolvesTo => Text, Md5 => Text,
+            Uid => Int, Gid => Int, Executable => State, Readable => State, Writable => State,
+            Mtime => Int, Json => Text;
+        User: Exists => State, Uid => Int, Gid => Int, Groups => List, Home => Text, Shell => Text,
+            Group => Text, Gecos => Text;
+        Group: Exists => State, Gid => Int, Members => List;
+        Process: Running => State, Count => Int, User => List, Args => Text;
+        Command: ExitStatus => Int, Stdout => Text, Stderr => Text, Json => Text;
         KernelParam: Exists => State, Value => Text;
         KernelModule: Loaded => State;
         Mount: Exists => State, Filesystem => Text, Device => Text, Options => List;
-        Interface: Exists => State, Addresses => List, Mtu => Int;
-        Host: Resolvable => State, Addresses => List;
+        Interface: Exists => State, Addresses => List, Mtu => Int, Prefix => List, Up => State;
+        Host: Resolvable => State, Addresses => List, Ipv4 => List, Ipv6 => List, Reachable => State;
         Http: Status => Int, Body => Text, ResponseHeaders => List, Json => Text, Location => Text,
             ResponseTime => Int;
         DockerImage: Exists => State, Env => List, Labels => List, ExposedPorts => List, User => Text,
@@ -346,6 +363,8 @@ pub mod accepts {
     impl Equality for Version {}
     impl Equality for Mode {}
     impl Equality for FileType {}
+    /// `eq(["a", "b"])` on a list: exactly these names, in any order.
+    impl Equality for List {}
     impl Containment for Text {}
     impl Containment for List {}
     impl Containment for Version {}

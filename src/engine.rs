@@ -399,6 +399,35 @@ fn observe_round(
                 .collect()
         });
     }
+    // TCP reachability goes after the batch too, in the same round as http.
+    let mut reach: Vec<(String, u16, Duration)> = indices
+        .iter()
+        .filter_map(|&i| resource::reach_key(&all[i]))
+        .collect();
+    reach.sort();
+    reach.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+    if !reach.is_empty() {
+        if keys.is_empty() {
+            stats.round_trips += 1;
+        }
+        obs.reach = thread::scope(|scope| {
+            let handles: Vec<_> = reach
+                .iter()
+                .map(|(host, port, timeout)| {
+                    scope.spawn(move || {
+                        (
+                            (host.clone(), *port),
+                            resource::host::connect(backend, host, *port, *timeout),
+                        )
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a connection attempt panicked"))
+                .collect()
+        });
+    }
     for &i in indices {
         let r = &all[i].resource;
         if r.kind == crate::spec::ResourceKind::DockerImage && !obs.images.contains_key(&r.name) {

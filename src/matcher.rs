@@ -103,6 +103,9 @@ pub enum Scalar {
     Bool(bool),
     Int(i64),
     Str(String),
+    /// A set of names, for `eq` on a list: equal when the list holds exactly
+    /// these names, in any order.
+    Set(Vec<String>),
 }
 
 impl Scalar {
@@ -111,6 +114,7 @@ impl Scalar {
             Scalar::Bool(b) => b.to_string(),
             Scalar::Int(n) => n.to_string(),
             Scalar::Str(s) => s.clone(),
+            Scalar::Set(items) => items.join(", "),
         }
     }
 }
@@ -121,7 +125,20 @@ impl fmt::Display for Scalar {
             Scalar::Bool(b) => write!(f, "{b}"),
             Scalar::Int(n) => write!(f, "{n}"),
             Scalar::Str(s) => write!(f, "{s:?}"),
+            Scalar::Set(items) => write!(f, "{items:?}"),
         }
+    }
+}
+
+impl<const N: usize> From<[&str; N]> for Scalar {
+    fn from(items: [&str; N]) -> Self {
+        Scalar::Set(items.iter().map(|s| s.to_string()).collect())
+    }
+}
+
+impl From<Vec<&str>> for Scalar {
+    fn from(items: Vec<&str>) -> Self {
+        Scalar::Set(items.into_iter().map(str::to_string).collect())
     }
 }
 
@@ -344,6 +361,16 @@ fn scalar_eq(want: &Scalar, actual: &Value) -> Result<bool, String> {
             let w = w.text();
             (*link && w == "symlink") || target.is_some_and(|t| t == w)
         }
+        (Value::List(items), Scalar::Set(w)) => {
+            let mut have: Vec<&String> = items.iter().collect();
+            let mut want: Vec<&String> = w.iter().collect();
+            have.sort();
+            have.dedup();
+            want.sort();
+            want.dedup();
+            have == want
+        }
+        (_, Scalar::Set(_)) => return Err(format!("{want} is a list, and this value is not")),
         (Value::List(items), Scalar::Str(w)) => items.len() == 1 && items[0] == *w,
         (Value::List(_), _) => false,
         (other, w) => text_of(other)? == w.text(),
@@ -447,6 +474,17 @@ mod tests {
         assert!(!match_regex(r"\APermitRootLogin").eval(&config).unwrap());
         assert!(match_regex(r"\APort").eval(&config).unwrap());
         assert!(!match_regex(r"yes\z").eval(&config).unwrap());
+    }
+
+    #[test]
+    fn lists_compare_as_sets_with_eq_and_contains_finds_an_element() {
+        let groups = Value::List(vec!["sudo".into(), "adm".into(), "adm".into()]);
+        assert!(eq(["adm", "sudo"]).eval(&groups).unwrap());
+        assert!(!eq(["adm"]).eval(&groups).unwrap());
+        assert!(!eq(["adm", "sudo", "wheel"]).eval(&groups).unwrap());
+        assert!(contain("adm").eval(&groups).unwrap());
+        assert!(eq(Vec::<&str>::new()).eval(&Value::List(vec![])).unwrap());
+        assert!(eq(["a"]).eval(&Value::Text("a".into())).is_err());
     }
 
     #[test]

@@ -143,6 +143,7 @@ fn option(attr: &Attribute) -> TokenStream {
                     "auth" => quote!(__q.auth = ::std::option::Option::Some(::std::string::String::from(#value));),
                     "ca" => quote!(__q.ca = ::std::option::Option::Some(::std::string::String::from(#value));),
                     "json_path" => quote!(__q.json_path = ::std::option::Option::Some(::std::string::String::from(#value));),
+                    "port" => quote!(__q.port = ::std::option::Option::Some(#value);),
                     "follow_redirects" => quote!(__q.follow_redirects = ::std::option::Option::Some(#value);),
                     "insecure" => quote!(__q.insecure = #value;),
                     _ => quote! {

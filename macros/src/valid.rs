@@ -22,9 +22,9 @@ pub const RESOURCES: &[&str] = &[
     "docker_image",
 ];
 
-const ATTRIBUTES: &str = "skip_in_container, skip(\"reason\"), only_if(…), eventually(timeout = \"30s\", interval = \"1s\"), title(\"…\"), tags(\"a\", \"b\"), timeout(\"10s\"), sensitive, request(…) on http";
+const ATTRIBUTES: &str = "skip_in_container, skip(\"reason\"), only_if(…), eventually(timeout = \"30s\", interval = \"1s\"), title(\"…\"), tags(\"a\", \"b\"), timeout(\"10s\"), sensitive, request(…) on http, file, command and host";
 
-const REQUEST_HELP: &str = "request takes method = \"POST\", header = \"Name: value\" (repeatable), body = \"…\", auth = \"user:password\", follow_redirects = false, insecure = true, ca = \"path\", json_path = \".a.b[0]\", from = \"runner\"";
+const REQUEST_HELP: &str = "request takes method = \"POST\", header = \"Name: value\" (repeatable), body = \"…\", auth = \"user:password\", follow_redirects = false, insecure = true, ca = \"path\", json_path = \".a.b[0]\", from = \"runner\"; port = 443 on host";
 
 /// Errors collected across a spec, combined into one compile error.
 #[derive(Default)]
@@ -121,11 +121,42 @@ fn describe(d: &Describe, errors: &mut Errors) {
     }
     for attr in &d.attrs {
         attribute(attr, errors);
-        if attr.path().is_ident("request") && resource != "http" {
-            errors.push(syn::Error::new_spanned(
-                attr,
-                "#[request(…)] qualifies `describe http(…)` only",
-            ));
+        if attr.path().is_ident("request") {
+            // What each resource's request may say.
+            let allowed: &[&str] = match resource.as_str() {
+                "http" => &[],
+                "file" | "command" => &["json_path"],
+                "host" => &["port"],
+                _ => {
+                    errors.push(syn::Error::new_spanned(
+                        attr,
+                        "#[request(…)] qualifies `describe http(…)`, `file(…)` and `command(…)` (json_path) and `host(…)` (port) only",
+                    ));
+                    continue;
+                }
+            };
+            let keys = attr
+                .parse_args_with(
+                    syn::punctuated::Punctuated::<syn::MetaNameValue, syn::Token![,]>::parse_terminated,
+                )
+                .map(|p| p.into_iter().collect::<Vec<_>>())
+                .unwrap_or_default();
+            for pair in keys {
+                let key = pair
+                    .path
+                    .get_ident()
+                    .map(|i| i.to_string())
+                    .unwrap_or_default();
+                if !allowed.is_empty() && !allowed.contains(&key.as_str()) {
+                    errors.push(syn::Error::new_spanned(
+                        &pair.path,
+                        format!(
+                            "`{key}` does not qualify `describe {resource}(…)`: it takes {}",
+                            allowed.join(", ")
+                        ),
+                    ));
+                }
+            }
         }
     }
 }
@@ -175,7 +206,9 @@ fn attribute(attr: &Attribute, errors: &mut Errors) {
             "header" => lit_str(value).is_some_and(|h| h.split_once(':').is_some_and(|(n, _)| !n.trim().is_empty())),
             "auth" => lit_str(value).is_some_and(|a| a.contains(':')),
             "from" => lit_str(value).is_some_and(|f| f == "runner" || f == "target"),
-            "body" | "ca" | "json_path" => lit_str(value).is_some(),
+            "body" | "ca" => lit_str(value).is_some(),
+            "json_path" => lit_str(value).is_some(),
+            "port" => matches!(value, syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. }) if i.base10_parse::<u16>().is_ok_and(|p| p > 0)),
             "follow_redirects" | "insecure" => lit_bool(value).is_some(),
             _ => false,
         }),

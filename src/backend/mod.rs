@@ -111,6 +111,8 @@ pub struct PathEntry {
     pub uid: u64,
     pub gid: u64,
     pub size: u64,
+    /// Seconds since the epoch.
+    pub mtime: i64,
     pub link_target: Option<String>,
     /// A regular file's content, up to [`OUTPUT_CAP`](crate::probe::OUTPUT_CAP) bytes.
     pub content: Vec<u8>,
@@ -246,6 +248,7 @@ pub fn first_tar_entry(tar: &[u8]) -> Result<PathEntry, String> {
         uid: header.uid().unwrap_or_default(),
         gid: header.gid().unwrap_or_default(),
         size,
+        mtime: header.mtime().map_or(0, |m| m as i64),
         link_target: entry
             .link_name()
             .ok()

@@ -37,6 +37,7 @@ pub fn observe(
     timeout: Option<Duration>,
     cap: usize,
     property: Property,
+    json_path: Option<&str>,
 ) -> Result<Observed, Early> {
     let need = Need::Command {
         command: command.to_string(),
@@ -60,6 +61,11 @@ pub fn observe(
         Property::ExitStatus => Value::Int(out.status.into()),
         Property::Stdout => Value::Text(text(&out.stdout)),
         Property::Stderr => Value::Text(text(&out.stderr)),
+        Property::Json => {
+            let doc = super::document::parse(&out.stdout, false)
+                .map_err(|e| Early::Fail(format!("stdout that is {e}")))?;
+            return super::document::value_at(&doc, json_path.unwrap_or(".")).map(Into::into);
+        }
         other => return Err(Early::Error(format!("command has no property {other}"))),
     }
     .into())

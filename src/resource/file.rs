@@ -24,6 +24,11 @@ pub struct Stat {
     pub file_type: &'static str,
     /// The path itself is a symlink (the rest describes its target).
     pub link: bool,
+    /// Seconds since the epoch.
+    pub mtime: i64,
+    /// `test -r`, `-w`, `-x` as the checking user; `None` where no shell
+    /// could ask.
+    pub access: Option<[bool; 3]>,
     pub mode: u32,
     pub uid: u32,
     pub gid: u32,
@@ -35,11 +40,18 @@ pub struct Stat {
 /// Prints a line with one flag per path: `1` it exists, `3` it is a symlink to
 /// something that exists, `4` a symlink that points nowhere, `0` it does not
 /// exist, `2` the checking user may not search a directory on its way, so
-/// whether it exists cannot be told (`test -e` says "no" to both). Then one
-/// `stat -L` line per path flagged 1 or 3, in order. Paths are positional
-/// parameters: data, not code.
-pub(crate) const STAT: &str = r#"for f do
+/// whether it exists cannot be told (`test -e` says "no" to both). Then a
+/// line with three flags per path, `test -r`, `-w` and `-x` as the checking
+/// user (`1`/`0`). Then one `stat -L` line per path flagged 1 or 3, in order.
+/// Paths are positional parameters: data, not code.
+pub(crate) const STAT: &str = r#"a=
+for f do
   shift
+  x=
+  if [ -r "$f" ]; then x=1; else x=0; fi
+  if [ -w "$f" ]; then x=${x}1; else x=${x}0; fi
+  if [ -x "$f" ]; then x=${x}1; else x=${x}0; fi
+  a=$a$x
   if [ -e "$f" ]; then set -- "$@" "$f"; if [ -h "$f" ]; then printf 3; else printf 1; fi; continue; fi
   if [ -h "$f" ]; then printf 4; continue; fi
   case $f in /*) d=; r=${f#/};; *) d=.; r=$f;; esac
@@ -52,12 +64,13 @@ pub(crate) const STAT: &str = r#"for f do
   printf "$x"
 done
 echo
-[ "$#" -eq 0 ] || exec stat -L -c '%f %u %g %s %U %G' -- "$@""#;
+echo "$a"
+[ "$#" -eq 0 ] || exec stat -L -c '%f %u %g %s %Y %U %G' -- "$@""#;
 
 pub fn stat_probe<'a>(paths: impl Iterator<Item = &'a str>) -> Probe {
     let paths: Vec<String> = paths.map(str::to_string).collect();
     let shown = format!(
-        "stat -L -c '%f %u %g %s %U %G' -- {}",
+        "stat -L -c '%f %u %g %s %Y %U %G' -- {}",
         paths
             .iter()
             .map(|p| crate::probe::display_word(p))
@@ -80,22 +93,24 @@ fn file_type(raw_mode: u32) -> &'static str {
     }
 }
 
-/// Parses one `stat -c '%f %u %g %s %U %G'` line.
+/// Parses one `stat -c '%f %u %g %s %Y %U %G'` line.
 pub fn parse_stat_line(line: &str) -> Option<Stat> {
     let f: Vec<&str> = line.split(' ').collect();
-    if f.len() != 6 {
+    if f.len() != 7 {
         return None;
     }
     let raw = u32::from_str_radix(f[0], 16).ok()?;
     Some(Stat {
         file_type: file_type(raw),
         link: false,
+        mtime: f[4].parse().ok()?,
+        access: None,
         mode: raw & 0o7777,
         uid: f[1].parse().ok()?,
         gid: f[2].parse().ok()?,
         size: f[3].parse().ok()?,
-        owner: f[4].to_string(),
-        group: f[5].to_string(),
+        owner: f[5].to_string(),
+        group: f[6].to_string(),
     })
 }
 
@@ -114,11 +129,19 @@ pub enum Found {
 pub fn parse_stats(text: &str, paths: &[String]) -> Result<Vec<(String, Found)>, String> {
     let mut lines = text.lines();
     let flags = lines.next().unwrap_or_default();
+    let access = lines.next().unwrap_or_default().as_bytes();
     if flags.len() != paths.len() || !flags.bytes().all(|b| matches!(b, b'0'..=b'4')) {
         return Err(format!("unexpected output from the stat probe: {flags:?}"));
     }
+    if access.len() != 3 * paths.len() || !access.iter().all(|b| matches!(b, b'0' | b'1' | b'?')) {
+        return Err(format!(
+            "unexpected output from the stat probe: {:?}",
+            String::from_utf8_lossy(access)
+        ));
+    }
     let mut result = Vec::with_capacity(paths.len());
-    for (path, flag) in paths.iter().zip(flags.bytes()) {
+    for (i, (path, flag)) in paths.iter().zip(flags.bytes()).enumerate() {
+        let rwx = &access[3 * i..3 * i + 3];
         let found = match flag {
             b'1' | b'3' => {
                 let line = lines
@@ -127,6 +150,8 @@ pub fn parse_stats(text: &str, paths: &[String]) -> Result<Vec<(String, Found)>,
                 let mut st = parse_stat_line(line)
                     .ok_or_else(|| format!("unexpected stat output {line:?}"))?;
                 st.link = flag == b'3';
+                st.access = (!rwx.contains(&b'?'))
+                    .then(|| [rwx[0] == b'1', rwx[1] == b'1', rwx[2] == b'1']);
                 Found::Exists(st)
             }
             b'2' => Found::Denied,
@@ -158,6 +183,8 @@ pub fn needs(path: &str, property: Property, cap: usize) -> Vec<Need> {
         Property::Sha256 => vec![Need::Stat(p.clone()), Need::Sha256(p)],
         Property::LinkTarget => vec![Need::Stat(p.clone()), Need::LinkTarget(p)],
         Property::ResolvesTo => vec![Need::Stat(p.clone()), Need::RealPath(p)],
+        Property::Md5 => vec![Need::Stat(p.clone()), Need::Md5(p)],
+        Property::Json => vec![Need::Stat(p.clone()), Need::Content(p, cap)],
         _ => vec![Need::Stat(p)],
     }
 }
@@ -203,6 +230,7 @@ pub fn observe(
     path: &str,
     property: Property,
     cap: usize,
+    json_path: Option<&str>,
 ) -> Result<Observed, Early> {
     let found = stat(obs, path)?;
     let through_link = |value: Value| Observed {
@@ -276,6 +304,29 @@ pub fn observe(
             })
         }
         Property::Size => return judged(Value::Int(st.size as i64)),
+        Property::Uid => return judged(Value::Int(st.uid.into())),
+        Property::Gid => return judged(Value::Int(st.gid.into())),
+        Property::Mtime => return judged(Value::Int(st.mtime)),
+        Property::Readable | Property::Writable | Property::Executable => {
+            let access = st.access.ok_or_else(|| {
+                Early::Error(format!(
+                    "{property} is asked with test(1) as the checking user, and this target has no shell to ask"
+                ))
+            })?;
+            let i = match property {
+                Property::Readable => 0,
+                Property::Writable => 1,
+                _ => 2,
+            };
+            return Ok(Observed {
+                value: Value::Bool(access[i]),
+                note: Some(format!(
+                    "as {} (test -{})",
+                    obs.facts.checking_user(),
+                    ['r', 'w', 'x'][i]
+                )),
+            });
+        }
         _ => {}
     }
     Ok(match property {
@@ -307,6 +358,25 @@ pub fn observe(
         Property::ResolvesTo => {
             let out = obs.ok(&Need::RealPath(path.to_string()))?;
             Value::Text(text_line(out))
+        }
+        Property::Md5 => {
+            let out = obs.ok(&Need::Md5(path.to_string()))?;
+            let text = stdout_text(out);
+            let hash = text.split_whitespace().next().unwrap_or_default();
+            if hash.len() != 32 {
+                return Err(Early::Error(format!("unexpected md5sum output {text:?}")));
+            }
+            Value::Text(hash.to_string())
+        }
+        Property::Json => {
+            if st.file_type == "directory" {
+                return Err(Early::Fail("a directory, which has no content".into()));
+            }
+            let out = obs.ok(&Need::Content(path.to_string(), cap))?;
+            let yaml = path.ends_with(".yaml") || path.ends_with(".yml");
+            let doc = super::document::parse(&out.stdout, yaml)
+                .map_err(|e| Early::Fail(format!("content that is {e}")))?;
+            return super::document::value_at(&doc, json_path.unwrap_or(".")).map(Into::into);
         }
         other => return Err(Early::Error(format!("file has no property {other}"))),
     }
@@ -371,11 +441,12 @@ pub fn emulate(
                                 _ => 0o100000,
                             };
                             lines.push_str(&format!(
-                                "{:x} {} {} {} {} {}\n",
+                                "{:x} {} {} {} {} {} {}\n",
                                 type_bits | e.mode,
                                 e.uid,
                                 e.gid,
                                 e.size,
+                                e.mtime,
                                 names(true, e.uid),
                                 names(false, e.gid)
                             ));
@@ -384,7 +455,9 @@ pub fn emulate(
                         (None, false) => flags.push('0'),
                     }
                 }
-                ok(format!("{flags}\n{lines}").into_bytes())
+                // Access as the checking user needs a shell to ask.
+                let access = "???".repeat(paths.len());
+                ok(format!("{flags}\n{access}\n{lines}").into_bytes())
             }
             ["head", "-c", _, "--", path] => match read(path) {
                 Ok(Some(e)) if e.file_type == "file" => ProbeOutput {
@@ -448,10 +521,10 @@ mod tests {
     #[test]
     fn a_path_behind_a_directory_that_cannot_be_searched_is_denied_not_absent() {
         let paths = vec!["/root/.bashrc".to_string(), "/nope".to_string()];
-        let stats = parse_stats("20\n", &paths).unwrap();
+        let stats = parse_stats("20\n000000\n", &paths).unwrap();
         assert_eq!(stats[0].1, Found::Denied);
         assert_eq!(stats[1].1, Found::Absent);
-        let stats = parse_stats("4\n", &paths[..1]).unwrap();
+        let stats = parse_stats("4\n000\n", &paths[..1]).unwrap();
         assert_eq!(stats[0].1, Found::Dangling);
     }
 
@@ -473,22 +546,29 @@ mod tests {
         // /bin is a link to usr/bin (usrmerge): a directory, through a link.
         let bin = stats[3].1.as_ref().unwrap();
         assert_eq!((bin.file_type, bin.link), ("directory", true));
+        // Read as root: everything readable and writable, /etc searchable.
+        assert_eq!(passwd.access, Some([true, true, false]));
+        assert_eq!(
+            stats[2].1.as_ref().unwrap().access,
+            Some([true, true, true])
+        );
+        assert!(passwd.mtime > 1_600_000_000);
         let shadow = stats[4].1.as_ref().unwrap();
         assert_eq!((shadow.mode, shadow.group.as_str()), (0o640, "shadow"));
     }
 
     #[test]
     fn busybox_stat_output_from_alpine() {
-        let st = parse_stat_line("41ed 0 0 4096 root root").unwrap();
+        let st = parse_stat_line("41ed 0 0 4096 1700000000 root root").unwrap();
         assert_eq!((st.file_type, st.mode), ("directory", 0o755));
-        let sticky = parse_stat_line("43ff 0 0 4096 root root").unwrap();
+        let sticky = parse_stat_line("43ff 0 0 4096 1700000000 root root").unwrap();
         assert_eq!(sticky.mode, 0o1777);
     }
 
     #[test]
     fn a_file_that_vanishes_mid_probe_is_an_error() {
         let paths = vec!["/a".to_string(), "/b".to_string()];
-        assert!(parse_stats("11\n81a4 0 0 1 root root\n", &paths).is_err());
+        assert!(parse_stats("11\n110110\n81a4 0 0 1 0 root root\n", &paths).is_err());
         assert!(parse_stats("garbage", &paths).is_err());
     }
 }

@@ -27,6 +27,42 @@ pub fn parse(text: &str) -> Vec<String> {
     addrs
 }
 
+/// Tries a TCP connection to `host:port` from the target's point of view
+/// (through the backend's forward: an SSH `direct-tcpip` channel, the
+/// container's network, or this machine), within `timeout`. `Ok` when it
+/// was accepted; `Err` says how it failed.
+pub fn connect(
+    backend: &dyn crate::backend::Backend,
+    host: &str,
+    port: u16,
+    timeout: std::time::Duration,
+) -> Result<(), String> {
+    let forward = backend.forward(host, port).map_err(|e| e.to_string())?;
+    std::net::TcpStream::connect_timeout(&forward.addr, timeout)
+        .map(drop)
+        .map_err(|e| format!("connecting to {host}:{port}: {e}"))
+}
+
+pub fn observe_reachable(
+    obs: &Observations<'_>,
+    name: &str,
+    port: Option<u16>,
+) -> Result<Observed, Early> {
+    let port = port.ok_or_else(|| Early::Error("`reachable` needs a `port`".into()))?;
+    match obs.reach.get(&(name.to_string(), port)) {
+        None => Err(Early::Error("the connection was not tried".into())),
+        Some(Ok(())) => Ok(Observed {
+            value: Value::Bool(true),
+            note: Some(format!("a TCP connection to port {port} was accepted")),
+        }),
+        Some(Err(why)) if why.contains("cannot carry requests") => Err(Early::Error(why.clone())),
+        Some(Err(why)) => Ok(Observed {
+            value: Value::Bool(false),
+            note: Some(why.clone()),
+        }),
+    }
+}
+
 pub fn observe(obs: &Observations<'_>, name: &str, property: Property) -> Result<Observed, Early> {
     let need = Need::Host(name.to_string());
     let out = obs.raw(&need)?;
@@ -42,6 +78,16 @@ pub fn observe(obs: &Observations<'_>, name: &str, property: Property) -> Result
         Property::Resolvable => Ok(Value::Bool(!addrs.is_empty()).into()),
         Property::Addresses if addrs.is_empty() => Err(Early::Fail("not resolvable".into())),
         Property::Addresses => Ok(Value::List(addrs).into()),
+        Property::Ipv4 | Property::Ipv6 => {
+            let v6 = property == Property::Ipv6;
+            Ok(Value::List(
+                addrs
+                    .into_iter()
+                    .filter(|a| a.contains(':') == v6)
+                    .collect(),
+            )
+            .into())
+        }
         other => Err(Early::Error(format!("host has no property {other}"))),
     }
 }

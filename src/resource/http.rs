@@ -297,21 +297,7 @@ fn base64(data: &[u8]) -> String {
 
 /// Follows `.a.b[0].c` (a leading `$` is allowed) into a JSON value.
 pub fn json_at<'v>(value: &'v serde_json::Value, path: &str) -> Option<&'v serde_json::Value> {
-    let mut v = value;
-    let path = path.strip_prefix('$').unwrap_or(path);
-    for part in path.split('.').filter(|p| !p.is_empty()) {
-        let (name, rest) = match part.find('[') {
-            Some(i) => (&part[..i], &part[i..]),
-            None => (part, ""),
-        };
-        if !name.is_empty() {
-            v = v.get(name)?;
-        }
-        for index in rest.split('[').filter(|s| !s.is_empty()) {
-            v = v.get(index.strip_suffix(']')?.parse::<usize>().ok()?)?;
-        }
-    }
-    Some(v)
+    super::document::at(value, path)
 }
 
 pub fn observe(
@@ -343,13 +329,9 @@ pub fn observe(
         Property::ResponseTime => Value::Int(r.elapsed.as_millis().try_into().unwrap_or(i64::MAX)),
         Property::Json => {
             let path = request.json_path.as_deref().unwrap_or(".");
-            let doc: serde_json::Value = serde_json::from_slice(&r.body)
-                .map_err(|e| Early::Fail(format!("a body that is not JSON ({e})")))?;
-            let v = json_at(&doc, path).ok_or_else(|| Early::Fail(format!("nothing at {path}")))?;
-            Value::Text(match v {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
+            let doc = super::document::parse(&r.body, false)
+                .map_err(|e| Early::Fail(format!("a body that is {e}")))?;
+            return super::document::value_at(&doc, path).map(Into::into);
         }
         other => return Err(Early::Error(format!("http has no property {other}"))),
     }

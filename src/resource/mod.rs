@@ -19,6 +19,7 @@ use crate::probe::{Probe, ProbeOutput};
 use crate::spec::{Check, Property, ResourceKind};
 
 pub mod command;
+pub mod document;
 pub mod file;
 pub mod host;
 pub mod http;
@@ -44,11 +45,16 @@ pub enum Need {
     LinkTarget(String),
     /// The canonical path, every link followed.
     RealPath(String),
+    Md5(String),
     Passwd(String),
     /// Every passwd entry, to name the owners of processes.
     PasswdAll,
     GroupEntry(String),
     UserGroups(String),
+    /// A user's primary group's name.
+    PrimaryGroup(String),
+    /// The command lines of the processes with this name.
+    ProcessArgs(String),
     /// systemd's view of a unit.
     SystemdUnit(String),
     /// Whether a service is enabled, read from disk (unit links, rc links,
@@ -192,10 +198,15 @@ fn single_probe(need: &Need, facts: &Facts) -> Probe {
             .with_cap(crate::probe::TABLE_CAP),
         Need::Content(path, cap) => file::content_probe(path, *cap),
         Need::Sha256(path) => Probe::argv(["sha256sum", "--", path]),
+        Need::Md5(path) => Probe::argv(["md5sum", "--", path]),
         Need::LinkTarget(path) => Probe::argv(["readlink", "--", path]).untimed(),
         Need::RealPath(path) => Probe::argv(["readlink", "-f", "--", path]).untimed(),
         Need::PasswdAll => user::getent_all_probe().with_cap(crate::probe::TABLE_CAP),
         Need::UserGroups(name) => Probe::argv(["id", "-Gn", "--", name]),
+        Need::PrimaryGroup(name) => Probe::argv(["id", "-gn", "--", name]),
+        Need::ProcessArgs(name) => process::args_probe(name)
+            .untimed()
+            .with_cap(crate::probe::TABLE_CAP),
         Need::OpenRcStarted => service::openrc_started_probe(),
         Need::OpenRcRunlevels => service::openrc_runlevels_probe(),
         Need::SysvStatus(name) => service::sysv_status_probe(name),
@@ -277,6 +288,9 @@ pub struct Observations<'a> {
     pub images: image::Images,
     /// HTTP responses, requested through the backend after the batch.
     pub http: HashMap<http::Key, Result<http::Response, String>>,
+    /// TCP connections tried from the target's point of view, after the
+    /// batch: `host:port` to whether it answered (and how it failed).
+    pub reach: HashMap<(String, u16), Result<(), String>>,
 }
 
 impl<'a> Observations<'a> {
@@ -295,6 +309,7 @@ impl<'a> Observations<'a> {
             sockets: OnceCell::new(),
             images: image::Images::new(),
             http: HashMap::new(),
+            reach: HashMap::new(),
         }
     }
 
@@ -418,7 +433,7 @@ pub fn needs(check: &Check, facts: &Facts) -> Vec<Need> {
         ResourceKind::File => file::needs(&r.name, p, output_cap(check)),
         ResourceKind::User => user::user_needs(&r.name, p),
         ResourceKind::Group => vec![Need::GroupEntry(r.name.clone())],
-        ResourceKind::Process => process::needs(p),
+        ResourceKind::Process => process::needs(&r.name, p),
         ResourceKind::Command => vec![Need::Command {
             command: r.name.clone(),
             timeout: check.options.timeout,
@@ -428,6 +443,7 @@ pub fn needs(check: &Check, facts: &Facts) -> Vec<Need> {
         ResourceKind::KernelModule => vec![Need::KernelModules],
         ResourceKind::Mount => vec![Need::Mounts],
         ResourceKind::Interface => interface::needs(p),
+        ResourceKind::Host if p == Property::Reachable => vec![],
         ResourceKind::Host => vec![Need::Host(r.name.clone())],
         ResourceKind::Http => http::needs(&r.name, &check.expectation.request),
         ResourceKind::DockerImage => vec![],
@@ -442,17 +458,31 @@ pub fn observe(check: &Check, obs: &Observations<'_>) -> Result<Observed, Early>
         ResourceKind::Package => package::observe(obs, &r.name, p),
         ResourceKind::Service => service::observe(obs, &r.name, p),
         ResourceKind::Port => port::observe(obs, &r.name, &check.expectation.listen),
-        ResourceKind::File => file::observe(obs, &r.name, p, output_cap(check)),
+        ResourceKind::File => file::observe(
+            obs,
+            &r.name,
+            p,
+            output_cap(check),
+            check.expectation.request.json_path.as_deref(),
+        ),
         ResourceKind::User => user::observe_user(obs, &r.name, p),
         ResourceKind::Group => user::observe_group(obs, &r.name, p),
         ResourceKind::Process => process::observe(obs, &r.name, p),
-        ResourceKind::Command => {
-            command::observe(obs, &r.name, check.options.timeout, output_cap(check), p)
-        }
+        ResourceKind::Command => command::observe(
+            obs,
+            &r.name,
+            check.options.timeout,
+            output_cap(check),
+            p,
+            check.expectation.request.json_path.as_deref(),
+        ),
         ResourceKind::KernelParam => kernel::observe_param(obs, &r.name, p),
         ResourceKind::KernelModule => kernel::observe_module(obs, &r.name),
         ResourceKind::Mount => mount::observe(obs, &r.name, p),
         ResourceKind::Interface => interface::observe(obs, &r.name, p),
+        ResourceKind::Host if p == Property::Reachable => {
+            host::observe_reachable(obs, &r.name, check.expectation.request.port)
+        }
         ResourceKind::Host => host::observe(obs, &r.name, p),
         ResourceKind::Http => {
             let request = &check.expectation.request;
@@ -478,6 +508,21 @@ pub fn output_cap(check: &Check) -> usize {
         .options
         .max_output
         .map_or(crate::probe::OUTPUT_CAP, |m| m as usize)
+}
+
+/// The TCP connection a `host … reachable` check tries, and within how long.
+pub fn reach_key(check: &Check) -> Option<(String, u16, Duration)> {
+    (check.resource.kind == ResourceKind::Host && check.expectation.property == Property::Reachable)
+        .then(|| {
+            check.expectation.request.port.map(|port| {
+                (
+                    check.resource.name.clone(),
+                    port,
+                    check.options.timeout.unwrap_or(Duration::from_secs(5)),
+                )
+            })
+        })
+        .flatten()
 }
 
 /// The request an http check makes.

@@ -92,14 +92,51 @@ pub fn table<'s>(obs: &'s Observations<'_>) -> Result<&'s Vec<Proc>, String> {
     })
 }
 
-pub fn needs(property: Property) -> Vec<Need> {
+pub fn needs(name: &str, property: Property) -> Vec<Need> {
     match property {
         Property::User => vec![Need::Processes, Need::PasswdAll],
+        Property::Args => vec![Need::ProcessArgs(name.to_string())],
         _ => vec![Need::Processes],
     }
 }
 
+/// The command line of every process named `$1` (the kernel's 15-byte
+/// `comm`), one a line, arguments joined by spaces. Names are read with the
+/// shell's `read`; only the matching processes' command lines cost a `tr`.
+const ARGS: &str = r#"n=$1; s=$(printf '%.15s' "$n")
+for d in /proc/[0-9]*; do
+  c=; read -r c < "$d/comm" 2>/dev/null || continue
+  if [ "$c" = "$n" ] || [ "$c" = "$s" ]; then
+    tr '\000' ' ' < "$d/cmdline" 2>/dev/null && echo
+  fi
+done
+:"#;
+
+pub fn args_probe(name: &str) -> Probe {
+    Probe::script(
+        ARGS,
+        [name],
+        format!(
+            "cat /proc/[0-9]*/cmdline (of the processes named {})",
+            crate::probe::display_word(name)
+        ),
+    )
+}
+
 pub fn observe(obs: &Observations<'_>, name: &str, property: Property) -> Result<Observed, Early> {
+    if property == Property::Args {
+        let out = obs.ok(&Need::ProcessArgs(name.to_string()))?;
+        let text = stdout_text(out);
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim_end)
+            .filter(|l| !l.is_empty())
+            .collect();
+        if lines.is_empty() {
+            return Err(Early::Fail("not running".into()));
+        }
+        return Ok(Value::Text(lines.join("\n")).into());
+    }
     let procs = table(obs)?;
     let matching: Vec<&Proc> = procs
         .iter()

@@ -231,6 +231,7 @@ fn sysv_link_name(link: &str) -> &str {
 pub fn needs(name: &str, property: Property, init: InitSystem) -> Vec<Need> {
     match (init, property) {
         (InitSystem::Systemd, _) => vec![Need::SystemdUnit(unit_name(name))],
+        (InitSystem::OpenRc | InitSystem::SysV, Property::Masked) => vec![],
         (InitSystem::OpenRc, Property::Running) => vec![Need::OpenRcStarted],
         (InitSystem::OpenRc, _) => vec![Need::OpenRcRunlevels],
         (InitSystem::SysV, Property::Running) => vec![Need::SysvStatus(name.to_string())],
@@ -273,16 +274,22 @@ pub fn observe(obs: &Observations<'_>, name: &str, property: Property) -> Result
                 .iter()
                 .find(|u| u.unit == unit)
                 .ok_or_else(|| Early::Error(format!("systemctl show gave no answer for {unit}")))?;
-            let value = if property == Property::Running {
-                st.running()
-            } else {
-                st.enabled()
+            let value = match property {
+                Property::Running => st.running(),
+                Property::Masked => st.file_state.starts_with("masked"),
+                _ => st.enabled(),
             };
             let note = (st.load == "not-found").then(|| format!("unit {unit} not found"));
             return Ok(Observed {
                 value: Value::Bool(value),
                 note,
             });
+        }
+        (InitSystem::OpenRc | InitSystem::SysV, Property::Masked) => {
+            return Ok(Observed {
+                value: Value::Bool(false),
+                note: Some(format!("{} has no masking", init.as_str())),
+            })
         }
         (InitSystem::OpenRc, Property::Running) => {
             let out = obs.ok(&Need::OpenRcStarted)?;
@@ -305,6 +312,16 @@ pub fn observe(obs: &Observations<'_>, name: &str, property: Property) -> Result
             lines(&stdout_text(out)).any(|l| sysv_link_name(l) == name)
         }
         (InitSystem::None, Property::Running) => return running_offline(obs, name),
+        (InitSystem::None, Property::Masked) => {
+            let out = obs.ok(&Need::ServiceEnabledOnDisk(name.to_string()))?;
+            let d = parse_on_disk(&stdout_text(out));
+            return Ok(Observed {
+                value: Value::Bool(d.masked),
+                note: Some(
+                    "no init system running: judged from disk (a unit linked to /dev/null)".into(),
+                ),
+            });
+        }
         (InitSystem::None, _) => return enabled_on_disk(obs, name),
     };
     Ok(Value::Bool(state).into())

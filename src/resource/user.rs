@@ -16,6 +16,7 @@ pub struct Passwd {
     pub gid: u32,
     pub home: String,
     pub shell: String,
+    pub gecos: String,
 }
 
 /// A group entry.
@@ -70,6 +71,7 @@ pub fn parse_passwd(text: &str) -> Vec<Passwd> {
                 gid: f[3].parse().ok()?,
                 home: f[5].to_string(),
                 shell: f[6].to_string(),
+                gecos: f[4].to_string(),
             })
         })
         .collect()
@@ -99,6 +101,9 @@ pub fn user_needs(name: &str, property: Property) -> Vec<Need> {
     let mut needs = vec![Need::Passwd(name.to_string())];
     if property == Property::Groups {
         needs.push(Need::UserGroups(name.to_string()));
+    }
+    if property == Property::Group {
+        needs.push(Need::PrimaryGroup(name.to_string()));
     }
     needs
 }
@@ -141,6 +146,11 @@ pub fn observe_user(
         Property::Gid => Value::Int(entry.gid.into()),
         Property::Home => Value::Text(entry.home.clone()),
         Property::Shell => Value::Text(entry.shell.clone()),
+        Property::Gecos => Value::Text(entry.gecos.clone()),
+        Property::Group => {
+            let out = obs.ok(&Need::PrimaryGroup(name.to_string()))?;
+            Value::Text(stdout_text(out).trim().to_string())
+        }
         Property::Groups => {
             let out = obs.ok(&Need::UserGroups(name.to_string()))?;
             let mut groups: Vec<String> = stdout_text(out)
@@ -174,6 +184,12 @@ pub fn observe_group(
         Property::Gid => {
             let entry = entry.ok_or_else(|| Early::Fail("no such group".into()))?;
             Ok(Value::Int(entry.gid.into()).into())
+        }
+        Property::Members => {
+            let entry = entry.ok_or_else(|| Early::Fail("no such group".into()))?;
+            let mut members = entry.members.clone();
+            members.sort();
+            Ok(Value::List(members).into())
         }
         other => Err(Early::Error(format!("group has no property {other}"))),
     }

@@ -97,6 +97,20 @@ pub enum Property {
     Json,
     Location,
     ResponseTime,
+    Md5,
+    Executable,
+    Readable,
+    Writable,
+    Mtime,
+    Gecos,
+    Members,
+    Args,
+    Reachable,
+    Ipv4,
+    Ipv6,
+    Masked,
+    Prefix,
+    Up,
 }
 
 use Property as P;
@@ -150,7 +164,11 @@ impl ResourceKind {
     pub fn properties(self) -> &'static [(Property, ValueKind)] {
         match self {
             ResourceKind::Package => &[(P::Installed, V::State), (P::Version, V::Version)],
-            ResourceKind::Service => &[(P::Running, V::State), (P::Enabled, V::State)],
+            ResourceKind::Service => &[
+                (P::Running, V::State),
+                (P::Enabled, V::State),
+                (P::Masked, V::State),
+            ],
             ResourceKind::Port => &[(P::Listening, V::State)],
             ResourceKind::File => &[
                 (P::Exists, V::State),
@@ -163,6 +181,14 @@ impl ResourceKind {
                 (P::Sha256, V::Text),
                 (P::LinkTarget, V::Text),
                 (P::ResolvesTo, V::Text),
+                (P::Md5, V::Text),
+                (P::Uid, V::Int),
+                (P::Gid, V::Int),
+                (P::Executable, V::State),
+                (P::Readable, V::State),
+                (P::Writable, V::State),
+                (P::Mtime, V::Int),
+                (P::Json, V::Text),
             ],
             ResourceKind::User => &[
                 (P::Exists, V::State),
@@ -171,17 +197,25 @@ impl ResourceKind {
                 (P::Groups, V::List),
                 (P::Home, V::Text),
                 (P::Shell, V::Text),
+                (P::Group, V::Text),
+                (P::Gecos, V::Text),
             ],
-            ResourceKind::Group => &[(P::Exists, V::State), (P::Gid, V::Int)],
+            ResourceKind::Group => &[
+                (P::Exists, V::State),
+                (P::Gid, V::Int),
+                (P::Members, V::List),
+            ],
             ResourceKind::Process => &[
                 (P::Running, V::State),
                 (P::Count, V::Int),
                 (P::User, V::List),
+                (P::Args, V::Text),
             ],
             ResourceKind::Command => &[
                 (P::ExitStatus, V::Int),
                 (P::Stdout, V::Text),
                 (P::Stderr, V::Text),
+                (P::Json, V::Text),
             ],
             ResourceKind::KernelParam => &[(P::Exists, V::State), (P::Value, V::Text)],
             ResourceKind::KernelModule => &[(P::Loaded, V::State)],
@@ -195,8 +229,16 @@ impl ResourceKind {
                 (P::Exists, V::State),
                 (P::Addresses, V::List),
                 (P::Mtu, V::Int),
+                (P::Prefix, V::List),
+                (P::Up, V::State),
             ],
-            ResourceKind::Host => &[(P::Resolvable, V::State), (P::Addresses, V::List)],
+            ResourceKind::Host => &[
+                (P::Resolvable, V::State),
+                (P::Addresses, V::List),
+                (P::Ipv4, V::List),
+                (P::Ipv6, V::List),
+                (P::Reachable, V::State),
+            ],
             ResourceKind::Http => &[
                 (P::Status, V::Int),
                 (P::Body, V::Text),
@@ -223,6 +265,8 @@ impl ResourceKind {
     pub fn qualifiers(self) -> &'static [&'static str] {
         match self {
             ResourceKind::Port => &["protocol", "address"],
+            ResourceKind::File | ResourceKind::Command => &["json_path"],
+            ResourceKind::Host => &["port"],
             ResourceKind::Http => &[
                 "method",
                 "headers",
@@ -290,7 +334,7 @@ impl fmt::Display for ResourceKind {
 }
 
 impl Property {
-    pub const ALL: [Property; 46] = [
+    pub const ALL: [Property; 60] = [
         P::Installed,
         P::Version,
         P::Running,
@@ -337,6 +381,20 @@ impl Property {
         P::Json,
         P::Location,
         P::ResponseTime,
+        P::Md5,
+        P::Executable,
+        P::Readable,
+        P::Writable,
+        P::Mtime,
+        P::Gecos,
+        P::Members,
+        P::Args,
+        P::Reachable,
+        P::Ipv4,
+        P::Ipv6,
+        P::Masked,
+        P::Prefix,
+        P::Up,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -387,6 +445,20 @@ impl Property {
             P::Json => "json",
             P::Location => "location",
             P::ResponseTime => "response_time",
+            P::Md5 => "md5",
+            P::Executable => "executable",
+            P::Readable => "readable",
+            P::Writable => "writable",
+            P::Mtime => "mtime",
+            P::Gecos => "gecos",
+            P::Members => "members",
+            P::Args => "args",
+            P::Reachable => "reachable",
+            P::Ipv4 => "ipv4",
+            P::Ipv6 => "ipv6",
+            P::Masked => "masked",
+            P::Prefix => "prefix",
+            P::Up => "up",
         }
     }
 
@@ -404,6 +476,12 @@ impl Property {
             P::Listening => ("be listening", "not be listening"),
             P::Loaded => ("be loaded", "not be loaded"),
             P::Resolvable => ("be resolvable", "not be resolvable"),
+            P::Executable => ("be executable", "not be executable"),
+            P::Readable => ("be readable", "not be readable"),
+            P::Writable => ("be writable", "not be writable"),
+            P::Reachable => ("be reachable", "not be reachable"),
+            P::Masked => ("be masked", "not be masked"),
+            P::Up => ("be up", "not be up"),
             _ => ("be true", "be false"),
         }
     }
@@ -560,8 +638,11 @@ pub struct Request {
     /// A PEM bundle of CAs to trust, on the machine that runs infraspec.
     pub ca: Option<String>,
     pub from: From,
-    /// For `json`: the path into the body, `.items[0].name`.
+    /// For `json`: the path into the body, `.items[0].name` (also for `file`
+    /// content and `command` stdout).
     pub json_path: Option<String>,
+    /// For `host … reachable`: the TCP port to connect to.
+    pub port: Option<u16>,
 }
 
 /// One expectation on a resource's property.
@@ -610,6 +691,9 @@ impl Expectation {
         }
         if r.from == From::Runner {
             s.push_str(" from the runner");
+        }
+        if let Some(port) = r.port {
+            s.push_str(&format!(" on port {port}"));
         }
         let Listen { protocol, address } = &self.listen;
         if let Some(proto) = protocol {

@@ -346,9 +346,13 @@ impl<'f> Loader<'f> {
         let resources: Vec<(&MarkedScalarNode, ResourceKind)> = candidates
             .iter()
             .filter(|(key, _)| {
+                // A resource key that is also a property or a qualifier of
+                // another resource of the item is that (`group` of a file,
+                // `port` of a host).
                 !candidates.iter().any(|(_, other)| {
                     Property::from_key(key.as_str())
                         .is_some_and(|p| other.property_kind(p).is_some())
+                        || other.qualifiers().contains(&key.as_str())
                 })
             })
             .copied()
@@ -457,9 +461,21 @@ impl<'f> Loader<'f> {
             let (p, m) = kind.default_expectation();
             expectations.push(Expectation::new(p, m));
         }
-        if kind == ResourceKind::Http {
+        if !kind.qualifiers().is_empty() {
             for e in expectations.iter_mut() {
                 e.request = request.clone();
+            }
+            if expectations
+                .iter()
+                .any(|e| e.property == Property::Reachable)
+                && request.port.is_none()
+            {
+                self.error(
+                    origin.line,
+                    Some("reachable"),
+                    "`reachable` needs a `port`: a TCP connection is tried to it",
+                );
+                return;
             }
             if expectations.iter().any(|e| e.property == Property::Json)
                 && request.json_path.is_none()
@@ -613,7 +629,18 @@ impl<'f> Loader<'f> {
                 }
                 (ResourceKind::Http, "insecure") => request.insecure = boolean(value)?,
                 (ResourceKind::Http, "ca") => request.ca = Some(scalar_text(value)?),
-                (ResourceKind::Http, "json_path") => request.json_path = Some(scalar_text(value)?),
+                (ResourceKind::Http | ResourceKind::File | ResourceKind::Command, "json_path") => {
+                    let path = scalar_text(value)?;
+                    crate::resource::document::validate_path(&path)?;
+                    request.json_path = Some(path)
+                }
+                (ResourceKind::Host, "port") => {
+                    let port = scalar_text(value)?;
+                    request.port =
+                        Some(port.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+                            format!("port {port:?} is not a number from 1 to 65535")
+                        })?)
+                }
                 (ResourceKind::Http, "from") => {
                     request.from = match scalar_text(value)?.as_str() {
                         "target" => From::Target,
@@ -761,7 +788,7 @@ fn matcher(node: &Node, kind: ValueKind, key: &str) -> Result<Matcher, (usize, S
                     "eq", "gt", "ge", "lt", "le", "one_of", "not", "all_of", "any_of",
                 ],
                 ValueKind::Mode | ValueKind::FileType => &["eq", "one_of", "not", "any_of"],
-                ValueKind::List => &["contains", "matches", "not", "all_of", "any_of"],
+                ValueKind::List => &["eq", "contains", "matches", "not", "all_of", "any_of"],
                 ValueKind::Text | ValueKind::Version => MATCHER_KEYS,
             };
             if !MATCHER_KEYS.contains(&name) {
@@ -795,6 +822,20 @@ fn matcher(node: &Node, kind: ValueKind, key: &str) -> Result<Matcher, (usize, S
                 }
             };
             Ok(match name {
+                "eq" if kind == ValueKind::List => match mv {
+                    Node::Sequence(items) => Matcher::Eq(Scalar::Set(
+                        items
+                            .iter()
+                            .map(|i| scalar_text(i).map_err(|m| (line_of(i), m)))
+                            .collect::<Result<_, _>>()?,
+                    )),
+                    _ => {
+                        return Err((
+                            line_of(mv),
+                            format!("`eq` on {key} takes a list of names: {{ eq: [a, b] }} (exactly these, in any order)"),
+                        ))
+                    }
+                },
                 "eq" => Matcher::Eq(typed_scalar(mv, kind, key)?),
                 "contains" => Matcher::Contains(text()?),
                 "starts_with" => Matcher::StartsWith(text()?),
@@ -928,9 +969,9 @@ mod tests {
         assert!(first_error("checks:\n  - package: a\n    service: b\n")
             .contains("exactly one resource"));
         assert!(first_error("checks:\n  - package: a\n    package: b\n").contains("duplicate key"));
-        assert!(
-            first_error("checks:\n  - user: a\n    group: b\n").contains("exactly one resource")
-        );
+        // `group` is also a property of a user (its primary group).
+        let checks = load("checks:\n  - user: a\n    group: b\n").unwrap();
+        assert_eq!(checks[0].name(), "user a should be grouped into b");
     }
 
     #[test]
