@@ -66,7 +66,8 @@ pub mod res {
         Package => Package, Service => Service, Port => Port, File => File, User => User,
         Group => Group, Process => Process, Command => Command, KernelParam => KernelParam,
         KernelModule => KernelModule, Mount => Mount, Interface => Interface, Host => Host,
-        Http => Http, DockerImage => DockerImage,
+        Http => Http, DockerImage => DockerImage, UnixSocket => UnixSocket,
+        Certificate => Certificate,
     );
 }
 
@@ -154,6 +155,11 @@ pub mod props {
         Masked,
         Prefix,
         Up,
+        Valid,
+        ExpiresInDays,
+        Subject,
+        Issuer,
+        Sans,
     );
 
     macro_rules! has {
@@ -192,6 +198,9 @@ pub mod props {
             ResponseTime => Int;
         DockerImage: Exists => State, Env => List, Labels => List, ExposedPorts => List, User => Text,
             Workdir => Text, Entrypoint => List, Cmd => List, Volumes => List;
+        UnixSocket: Listening => State;
+        Certificate: Valid => State, ExpiresInDays => Int, Subject => Text, Issuer => Text,
+            Sans => List;
     }
 }
 

@@ -428,6 +428,40 @@ fn observe_round(
                 .collect()
         });
     }
+    // Certificates that TLS servers present, in the same round.
+    let mut servers: Vec<String> = indices
+        .iter()
+        .filter_map(|&i| resource::certificate::fetch_key(&all[i]))
+        .collect();
+    servers.sort();
+    servers.dedup();
+    if !servers.is_empty() {
+        if keys.is_empty() && reach.is_empty() {
+            stats.round_trips += 1;
+        }
+        obs.certs = thread::scope(|scope| {
+            let handles: Vec<_> = servers
+                .iter()
+                .map(|name| {
+                    scope.spawn(move || {
+                        let (host, port) = resource::certificate::tls_address(name)
+                            .expect("checked when the spec loaded");
+                        let got = resource::certificate::fetch(
+                            backend,
+                            &host,
+                            port,
+                            Duration::from_secs(10),
+                        );
+                        (name.clone(), got)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a certificate fetch panicked"))
+                .collect()
+        });
+    }
     for &i in indices {
         let r = &all[i].resource;
         if r.kind == crate::spec::ResourceKind::DockerImage && !obs.images.contains_key(&r.name) {

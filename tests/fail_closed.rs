@@ -22,22 +22,9 @@ fn infraspec(args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.output().expect("run infraspec")
 }
 
-/// The outcome of each check of the first target, by name, from a JSON report.
+/// The outcome of each check of the first target, from a JSON report.
 fn outcomes(out: &Output) -> Vec<(String, String, String)> {
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", show(out)));
-    v["targets"][0]["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["name"].as_str().unwrap().to_string(),
-                c["outcome"].as_str().unwrap().to_string(),
-                c["message"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
+    support::checks_of(out)
 }
 
 fn outcome_of<'a>(

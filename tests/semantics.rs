@@ -68,20 +68,7 @@ fn run(c: &Running, spec: &str) -> Vec<(String, String, String)> {
         .output()
         .unwrap();
     let _ = std::fs::remove_dir_all(&dir);
-    let doc: serde_json::Value =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", show(&out)));
-    doc["targets"][0]["checks"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{doc:#}"))
-        .iter()
-        .map(|c| {
-            (
-                c["name"].as_str().unwrap().to_string(),
-                c["outcome"].as_str().unwrap().to_string(),
-                c["message"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
+    support::checks_of(&out)
 }
 
 fn expect(results: &[(String, String, String)], wanted: &[&str]) {

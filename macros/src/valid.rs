@@ -20,6 +20,8 @@ pub const RESOURCES: &[&str] = &[
     "host",
     "http",
     "docker_image",
+    "unix_socket",
+    "certificate",
 ];
 
 const ATTRIBUTES: &str = "skip_in_container, skip(\"reason\"), only_if(…), eventually(timeout = \"30s\", interval = \"1s\"), title(\"…\"), tags(\"a\", \"b\"), timeout(\"10s\"), sensitive, request(…) on http, file, command and host";

@@ -18,6 +18,7 @@ use crate::matcher::Value;
 use crate::probe::{Probe, ProbeOutput};
 use crate::spec::{Check, Property, ResourceKind};
 
+pub mod certificate;
 pub mod command;
 pub mod document;
 pub mod file;
@@ -31,6 +32,7 @@ pub mod package;
 pub mod port;
 pub mod process;
 pub mod service;
+pub mod unix_socket;
 pub mod user;
 
 /// A piece of knowledge a check needs from the target.
@@ -69,6 +71,8 @@ pub enum Need {
     SysvRunlevels,
     ProcNet(crate::spec::Protocol),
     Processes,
+    /// `/proc/net/unix`.
+    UnixSockets,
     KernelParam(String),
     KernelModules,
     Mounts,
@@ -216,6 +220,9 @@ fn single_probe(need: &Need, facts: &Facts) -> Probe {
         Need::ProcNet(proto) => Probe::argv(["cat", port::proc_file(*proto)])
             .untimed()
             .with_cap(crate::probe::TABLE_CAP),
+        Need::UnixSockets => unix_socket::probe()
+            .untimed()
+            .with_cap(crate::probe::TABLE_CAP),
         Need::Processes => process::probe().untimed().with_cap(crate::probe::TABLE_CAP),
         Need::KernelParam(name) => kernel::param_probe(name).untimed(),
         Need::KernelModules => kernel::modules_probe().untimed(),
@@ -291,6 +298,8 @@ pub struct Observations<'a> {
     /// TCP connections tried from the target's point of view, after the
     /// batch: `host:port` to whether it answered (and how it failed).
     pub reach: HashMap<(String, u16), Result<(), String>>,
+    /// Certificates presented by TLS servers (`tls://HOST:PORT`), as DER.
+    pub certs: HashMap<String, Result<Vec<u8>, String>>,
 }
 
 impl<'a> Observations<'a> {
@@ -310,6 +319,7 @@ impl<'a> Observations<'a> {
             images: image::Images::new(),
             http: HashMap::new(),
             reach: HashMap::new(),
+            certs: HashMap::new(),
         }
     }
 
@@ -447,6 +457,8 @@ pub fn needs(check: &Check, facts: &Facts) -> Vec<Need> {
         ResourceKind::Host => vec![Need::Host(r.name.clone())],
         ResourceKind::Http => http::needs(&r.name, &check.expectation.request),
         ResourceKind::DockerImage => vec![],
+        ResourceKind::UnixSocket => vec![Need::UnixSockets],
+        ResourceKind::Certificate => certificate::needs(&r.name, output_cap(check)),
     }
 }
 
@@ -499,6 +511,8 @@ pub fn observe(check: &Check, obs: &Observations<'_>) -> Result<Observed, Early>
             http::observe(obs.http.get(&http_key(check)), dns, request, p)
         }
         ResourceKind::DockerImage => image::observe(&obs.images, &r.name, p),
+        ResourceKind::UnixSocket => unix_socket::observe(obs, &r.name, p),
+        ResourceKind::Certificate => certificate::observe(obs, &r.name, p, output_cap(check)),
     }
 }
 

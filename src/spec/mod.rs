@@ -30,6 +30,11 @@ pub enum ResourceKind {
     Host,
     Http,
     DockerImage,
+    /// A unix domain socket bound to a path.
+    UnixSocket,
+    /// An X.509 certificate: a PEM or DER file on the target, or the one a
+    /// TLS server presents (`tls://HOST:PORT`).
+    Certificate,
 }
 
 /// The kind of value a property holds; it decides which matchers fit.
@@ -111,13 +116,18 @@ pub enum Property {
     Masked,
     Prefix,
     Up,
+    Valid,
+    ExpiresInDays,
+    Subject,
+    Issuer,
+    Sans,
 }
 
 use Property as P;
 use ValueKind as V;
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 15] = [
+    pub const ALL: [ResourceKind; 17] = [
         ResourceKind::Package,
         ResourceKind::Service,
         ResourceKind::Port,
@@ -133,6 +143,8 @@ impl ResourceKind {
         ResourceKind::Host,
         ResourceKind::Http,
         ResourceKind::DockerImage,
+        ResourceKind::UnixSocket,
+        ResourceKind::Certificate,
     ];
 
     /// The key in YAML and the word in check names.
@@ -153,6 +165,8 @@ impl ResourceKind {
             ResourceKind::Host => "host",
             ResourceKind::Http => "http",
             ResourceKind::DockerImage => "docker_image",
+            ResourceKind::UnixSocket => "unix_socket",
+            ResourceKind::Certificate => "certificate",
         }
     }
 
@@ -258,6 +272,14 @@ impl ResourceKind {
                 (P::Cmd, V::List),
                 (P::Volumes, V::List),
             ],
+            ResourceKind::UnixSocket => &[(P::Listening, V::State)],
+            ResourceKind::Certificate => &[
+                (P::Valid, V::State),
+                (P::ExpiresInDays, V::Int),
+                (P::Subject, V::Text),
+                (P::Issuer, V::Text),
+                (P::Sans, V::List),
+            ],
         }
     }
 
@@ -297,6 +319,8 @@ impl ResourceKind {
             | ResourceKind::Interface
             | ResourceKind::DockerImage => state(P::Exists),
             ResourceKind::KernelModule => state(P::Loaded),
+            ResourceKind::UnixSocket => state(P::Listening),
+            ResourceKind::Certificate => state(P::Valid),
             ResourceKind::Command => (P::ExitStatus, Matcher::Eq(Scalar::Int(0))),
             ResourceKind::Host => state(P::Resolvable),
             ResourceKind::Http => (
@@ -334,7 +358,7 @@ impl fmt::Display for ResourceKind {
 }
 
 impl Property {
-    pub const ALL: [Property; 60] = [
+    pub const ALL: [Property; 65] = [
         P::Installed,
         P::Version,
         P::Running,
@@ -395,6 +419,11 @@ impl Property {
         P::Masked,
         P::Prefix,
         P::Up,
+        P::Valid,
+        P::ExpiresInDays,
+        P::Subject,
+        P::Issuer,
+        P::Sans,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -459,6 +488,11 @@ impl Property {
             P::Masked => "masked",
             P::Prefix => "prefix",
             P::Up => "up",
+            P::Valid => "valid",
+            P::ExpiresInDays => "expires_in_days",
+            P::Subject => "subject",
+            P::Issuer => "issuer",
+            P::Sans => "sans",
         }
     }
 
@@ -482,6 +516,7 @@ impl Property {
             P::Reachable => ("be reachable", "not be reachable"),
             P::Masked => ("be masked", "not be masked"),
             P::Up => ("be up", "not be up"),
+            P::Valid => ("be valid", "not be valid"),
             _ => ("be true", "be false"),
         }
     }
@@ -573,7 +608,23 @@ impl Resource {
             {
                 return Err(format!("http {name:?} is not an http:// or https:// URL"));
             }
-            ResourceKind::File | ResourceKind::Mount if !name.starts_with('/') => {
+            ResourceKind::Certificate if name.starts_with("tls://") => {
+                let hostport = &name["tls://".len()..];
+                let ok = hostport
+                    .rsplit_once(':')
+                    .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok_and(|p| p > 0));
+                if !ok || hostport.contains(['/', ' ']) {
+                    return Err(format!(
+                        "certificate {name:?} is not a path or tls://HOST:PORT"
+                    ));
+                }
+            }
+            ResourceKind::File
+            | ResourceKind::Mount
+            | ResourceKind::UnixSocket
+            | ResourceKind::Certificate
+                if !name.starts_with('/') =>
+            {
                 return Err(format!(
                     "{kind} path {name:?} must be absolute (start with '/')"
                 ));

@@ -41,3 +41,22 @@ pub fn show(out: &std::process::Output) -> String {
         text(&out.stderr)
     )
 }
+
+/// The checks of the first target of a JSON report on stdout: name, outcome
+/// and message of each, in order.
+pub fn checks_of(out: &std::process::Output) -> Vec<(String, String, String)> {
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not a JSON report ({e}): {}", show(out)));
+    doc["targets"][0]["checks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{doc:#}"))
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap_or_default().to_string(),
+                c["outcome"].as_str().unwrap_or_default().to_string(),
+                c["message"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
