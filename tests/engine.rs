@@ -352,7 +352,9 @@ fn on_a_systemd_host_the_container_aware_example_is_all_evaluated() {
     let checks = load_str(&spec, "container-aware.yaml").unwrap();
     let backend = Scripted::new(|argv: &[String], round| {
         match argv.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
-        ["cat", "/proc/modules"] => ok(fixture("proc/modules-debian-12.txt")),
+        ["sh", "-c", script, "sh"] if *script == infraspec::resource::kernel::MODULES => {
+            ok(fixture("proc/modules-debian-12.txt"))
+        }
         ["cat", "--", "/proc/sys/kernel/ostype"] => ok("Linux\n"),
         ["systemctl", "show", ..] => ok(
             "Id=chrony.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\n\n\
