@@ -300,10 +300,15 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         for e in &errors {
             eprintln!("infraspec: {e}");
         }
-        eprintln!(
-            "infraspec: {} error(s) in the spec; nothing was run",
-            errors.len()
-        );
+        let in_specs = errors
+            .iter()
+            .filter(|e| e.line > 0 || e.key.is_some())
+            .count();
+        if in_specs > 0 {
+            eprintln!("infraspec: {in_specs} error(s) in the spec; nothing was run");
+        } else {
+            eprintln!("infraspec: nothing was run");
+        }
         return Ok(2);
     }
     if checks.is_empty() {

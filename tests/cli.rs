@@ -628,3 +628,38 @@ fn a_contains_that_looks_like_a_pattern_warns_and_strict_refuses_it() {
     assert!(text(&strict.stdout).is_empty(), "nothing ran");
     assert!(text(&strict.stderr).contains("--strict makes them errors"));
 }
+
+#[test]
+fn spec_mistakes_get_a_suggestion_and_a_missing_file_says_so() {
+    let dir = TempDir::new("hints");
+    let out = infraspec(
+        &dir.0,
+        &[
+            "-c",
+            "{pakage: nginx}",
+            "-c",
+            "{file: /etc/passwd, ownr: root}",
+            "-c",
+            "{file: /etc/passwd, content: {containz: x}}",
+            "-c",
+            "package bash",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("did you mean `package`?"), "{stderr}");
+    assert!(stderr.contains("did you mean `owner`?"), "{stderr}");
+    assert!(stderr.contains("did you mean `contains`?"), "{stderr}");
+    assert!(
+        stderr.contains("\"package bash\" is not a check: -c takes one check in YAML flow syntax"),
+        "{stderr}"
+    );
+    let missing = infraspec(&dir.0, &["no-such-spec.yaml"]);
+    assert_eq!(missing.status.code(), Some(2));
+    let stderr = text(&missing.stderr);
+    assert!(
+        stderr.starts_with("infraspec: cannot read no-such-spec.yaml: No such file"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("error(s) in the spec"), "{stderr}");
+}

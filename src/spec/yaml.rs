@@ -27,6 +27,10 @@ pub struct SpecError {
 
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 && self.key.is_none() {
+            // About the file as a whole (it cannot be read): no line to name.
+            return f.write_str(&self.message);
+        }
         write!(f, "{}:{}: ", self.file, self.line)?;
         if let Some(key) = &self.key {
             write!(f, "`{key}`: ")?;
@@ -54,6 +58,17 @@ impl fmt::Display for SpecErrors {
 }
 
 impl std::error::Error for SpecErrors {}
+
+/// "; did you mean `package`?" when one of `known` is close to `word`.
+fn did_you_mean<'k>(word: &str, known: impl IntoIterator<Item = &'k str>) -> String {
+    known
+        .into_iter()
+        .map(|k| (strsim::jaro_winkler(word, k), k))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| format!("; did you mean `{k}`?"))
+        .unwrap_or_default()
+}
 
 const OPTION_KEYS: &[&str] = &[
     "title",
@@ -101,7 +116,7 @@ pub fn load_file(path: &std::path::Path) -> Result<Vec<Check>, SpecErrors> {
     let mut bytes = Vec::new();
     std::fs::File::open(path)
         .and_then(|f| f.take(MAX_SPEC_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(|e| fail(format!("failed to read the spec: {e}")))?;
+        .map_err(|e| fail(format!("cannot read {label}: {e}")))?;
     if bytes.len() as u64 > MAX_SPEC_BYTES {
         return Err(fail(format!(
             "the spec is larger than {}; split it into several files",
@@ -131,6 +146,15 @@ pub fn load_check(text: &str, label: &str) -> Result<Vec<Check>, SpecErrors> {
     let mut loader = Loader::new(label);
     if let Some(root) = loader.parse(text) {
         loader.item(&root);
+    }
+    // A -c check is one mapping, not a spec file: say how it is written.
+    for e in loader.errors.iter_mut() {
+        if e.message.starts_with("expected a mapping") {
+            e.message = format!(
+                "{:?} is not a check: -c takes one check in YAML flow syntax, a resource and its expectations, such as -c 'package: bash' or -c '{{file: /etc/motd, content: {{contains: hello}}}}'",
+                text
+            );
+        }
     }
     loader.finish()
 }
@@ -362,11 +386,16 @@ impl<'f> Loader<'f> {
             [] => {
                 let known: Vec<&str> = ResourceKind::ALL.iter().map(|k| k.as_str()).collect();
                 let keys: Vec<&str> = map.keys().map(|k| k.as_str()).collect();
+                let hint = keys
+                    .iter()
+                    .map(|k| did_you_mean(k, known.iter().copied()))
+                    .find(|h| !h.is_empty())
+                    .unwrap_or_default();
                 self.error(
                     line,
                     keys.first().copied(),
                     format!(
-                        "this check names no resource; keys were {keys:?}, and a check needs exactly one of: {}",
+                        "this check names no resource; keys were {keys:?}, and a check needs exactly one of: {}{hint}",
                         known.join(", ")
                     ),
                 );
@@ -442,14 +471,22 @@ impl<'f> Loader<'f> {
                     kl,
                     Some(k),
                     format!(
-                        "unknown key in a {kind} check (properties: {}; options: {}{})",
+                        "unknown key in a {kind} check (properties: {}; options: {}{}){}",
                         property_list(kind),
                         OPTION_KEYS.join(", "),
                         if kind.qualifiers().is_empty() {
                             String::new()
                         } else {
                             format!("; qualifiers: {}", kind.qualifiers().join(", "))
-                        }
+                        },
+                        did_you_mean(
+                            k,
+                            kind.properties()
+                                .iter()
+                                .map(|(p, _)| p.as_str())
+                                .chain(OPTION_KEYS.iter().copied())
+                                .chain(kind.qualifiers().iter().copied())
+                        )
                     ),
                 );
             }
@@ -795,8 +832,9 @@ fn matcher(node: &Node, kind: ValueKind, key: &str) -> Result<Matcher, (usize, S
                 return Err((
                     ml,
                     format!(
-                        "unknown matcher `{name}` (one of {})",
-                        MATCHER_KEYS.join(", ")
+                        "unknown matcher `{name}` (one of {}){}",
+                        MATCHER_KEYS.join(", "),
+                        did_you_mean(name, MATCHER_KEYS.iter().copied())
                     ),
                 ));
             }
