@@ -99,7 +99,8 @@ struct Cli {
     #[arg(long, value_name = "GROUP")]
     group: Vec<String>,
 
-    /// How many targets to check at once (default: up to 32).
+    /// How many targets to check at once; 0 means as many as there are
+    /// targets, up to 32.
     #[arg(long, value_name = "N", default_value_t = 0)]
     parallel: usize,
 
@@ -108,8 +109,8 @@ struct Cli {
     explain: bool,
 
     /// Report round trips, probes and the time of each phase per target, on stderr.
-    #[arg(long, short = 'v')]
-    verbose: bool,
+    #[arg(long, short = 'v', action = clap::ArgAction::Count)]
+    verbose: u8,
 
     /// Run only checks whose name contains TEXT (repeatable: any of them).
     #[arg(long, value_name = "TEXT")]
@@ -400,7 +401,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             report.target = label.clone();
         }
     }
-    if cli.verbose {
+    if cli.verbose > 0 {
         for r in &reports {
             let s = &r.stats;
             eprintln!(

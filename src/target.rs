@@ -39,38 +39,29 @@ pub struct TargetError {
 const FORMS: &str =
     "expected local, ssh://[user@]host[:port], docker://container or docker:image[:tag]";
 
+/// Percent-decodes a URL part. `+` stays `+` (a user name may hold one);
+/// in the query string it means a space, as form encoding has it.
 fn percent_decode(s: &str) -> Result<String, String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = s
-                    .get(i + 1..i + 3)
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or_else(|| format!("bad percent-encoding in {s:?}"))?;
-                out.push(hex);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
+    if s.split('%').skip(1).any(|rest| {
+        rest.get(..2)
+            .is_none_or(|h| u8::from_str_radix(h, 16).is_err())
+    }) {
+        return Err(format!("bad percent-encoding in {s:?}"));
     }
-    String::from_utf8(out).map_err(|_| format!("{s:?} does not decode to UTF-8"))
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .map(|d| d.into_owned())
+        .map_err(|_| format!("{s:?} does not decode to UTF-8"))
 }
 
 fn parse_query(q: Option<&str>) -> Result<BTreeMap<String, String>, String> {
     let mut options = BTreeMap::new();
     for pair in q.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, "true"));
-        options.insert(percent_decode(k)?, percent_decode(v)?);
+        options.insert(
+            percent_decode(&k.replace('+', " "))?,
+            percent_decode(&v.replace('+', " "))?,
+        );
     }
     Ok(options)
 }
@@ -232,6 +223,22 @@ pub fn parse_list(list: &str) -> Result<Vec<Target>, TargetError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plus_in_a_user_name_stays_a_plus() {
+        match "ssh://ci+deploy@web1?sudo_user=a%2Db"
+            .parse::<Target>()
+            .unwrap()
+        {
+            Target::Ssh { user, options, .. } => {
+                assert_eq!(user.as_deref(), Some("ci+deploy"));
+                assert_eq!(options["sudo_user"], "a-b");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!("ssh://a%zz@web1".parse::<Target>().is_err());
+        assert!("ssh://a%2@web1".parse::<Target>().is_err());
+    }
 
     #[test]
     fn a_password_in_an_ssh_url_is_refused_and_never_echoed() {
