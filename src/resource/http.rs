@@ -148,28 +148,11 @@ fn describe(e: ureq::Error, host: &str, port: u16, timeout: Duration) -> String 
 
 /// `Location` against the URL it came from.
 fn join(base: &str, location: &str) -> String {
-    if location.starts_with("http://") || location.starts_with("https://") {
-        return location.to_string();
-    }
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let path_start = base[scheme_end..]
-        .find('/')
-        .map(|i| i + scheme_end)
-        .unwrap_or(base.len());
-    if location.starts_with('/') {
-        format!("{}{location}", &base[..path_start])
-    } else {
-        let dir_end = base
-            .rfind('/')
-            .filter(|i| *i >= path_start)
-            .map(|i| i + 1)
-            .unwrap_or(base.len());
-        let mut b = base[..dir_end].to_string();
-        if !b.ends_with('/') {
-            b.push('/');
-        }
-        format!("{b}{location}")
-    }
+    // RFC 3986 reference resolution: `//host/x`, `?q`, `../` and the rest.
+    url::Url::parse(base)
+        .and_then(|b| b.join(location))
+        .map(|u| u.to_string())
+        .unwrap_or_else(|_| location.to_string())
 }
 
 /// Makes the request (following redirects unless told not to).
@@ -275,24 +258,8 @@ pub fn fetch(backend: &dyn Backend, key: &Key) -> Result<Response, String> {
 }
 
 fn base64(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            out.push(if i <= chunk.len() {
-                ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(data)
 }
 
 /// Follows `.a.b[0].c` (a leading `$` is allowed) into a JSON value.
@@ -348,6 +315,10 @@ mod tests {
         assert_eq!(join("http://h/a/b", "c"), "http://h/a/c");
         assert_eq!(join("http://h", "c"), "http://h/c");
         assert_eq!(join("http://h/a", "https://x/y"), "https://x/y");
+        assert_eq!(join("http://h/a/b", "//other/x"), "http://other/x");
+        assert_eq!(join("https://h/a/b?x=1", "?q=2"), "https://h/a/b?q=2");
+        assert_eq!(join("http://h/a/b/c", "../d"), "http://h/a/d");
+        assert_eq!(join("http://h:8080/a", "b"), "http://h:8080/b");
     }
 
     #[test]
