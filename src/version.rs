@@ -17,9 +17,12 @@ pub enum Scheme {
     /// versions the way people expect.
     #[default]
     Deb,
-    /// rpm's `rpmvercmp` with epoch and release (RHEL, Fedora, SUSE). pacman's
-    /// `vercmp` is built on the same algorithm, so Arch uses it too.
+    /// rpm's `rpmvercmp` with epoch and release (RHEL, Fedora, SUSE).
     Rpm,
+    /// pacman's `vercmp` (Arch). It grew from rpm's but parts from it: a
+    /// trailing letter run is a pre-release (`1.0beta < 1.0`, `1.5b < 1.5`),
+    /// more separators make a newer version, and there is no `~` or `^`.
+    Pacman,
     /// apk's ordering (Alpine): suffixes such as `_rc1` and `_p2`, and `-rN`.
     Apk,
 }
@@ -30,6 +33,7 @@ impl Scheme {
         match self {
             Scheme::Deb => deb_compare(a, b),
             Scheme::Rpm => rpm_compare(a, b),
+            Scheme::Pacman => pacman_compare(a, b),
             Scheme::Apk => apk_compare(a, b),
         }
     }
@@ -216,6 +220,94 @@ fn rpm_compare(a: &str, b: &str) -> Ordering {
             (Some(ra), Some(rb)) => rpmvercmp(ra.as_bytes(), rb.as_bytes()),
             _ => Ordering::Equal,
         })
+}
+
+/// pacman's `alpm_pkg_vercmp`: epoch, then version, then the release when
+/// both versions have one.
+fn pacman_compare(a: &str, b: &str) -> Ordering {
+    if a == b {
+        return Ordering::Equal;
+    }
+    let evr = |v: &str| -> (String, String, Option<String>) {
+        let (epoch, rest) = match v.split_once(':') {
+            Some((e, r)) if !e.is_empty() && e.bytes().all(|c| c.is_ascii_digit()) => {
+                (e.to_string(), r)
+            }
+            _ => ("0".to_string(), v),
+        };
+        match rest.rsplit_once('-') {
+            Some((ver, rel)) => (epoch, ver.to_string(), Some(rel.to_string())),
+            None => (epoch, rest.to_string(), None),
+        }
+    };
+    let (e1, v1, r1) = evr(a);
+    let (e2, v2, r2) = evr(b);
+    pacman_segments(e1.as_bytes(), e2.as_bytes())
+        .then_with(|| pacman_segments(v1.as_bytes(), v2.as_bytes()))
+        .then_with(|| match (r1, r2) {
+            (Some(r1), Some(r2)) => pacman_segments(r1.as_bytes(), r2.as_bytes()),
+            _ => Ordering::Equal,
+        })
+}
+
+/// pacman's segment walk: digits against digits numerically, letters against
+/// letters by bytes; a run of separators longer than the other's makes the
+/// newer version; at the end, a remaining letter run is older than nothing.
+fn pacman_segments(mut one: &[u8], mut two: &[u8]) -> Ordering {
+    if one == two {
+        return Ordering::Equal;
+    }
+    let sep = |c: &u8| !c.is_ascii_alphanumeric();
+    while !one.is_empty() && !two.is_empty() {
+        let s1 = one.iter().take_while(|c| sep(c)).count();
+        let s2 = two.iter().take_while(|c| sep(c)).count();
+        one = &one[s1..];
+        two = &two[s2..];
+        if one.is_empty() || two.is_empty() {
+            break;
+        }
+        if s1 != s2 {
+            return s1.cmp(&s2);
+        }
+        let numeric = one[0].is_ascii_digit();
+        let class = |c: &u8| {
+            if numeric {
+                c.is_ascii_digit()
+            } else {
+                c.is_ascii_alphabetic()
+            }
+        };
+        let n1 = one.iter().take_while(|c| class(c)).count();
+        let n2 = two.iter().take_while(|c| class(c)).count();
+        let (seg1, seg2) = (&one[..n1], &two[..n2]);
+        one = &one[n1..];
+        two = &two[n2..];
+        if seg2.is_empty() {
+            // A number against letters: the number is newer.
+            return if numeric {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            };
+        }
+        let ord = if numeric {
+            let a = trim_zeros(seg1);
+            let b = trim_zeros(seg2);
+            a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+        } else {
+            seg1.cmp(seg2)
+        };
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+    match (one.first(), two.first()) {
+        (None, None) => Ordering::Equal,
+        // Whatever remains, a letter run is older, anything else newer.
+        (None, Some(c)) if !c.is_ascii_alphabetic() => Ordering::Less,
+        (Some(c), _) if c.is_ascii_alphabetic() => Ordering::Less,
+        _ => Ordering::Greater,
+    }
 }
 
 /// rpm's segment comparison: runs of digits compare numerically and beat runs of
@@ -414,6 +506,54 @@ mod tests {
             assert_eq!(deb_compare(a, b), want, "{a} vs {b}");
             assert_eq!(deb_compare(b, a), want.reverse(), "{b} vs {a}");
         }
+    }
+
+    /// pacman's own vercmp test cases (test/util/vercmptest.sh), each also
+    /// the other way round, plus epochs.
+    #[test]
+    fn pacman_ordering_follows_its_vercmp_tests() {
+        use Ordering::*;
+        let cases = [
+            ("1.5.0", "1.5.0", Equal),
+            ("1.5.1", "1.5.0", Greater),
+            ("1.5.1", "1.5", Greater),
+            ("1.5.0-1", "1.5.0-1", Equal),
+            ("1.5.0-1", "1.5.0-2", Less),
+            ("1.5.0-1", "1.5.1-1", Less),
+            ("1.5.0-2", "1.5.1-1", Less),
+            ("1.5-1", "1.5.1-1", Less),
+            ("1.5-2", "1.5.1-1", Less),
+            ("1.5-2", "1.5.1-2", Less),
+            ("1.5", "1.5-1", Equal),
+            ("1.5-1", "1.5", Equal),
+            ("1.1-1", "1.1", Equal),
+            ("1.0-1", "1.1", Less),
+            ("1.1-1", "1.0", Greater),
+            ("1.5b-1", "1.5-1", Less),
+            ("1.5b", "1.5", Less),
+            ("1.5b-1", "1.5", Less),
+            ("1.5b", "1.5.1", Less),
+            ("1.0a", "1.0alpha", Less),
+            ("1.0alpha", "1.0b", Less),
+            ("1.0b", "1.0beta", Less),
+            ("1.0beta", "1.0rc", Less),
+            ("1.0rc", "1.0", Less),
+            ("1.5.a", "1.5", Greater),
+            ("1.5.b", "1.5.a", Greater),
+            ("1.5.1", "1.5.b", Greater),
+            ("1.5.b-1", "1.5.b", Equal),
+            ("1.5-1", "1.5.b", Less),
+            ("1:1.0", "2.0", Greater),
+            ("0:1.0", "1.0", Equal),
+            ("1.0", "1:1.0", Less),
+        ];
+        for (a, b, want) in cases {
+            assert_eq!(Scheme::Pacman.compare(a, b), want, "{a} vs {b}");
+            assert_eq!(Scheme::Pacman.compare(b, a), want.reverse(), "{b} vs {a}");
+        }
+        // Where pacman and rpm part: a trailing letter run.
+        assert_eq!(Scheme::Rpm.compare("1.0beta", "1.0"), Greater);
+        assert_eq!(Scheme::Pacman.compare("1.0beta", "1.0"), Less);
     }
 
     #[test]

@@ -32,7 +32,8 @@ impl Db {
 pub fn scheme(pm: PackageManager) -> Scheme {
     match pm {
         PackageManager::Dpkg => Scheme::Deb,
-        PackageManager::Rpm | PackageManager::Pacman => Scheme::Rpm,
+        PackageManager::Rpm => Scheme::Rpm,
+        PackageManager::Pacman => Scheme::Pacman,
         PackageManager::Apk => Scheme::Apk,
     }
 }
