@@ -220,7 +220,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 /// A size for people: `4MiB`, `512KiB`, `100 bytes`.
 pub fn show_size(bytes: u64) -> String {
     for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
-        if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
             return format!("{}{unit}", bytes >> shift);
         }
     }

@@ -91,7 +91,7 @@ pub fn probes_of(script: &str) -> (String, Vec<Vec<String>>) {
         pending.push_str(line);
         // An argument is complete when its unescaped quotes balance.
         let quotes = pending.matches('\'').count() - pending.matches("\\'").count();
-        if quotes % 2 == 0 {
+        if quotes.is_multiple_of(2) {
             let words = unquote_words(&pending);
             probes.push(words[4..].to_vec());
             pending.clear();
