@@ -275,6 +275,8 @@ fn leftovers_of_a_killed_run_are_removed_by_the_next() {
         .args(["inspect", &name])
         .output()
         .unwrap();
+    // Removed whatever the outcome, so that a failure leaves nothing behind.
+    let _ = Command::new("docker").args(["rm", "-f", &name]).output();
     assert!(
         !exists.status.success(),
         "the leftover container is still there (this run said it removed it: {said})"
