@@ -269,34 +269,7 @@ fn pacman_segments(mut one: &[u8], mut two: &[u8]) -> Ordering {
         if s1 != s2 {
             return s1.cmp(&s2);
         }
-        let numeric = one[0].is_ascii_digit();
-        let class = |c: &u8| {
-            if numeric {
-                c.is_ascii_digit()
-            } else {
-                c.is_ascii_alphabetic()
-            }
-        };
-        let n1 = one.iter().take_while(|c| class(c)).count();
-        let n2 = two.iter().take_while(|c| class(c)).count();
-        let (seg1, seg2) = (&one[..n1], &two[..n2]);
-        one = &one[n1..];
-        two = &two[n2..];
-        if seg2.is_empty() {
-            // A number against letters: the number is newer.
-            return if numeric {
-                Ordering::Greater
-            } else {
-                Ordering::Less
-            };
-        }
-        let ord = if numeric {
-            let a = trim_zeros(seg1);
-            let b = trim_zeros(seg2);
-            a.len().cmp(&b.len()).then_with(|| a.cmp(b))
-        } else {
-            seg1.cmp(seg2)
-        };
+        let ord = next_segment(&mut one, &mut two);
         if ord != Ordering::Equal {
             return ord;
         }
@@ -355,33 +328,7 @@ fn rpmvercmp(mut one: &[u8], mut two: &[u8]) -> Ordering {
         if one.is_empty() || two.is_empty() {
             break;
         }
-        let numeric = one[0].is_ascii_digit();
-        let class = |c: &u8| {
-            if numeric {
-                c.is_ascii_digit()
-            } else {
-                c.is_ascii_alphabetic()
-            }
-        };
-        let n1 = one.iter().take_while(|c| class(c)).count();
-        let n2 = two.iter().take_while(|c| class(c)).count();
-        let (seg1, seg2) = (&one[..n1], &two[..n2]);
-        one = &one[n1..];
-        two = &two[n2..];
-        if seg2.is_empty() {
-            return if numeric {
-                Ordering::Greater
-            } else {
-                Ordering::Less
-            };
-        }
-        let ord = if numeric {
-            let s1 = trim_zeros(seg1);
-            let s2 = trim_zeros(seg2);
-            s1.len().cmp(&s2.len()).then_with(|| s1.cmp(s2))
-        } else {
-            seg1.cmp(seg2)
-        };
+        let ord = next_segment(&mut one, &mut two);
         if ord != Ordering::Equal {
             return ord;
         }
@@ -390,6 +337,41 @@ fn rpmvercmp(mut one: &[u8], mut two: &[u8]) -> Ordering {
         (true, true) => Ordering::Equal,
         (false, _) => Ordering::Greater,
         (true, false) => Ordering::Less,
+    }
+}
+
+/// Takes the next segment off both versions, both starting with a letter or
+/// digit: a run of digits (compared as numbers) or of letters (compared as
+/// bytes), of the kind the first one starts with. A number beats letters.
+/// The step rpm's and pacman's comparisons share.
+fn next_segment(one: &mut &[u8], two: &mut &[u8]) -> Ordering {
+    let numeric = one[0].is_ascii_digit();
+    let class = |c: &u8| {
+        if numeric {
+            c.is_ascii_digit()
+        } else {
+            c.is_ascii_alphabetic()
+        }
+    };
+    let n1 = one.iter().take_while(|c| class(c)).count();
+    let n2 = two.iter().take_while(|c| class(c)).count();
+    let (seg1, seg2) = (&one[..n1], &two[..n2]);
+    *one = &one[n1..];
+    *two = &two[n2..];
+    if seg2.is_empty() {
+        // The other starts with the other kind: a number against letters.
+        return if numeric {
+            Ordering::Greater
+        } else {
+            Ordering::Less
+        };
+    }
+    if numeric {
+        let a = trim_zeros(seg1);
+        let b = trim_zeros(seg2);
+        a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+    } else {
+        seg1.cmp(seg2)
     }
 }
 
