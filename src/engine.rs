@@ -378,7 +378,9 @@ fn observe_round(
         prober.answer(backend, &plan.probes, opts, stats)?
     };
     let mut obs = Observations::new(facts, &plan, &outputs);
-    // HTTP requests go after the batch, all of a round at once.
+    // After the batch, one more round for what is reached from the target's
+    // point of view over the network: http requests, TCP connections and the
+    // certificates TLS servers present, all at once.
     let mut keys: Vec<resource::http::Key> = indices
         .iter()
         .filter(|&&i| all[i].resource.kind == crate::spec::ResourceKind::Http)
@@ -386,80 +388,38 @@ fn observe_round(
         .collect();
     keys.sort_by(|a, b| a.url.cmp(&b.url));
     keys.dedup();
-    if !keys.is_empty() {
-        stats.round_trips += 1;
-        obs.http = thread::scope(|scope| {
-            let handles: Vec<_> = keys
-                .iter()
-                .map(|k| scope.spawn(move || (k.clone(), resource::http::fetch(backend, k))))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("an http request panicked"))
-                .collect()
-        });
-    }
-    // TCP reachability goes after the batch too, in the same round as http.
     let mut reach: Vec<(String, u16, Duration)> = indices
         .iter()
         .filter_map(|&i| resource::reach_key(&all[i]))
         .collect();
     reach.sort();
     reach.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
-    if !reach.is_empty() {
-        if keys.is_empty() {
-            stats.round_trips += 1;
-        }
-        obs.reach = thread::scope(|scope| {
-            let handles: Vec<_> = reach
-                .iter()
-                .map(|(host, port, timeout)| {
-                    scope.spawn(move || {
-                        (
-                            (host.clone(), *port),
-                            resource::host::connect(backend, host, *port, *timeout),
-                        )
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("a connection attempt panicked"))
-                .collect()
-        });
-    }
-    // Certificates that TLS servers present, in the same round.
     let mut servers: Vec<String> = indices
         .iter()
         .filter_map(|&i| resource::certificate::fetch_key(&all[i]))
         .collect();
     servers.sort();
     servers.dedup();
-    if !servers.is_empty() {
-        if keys.is_empty() && reach.is_empty() {
-            stats.round_trips += 1;
-        }
-        obs.certs = thread::scope(|scope| {
-            let handles: Vec<_> = servers
-                .iter()
-                .map(|name| {
-                    scope.spawn(move || {
-                        let (host, port) = resource::certificate::tls_address(name)
-                            .expect("checked when the spec loaded");
-                        let got = resource::certificate::fetch(
-                            backend,
-                            &host,
-                            port,
-                            Duration::from_secs(10),
-                        );
-                        (name.clone(), got)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("a certificate fetch panicked"))
-                .collect()
+    if !(keys.is_empty() && reach.is_empty() && servers.is_empty()) {
+        stats.round_trips += 1;
+        (obs.http, obs.reach, obs.certs) = thread::scope(|scope| {
+            let http = spawn_each(scope, &keys, |k| {
+                (k.clone(), resource::http::fetch(backend, k))
+            });
+            let tcp = spawn_each(scope, &reach, |(host, port, timeout)| {
+                (
+                    (host.clone(), *port),
+                    resource::host::connect(backend, host, *port, *timeout),
+                )
+            });
+            let tls = spawn_each(scope, &servers, |name| {
+                let (host, port) =
+                    resource::certificate::tls_address(name).expect("checked when the spec loaded");
+                let cert =
+                    resource::certificate::fetch(backend, &host, port, Duration::from_secs(10));
+                (name.clone(), cert)
+            });
+            (joined(http), joined(tcp), joined(tls))
         });
     }
     for &i in indices {
@@ -491,6 +451,29 @@ fn observe_round(
             }
         })
         .collect())
+}
+
+/// Starts `work` on a thread of `scope` for each item.
+fn spawn_each<'scope, 'env, T: Sync, R: Send + 'scope>(
+    scope: &'scope thread::Scope<'scope, 'env>,
+    items: &'scope [T],
+    work: impl Fn(&'scope T) -> R + Send + Sync + Copy + 'scope,
+) -> Vec<thread::ScopedJoinHandle<'scope, R>> {
+    items
+        .iter()
+        .map(|item| scope.spawn(move || work(item)))
+        .collect()
+}
+
+/// Waits for every thread of [`spawn_each`] and gathers what they found.
+fn joined<R, C: FromIterator<R>>(handles: Vec<thread::ScopedJoinHandle<'_, R>>) -> C {
+    handles
+        .into_iter()
+        .map(|h| {
+            h.join()
+                .expect("a request from the target's point of view panicked")
+        })
+        .collect()
 }
 
 /// Round 1 on its own: the facts of a target with a shell.
