@@ -197,7 +197,7 @@ proptest! {
                 mountinfo: input,
             });
             if let Ok(json) = serde_json::from_str::<serde_json::Value>(input) {
-                let _ = http::json_at(&json, input);
+                let _ = document::at(&json, input);
             }
         }
     }

@@ -139,6 +139,17 @@ mod tests {
     }
 
     #[test]
+    fn json_paths() {
+        let v: serde_json::Value =
+            serde_json::from_str(r#"{"status":"ok","items":[{"name":"a"},{"name":"b"}],"n":3}"#)
+                .unwrap();
+        assert_eq!(at(&v, ".status"), Some(&serde_json::json!("ok")));
+        assert_eq!(at(&v, "$.items[1].name"), Some(&serde_json::json!("b")));
+        assert_eq!(at(&v, ".n"), Some(&serde_json::json!(3)));
+        assert_eq!(at(&v, ".items[5]"), None);
+    }
+
+    #[test]
     fn json_and_yaml_documents() {
         let doc = parse(br#"{"items":[{"name":"web","replicas":3}]}"#, false).unwrap();
         assert_eq!(

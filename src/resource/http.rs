@@ -262,11 +262,6 @@ fn base64(data: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(data)
 }
 
-/// Follows `.a.b[0].c` (a leading `$` is allowed) into a JSON value.
-pub fn json_at<'v>(value: &'v serde_json::Value, path: &str) -> Option<&'v serde_json::Value> {
-    super::document::at(value, path)
-}
-
 pub fn observe(
     result: Option<&Result<Response, String>>,
     dns: Option<(String, Result<bool, String>)>,
@@ -319,20 +314,6 @@ mod tests {
         assert_eq!(join("https://h/a/b?x=1", "?q=2"), "https://h/a/b?q=2");
         assert_eq!(join("http://h/a/b/c", "../d"), "http://h/a/d");
         assert_eq!(join("http://h:8080/a", "b"), "http://h:8080/b");
-    }
-
-    #[test]
-    fn json_paths() {
-        let v: serde_json::Value =
-            serde_json::from_str(r#"{"status":"ok","items":[{"name":"a"},{"name":"b"}],"n":3}"#)
-                .unwrap();
-        assert_eq!(json_at(&v, ".status"), Some(&serde_json::json!("ok")));
-        assert_eq!(
-            json_at(&v, "$.items[1].name"),
-            Some(&serde_json::json!("b"))
-        );
-        assert_eq!(json_at(&v, ".n"), Some(&serde_json::json!(3)));
-        assert_eq!(json_at(&v, ".items[5]"), None);
     }
 
     #[test]
