@@ -101,59 +101,34 @@ impl Plan {
     /// Batches `needs` into probes for a target with these facts.
     pub fn new(needs: &BTreeSet<Need>, facts: &Facts) -> Plan {
         let mut plan = Plan::default();
-        let mut grouped: BTreeMap<u8, Vec<&Need>> = BTreeMap::new();
+        let mut grouped: BTreeMap<Batch, Vec<(&Need, &str)>> = BTreeMap::new();
         for need in needs {
-            let group = match need {
-                Need::Stat(_) => 1,
-                Need::Passwd(_) => 2,
-                Need::GroupEntry(_) => 3,
-                Need::SystemdUnit(_) => 4,
-                _ => 0,
-            };
-            grouped.entry(group).or_default().push(need);
-        }
-        for (group, members) in grouped {
-            if group == 0 {
-                for need in members {
-                    plan.add(single_probe(need, facts), [need]);
-                }
-                continue;
+            match batched(need) {
+                Some((batch, name)) => grouped.entry(batch).or_default().push((need, name)),
+                None => plan.add(single_probe(need, facts), [need]),
             }
-            let name = |n: &Need| match n {
-                Need::Stat(s) | Need::Passwd(s) | Need::GroupEntry(s) | Need::SystemdUnit(s) => {
-                    s.len()
-                }
-                _ => unreachable!("grouped needs carry a name"),
-            };
-            // One probe per group, split where its argv would grow past what
+        }
+        for (batch, members) in grouped {
+            // One probe per batch, split where its argv would grow past what
             // every kernel takes: one name too long to pass then fails only
             // its own chunk, not every check of the batch.
-            let mut chunks: Vec<Vec<&Need>> = vec![Vec::new()];
+            let mut chunks: Vec<Vec<(&Need, &str)>> = vec![Vec::new()];
             let mut size = 0;
-            for need in members {
-                let len = name(need) + 1;
+            for (need, name) in members {
+                let len = name.len() + 1;
                 if size + len > ARGV_CHUNK && !chunks.last().is_some_and(Vec::is_empty) {
                     chunks.push(Vec::new());
                     size = 0;
                 }
                 size += len;
-                chunks.last_mut().expect("one chunk at least").push(need);
+                chunks
+                    .last_mut()
+                    .expect("one chunk at least")
+                    .push((need, name));
             }
             for chunk in chunks {
-                let names = chunk.iter().map(|n| match n {
-                    Need::Stat(s)
-                    | Need::Passwd(s)
-                    | Need::GroupEntry(s)
-                    | Need::SystemdUnit(s) => s.as_str(),
-                    _ => unreachable!("grouped needs carry a name"),
-                });
-                let probe = match group {
-                    1 => file::stat_probe(names),
-                    2 => user::getent_probe("passwd", names),
-                    3 => user::getent_probe("group", names),
-                    _ => service::systemctl_probe(names),
-                };
-                plan.add(probe, chunk);
+                let probe = batch.probe(chunk.iter().map(|(_, name)| *name));
+                plan.add(probe, chunk.iter().map(|(need, _)| *need));
             }
         }
         plan
@@ -182,16 +157,44 @@ impl Plan {
     /// that one name only, so that a report grows with its checks, not with
     /// the square of them.
     pub fn shown_for(&self, need: &Need) -> String {
-        let one = std::iter::once;
-        match need {
-            Need::Stat(s) => file::stat_probe(one(s.as_str())).to_string(),
-            Need::Passwd(s) => user::getent_probe("passwd", one(s.as_str())).to_string(),
-            Need::GroupEntry(s) => user::getent_probe("group", one(s.as_str())).to_string(),
-            Need::SystemdUnit(s) => service::systemctl_probe(one(s.as_str())).to_string(),
-            _ => self
+        match batched(need) {
+            Some((batch, name)) => batch.probe(std::iter::once(name)).to_string(),
+            None => self
                 .probe_of(need)
                 .map_or_else(|| format!("{need:?}"), |p| p.to_string()),
         }
+    }
+}
+
+/// The needs that one probe answers for many names at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Batch {
+    Stat,
+    Passwd,
+    Group,
+    SystemdUnit,
+}
+
+impl Batch {
+    /// The probe that answers this batch for `names`.
+    fn probe<'a>(self, names: impl Iterator<Item = &'a str>) -> Probe {
+        match self {
+            Batch::Stat => file::stat_probe(names),
+            Batch::Passwd => user::getent_probe("passwd", names),
+            Batch::Group => user::getent_probe("group", names),
+            Batch::SystemdUnit => service::systemctl_probe(names),
+        }
+    }
+}
+
+/// The batch a need belongs to, and the name it asks about.
+fn batched(need: &Need) -> Option<(Batch, &str)> {
+    match need {
+        Need::Stat(s) => Some((Batch::Stat, s)),
+        Need::Passwd(s) => Some((Batch::Passwd, s)),
+        Need::GroupEntry(s) => Some((Batch::Group, s)),
+        Need::SystemdUnit(s) => Some((Batch::SystemdUnit, s)),
+        _ => None,
     }
 }
 
