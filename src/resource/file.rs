@@ -232,14 +232,13 @@ pub fn observe(
     cap: usize,
     json_path: Option<&str>,
 ) -> Result<Observed, Early> {
-    let found = stat(obs, path)?;
     let through_link = |value: Value| Observed {
         value,
         note: Some(
             "judged through the symlink, at what it points to (as test and stat -L do)".into(),
         ),
     };
-    let st = match (found, property) {
+    let st = match (stat(obs, path)?, property) {
         (Found::Exists(st), Property::Exists) if st.link => {
             return Ok(through_link(Value::Bool(true)))
         }
@@ -260,53 +259,51 @@ pub fn observe(
             }
             .into())
         }
-        (Found::Dangling, Property::LinkTarget) => None,
+        // A dangling link: only where it points can be read.
+        (Found::Dangling, Property::LinkTarget) => {
+            let out = obs.ok(&Need::LinkTarget(path.to_string()))?;
+            return Ok(Value::Text(text_line(out)).into());
+        }
         (Found::Dangling, _) => {
             return Err(Early::Fail(
                 "a symlink that points nowhere, so it does not exist".into(),
             ))
         }
-        (Found::Exists(st), _) => Some(st),
+        (Found::Exists(st), _) => st,
         _ => return Err(Early::Fail("does not exist".into())),
     };
-    let link = st.is_none_or(|st| st.link);
-    let judged = |value: Value| -> Result<Observed, Early> {
-        Ok(if link {
+    let judged = |value: Value| {
+        if st.link {
             through_link(value)
         } else {
             value.into()
-        })
+        }
     };
-    let Some(st) = st else {
-        // A dangling link: only its target can be read.
-        let out = obs.ok(&Need::LinkTarget(path.to_string()))?;
-        return Ok(Value::Text(text_line(out)).into());
+    let content = || {
+        if st.file_type == "directory" {
+            return Err(Early::Fail("a directory, which has no content".into()));
+        }
+        Ok(obs.ok(&Need::Content(path.to_string(), cap))?)
     };
-    match property {
-        Property::Type => {
-            return Ok(Value::FileType {
-                target: Some(st.file_type),
-                link: st.link,
-            }
-            .into())
+    Ok(match property {
+        Property::Type => Value::FileType {
+            target: Some(st.file_type),
+            link: st.link,
         }
-        Property::Mode => return judged(Value::Mode(st.mode)),
-        Property::Owner => {
-            return judged(Value::Named {
-                name: st.owner.clone(),
-                id: st.uid.into(),
-            })
-        }
-        Property::Group => {
-            return judged(Value::Named {
-                name: st.group.clone(),
-                id: st.gid.into(),
-            })
-        }
-        Property::Size => return judged(Value::Int(st.size as i64)),
-        Property::Uid => return judged(Value::Int(st.uid.into())),
-        Property::Gid => return judged(Value::Int(st.gid.into())),
-        Property::Mtime => return judged(Value::Int(st.mtime)),
+        .into(),
+        Property::Mode => judged(Value::Mode(st.mode)),
+        Property::Owner => judged(Value::Named {
+            name: st.owner.clone(),
+            id: st.uid.into(),
+        }),
+        Property::Group => judged(Value::Named {
+            name: st.group.clone(),
+            id: st.gid.into(),
+        }),
+        Property::Size => judged(Value::Int(st.size as i64)),
+        Property::Uid => judged(Value::Int(st.uid.into())),
+        Property::Gid => judged(Value::Int(st.gid.into())),
+        Property::Mtime => judged(Value::Int(st.mtime)),
         Property::Readable | Property::Writable | Property::Executable => {
             let access = st.access.ok_or_else(|| {
                 Early::Error(format!(
@@ -318,69 +315,50 @@ pub fn observe(
                 Property::Writable => 1,
                 _ => 2,
             };
-            return Ok(Observed {
+            Observed {
                 value: Value::Bool(access[i]),
                 note: Some(format!(
                     "as {} (test -{})",
                     obs.facts.checking_user(),
                     ['r', 'w', 'x'][i]
                 )),
-            });
+            }
         }
-        _ => {}
-    }
-    Ok(match property {
         Property::Content => {
-            if st.file_type == "directory" {
-                return Err(Early::Fail("a directory, which has no content".into()));
-            }
-            let out = obs.ok(&Need::Content(path.to_string(), cap))?;
-            Value::Text(String::from_utf8_lossy(&out.stdout).into_owned())
+            Value::Text(String::from_utf8_lossy(&content()?.stdout).into_owned()).into()
         }
-        Property::Sha256 => {
-            let out = obs.ok(&Need::Sha256(path.to_string()))?;
-            let text = stdout_text(out);
-            let hash = text.split_whitespace().next().unwrap_or_default();
-            if hash.len() != 64 {
-                return Err(Early::Error(format!(
-                    "unexpected sha256sum output {text:?}"
-                )));
-            }
-            Value::Text(hash.to_string())
+        Property::Json => {
+            let yaml = path.ends_with(".yaml") || path.ends_with(".yml");
+            let doc = super::document::parse(&content()?.stdout, yaml)
+                .map_err(|e| Early::Fail(format!("content that is {e}")))?;
+            super::document::value_at(&doc, json_path.unwrap_or("."))?.into()
         }
+        Property::Sha256 => hash(obs, &Need::Sha256(path.to_string()), 64, "sha256sum")?.into(),
+        Property::Md5 => hash(obs, &Need::Md5(path.to_string()), 32, "md5sum")?.into(),
         Property::LinkTarget => {
             if !st.link {
                 return Err(Early::Fail(format!("a {}, not a symlink", st.file_type)));
             }
             let out = obs.ok(&Need::LinkTarget(path.to_string()))?;
-            Value::Text(text_line(out))
+            Value::Text(text_line(out)).into()
         }
         Property::ResolvesTo => {
             let out = obs.ok(&Need::RealPath(path.to_string()))?;
-            Value::Text(text_line(out))
-        }
-        Property::Md5 => {
-            let out = obs.ok(&Need::Md5(path.to_string()))?;
-            let text = stdout_text(out);
-            let hash = text.split_whitespace().next().unwrap_or_default();
-            if hash.len() != 32 {
-                return Err(Early::Error(format!("unexpected md5sum output {text:?}")));
-            }
-            Value::Text(hash.to_string())
-        }
-        Property::Json => {
-            if st.file_type == "directory" {
-                return Err(Early::Fail("a directory, which has no content".into()));
-            }
-            let out = obs.ok(&Need::Content(path.to_string(), cap))?;
-            let yaml = path.ends_with(".yaml") || path.ends_with(".yml");
-            let doc = super::document::parse(&out.stdout, yaml)
-                .map_err(|e| Early::Fail(format!("content that is {e}")))?;
-            return super::document::value_at(&doc, json_path.unwrap_or(".")).map(Into::into);
+            Value::Text(text_line(out)).into()
         }
         other => return Err(Early::Error(format!("file has no property {other}"))),
+    })
+}
+
+/// The hex digest `tool` printed for `need`, checked to be `len` digits long.
+fn hash(obs: &Observations<'_>, need: &Need, len: usize, tool: &str) -> Result<Value, Early> {
+    let out = obs.ok(need)?;
+    let text = stdout_text(out);
+    let digest = text.split_whitespace().next().unwrap_or_default();
+    if digest.len() != len {
+        return Err(Early::Error(format!("unexpected {tool} output {text:?}")));
     }
-    .into())
+    Ok(Value::Text(digest.to_string()))
 }
 
 /// Answers the file probes from paths read without a shell (see
