@@ -375,3 +375,21 @@ fn on_a_systemd_host_the_container_aware_example_is_all_evaluated() {
         "systemd answers; no process-table note"
     );
 }
+
+#[test]
+fn a_connection_that_could_not_be_tried_is_an_error_not_unreachable() {
+    // The scripted backend carries no connections: `reachable: false` must
+    // not pass on that, and neither may `reachable: true`.
+    let checks = load_str(
+        "checks:\n  - host: db.internal\n    port: 5432\n    reachable: false\n  - host: db.internal\n    port: 5432\n    reachable: true\n",
+        "s.yaml",
+    )
+    .unwrap();
+    let report = engine::run(&Scripted::new(debian), &checks, &Options::default());
+    for r in &report.results {
+        match &r.outcome {
+            Outcome::Error { message } => assert!(message.contains("cannot carry"), "{message}"),
+            other => panic!("{}: {other:?}", r.check.name()),
+        }
+    }
+}

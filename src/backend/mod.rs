@@ -146,14 +146,20 @@ impl Forward {
 pub enum ForwardError {
     /// The name does not resolve where the target looks it up.
     Dns(String),
-    /// Anything else: refused, unreachable, unsupported.
+    /// The target tried and could not connect (refused, unreachable): an
+    /// answer about `host:port`, not about the path to it.
+    Unreachable(String),
+    /// The path itself failed or does not exist (a broken session, a
+    /// backend that cannot carry connections): nothing is known of `host:port`.
     Failed(String),
 }
 
 impl std::fmt::Display for ForwardError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ForwardError::Dns(m) | ForwardError::Failed(m) => f.write_str(m),
+            ForwardError::Dns(m) | ForwardError::Unreachable(m) | ForwardError::Failed(m) => {
+                f.write_str(m)
+            }
         }
     }
 }

@@ -704,9 +704,18 @@ impl Backend for Ssh {
                     }
                     std::thread::sleep(Duration::from_millis(1));
                 }
+                // The server answered the channel request with a failure:
+                // it tried to connect and could not.
+                Err(e) if e.code() == ssh2::ErrorCode::Session(-21) => {
+                    return Err(leave(ForwardError::Unreachable(format!(
+                        "{} could not open a connection to {bare}:{port}: {} (refused, unreachable or not resolvable there)",
+                        self.shown,
+                        e.message()
+                    ))))
+                }
                 Err(e) => {
                     return Err(leave(ForwardError::Failed(format!(
-                        "{} could not open a connection to {bare}:{port}: {} (refused, unreachable or not resolvable there)",
+                        "{}: opening a channel to {bare}:{port} failed: {}",
                         self.shown,
                         e.message()
                     ))))

@@ -27,20 +27,38 @@ pub fn parse(text: &str) -> Vec<String> {
     addrs
 }
 
+/// What a TCP connection tried from the target's point of view found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    Accepted,
+    /// The target could not connect, and this says how.
+    Refused(String),
+}
+
 /// Tries a TCP connection to `host:port` from the target's point of view
 /// (through the backend's forward: an SSH `direct-tcpip` channel, the
-/// container's network, or this machine), within `timeout`. `Ok` when it
-/// was accepted; `Err` says how it failed.
+/// container's network, or this machine), within `timeout`. `Err` when the
+/// attempt itself could not be made: then nothing is known of `host:port`.
 pub fn connect(
     backend: &dyn crate::backend::Backend,
     host: &str,
     port: u16,
     timeout: std::time::Duration,
-) -> Result<(), String> {
-    let forward = backend.forward(host, port).map_err(|e| e.to_string())?;
-    std::net::TcpStream::connect_timeout(&forward.addr, timeout)
-        .map(drop)
-        .map_err(|e| format!("connecting to {host}:{port}: {e}"))
+) -> Result<Reach, String> {
+    use crate::backend::ForwardError;
+    let forward = match backend.forward(host, port) {
+        Ok(f) => f,
+        Err(ForwardError::Dns(why) | ForwardError::Unreachable(why)) => {
+            return Ok(Reach::Refused(why))
+        }
+        Err(ForwardError::Failed(why)) => return Err(why),
+    };
+    Ok(
+        match std::net::TcpStream::connect_timeout(&forward.addr, timeout) {
+            Ok(_) => Reach::Accepted,
+            Err(e) => Reach::Refused(format!("connecting to {host}:{port}: {e}")),
+        },
+    )
 }
 
 pub fn observe_reachable(
@@ -51,12 +69,12 @@ pub fn observe_reachable(
     let port = port.ok_or_else(|| Early::Error("`reachable` needs a `port`".into()))?;
     match obs.reach.get(&(name.to_string(), port)) {
         None => Err(Early::Error("the connection was not tried".into())),
-        Some(Ok(())) => Ok(Observed {
+        Some(Err(why)) => Err(Early::Error(why.clone())),
+        Some(Ok(Reach::Accepted)) => Ok(Observed {
             value: Value::Bool(true),
             note: Some(format!("a TCP connection to port {port} was accepted")),
         }),
-        Some(Err(why)) if why.contains("cannot carry requests") => Err(Early::Error(why.clone())),
-        Some(Err(why)) => Ok(Observed {
+        Some(Ok(Reach::Refused(why))) => Ok(Observed {
             value: Value::Bool(false),
             note: Some(why.clone()),
         }),

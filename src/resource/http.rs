@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::{Early, Need, Observed};
-use crate::backend::{Backend, ForwardError};
+use crate::backend::Backend;
 use crate::matcher::Value;
 use crate::spec::{From, Property, Request};
 
@@ -173,10 +173,7 @@ pub fn fetch(backend: &dyn Backend, key: &Key) -> Result<Response, String> {
         let addr = match request.from {
             From::Runner => crate::backend::resolve_here(&host, port).map_err(|e| e.to_string())?,
             From::Target => {
-                let f = backend.forward(&host, port).map_err(|e| match e {
-                    ForwardError::Dns(m) => m,
-                    ForwardError::Failed(m) => m,
-                })?;
+                let f = backend.forward(&host, port).map_err(|e| e.to_string())?;
                 let addr = f.addr;
                 _forward = f;
                 addr

@@ -300,7 +300,7 @@ pub struct Observations<'a> {
     pub http: HashMap<http::Key, Result<http::Response, String>>,
     /// TCP connections tried from the target's point of view, after the
     /// batch: `host:port` to whether it answered (and how it failed).
-    pub reach: HashMap<(String, u16), Result<(), String>>,
+    pub reach: HashMap<(String, u16), Result<host::Reach, String>>,
     /// Certificates presented by TLS servers (`tls://HOST:PORT`), as DER.
     pub certs: HashMap<String, Result<Vec<u8>, String>>,
 }
