@@ -78,15 +78,13 @@ fn run_id_of(pid: &str) -> Option<String> {
     ))
 }
 
-/// Whether the run that labelled a container with `label` is provably gone:
-/// same boot and PID namespace as this process, and its PID is free or now
-/// belongs to a process that started at another time. Anything else (another
-/// host, namespace or boot, an unreadable label) might be alive and is left
-/// alone.
-fn run_is_gone(label: &str) -> bool {
-    let mine = run_id();
-    let (Some((my_scope, _)), Some((scope, rest))) = (split_scope(&mine), split_scope(label))
-    else {
+/// Whether the run that labelled a container with `label` is provably gone,
+/// as seen from the run `mine` ([`run_id`]): same boot and PID namespace, and
+/// its PID is free or now belongs to a process that started at another time.
+/// Anything else (another host, namespace or boot, an unreadable label) might
+/// be alive and is left alone.
+fn run_is_gone(label: &str, mine: &str) -> bool {
+    let (Some((my_scope, _)), Some((scope, rest))) = (split_scope(mine), split_scope(label)) else {
         return false;
     };
     if scope != my_scope {
@@ -545,12 +543,15 @@ fn reap_leftovers(rt: &tokio::runtime::Runtime, api: &bollard::Docker) {
         return;
     };
     let host = hostname();
+    let mine = run_id();
     let stale: Vec<String> = list
         .into_iter()
         .filter(|c| {
             let labels = c.labels.clone().unwrap_or_default();
             labels.get(HOST_LABEL) == Some(&host)
-                && labels.get(RUN_LABEL).is_some_and(|run| run_is_gone(run))
+                && labels
+                    .get(RUN_LABEL)
+                    .is_some_and(|run| run_is_gone(run, &mine))
         })
         .filter_map(|c| c.id)
         .collect();
@@ -778,19 +779,18 @@ mod tests {
     #[test]
     fn a_run_is_gone_only_when_that_is_certain() {
         let me = super::run_id();
-        assert!(!super::run_is_gone(&me), "this process is alive: {me}");
+        assert!(!super::run_is_gone(&me, &me), "this process is alive: {me}");
         let (scope, _) = super::split_scope(&me).unwrap();
         // The same PID with another start time: the PID was reused.
         let reused = format!("{scope}/{}/1", std::process::id());
-        assert!(super::run_is_gone(&reused));
+        assert!(super::run_is_gone(&reused, &me));
         // Another PID namespace or boot: might be alive, left alone.
         let other_ns = me.replace("pid:[", "pid:[9");
-        assert!(!super::run_is_gone(&other_ns.replacen(
-            &format!("/{}/", std::process::id()),
-            "/999999999/",
-            1
-        )));
-        assert!(!super::run_is_gone("garbage"));
+        assert!(!super::run_is_gone(
+            &other_ns.replacen(&format!("/{}/", std::process::id()), "/999999999/", 1),
+            &me
+        ));
+        assert!(!super::run_is_gone("garbage", &me));
     }
 
     #[test]
