@@ -5,7 +5,7 @@
 #[macro_use]
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use support::docker::{Running, DEBIAN};
@@ -204,18 +204,9 @@ fn assert_catalogue(results: &[(String, String, String)]) {
     }
 }
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "infraspec-catalogue-{tag}-{}-{}",
-        std::process::id(),
-        sshd::free_port()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 fn in_a_container() {
-    let dir = temp_dir("docker");
+    let tmp = support::temp_dir();
+    let dir = tmp.path();
     certificate(&dir);
     let c = Running::start(DEBIAN);
     let cp = Command::new("docker")
@@ -241,13 +232,13 @@ fn in_a_container() {
         .arg(&spec_path)
         .output()
         .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
     assert_catalogue(&outcomes(&out));
 }
 
 fn over_ssh() {
     let s = sshd::start();
-    let dir = temp_dir("ssh");
+    let tmp = support::temp_dir();
+    let dir = tmp.path();
     certificate(&dir);
     let cp = Command::new("docker")
         .args([
@@ -313,7 +304,6 @@ fn over_ssh() {
     );
     let _ = server.kill();
     let _ = server.wait();
-    let _ = std::fs::remove_dir_all(&dir);
     assert_catalogue(&outcomes(&out));
 }
 

@@ -18,31 +18,21 @@ fn infraspec(dir: &Path, args: &[&str]) -> Output {
         .expect("run infraspec")
 }
 
-/// A fresh directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
+/// A fresh directory under the system temp dir, removed when dropped, also
+/// when the test panics (the second field is tempfile's guard).
+struct TempDir(PathBuf, #[allow(dead_code)] tempfile::TempDir);
 
 impl TempDir {
     fn new(tag: &str) -> TempDir {
-        let path = std::env::temp_dir().join(format!(
-            "infraspec-test-{tag}-{}-{:?}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        ));
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
+        let guard = tempfile::Builder::new()
+            .prefix(&format!("infraspec-test-{tag}-"))
+            .tempdir()
+            .unwrap();
+        TempDir(guard.path().to_path_buf(), guard)
     }
     fn write(&self, name: &str, content: &str) -> String {
         std::fs::write(self.0.join(name), content).unwrap();
         name.to_string()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

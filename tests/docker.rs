@@ -24,10 +24,15 @@ fn infraspec(args: &[&str]) -> (Output, u32) {
     (child.wait_with_output().unwrap(), pid)
 }
 
-fn temp_file(name: &str, content: &str) -> std::path::PathBuf {
-    let path = std::env::temp_dir().join(format!("infraspec-docker-{}-{name}", std::process::id()));
-    std::fs::write(&path, content).unwrap();
-    path
+/// A file in its own temporary directory, both removed when dropped.
+fn temp_file(name: &str, content: &str) -> tempfile::TempPath {
+    let file = tempfile::Builder::new()
+        .prefix("infraspec-test-")
+        .suffix(&format!("-{name}"))
+        .tempfile()
+        .unwrap();
+    std::fs::write(file.path(), content).unwrap();
+    file.into_temp_path()
 }
 
 fn the_same_hundred_check_spec_in_a_running_container() {
@@ -51,7 +56,6 @@ fn the_same_hundred_check_spec_in_a_running_container() {
         );
     }
     assert_eq!(seen[0], seen[1]);
-    let _ = std::fs::remove_file(spec);
 }
 
 fn an_nginx_image_is_gated_with_its_own_command_and_nothing_is_left() {
@@ -71,8 +75,9 @@ fn an_nginx_image_is_gated_with_its_own_command_and_nothing_is_left() {
     exposed_ports: { contains: 80/tcp }
 "#,
     );
-    let report = std::env::temp_dir().join(format!("infraspec-gate-{}.json", std::process::id()));
-    let junit = std::env::temp_dir().join(format!("infraspec-gate-{}.xml", std::process::id()));
+    let tmp = support::temp_dir();
+    let report = tmp.path().join("gate.json");
+    let junit = tmp.path().join("gate.xml");
     let target = format!("docker:{}", d::DEBIAN);
     let (out, pid) = infraspec(&[
         "--target",
@@ -96,7 +101,6 @@ fn an_nginx_image_is_gated_with_its_own_command_and_nothing_is_left() {
         xml.contains("<skipped message=\"containers use the host&apos;s clock\"/>"),
         "{xml}"
     );
-    let _ = std::fs::remove_file(&junit);
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     let checks = doc["targets"][0]["checks"].as_array().unwrap();
     let service = checks
@@ -120,7 +124,6 @@ fn an_nginx_image_is_gated_with_its_own_command_and_nothing_is_left() {
         d::containers_of(pid).is_empty(),
         "the throwaway container was left behind"
     );
-    let _ = std::fs::remove_file(report);
 }
 
 fn a_failing_gate_still_removes_its_container() {

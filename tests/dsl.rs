@@ -82,9 +82,8 @@ fn several_targets_name_every_trial_with_its_target() {
 }
 
 fn only_the_selected_trials_are_planned_and_run() {
-    let dir = std::env::temp_dir().join(format!("infraspec-dsl-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let marker = dir.join("ran");
+    let dir = support::temp_dir();
+    let marker = dir.path().join("ran");
     let m = marker.to_str().unwrap();
     let out = run(&["user root"], &[("INFRASPEC_DSL_MARKER", m)]);
     assert!(out.status.success(), "{}", text(&out.stdout));
@@ -100,7 +99,6 @@ fn only_the_selected_trials_are_planned_and_run() {
         marker.exists(),
         "the marker check did not run without a filter"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn exact_selects_one_trial_as_nextest_runs_it() {

@@ -357,8 +357,8 @@ fn case06_in_a_container_a_background_child_does_not_hold_the_run() {
 
 /// Case 7: Isolation: one oversized or failing probe errors only its own checks.
 fn case07_one_bad_probe_spoils_only_its_own_checks() {
-    let dir = std::env::temp_dir().join(format!("infraspec-fc7-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = support::temp_dir();
+    let dir = tmp.path();
     let huge = format!("/{}", "a".repeat(1 << 20));
     let spec = format!(
         "checks:\n  - command: head -c 500000000 /dev/zero\n    stdout: {{contains: x}}\n  - command: echo ok\n    stdout: ok\n  - file: {huge}\n    exists: false\n  - file: /etc/passwd\n"
@@ -366,7 +366,6 @@ fn case07_one_bad_probe_spoils_only_its_own_checks() {
     let path = dir.join("spec.yaml");
     std::fs::write(&path, spec).unwrap();
     let out = infraspec(&["--format", "json", path.to_str().unwrap()], &[]);
-    std::fs::remove_dir_all(&dir).unwrap();
     let all = outcomes(&out);
     let got: Vec<&str> = all.iter().map(|(_, o, _)| o.as_str()).collect();
     assert_eq!(got, ["error", "pass", "error", "pass"], "{all:#?}");
@@ -399,8 +398,8 @@ fn case07_a_batch_timeout_keeps_the_answers_that_finished() {
 /// Case 8: Linear output: each failing check names only what concerns it, and a
 /// spec that is too large is refused at once.
 fn case08_reports_grow_linearly_and_huge_specs_are_refused() {
-    let dir = std::env::temp_dir().join(format!("infraspec-fc8-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = support::temp_dir();
+    let dir = tmp.path();
     let mut spec = String::from("checks:\n");
     for i in 0..2000 {
         spec.push_str(&format!("  - file: /nonexistent/infraspec-{i:05}\n"));
@@ -431,7 +430,6 @@ fn case08_reports_grow_linearly_and_huge_specs_are_refused() {
         "{}",
         show(&out)
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Case 9: Leaks: no throwaway container survives a signal, however early.

@@ -120,8 +120,8 @@ fn container_killed_mid_run() {
 /// Runs killed at several points, with SIGINT or SIGTERM: no throwaway
 /// container and no temporary directory on the (local) target survives.
 fn runs_killed_at_any_point_leave_nothing_behind() {
-    let tmp = std::env::temp_dir().join(format!("infraspec-faults-tmp-{}", std::process::id()));
-    std::fs::create_dir_all(&tmp).unwrap();
+    let guard = support::temp_dir();
+    let tmp = guard.path();
     let target = format!("docker:{}", support::docker::BUSYBOX);
     for (delay_ms, signal) in [
         (150, "-INT"),
@@ -171,7 +171,6 @@ fn runs_killed_at_any_point_leave_nothing_behind() {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
-    let _ = std::fs::remove_dir_all(&tmp);
 }
 
 infraspec_tests! {

@@ -60,7 +60,9 @@ fn hostile_name(canary: &'static str) -> impl Strategy<Value = String> {
 fn canary() -> &'static str {
     static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     PATH.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("infraspec-canary-{}", std::process::id()));
+        // Kept for the whole run (a static is never dropped): removed at exit
+        // by no one, so it is made under the test's own target directory.
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("infraspec-canary");
         std::fs::create_dir_all(&dir).unwrap();
         dir.join("pwned").to_string_lossy().into_owned()
     })

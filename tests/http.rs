@@ -26,7 +26,8 @@ fn free_port() -> u16 {
 
 /// A directory served over HTTP (or HTTPS) on 127.0.0.1 by Python, stopped on drop.
 struct Site {
-    dir: PathBuf,
+    /// Removed after the server is stopped (fields drop after `drop`).
+    _dir: tempfile::TempDir,
     port: u16,
     server: Child,
 }
@@ -44,7 +45,11 @@ httpd.serve_forever()
 
 impl Site {
     fn start(tag: &str, tls: Option<(&Path, &Path)>) -> Site {
-        let dir = std::env::temp_dir().join(format!("infraspec-site-{tag}-{}", std::process::id()));
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!("infraspec-site-{tag}-"))
+            .tempdir()
+            .unwrap();
+        let dir = tmp.path().to_path_buf();
         std::fs::create_dir_all(dir.join("docs")).unwrap();
         std::fs::write(dir.join("index.html"), "<h1>hello from the target</h1>\n").unwrap();
         std::fs::write(dir.join("docs/index.html"), "docs\n").unwrap();
@@ -85,7 +90,11 @@ impl Site {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Site { dir, port, server }
+        Site {
+            _dir: tmp,
+            port,
+            server,
+        }
     }
 
     fn url(&self, scheme: &str, path: &str) -> String {
@@ -97,7 +106,6 @@ impl Drop for Site {
     fn drop(&mut self) {
         let _ = self.server.kill();
         let _ = self.server.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -280,8 +288,8 @@ fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
 }
 
 fn tls_with_a_private_ca_fails_by_default_and_passes_with_the_ca() {
-    let dir = std::env::temp_dir().join(format!("infraspec-tls-{}", std::process::id()));
-    let (ca, cert, key) = certificates(&dir);
+    let tmp = support::temp_dir();
+    let (ca, cert, key) = certificates(tmp.path());
     let site = Site::start("tls", Some((&cert, &key)));
     let url = site.url("https", "/");
     let default = infraspec(&["--format", "json", "-c", &format!("{{http: '{url}'}}")]);
@@ -302,7 +310,6 @@ fn tls_with_a_private_ca_fails_by_default_and_passes_with_the_ca() {
     assert_eq!(with_ca.status.code(), Some(0), "{}", show(&with_ca));
     let insecure = infraspec(&["-c", &format!("{{http: '{url}', insecure: true}}")]);
     assert_eq!(insecure.status.code(), Some(0), "{}", show(&insecure));
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 fn through_ssh_localhost_is_the_target() {

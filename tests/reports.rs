@@ -111,11 +111,15 @@ fn snapshot(name: &str, actual: &str) {
     );
 }
 
-fn write_temp(name: &str, text: &str) -> std::path::PathBuf {
-    let path =
-        std::env::temp_dir().join(format!("infraspec-reports-{}-{name}", std::process::id()));
-    std::fs::write(&path, text).unwrap();
-    path
+/// A temporary file holding `text`, removed when dropped.
+fn write_temp(name: &str, text: &str) -> tempfile::TempPath {
+    let file = tempfile::Builder::new()
+        .prefix("infraspec-reports-")
+        .suffix(&format!("-{name}"))
+        .tempfile()
+        .unwrap();
+    std::fs::write(file.path(), text).unwrap();
+    file.into_temp_path()
 }
 
 fn tool(name: &str) -> bool {
@@ -163,7 +167,6 @@ fn junit_snapshot_validates_against_a_junit_schema() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let _ = std::fs::remove_file(file);
     }
 }
 
@@ -202,8 +205,6 @@ fn tap_snapshot_parses_with_prove() {
             "{}",
             String::from_utf8_lossy(&ok.stdout)
         );
-        let _ = std::fs::remove_file(file);
-        let _ = std::fs::remove_file(file2);
     }
 }
 

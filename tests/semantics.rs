@@ -54,20 +54,14 @@ fn fixture() -> Running {
 
 /// Each check's outcome and message, in order.
 fn run(c: &Running, spec: &str) -> Vec<(String, String, String)> {
-    let dir = std::env::temp_dir().join(format!(
-        "infraspec-semantics-{}-{}",
-        std::process::id(),
-        support::sshd::free_port()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("spec.yaml");
+    let dir = support::temp_dir();
+    let path = dir.path().join("spec.yaml");
     std::fs::write(&path, spec).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_infraspec"))
         .args(["--format", "json", "--target", &format!("docker://{}", c.0)])
         .arg(&path)
         .output()
         .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
     support::checks_of(&out)
 }
 

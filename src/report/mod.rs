@@ -94,38 +94,56 @@ fn needs_escape(c: char) -> bool {
     c.is_control() && c != '\n' && c != '\t'
 }
 
-/// A line diff of two texts: `  same`, `- expected`, `+ found`. Long inputs
-/// are cut to their first 400 lines.
+/// A line diff of two texts in hunks with three lines of context, as
+/// `diff -u` shows them: `@@ -1,3 +1,4 @@`, then `  same`, `- expected`,
+/// `+ found`. Lines are compared without their line breaks, so texts that
+/// differ only in a trailing newline give no changed line. A diff that takes
+/// longer than a second falls back to a coarser (still correct) one.
 pub fn diff(expected: &str, found: &str) -> String {
-    const MAX: usize = 400;
-    let a: Vec<&str> = expected.lines().take(MAX).collect();
-    let b: Vec<&str> = found.lines().take(MAX).collect();
-    // Longest common subsequence lengths, from the ends.
-    let mut lcs = vec![vec![0u16; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
-        }
+    use similar::{group_diff_ops, Algorithm, DiffTag};
+    let a: Vec<&str> = expected.lines().collect();
+    let b: Vec<&str> = found.lines().collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    let ops = similar::capture_diff_slices_deadline(Algorithm::Myers, &a, &b, Some(deadline));
+    if ops.iter().all(|op| op.tag() == DiffTag::Equal) {
+        return a
+            .iter()
+            .map(|l| format!("  {l}"))
+            .collect::<Vec<_>>()
+            .join("\n");
     }
-    let (mut i, mut j, mut out) = (0, 0, Vec::new());
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            out.push(format!("  {}", a[i]));
-            i += 1;
-            j += 1;
-        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
-            out.push(format!("- {}", a[i]));
-            i += 1;
-        } else {
-            out.push(format!("+ {}", b[j]));
-            j += 1;
+    let mut out = Vec::new();
+    for hunk in group_diff_ops(ops, 3) {
+        let (Some(first), Some(last)) = (hunk.first(), hunk.last()) else {
+            continue;
+        };
+        let old = first.old_range().start..last.old_range().end;
+        let new = first.new_range().start..last.new_range().end;
+        out.push(format!("@@ -{} +{} @@", hunk_range(&old), hunk_range(&new)));
+        for op in &hunk {
+            let (tag, old, new) = op.as_tag_tuple();
+            match tag {
+                DiffTag::Equal => out.extend(a[old].iter().map(|l| format!("  {l}"))),
+                DiffTag::Delete => out.extend(a[old].iter().map(|l| format!("- {l}"))),
+                DiffTag::Insert => out.extend(b[new].iter().map(|l| format!("+ {l}"))),
+                DiffTag::Replace => {
+                    out.extend(a[old].iter().map(|l| format!("- {l}")));
+                    out.extend(b[new].iter().map(|l| format!("+ {l}")));
+                }
+            }
         }
     }
     out.join("\n")
+}
+
+/// `start,count` as unified diffs number lines: from 1, and an empty range
+/// named by the line before it.
+fn hunk_range(r: &std::ops::Range<usize>) -> String {
+    match r.len() {
+        0 => format!("{},0", r.start),
+        1 => format!("{}", r.start + 1),
+        n => format!("{},{n}", r.start + 1),
+    }
 }
 
 pub(crate) fn millis(d: Duration) -> u64 {
@@ -147,7 +165,30 @@ mod tests {
 
     #[test]
     fn line_diff_marks_what_changed() {
-        assert_eq!(diff("a\nb\nc", "a\nB\nc\nd"), "  a\n- b\n+ B\n  c\n+ d");
+        assert_eq!(
+            diff("a\nb\nc", "a\nB\nc\nd"),
+            "@@ -1,3 +1,4 @@\n  a\n- b\n+ B\n  c\n+ d"
+        );
         assert_eq!(diff("same", "same"), "  same");
+        assert_eq!(diff("same\n", "same"), "  same");
+    }
+
+    #[test]
+    fn long_texts_show_only_the_changed_hunks_with_context() {
+        let expected: Vec<String> = (1..=100).map(|i| format!("line {i}")).collect();
+        let mut found = expected.clone();
+        found[9] = "changed 10".into();
+        found.remove(79);
+        let d = diff(&expected.join("\n"), &found.join("\n"));
+        assert_eq!(
+            d,
+            "@@ -7,7 +7,7 @@\n  line 7\n  line 8\n  line 9\n- line 10\n+ changed 10\n  line 11\n  line 12\n  line 13\n\
+             @@ -77,7 +77,6 @@\n  line 77\n  line 78\n  line 79\n- line 80\n  line 81\n  line 82\n  line 83"
+        );
+        // The diff of a long text is not cut: a change on line 5000 shows.
+        let long: Vec<String> = (1..=6000).map(|i| format!("{i}")).collect();
+        let mut other = long.clone();
+        other[4999] = "five thousand".into();
+        assert!(diff(&long.join("\n"), &other.join("\n")).contains("@@ -4997,7 +4997,7 @@"));
     }
 }

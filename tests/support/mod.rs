@@ -27,6 +27,15 @@ pub mod harness;
 pub mod scripted;
 pub mod sshd;
 
+/// A fresh directory under the system temp dir, removed when dropped, also
+/// when the test panics.
+pub fn temp_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("infraspec-test-")
+        .tempdir()
+        .expect("a temporary directory")
+}
+
 /// Lossy text of a process's output.
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()

@@ -28,6 +28,8 @@ pub struct Sshd {
     pub home: PathBuf,
     /// The container sshd runs in.
     pub container: String,
+    /// Removes `dir` after the container (fields drop after `drop`).
+    _tmp: tempfile::TempDir,
 }
 
 fn run(cmd: &mut Command) -> Output {
@@ -76,7 +78,8 @@ pub fn unavailable() -> Option<String> {
 /// and the images are there.
 pub fn start() -> Sshd {
     let port = free_port();
-    let dir = std::env::temp_dir().join(format!("infraspec-sshd-{}-{port}", std::process::id()));
+    let tmp = super::temp_dir();
+    let dir = tmp.path().to_path_buf();
     let home = dir.join("home");
     let ssh = home.join(".ssh");
     std::fs::create_dir_all(&ssh).unwrap();
@@ -121,6 +124,7 @@ pub fn start() -> Sshd {
         dir,
         home,
         container,
+        _tmp: tmp,
     };
     server.wait_ready();
     let host_pub = std::fs::read_to_string(server.dir.join("host_ed25519.pub")).unwrap();
@@ -216,6 +220,5 @@ impl Drop for Sshd {
         let _ = Command::new("docker")
             .args(["rm", "-f", "-v", &self.container])
             .output();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
