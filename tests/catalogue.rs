@@ -207,7 +207,7 @@ fn assert_catalogue(results: &[(String, String, String)]) {
 fn in_a_container() {
     let tmp = support::temp_dir();
     let dir = tmp.path();
-    certificate(&dir);
+    certificate(dir);
     let c = Running::start(DEBIAN);
     let cp = Command::new("docker")
         .args([
@@ -239,7 +239,7 @@ fn over_ssh() {
     let s = sshd::start();
     let tmp = support::temp_dir();
     let dir = tmp.path();
-    certificate(&dir);
+    certificate(dir);
     let cp = Command::new("docker")
         .args([
             "cp",

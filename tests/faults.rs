@@ -138,7 +138,7 @@ fn runs_killed_at_any_point_leave_nothing_behind() {
                 "-c",
                 "{command: 'sleep 0.3'}",
             ])
-            .env("TMPDIR", &tmp)
+            .env("TMPDIR", tmp)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -156,7 +156,7 @@ fn runs_killed_at_any_point_leave_nothing_behind() {
         // A probe script still running finishes and removes its directory.
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            let left: Vec<_> = std::fs::read_dir(&tmp)
+            let left: Vec<_> = std::fs::read_dir(tmp)
                 .unwrap()
                 .filter_map(|e| e.ok())
                 .map(|e| e.file_name())
