@@ -12,12 +12,20 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn infraspec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_infraspec"))
-        .args(args)
+    infraspec_with(args, &[])
+}
+
+fn infraspec_with(args: &[&str], env: &[(&str, &Path)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_infraspec"));
+    cmd.args(args)
         .env("NO_COLOR", "1")
         .env_remove("INFRASPEC_TARGET")
-        .output()
-        .unwrap()
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
 }
 
 fn free_port() -> u16 {
@@ -287,7 +295,7 @@ fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     )
 }
 
-fn tls_with_a_private_ca_fails_by_default_and_passes_with_the_ca() {
+fn tls_with_a_private_ca_fails_by_default_and_passes_with_the_ca_or_the_system_store() {
     let tmp = support::temp_dir();
     let (ca, cert, key) = certificates(tmp.path());
     let site = Site::start("tls", Some((&cert, &key)));
@@ -308,6 +316,11 @@ fn tls_with_a_private_ca_fails_by_default_and_passes_with_the_ca() {
         ),
     ]);
     assert_eq!(with_ca.status.code(), Some(0), "{}", show(&with_ca));
+    // A CA installed in the system's store (here through SSL_CERT_FILE, as
+    // an internal CA would be) is trusted without `ca`.
+    let check = format!("{{http: '{url}', body: {{contains: hello}}}}");
+    let system = infraspec_with(&["-c", &check], &[("SSL_CERT_FILE", &ca)]);
+    assert_eq!(system.status.code(), Some(0), "{}", show(&system));
     let insecure = infraspec(&["-c", &format!("{{http: '{url}', insecure: true}}")]);
     assert_eq!(insecure.status.code(), Some(0), "{}", show(&insecure));
 }
@@ -405,7 +418,7 @@ infraspec_tests! {
         local_requests_their_properties_and_distinct_errors,
         a_request_times_out_as_a_timeout,
         eventually_waits_for_the_app_to_come_up,
-        tls_with_a_private_ca_fails_by_default_and_passes_with_the_ca,
+        tls_with_a_private_ca_fails_by_default_and_passes_with_the_ca_or_the_system_store,
     ],
     Ssh: [
         through_ssh_localhost_is_the_target,

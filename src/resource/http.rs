@@ -100,8 +100,28 @@ fn tls_config(request: &Request) -> Result<ureq::tls::TlsConfig, String> {
             return Err(format!("the CA bundle {path} holds no certificate"));
         }
         tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
+    } else {
+        tls = tls.root_certs(default_roots().clone());
     }
     Ok(tls.build())
+}
+
+/// What an `https` check trusts without `ca`: the system's CA store (where
+/// internal CAs are installed; `SSL_CERT_FILE` and `SSL_CERT_DIR` are
+/// honoured) and Mozilla's roots, so a machine without a CA store still
+/// verifies public sites. Read once per run.
+fn default_roots() -> &'static ureq::tls::RootCerts {
+    static ROOTS: std::sync::OnceLock<ureq::tls::RootCerts> = std::sync::OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let system = rustls_native_certs::load_native_certs().certs;
+        let mozilla = webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter();
+        system
+            .iter()
+            .chain(mozilla)
+            .map(|der| ureq::tls::Certificate::from_der(der.as_ref()).to_owned())
+            .collect::<Vec<_>>()
+            .into()
+    })
 }
 
 fn describe(e: ureq::Error, host: &str, port: u16, timeout: Duration) -> String {
