@@ -17,6 +17,7 @@ use crate::version::VersionReq;
 
 /// A resource type of the DSL.
 pub trait ResourceType {
+    /// The resource kind the type stands for.
     const KIND: ResourceKind;
 }
 
@@ -27,12 +28,15 @@ pub trait ResourceType {
     note = "each resource's properties are listed in the infraspec docs (and in `its(…)` errors of YAML specs)"
 )]
 pub trait PropertyOf<R> {
+    /// The kind of value the property holds.
     type Kind: KindOf;
+    /// The property the type stands for.
     const PROPERTY: Property;
 }
 
 /// A value kind of the DSL.
 pub trait KindOf {
+    /// The value kind the marker stands for.
     const KIND: ValueKind;
 }
 
@@ -76,6 +80,7 @@ pub mod kind {
     macro_rules! kinds {
         ($($name:ident),*) => {$(
             #[derive(Debug, Clone, Copy)]
+            /// A value kind, as a type.
             pub struct $name;
             impl super::KindOf for $name {
                 const KIND: crate::spec::ValueKind = crate::spec::ValueKind::$name;
@@ -248,10 +253,12 @@ pub fn be_listening() -> BeListening {
 }
 
 impl BeListening {
+    /// Only sockets of this protocol.
     pub fn with(mut self, protocol: Protocol) -> Self {
         self.0.protocol = Some(protocol);
         self
     }
+    /// Only sockets bound to this address.
     pub fn on(mut self, address: impl Into<String>) -> Self {
         self.0.address = Some(address.into());
         self
@@ -270,18 +277,23 @@ impl Fits<res::Port> for BeListening {
 #[derive(Debug, Clone, Copy)]
 pub struct BeType(&'static str);
 
+/// The path is a regular file (links followed).
 pub fn be_file() -> BeType {
     BeType("file")
 }
+/// The path is a directory (links followed).
 pub fn be_directory() -> BeType {
     BeType("directory")
 }
+/// The path is a symlink.
 pub fn be_symlink() -> BeType {
     BeType("symlink")
 }
+/// The path is a unix socket.
 pub fn be_socket() -> BeType {
     BeType("socket")
 }
+/// The path is a named pipe.
 pub fn be_pipe() -> BeType {
     BeType("pipe")
 }
@@ -296,6 +308,7 @@ impl Fits<res::File> for BeType {
 #[derive(Debug, Clone, Copy)]
 pub struct BeMode(u32);
 
+/// The file's permission bits are `mode` (write it in octal: `0o644`).
 pub fn be_mode(mode: u32) -> BeMode {
     BeMode(mode)
 }
@@ -313,9 +326,11 @@ impl Fits<res::File> for BeMode {
 #[derive(Debug, Clone)]
 pub struct BeOwned(Property, String);
 
+/// The file is owned by `user`.
 pub fn be_owned_by(user: impl Into<String>) -> BeOwned {
     BeOwned(Property::Owner, user.into())
 }
+/// The file's group is `group`.
 pub fn be_grouped_into(group: impl Into<String>) -> BeOwned {
     BeOwned(Property::Group, group.into())
 }
@@ -448,12 +463,15 @@ impl<R, P: PropertyOf<R>> Fits<Prop<R, P>> for Matcher {
     }
 }
 
+/// Equal to `v` (a set, for lists).
 pub fn eq(v: impl Into<Scalar>) -> Eq {
     Eq(v.into())
 }
+/// Equal to one of `values`.
 pub fn be_one_of<I: IntoIterator<Item = S>, S: Into<Scalar>>(values: I) -> BeOneOf {
     BeOneOf(values.into_iter().map(Into::into).collect())
 }
+/// Contains `s` (a substring, or an element of a list).
 pub fn contain(s: impl Into<String>) -> Contain {
     Contain(s.into())
 }
@@ -462,21 +480,27 @@ pub fn contain(s: impl Into<String>) -> Contain {
 pub fn match_regex(re: &str) -> MatchRegex {
     MatchRegex(Pattern::new(re).unwrap_or_else(|e| panic!("{e}")))
 }
+/// Starts with `s`.
 pub fn start_with(s: impl Into<String>) -> Affix {
     Affix(true, s.into())
 }
+/// Ends with `s`.
 pub fn end_with(s: impl Into<String>) -> Affix {
     Affix(false, s.into())
 }
+/// Greater than `n`.
 pub fn be_gt(n: impl Into<f64>) -> Compare {
     Compare(Cmp::Gt, n.into())
 }
+/// At least `n`.
 pub fn be_ge(n: impl Into<f64>) -> Compare {
     Compare(Cmp::Ge, n.into())
 }
+/// Less than `n`.
 pub fn be_lt(n: impl Into<f64>) -> Compare {
     Compare(Cmp::Lt, n.into())
 }
+/// At most `n`.
 pub fn be_le(n: impl Into<f64>) -> Compare {
     Compare(Cmp::Le, n.into())
 }

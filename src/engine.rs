@@ -1,7 +1,7 @@
 //! The engine: two round trips per target, whatever the number of checks.
 //!
 //! Round 1 gathers facts with a fixed batch of probes. Then each check is
-//! decided (run or skip, see [`rules`](crate::rules)), the needs of every check
+//! decided (run or skip, see the `rules` module), the needs of every check
 //! that runs are batched into one probe script (round 2), and each check is
 //! evaluated from the answers by pure code. Checks with `eventually` that did
 //! not pass are observed again, alone, until they pass or their time is up.
@@ -22,22 +22,29 @@ use crate::target::Target;
 /// How a check ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
+    /// The expectation held.
     Pass,
     /// The expectation does not hold: `expected` in words, `found` as observed.
     Fail {
+        /// What the check expected.
         expected: String,
+        /// What the target showed.
         found: String,
     },
+    /// The check did not apply here.
     Skip {
+        /// Why (`containers use the host's clock`, a `skip:` reason…).
         reason: String,
     },
     /// The check could not be observed.
     Error {
+        /// Why the check could not be judged.
         message: String,
     },
 }
 
 impl Outcome {
+    /// `pass`, `fail`, `skip` or `error`, as reports spell it.
     pub fn as_str(&self) -> &'static str {
         match self {
             Outcome::Pass => "pass",
@@ -51,7 +58,9 @@ impl Outcome {
 /// One check's result on one target.
 #[derive(Debug, Clone)]
 pub struct CheckResult {
+    /// The check.
     pub check: Check,
+    /// How it ended.
     pub outcome: Outcome,
     /// How the check was judged, where that is worth saying.
     pub note: Option<String>,
@@ -64,23 +73,33 @@ pub struct CheckResult {
 /// Where a target's time went.
 #[derive(Debug, Clone, Default)]
 pub struct Stats {
+    /// Round trips to the target (2 for a whole run when nothing is retried).
     pub round_trips: u32,
+    /// Probes sent in the batch.
     pub probes: usize,
+    /// Time to connect.
     pub connect: Duration,
+    /// Time to learn the target's facts.
     pub facts: Duration,
+    /// Time to observe and judge the checks.
     pub checks: Duration,
+    /// Wall time for the target.
     pub total: Duration,
 }
 
 /// Everything that happened on one target.
 #[derive(Debug, Clone)]
 pub struct TargetReport {
+    /// The target as given (`docker:IMAGE`, `ssh://host`…).
     pub target: String,
+    /// What was learnt of the target, when it could be reached.
     pub facts: Option<Facts>,
     /// Set when the target could not be checked at all (unreachable, no shell,
     /// a batch that failed): every check is then an error too.
     pub error: Option<String>,
+    /// Every check, in spec order.
     pub results: Vec<CheckResult>,
+    /// Round trips and timings.
     pub stats: Stats,
 }
 
@@ -113,6 +132,7 @@ impl Default for Options {
 pub enum BatchError {
     /// The target has no `/bin/sh` to run the script.
     NoShell(String),
+    /// The batch failed for another reason, named.
     Failed(String),
 }
 

@@ -7,14 +7,19 @@ use crate::target::TargetError;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
+    /// A target that could not be parsed.
     Target(#[from] TargetError),
     #[error(transparent)]
+    /// A backend that could not connect or run.
     Backend(#[from] BackendError),
     /// The target could not be observed (a probe failed, the script stopped).
     #[error("failed to observe {what} on {target}: {message}")]
     Observe {
+        /// The target.
         target: String,
+        /// What was being observed.
         what: String,
+        /// What went wrong.
         message: String,
     },
     /// A resource name that cannot be real (`--force` as a package…).

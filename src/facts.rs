@@ -13,15 +13,22 @@ use crate::probe::{Probe, ProbeOutput};
 /// The family an OS belongs to, from `ID` and `ID_LIKE` in os-release.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OsFamily {
+    /// Debian, Ubuntu and their derivatives (dpkg).
     Debian,
+    /// Red Hat, Fedora, CentOS, Rocky, Alma (rpm).
     RedHat,
+    /// Alpine (apk).
     Alpine,
+    /// Arch and Manjaro (pacman).
     Arch,
+    /// openSUSE and SLES (rpm).
     Suse,
+    /// Anything else.
     Other,
 }
 
 impl OsFamily {
+    /// The family's name in specs and reports (`debian`, `redhat`…).
     pub fn as_str(self) -> &'static str {
         match self {
             OsFamily::Debian => "debian",
@@ -52,8 +59,11 @@ impl OsFamily {
 /// Which init system actually runs on the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum InitSystem {
+    /// systemd is PID 1.
     Systemd,
+    /// OpenRC manages services.
     OpenRc,
+    /// SysV init scripts.
     SysV,
     /// No service manager: a container running its application as PID 1, or a
     /// minimal VM or sandbox.
@@ -61,6 +71,7 @@ pub enum InitSystem {
 }
 
 impl InitSystem {
+    /// The init system's name in specs and reports.
     pub fn as_str(self) -> &'static str {
         match self {
             InitSystem::Systemd => "systemd",
@@ -74,16 +85,22 @@ impl InitSystem {
 /// The container runtime a target runs under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ContainerRuntime {
+    /// Docker.
     Docker,
+    /// Podman.
     Podman,
+    /// LXC.
     Lxc,
+    /// Kubernetes (a pod's container).
     Kubernetes,
+    /// systemd-nspawn.
     Nspawn,
     /// A container whose runtime could not be told.
     Unknown,
 }
 
 impl ContainerRuntime {
+    /// The runtime's name in reports.
     pub fn as_str(self) -> &'static str {
         match self {
             ContainerRuntime::Docker => "docker",
@@ -99,13 +116,18 @@ impl ContainerRuntime {
 /// The package manager whose database answers `package` checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PackageManager {
+    /// Debian's dpkg.
     Dpkg,
+    /// rpm.
     Rpm,
+    /// Alpine's apk.
     Apk,
+    /// Arch's pacman.
     Pacman,
 }
 
 impl PackageManager {
+    /// The package manager's name in reports.
     pub fn as_str(self) -> &'static str {
         match self {
             PackageManager::Dpkg => "dpkg",
@@ -121,16 +143,23 @@ impl PackageManager {
 pub struct Facts {
     /// `ID` from os-release (`debian`, `alpine`…), or a fallback guess.
     pub os_id: String,
+    /// `VERSION_ID` from os-release.
     pub os_version: String,
+    /// The family the OS belongs to.
     pub os_family: OsFamily,
+    /// `PRETTY_NAME` from os-release.
     pub os_pretty: String,
     /// `uname -m`: `x86_64`, `aarch64`…
     pub arch: String,
+    /// The init system, or none when nothing manages services.
     pub init: InitSystem,
+    /// The container runtime, when the target is a container.
     pub container: Option<ContainerRuntime>,
     /// The name of PID 1 (`systemd`, `nginx`, `sh`…).
     pub pid1: String,
+    /// The package manager whose database answers `package` checks.
     pub package_manager: Option<PackageManager>,
+    /// The uid checks run as.
     pub uid: Option<u32>,
     /// The name of the user the probes run as.
     pub user: Option<String>,
@@ -147,6 +176,7 @@ impl Facts {
         }
     }
 
+    /// Whether the target is a container of any runtime.
     pub fn is_container(&self) -> bool {
         self.container.is_some()
     }
@@ -240,12 +270,19 @@ pub fn parse_os_release(text: &str) -> BTreeMap<String, String> {
 /// The raw outputs of the fact probes, named. Kept apart from [`parse`] so that
 /// tests can feed captured `/proc` data.
 #[derive(Debug, Default, Clone)]
+#[doc(hidden)]
 pub struct RawFacts<'a> {
+    /// `/etc/os-release` (or `/usr/lib/os-release`).
     pub os_release: &'a str,
+    /// `uname -m`.
     pub uname_m: &'a str,
+    /// The probe shell's environment.
     pub env: &'a str,
+    /// `/proc/1/cgroup`.
     pub pid1_cgroup: &'a str,
+    /// `/proc/1/environ` (NUL-separated).
     pub pid1_environ: &'a [u8],
+    /// `/proc/self/mountinfo`.
     pub mountinfo: &'a str,
 }
 

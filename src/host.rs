@@ -26,8 +26,11 @@ use crate::target::Target;
 /// What a command printed and how it ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandOutput {
+    /// The exit status.
     pub status: i32,
+    /// Standard output.
     pub stdout: String,
+    /// Standard error.
     pub stderr: String,
 }
 
@@ -48,6 +51,7 @@ impl Host {
         })
     }
 
+    /// The target this host talks to.
     pub fn target(&self) -> &Target {
         &self.target
     }
@@ -166,21 +170,27 @@ impl Host {
         })
     }
 
+    /// A package, by name.
     pub fn package<'h>(&'h self, name: &'h str) -> Package<'h> {
         Package(self, name)
     }
+    /// A service, by name.
     pub fn service<'h>(&'h self, name: &'h str) -> Service<'h> {
         Service(self, name)
     }
+    /// A file, by path.
     pub fn file<'h>(&'h self, path: &'h str) -> File<'h> {
         File(self, path)
     }
+    /// A user, by name.
     pub fn user<'h>(&'h self, name: &'h str) -> User<'h> {
         User(self, name)
     }
+    /// A port, by number.
     pub fn port(&self, number: u16) -> Port<'_> {
         Port(self, number)
     }
+    /// Processes, by command name.
     pub fn process<'h>(&'h self, name: &'h str) -> Process<'h> {
         Process(self, name)
     }
@@ -189,6 +199,7 @@ impl Host {
 /// A package on a [`Host`].
 pub struct Package<'h>(&'h Host, &'h str);
 impl Package<'_> {
+    /// Whether the package is installed.
     pub fn installed(&self) -> Result<bool> {
         self.0
             .boolean(ResourceKind::Package, self.1, Property::Installed)
@@ -203,10 +214,12 @@ impl Package<'_> {
 /// A service on a [`Host`].
 pub struct Service<'h>(&'h Host, &'h str);
 impl Service<'_> {
+    /// Whether the service runs.
     pub fn running(&self) -> Result<bool> {
         self.0
             .boolean(ResourceKind::Service, self.1, Property::Running)
     }
+    /// Whether the service starts at boot.
     pub fn enabled(&self) -> Result<bool> {
         self.0
             .boolean(ResourceKind::Service, self.1, Property::Enabled)
@@ -216,6 +229,7 @@ impl Service<'_> {
 /// A file on a [`Host`].
 pub struct File<'h>(&'h Host, &'h str);
 impl File<'_> {
+    /// Whether the path exists (links followed).
     pub fn exists(&self) -> Result<bool> {
         self.0.boolean(ResourceKind::File, self.1, Property::Exists)
     }
@@ -226,9 +240,11 @@ impl File<'_> {
             .int(ResourceKind::File, self.1, Property::Mode)?
             .map(|m| m as u32))
     }
+    /// The owner's name, or `None` when the file is not there.
     pub fn owner(&self) -> Result<Option<String>> {
         self.0.text(ResourceKind::File, self.1, Property::Owner)
     }
+    /// The file's content, or `None` when the file is not there.
     pub fn content(&self) -> Result<Option<String>> {
         self.0.text(ResourceKind::File, self.1, Property::Content)
     }
@@ -237,12 +253,15 @@ impl File<'_> {
 /// A user on a [`Host`].
 pub struct User<'h>(&'h Host, &'h str);
 impl User<'_> {
+    /// Whether the user exists.
     pub fn exists(&self) -> Result<bool> {
         self.0.boolean(ResourceKind::User, self.1, Property::Exists)
     }
+    /// The user's uid, or `None` when the user is not there.
     pub fn uid(&self) -> Result<Option<i64>> {
         self.0.int(ResourceKind::User, self.1, Property::Uid)
     }
+    /// The groups the user belongs to.
     pub fn groups(&self) -> Result<Vec<String>> {
         self.0.list(ResourceKind::User, self.1, Property::Groups)
     }
@@ -251,6 +270,7 @@ impl User<'_> {
 /// A port on a [`Host`].
 pub struct Port<'h>(&'h Host, u16);
 impl Port<'_> {
+    /// Whether something listens on the port.
     pub fn listening(&self) -> Result<bool> {
         self.0
             .boolean(ResourceKind::Port, &self.1.to_string(), Property::Listening)
@@ -260,10 +280,12 @@ impl Port<'_> {
 /// Processes of one name on a [`Host`].
 pub struct Process<'h>(&'h Host, &'h str);
 impl Process<'_> {
+    /// Whether at least one process runs.
     pub fn running(&self) -> Result<bool> {
         self.0
             .boolean(ResourceKind::Process, self.1, Property::Running)
     }
+    /// How many processes run.
     pub fn count(&self) -> Result<i64> {
         Ok(self
             .0

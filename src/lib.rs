@@ -26,22 +26,36 @@
 //! needs, the engine batches those needs into probes (one `stat` for all files,
 //! one package list for all packages), and names from a spec reach the target
 //! only as single-quoted arguments, never as shell text.
+//!
+//! The rest of this page is the manual of the Rust DSL. The YAML spec format,
+//! the targets and the CLI are described in the repository's `docs/` pages
+//! and README.
+//!
+#![doc = include_str!("../docs/dsl.md")]
+#![warn(missing_docs)]
 
+#[doc(hidden)]
 pub mod backend;
 pub mod dsl;
 pub mod engine;
 pub mod error;
 pub mod facts;
+#[doc(hidden)]
 pub mod harness;
 pub mod host;
+#[doc(hidden)]
 pub mod inventory;
 pub mod matcher;
+#[doc(hidden)]
 pub mod probe;
 pub mod report;
+#[doc(hidden)]
 pub mod resource;
+#[doc(hidden)]
 pub mod rules;
 pub mod spec;
 pub mod target;
+#[doc(hidden)]
 pub mod version;
 
 pub use engine::{CheckResult, Options, Outcome, TargetReport};

@@ -14,7 +14,9 @@ use crate::version::{Scheme, VersionReq};
 pub enum Value {
     /// A state such as installed, running, listening.
     Bool(bool),
+    /// A whole number.
     Int(i64),
+    /// Text.
     Text(String),
     /// A set of names, such as a user's groups or an image's exposed ports.
     List(Vec<String>),
@@ -24,7 +26,9 @@ pub enum Value {
     Version(String, Scheme),
     /// A user or group: equal to its name, or to its number (`owner: 0`).
     Named {
+        /// The name.
         name: String,
+        /// The numeric id.
         id: i64,
     },
     /// A file's type as `test` and `stat -L` see it: the type of what a
@@ -32,7 +36,9 @@ pub enum Value {
     /// path itself is a symlink. Equal to `symlink` for a link, and to the
     /// type of its target.
     FileType {
+        /// The type of what the path resolves to.
         target: Option<&'static str>,
+        /// Whether the path itself is a symlink.
         link: bool,
     },
 }
@@ -100,8 +106,11 @@ impl fmt::Display for Value {
 /// A literal in an expectation: `200`, `true`, `"root"`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Scalar {
+    /// true or false.
     Bool(bool),
+    /// A whole number.
     Int(i64),
+    /// Text.
     Str(String),
     /// A set of names, for `eq` on a list: equal when the list holds exactly
     /// these names, in any order.
@@ -187,6 +196,7 @@ impl From<u16> for Scalar {
 pub struct Pattern(regex::Regex);
 
 impl Pattern {
+    /// Compiles a regular expression (`^` and `$` anchor at lines).
     pub fn new(source: &str) -> Result<Self, String> {
         regex::RegexBuilder::new(source)
             .multi_line(true)
@@ -195,6 +205,7 @@ impl Pattern {
             .map(Pattern)
             .map_err(|e| format!("invalid regular expression {source:?}: {e}"))
     }
+    /// The expression as written.
     pub fn as_str(&self) -> &str {
         self.0.as_str()
     }
@@ -209,9 +220,13 @@ impl PartialEq for Pattern {
 /// Numeric comparison operators for `gt`, `ge`, `lt`, `le`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cmp {
+    /// Greater than.
     Gt,
+    /// Greater than or equal.
     Ge,
+    /// Less than.
     Lt,
+    /// Less than or equal.
     Le,
 }
 
@@ -229,16 +244,27 @@ impl Cmp {
 /// An expectation on a value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Matcher {
+    /// `eq`: equal (a set, for lists).
     Eq(Scalar),
+    /// `contains`: a substring, or an element of a list.
     Contains(String),
+    /// `matches`: a regular expression.
     Matches(Pattern),
+    /// `starts_with`.
     StartsWith(String),
+    /// `ends_with`.
     EndsWith(String),
+    /// `gt`, `ge`, `lt`, `le`: a numeric comparison.
     Compare(Cmp, f64),
+    /// A version requirement (`>= 2.4`), compared by the package manager's rules.
     Version(VersionReq),
+    /// `one_of`: equal to one of these.
     OneOf(Vec<Scalar>),
+    /// `not`: the inner matcher does not match.
     Not(Box<Matcher>),
+    /// `all_of`: every matcher matches.
     AllOf(Vec<Matcher>),
+    /// `any_of`: at least one matcher matches.
     AnyOf(Vec<Matcher>),
 }
 
@@ -420,9 +446,11 @@ impl fmt::Display for Matcher {
 pub mod dsl {
     use super::*;
 
+    /// `eq`: equal to `v`.
     pub fn eq(v: impl Into<Scalar>) -> Matcher {
         Matcher::Eq(v.into())
     }
+    /// `contains`: contains `s`.
     pub fn contain(s: impl Into<String>) -> Matcher {
         Matcher::Contains(s.into())
     }
@@ -431,21 +459,27 @@ pub mod dsl {
     pub fn match_regex(re: &str) -> Matcher {
         Matcher::Matches(Pattern::new(re).unwrap_or_else(|e| panic!("{e}")))
     }
+    /// `starts_with`: starts with `s`.
     pub fn start_with(s: impl Into<String>) -> Matcher {
         Matcher::StartsWith(s.into())
     }
+    /// `ends_with`: ends with `s`.
     pub fn end_with(s: impl Into<String>) -> Matcher {
         Matcher::EndsWith(s.into())
     }
+    /// `gt`: greater than `n`.
     pub fn be_gt(n: impl Into<f64>) -> Matcher {
         Matcher::Compare(Cmp::Gt, n.into())
     }
+    /// `ge`: at least `n`.
     pub fn be_ge(n: impl Into<f64>) -> Matcher {
         Matcher::Compare(Cmp::Ge, n.into())
     }
+    /// `lt`: less than `n`.
     pub fn be_lt(n: impl Into<f64>) -> Matcher {
         Matcher::Compare(Cmp::Lt, n.into())
     }
+    /// `le`: at most `n`.
     pub fn be_le(n: impl Into<f64>) -> Matcher {
         Matcher::Compare(Cmp::Le, n.into())
     }

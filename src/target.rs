@@ -11,19 +11,27 @@ pub enum Target {
     Local,
     /// `ssh://[user@]host[:port][?options]`
     Ssh {
+        /// The user to log in as (else the SSH config's or the current user).
         user: Option<String>,
+        /// The host name or address.
         host: String,
+        /// The port (else the SSH config's or 22).
         port: Option<u16>,
+        /// URL query options (`identity`, `sudo`, `known_hosts`…).
         options: BTreeMap<String, String>,
     },
     /// `docker://container[?user=…]`: a running container.
     DockerContainer {
+        /// The container's name or id.
         container: String,
+        /// URL query options (`user`).
         options: BTreeMap<String, String>,
     },
     /// `docker:image[:tag]`: a throwaway container from an image.
     DockerImage {
+        /// The image reference.
         image: String,
+        /// URL query options (`user`, `cmd`, `entrypoint`, `env`, `network`…).
         options: BTreeMap<String, String>,
     },
 }
@@ -32,7 +40,9 @@ pub enum Target {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid target {target:?}: {reason}")]
 pub struct TargetError {
+    /// The target as written.
     pub target: String,
+    /// What is wrong with it.
     pub reason: String,
 }
 

@@ -30,6 +30,7 @@ fn secs(d: std::time::Duration) -> String {
     format!("{:.3}", d.as_secs_f64())
 }
 
+/// The reports as a JUnit XML document: one testsuite per target.
 pub fn render(reports: &[TargetReport]) -> String {
     let all = Summary::of(reports);
     let total: std::time::Duration = reports

@@ -12,13 +12,18 @@ pub mod tap;
 /// Counts over a whole run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Summary {
+    /// Checks that passed.
     pub passed: usize,
+    /// Checks that failed.
     pub failed: usize,
+    /// Checks that were skipped.
     pub skipped: usize,
+    /// Checks that could not be judged.
     pub errors: usize,
 }
 
 impl Summary {
+    /// Counts over every target's results.
     pub fn of(reports: &[TargetReport]) -> Summary {
         let mut s = Summary::default();
         for r in reports.iter().flat_map(|t| &t.results) {

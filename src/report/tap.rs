@@ -17,6 +17,7 @@ fn quoted(s: &str) -> String {
     serde_json::to_string(s).expect("strings serialize")
 }
 
+/// The reports as TAP version 14 text.
 pub fn render(reports: &[TargetReport]) -> String {
     let total: usize = reports.iter().map(|t| t.results.len()).sum();
     let mut out = format!("TAP version 13\n1..{total}\n");

@@ -15,20 +15,35 @@ pub mod yaml;
 /// The closed set of resources infraspec knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ResourceKind {
+    /// `package: NAME`: a package in the target's package database (dpkg, rpm, apk, pacman).
     Package,
+    /// `service: NAME`: a system service (systemd, OpenRC, SysV), or its init script and processes where no init runs.
     Service,
+    /// `port: N`: a TCP or UDP port, as the target's socket table shows it.
     Port,
+    /// `file: PATH`: a file, directory, link, socket or device on the target.
     File,
+    /// `user: NAME`: an account in the target's user database (`getent passwd`).
     User,
+    /// `group: NAME`: a group in the target's group database (`getent group`).
     Group,
+    /// `process: NAME`: processes running with this command name.
     Process,
+    /// `command: TEXT`: a shell command run on the target: exit status, stdout, stderr.
     Command,
+    /// `kernel_param: KEY`: a sysctl value from `/proc/sys`.
     KernelParam,
+    /// `kernel_module: NAME`: a loaded kernel module.
     KernelModule,
+    /// `mount: PATH`: a mount point and its filesystem, device and options.
     Mount,
+    /// `interface: NAME`: a network interface: addresses, MTU, prefix, link state.
     Interface,
+    /// `host: NAME`: name resolution and reachability from the target.
     Host,
+    /// `http: URL`: an HTTP(S) request made from the target's point of view.
     Http,
+    /// `docker_image: REF`: an image's configuration (env, user, ports, labels…).
     DockerImage,
     /// A unix domain socket bound to a path.
     UnixSocket,
@@ -42,11 +57,15 @@ pub enum ResourceKind {
 pub enum ValueKind {
     /// true/false: installed, running, listening…
     State,
+    /// A whole number: sizes, ids, counts, exit statuses.
     Int,
+    /// Text: content, stdout, paths, names.
     Text,
+    /// A package version, compared by the package manager's rules.
     Version,
     /// A set of names: use `contains`.
     List,
+    /// A permission mode such as `0644`.
     Mode,
     /// file, directory, symlink, socket, pipe, block, char
     FileType,
@@ -55,71 +74,135 @@ pub enum ValueKind {
 /// What can be asked of a resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Property {
+    /// `installed`: the package is installed.
     Installed,
+    /// `version`: the installed package's version.
     Version,
+    /// `running`: the service runs.
     Running,
+    /// `enabled`: the service starts at boot.
     Enabled,
+    /// `listening`: something listens on the port.
     Listening,
+    /// `exists`: the resource is there (file, user, group, process…).
     Exists,
+    /// `type`: file, directory, symlink, socket, pipe, block or char.
     Type,
+    /// `mode`: the permission bits, e.g. `0644`.
     Mode,
+    /// `owner`: the owning user's name (or uid, when given as a number).
     Owner,
+    /// `group`: the owning group's name, or a user's primary group.
     Group,
+    /// `size`: the size in bytes.
     Size,
+    /// `content`: the whole text of a file.
     Content,
+    /// `sha256`: the hex SHA-256 of a file's content.
     Sha256,
+    /// `link_target`: where a symlink points, as written in the link.
     LinkTarget,
     /// The canonical path a file resolves to, every link followed (realpath).
     ResolvesTo,
+    /// `uid`: a user's (or file's) numeric user id.
     Uid,
+    /// `gid`: a group's (or file's) numeric group id.
     Gid,
+    /// `groups`: every group a user belongs to.
     Groups,
+    /// `home`: a user's home directory.
     Home,
+    /// `shell`: a user's login shell.
     Shell,
+    /// `count`: how many processes match.
     Count,
+    /// `user`: the user a process runs as, or the user an image runs as.
     User,
+    /// `exit_status`: a command's exit status.
     ExitStatus,
+    /// `stdout`: a command's standard output, trailing line breaks removed.
     Stdout,
+    /// `stderr`: a command's standard error, trailing line breaks removed.
     Stderr,
+    /// `value`: a kernel parameter's value.
     Value,
+    /// `loaded`: the kernel module is loaded.
     Loaded,
+    /// `filesystem`: a mount's filesystem type.
     Filesystem,
+    /// `device`: a mount's source device.
     Device,
+    /// `options`: a mount's options.
     Options,
+    /// `addresses`: an interface's addresses, or the addresses a port listens on.
     Addresses,
+    /// `mtu`: an interface's MTU.
     Mtu,
+    /// `resolvable`: the host name resolves on the target.
     Resolvable,
+    /// `status`: an HTTP response's status code.
     Status,
+    /// `body`: an HTTP response's body.
     Body,
+    /// `env`: an image's environment, as `KEY=value` entries.
     Env,
+    /// `labels`: an image's labels, as `key=value` entries.
     Labels,
+    /// `exposed_ports`: an image's exposed ports, e.g. `80/tcp`.
     ExposedPorts,
+    /// `workdir`: an image's working directory.
     Workdir,
+    /// `entrypoint`: an image's entrypoint.
     Entrypoint,
+    /// `cmd`: an image's command.
     Cmd,
+    /// `volumes`: an image's declared volumes.
     Volumes,
+    /// `headers`: an HTTP response's headers, as `name: value` entries.
     ResponseHeaders,
+    /// `json`: the value at `json_path` in a JSON (or YAML) document.
     Json,
+    /// `location`: an HTTP redirect's target.
     Location,
+    /// `response_time`: an HTTP response's time, in milliseconds.
     ResponseTime,
+    /// `md5`: the hex MD5 of a file's content.
     Md5,
+    /// `executable`: the checking user may execute the file.
     Executable,
+    /// `readable`: the checking user may read the file.
     Readable,
+    /// `writable`: the checking user may write the file.
     Writable,
+    /// `mtime`: a file's modification time, in seconds since the epoch.
     Mtime,
+    /// `gecos`: a user's GECOS (comment) field.
     Gecos,
+    /// `members`: a group's listed members.
     Members,
+    /// `args`: the command lines of matching processes.
     Args,
+    /// `reachable`: the host (or its `port`) answers from the target.
     Reachable,
+    /// `ipv4`: the IPv4 addresses a host name resolves to.
     Ipv4,
+    /// `ipv6`: the IPv6 addresses a host name resolves to.
     Ipv6,
+    /// `masked`: the systemd unit is masked.
     Masked,
+    /// `prefix`: an interface's prefix lengths, as `ADDRESS/LEN`.
     Prefix,
+    /// `up`: the interface's link is up.
     Up,
+    /// `valid`: the certificate is within its validity period.
     Valid,
+    /// `expires_in_days`: whole days until the certificate expires.
     ExpiresInDays,
+    /// `subject`: the certificate's subject.
     Subject,
+    /// `issuer`: the certificate's issuer.
     Issuer,
+    /// `sans`: the certificate's subject alternative names.
     Sans,
 }
 
@@ -127,6 +210,7 @@ use Property as P;
 use ValueKind as V;
 
 impl ResourceKind {
+    /// Every resource kind, in the order the reference lists them.
     pub const ALL: [ResourceKind; 17] = [
         ResourceKind::Package,
         ResourceKind::Service,
@@ -170,6 +254,7 @@ impl ResourceKind {
         }
     }
 
+    /// The kind a spec key names (`package`, `kernel_param`…), if any.
     pub fn from_key(key: &str) -> Option<ResourceKind> {
         Self::ALL.into_iter().find(|k| k.as_str() == key)
     }
@@ -358,6 +443,7 @@ impl fmt::Display for ResourceKind {
 }
 
 impl Property {
+    /// Every property, in declaration order.
     pub const ALL: [Property; 65] = [
         P::Installed,
         P::Version,
@@ -426,6 +512,7 @@ impl Property {
         P::Sans,
     ];
 
+    /// The property's spec key (`exit_status`, `expires_in_days`…).
     pub fn as_str(self) -> &'static str {
         match self {
             P::Installed => "installed",
@@ -496,6 +583,7 @@ impl Property {
         }
     }
 
+    /// The property a spec key names, if any.
     pub fn from_key(key: &str) -> Option<Property> {
         Self::ALL.into_iter().find(|p| p.as_str() == key)
     }
@@ -545,13 +633,18 @@ impl fmt::Display for Property {
 /// The protocols a port can listen on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Protocol {
+    /// TCP over IPv4.
     Tcp,
+    /// TCP over IPv6.
     Tcp6,
+    /// UDP over IPv4.
     Udp,
+    /// UDP over IPv6.
     Udp6,
 }
 
 impl Protocol {
+    /// The protocol's spec name (`tcp`, `udp6`…).
     pub fn as_str(self) -> &'static str {
         match self {
             Protocol::Tcp => "tcp",
@@ -560,6 +653,7 @@ impl Protocol {
             Protocol::Udp6 => "udp6",
         }
     }
+    /// A protocol from its spec name.
     pub fn parse(s: &str) -> Option<Protocol> {
         Some(match s {
             "tcp" => Protocol::Tcp,
@@ -575,7 +669,9 @@ impl Protocol {
 /// port number, a command line…).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Resource {
+    /// Which kind of resource this is.
     pub kind: ResourceKind,
+    /// Its name: a package name, a path, a port number, a command, a URL…
     pub name: String,
 }
 
@@ -659,7 +755,9 @@ impl fmt::Display for Resource {
 /// A qualifier on `listening`: which protocol and local address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Listen {
+    /// `port`: which protocol to look at (any, when absent).
     pub protocol: Option<Protocol>,
+    /// `port`: which local address must be listening (any, when absent).
     pub address: Option<String>,
 }
 
@@ -678,7 +776,9 @@ pub enum From {
 pub struct Request {
     /// GET unless said.
     pub method: Option<String>,
+    /// `http`: request headers, in order.
     pub headers: Vec<(String, String)>,
+    /// `http`: the request body.
     pub body: Option<String>,
     /// `user:password` for basic authentication.
     pub auth: Option<String>,
@@ -688,6 +788,7 @@ pub struct Request {
     pub insecure: bool,
     /// A PEM bundle of CAs to trust, on the machine that runs infraspec.
     pub ca: Option<String>,
+    /// `http`: where the request is made from (the target, or the runner).
     pub from: From,
     /// For `json`: the path into the body, `.items[0].name` (also for `file`
     /// content and `command` stdout).
@@ -699,7 +800,9 @@ pub struct Request {
 /// One expectation on a resource's property.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Expectation {
+    /// What is asked of the resource.
     pub property: Property,
+    /// What its value must be.
     pub matcher: Matcher,
     /// For `listening` only.
     pub listen: Listen,
@@ -708,6 +811,7 @@ pub struct Expectation {
 }
 
 impl Expectation {
+    /// An expectation that `property` fits `matcher`.
     pub fn new(property: Property, matcher: Matcher) -> Self {
         Expectation {
             property,
@@ -788,15 +892,20 @@ fn article(file_type: &str) -> String {
 pub struct OnlyIf {
     /// OS id or family (`debian` matches Debian and Ubuntu).
     pub os: Option<String>,
+    /// Only on containers (`true`) or only off them (`false`).
     pub container: Option<bool>,
+    /// Only on this CPU architecture (`x86_64`, `aarch64`…).
     pub arch: Option<String>,
+    /// Only under this init system (`systemd`, `openrc`, `sysv`, `none`).
     pub init: Option<String>,
 }
 
 /// `eventually`: re-observe until the expectation holds or time runs out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Eventually {
+    /// How long to keep trying before the check fails.
     pub timeout: Duration,
+    /// How long to wait between tries.
     pub interval: Duration,
 }
 
@@ -813,11 +922,17 @@ impl Default for Eventually {
 /// Options that govern how and whether a check runs.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CheckOptions {
+    /// A title shown instead of the generated name.
     pub title: Option<String>,
+    /// Tags, for `--tags` selection.
     pub tags: Vec<String>,
+    /// Skip the check, with this reason.
     pub skip: Option<String>,
+    /// Skip the check on containers, which share the host's kernel and clock.
     pub skip_in_container: Option<bool>,
+    /// Conditions on the target's facts; the check is skipped where they do not hold.
     pub only_if: OnlyIf,
+    /// Retry until the check passes or the time is up.
     pub eventually: Option<Eventually>,
     /// For commands (and http): how long it may run.
     pub timeout: Option<Duration>,
@@ -831,7 +946,9 @@ pub struct CheckOptions {
 /// Where a check was written.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Origin {
+    /// The spec file's name.
     pub file: String,
+    /// The line of the check, from 1.
     pub line: usize,
 }
 
@@ -844,14 +961,18 @@ impl fmt::Display for Origin {
 /// One check: a resource, one expectation, and its options.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Check {
+    /// What is checked.
     pub resource: Resource,
+    /// What it must be.
     pub expectation: Expectation,
+    /// Conditions, retries and presentation.
     pub options: CheckOptions,
     /// Where it was written; not part of what the check means.
     pub origin: Option<Origin>,
 }
 
 impl Check {
+    /// A check with default options.
     pub fn new(resource: Resource, expectation: Expectation) -> Self {
         Check {
             resource,

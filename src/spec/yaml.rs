@@ -18,10 +18,13 @@ use crate::version::VersionReq;
 /// An error in a spec, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpecError {
+    /// The spec file's name.
     pub file: String,
+    /// The line the error is on, from 1 (0 when the file could not be read).
     pub line: usize,
     /// The key the error is about, when there is one.
     pub key: Option<String>,
+    /// What is wrong.
     pub message: String,
 }
 
