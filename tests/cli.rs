@@ -652,4 +652,11 @@ fn spec_mistakes_get_a_suggestion_and_a_missing_file_says_so() {
         "{stderr}"
     );
     assert!(!stderr.contains("error(s) in the spec"), "{stderr}");
+    let flag = infraspec(&dir.0, &["--fromat", "json"]);
+    assert_eq!(flag.status.code(), Some(2));
+    let stderr = text(&flag.stderr);
+    assert!(
+        stderr.contains("a similar argument exists: '--format'"),
+        "{stderr}"
+    );
 }
