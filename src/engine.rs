@@ -398,58 +398,8 @@ fn observe_round(
         prober.answer(backend, &plan.probes, opts, stats)?
     };
     let mut obs = Observations::new(facts, &plan, &outputs);
-    // After the batch, one more round for what is reached from the target's
-    // point of view over the network: http requests, TCP connections and the
-    // certificates TLS servers present, all at once.
-    let mut keys: Vec<resource::http::Key> = indices
-        .iter()
-        .filter(|&&i| all[i].resource.kind == crate::spec::ResourceKind::Http)
-        .map(|&i| resource::http_key(&all[i]))
-        .collect();
-    keys.sort_by(|a, b| a.url.cmp(&b.url));
-    keys.dedup();
-    let mut reach: Vec<(String, u16, Duration)> = indices
-        .iter()
-        .filter_map(|&i| resource::reach_key(&all[i]))
-        .collect();
-    reach.sort();
-    reach.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
-    let mut servers: Vec<String> = indices
-        .iter()
-        .filter_map(|&i| resource::certificate::fetch_key(&all[i]))
-        .collect();
-    servers.sort();
-    servers.dedup();
-    if !(keys.is_empty() && reach.is_empty() && servers.is_empty()) {
+    if network_round(backend, indices.iter().map(|&i| &all[i]), &mut obs) {
         stats.round_trips += 1;
-        (obs.http, obs.reach, obs.certs) = thread::scope(|scope| {
-            let http = spawn_each(scope, &keys, |k| {
-                (k.clone(), resource::http::fetch(backend, k))
-            });
-            let tcp = spawn_each(scope, &reach, |(host, port, timeout)| {
-                (
-                    (host.clone(), *port),
-                    resource::host::connect(backend, host, *port, *timeout),
-                )
-            });
-            let tls = spawn_each(scope, &servers, |name| {
-                let (host, port) =
-                    resource::certificate::tls_address(name).expect("checked when the spec loaded");
-                let cert =
-                    resource::certificate::fetch(backend, &host, port, Duration::from_secs(10));
-                (name.clone(), cert)
-            });
-            (joined(http), joined(tcp), joined(tls))
-        });
-    }
-    for &i in indices {
-        let r = &all[i].resource;
-        if r.kind == crate::spec::ResourceKind::DockerImage && !obs.images.contains_key(&r.name) {
-            obs.images.insert(
-                r.name.clone(),
-                crate::backend::docker::inspect_image(&r.name),
-            );
-        }
     }
     Ok(indices
         .iter()
@@ -471,6 +421,66 @@ fn observe_round(
             }
         })
         .collect())
+}
+
+/// After the batch, one more round for what is reached from the target's
+/// point of view over the network: http requests, TCP connections and the
+/// certificates TLS servers present, all at once; and the runner's view of
+/// `docker_image`s. Says whether there was a network round.
+fn network_round<'c>(
+    backend: &dyn Backend,
+    checks: impl Iterator<Item = &'c Check> + Clone,
+    obs: &mut Observations<'_>,
+) -> bool {
+    let mut keys: Vec<resource::http::Key> = checks
+        .clone()
+        .filter(|c| c.resource.kind == crate::spec::ResourceKind::Http)
+        .map(resource::http_key)
+        .collect();
+    keys.sort_by(|a, b| a.url.cmp(&b.url));
+    keys.dedup();
+    let mut reach: Vec<(String, u16, Duration)> =
+        checks.clone().filter_map(resource::reach_key).collect();
+    reach.sort();
+    reach.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+    let mut servers: Vec<String> = checks
+        .clone()
+        .filter_map(resource::certificate::fetch_key)
+        .collect();
+    servers.sort();
+    servers.dedup();
+    let network = !(keys.is_empty() && reach.is_empty() && servers.is_empty());
+    if network {
+        (obs.http, obs.reach, obs.certs) = thread::scope(|scope| {
+            let http = spawn_each(scope, &keys, |k| {
+                (k.clone(), resource::http::fetch(backend, k))
+            });
+            let tcp = spawn_each(scope, &reach, |(host, port, timeout)| {
+                (
+                    (host.clone(), *port),
+                    resource::host::connect(backend, host, *port, *timeout),
+                )
+            });
+            let tls = spawn_each(scope, &servers, |name| {
+                let (host, port) =
+                    resource::certificate::tls_address(name).expect("checked when the spec loaded");
+                let cert =
+                    resource::certificate::fetch(backend, &host, port, Duration::from_secs(10));
+                (name.clone(), cert)
+            });
+            (joined(http), joined(tcp), joined(tls))
+        });
+    }
+    for c in checks {
+        let r = &c.resource;
+        if r.kind == crate::spec::ResourceKind::DockerImage && !obs.images.contains_key(&r.name) {
+            obs.images.insert(
+                r.name.clone(),
+                crate::backend::docker::inspect_image(&r.name),
+            );
+        }
+    }
+    network
 }
 
 /// Starts `work` on a thread of `scope` for each item.
@@ -528,9 +538,28 @@ pub fn observe_values(
             )
         })
         .collect();
+    observe_with(backend, facts, &checks, &[], timeout, |obs| {
+        checks
+            .iter()
+            .map(|c| resource::observe(c, obs).map(|o| o.value))
+            .collect()
+    })
+}
+
+/// Runs the probes `checks` need, and `extra` ones, in one batch (and one
+/// network round when they reach out), then hands the answers to `read`.
+pub(crate) fn observe_with<R>(
+    backend: &dyn Backend,
+    facts: &Facts,
+    checks: &[Check],
+    extra: &[resource::Need],
+    timeout: Duration,
+    read: impl FnOnce(&Observations<'_>) -> R,
+) -> Result<R, BatchError> {
     let needs: BTreeSet<resource::Need> = checks
         .iter()
         .flat_map(|c| resource::needs(c, facts))
+        .chain(extra.iter().cloned())
         .collect();
     let plan = Plan::new(&needs, facts);
     let outputs = if plan.probes.is_empty() {
@@ -539,20 +568,8 @@ pub fn observe_values(
         run_batch(backend, &plan.probes, timeout)?
     };
     let mut obs = Observations::new(facts, &plan, &outputs);
-    for c in &checks {
-        if c.resource.kind == crate::spec::ResourceKind::DockerImage
-            && !obs.images.contains_key(&c.resource.name)
-        {
-            obs.images.insert(
-                c.resource.name.clone(),
-                crate::backend::docker::inspect_image(&c.resource.name),
-            );
-        }
-    }
-    Ok(checks
-        .iter()
-        .map(|c| resource::observe(c, &obs).map(|o| o.value))
-        .collect())
+    network_round(backend, checks.iter(), &mut obs);
+    Ok(read(&obs))
 }
 
 /// Facts of a target without a shell, from what its backend can read: the

@@ -35,6 +35,8 @@
 #![warn(missing_docs)]
 
 #[doc(hidden)]
+pub mod add;
+#[doc(hidden)]
 pub mod backend;
 pub mod dsl;
 pub mod engine;

@@ -12,6 +12,8 @@ use infraspec::report;
 use infraspec::spec::yaml;
 use infraspec::target::{self, Target};
 
+mod add_cli;
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Format {
     Human,
@@ -44,7 +46,7 @@ enum Color {
 #[command(
     name = "infraspec",
     version,
-    after_help = "Examples:\n  infraspec examples/local.yaml\n  infraspec -c 'port: 22' -c '{file: /etc/motd, content: {contains: hello}}'\n  infraspec --format json -o report.json spec.yaml\n\nExit codes: 0 every check passed, 1 a check failed or could not be observed,\n2 nothing could be checked (bad arguments, invalid spec, unreachable target, no check ran)."
+    after_help = "Examples:\n  infraspec examples/local.yaml\n  infraspec -c 'port: 22' -c '{file: /etc/motd, content: {contains: hello}}'\n  infraspec --format json -o report.json spec.yaml\n\nExit codes: 0 every check passed, 1 a check failed or could not be observed,\n2 nothing could be checked (bad arguments, invalid spec, unreachable target, no check ran).\n\nWriting specs from what a target has: infraspec add KIND NAME… and infraspec autoadd NAME…\n(see infraspec add --help)."
 )]
 struct Cli {
     /// Where to run the checks: local, ssh://[user@]host[:port], docker://container,
@@ -154,14 +156,20 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
-        }
+    // `add` and `autoadd` are subcommands only as the first argument, so that
+    // `infraspec [SPEC]…` keeps its meaning (a spec file named add: ./add).
+    let mut args = std::env::args_os().skip(1);
+    let sub = args.next();
+    let result = match sub.as_ref().and_then(|s| s.to_str()) {
+        Some(name @ ("add" | "autoadd")) => add_cli::main(name == "autoadd", args.collect()),
+        _ => match Cli::try_parse() {
+            Ok(cli) => run(cli),
+            Err(e) => {
+                let _ = e.print();
+                return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            }
+        },
     };
-    let result = run(cli);
     // A signal handler is removing throwaway containers and will end the
     // process with 130: what failed meanwhile is its doing, not a result.
     while infraspec::backend::docker::interrupted() {

@@ -57,6 +57,9 @@ pub enum Need {
     PrimaryGroup(String),
     /// The command lines of the processes with this name.
     ProcessArgs(String),
+    /// The socket inodes open in the processes with this name
+    /// (`socket:[INODE]`, one a line): what `autoadd` finds their ports by.
+    ProcessSockets(String),
     /// systemd's view of a unit.
     SystemdUnit(String),
     /// Whether a service is enabled, read from disk (unit links, rc links,
@@ -212,6 +215,9 @@ fn single_probe(need: &Need, facts: &Facts) -> Probe {
         Need::UserGroups(name) => Probe::argv(["id", "-Gn", "--", name]),
         Need::PrimaryGroup(name) => Probe::argv(["id", "-gn", "--", name]),
         Need::ProcessArgs(name) => process::args_probe(name)
+            .untimed()
+            .with_cap(crate::probe::TABLE_CAP),
+        Need::ProcessSockets(name) => process::sockets_probe(name)
             .untimed()
             .with_cap(crate::probe::TABLE_CAP),
         Need::OpenRcStarted => service::openrc_started_probe(),

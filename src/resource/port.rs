@@ -16,6 +16,8 @@ pub struct Socket {
     pub port: u16,
     /// The kernel's state number: 0x0A is TCP LISTEN, 0x07 an unconnected UDP socket.
     pub state: u8,
+    /// The socket's inode, as `/proc/PID/fd` links name it (`socket:[N]`).
+    pub inode: u64,
 }
 
 impl Socket {
@@ -65,11 +67,14 @@ pub fn parse(protocol: Protocol, text: &str) -> Vec<Socket> {
             let (addr, port) = f.next()?.split_once(':')?;
             let _remote = f.next()?;
             let state = u8::from_str_radix(f.next()?, 16).ok()?;
+            // tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+            let inode = f.nth(5).and_then(|i| i.parse().ok()).unwrap_or(0);
             Some(Socket {
                 protocol,
                 address: decode_address(addr)?,
                 port: u16::from_str_radix(port, 16).ok()?,
                 state,
+                inode,
             })
         })
         .collect()
@@ -82,7 +87,7 @@ pub fn needs(listen: &Listen) -> Vec<Need> {
     }
 }
 
-fn sockets<'s>(obs: &'s Observations<'_>) -> Result<&'s Vec<Socket>, String> {
+pub(crate) fn sockets<'s>(obs: &'s Observations<'_>) -> Result<&'s Vec<Socket>, String> {
     obs.cached(&obs.sockets, || {
         let mut all = Vec::new();
         for protocol in ALL {

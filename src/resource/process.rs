@@ -26,13 +26,17 @@ pub fn probe() -> Probe {
     )
 }
 
-/// Parses concatenated `/proc/PID/status` files.
+/// Parses concatenated `/proc/PID/status` files. Zombies (`State: Z`) and
+/// dead entries (`X`) have exited: they are not running and are left out.
 pub fn parse(text: &str) -> Vec<Proc> {
     let mut procs = Vec::new();
     let mut current: Option<(Proc, bool, bool)> = None;
-    let mut flush = |c: Option<(Proc, bool, bool)>| {
+    let mut exited = false;
+    let mut flush = |c: Option<(Proc, bool, bool)>, exited: bool| {
         if let Some((proc, true, true)) = c {
-            procs.push(proc);
+            if !exited {
+                procs.push(proc);
+            }
         }
     };
     for line in text.lines() {
@@ -47,7 +51,8 @@ pub fn parse(text: &str) -> Vec<Proc> {
                 uid: 0,
                 ns_depth: 1,
             };
-            flush(current.replace((proc, false, false)));
+            flush(current.replace((proc, false, false)), exited);
+            exited = false;
             continue;
         }
         let Some((proc, has_pid, has_uid)) = current.as_mut() else {
@@ -66,13 +71,14 @@ pub fn parse(text: &str) -> Vec<Proc> {
                     *has_uid = true;
                 }
             }
+            "State" => exited = value.starts_with(['Z', 'X']),
             "NSpid" => {
                 proc.ns_depth = value.split_whitespace().count().clamp(1, 255) as u8;
             }
             _ => {}
         }
     }
-    flush(current);
+    flush(current, exited);
     procs
 }
 
@@ -111,6 +117,32 @@ for d in /proc/[0-9]*; do
   fi
 done
 :"#;
+
+/// The socket inodes open in every process named `$1`: the targets of its
+/// `/proc/PID/fd` links that are sockets. Only the matching processes' file
+/// descriptors are read.
+const SOCKETS: &str = r#"n=$1; s=$(printf '%.15s' "$n")
+for d in /proc/[0-9]*; do
+  c=; read -r c < "$d/comm" 2>/dev/null || continue
+  if [ "$c" = "$n" ] || [ "$c" = "$s" ]; then
+    for f in "$d"/fd/*; do
+      l=$(readlink "$f" 2>/dev/null) || continue
+      case $l in socket:*) echo "$l";; esac
+    done
+  fi
+done
+:"#;
+
+pub fn sockets_probe(name: &str) -> Probe {
+    Probe::script(
+        SOCKETS,
+        [name],
+        format!(
+            "readlink /proc/[0-9]*/fd/* (of the processes named {})",
+            crate::probe::display_word(name)
+        ),
+    )
+}
 
 pub fn args_probe(name: &str) -> Probe {
     Probe::script(
@@ -181,6 +213,16 @@ mod tests {
         assert_eq!(procs[0].pid, 5005);
         assert_eq!(procs[0].uid, 0);
         assert_eq!(procs[1].uid, 33);
+    }
+
+    #[test]
+    fn zombies_are_not_running() {
+        let text = "Name:\tnginx\nState:\tZ (zombie)\nPid:\t7\nUid:\t0\t0\t0\t0\n\
+                    Name:\tnginx\nState:\tS (sleeping)\nPid:\t8\nUid:\t33\t33\t33\t33\n\
+                    Name:\tgone\nState:\tX (dead)\nPid:\t9\nUid:\t0\t0\t0\t0\n";
+        let procs = parse(text);
+        assert_eq!(procs.len(), 1, "{procs:?}");
+        assert_eq!((procs[0].pid, procs[0].uid), (8, 33));
     }
 
     #[test]

@@ -78,12 +78,20 @@ pub struct Running(pub String);
 
 impl Running {
     pub fn start(image: &str) -> Running {
+        Running::start_with(&[image])
+    }
+
+    /// A container from `docker run -d --name NAME` and then `args`: options,
+    /// the image and a command.
+    pub fn start_with(args: &[&str]) -> Running {
         let name = format!(
             "infraspec-test-{}-{}",
             std::process::id(),
             crate::support::sshd::free_port()
         );
-        let out = docker(&["run", "-d", "--name", &name, image]);
+        let mut all = vec!["run", "-d", "--name", &name];
+        all.extend(args);
+        let out = docker(&all);
         assert!(
             out.status.success(),
             "docker run: {}",

@@ -1,0 +1,757 @@
+//! `infraspec add` and `infraspec autoadd`: checks written from what a target
+//! has.
+//!
+//! The resources asked for become ordinary checks, one per property worth
+//! asserting, observed in the usual batch (one round trip after the facts,
+//! and one more only for `http`). What was observed is written back as
+//! expectations: as YAML spec items or as a `spec!` block. Volatile values
+//! (pids, times, sizes of growing files) are never asserted; what is not
+//! there is asserted absent, with a comment.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use sha2::Digest;
+
+use crate::backend::Backend;
+use crate::engine::BatchError;
+use crate::facts::Facts;
+use crate::matcher::{Matcher, Value};
+use crate::resource::{self, Early, Need, Observations};
+use crate::spec::{Check, Expectation, Property, Protocol, Resource, ResourceKind};
+
+/// Files up to this size get a `sha256` (computed by infraspec from their
+/// content, read in the same batch).
+pub const HASH_LIMIT: usize = 64 * 1024;
+/// Command output up to this size is asserted; longer output is noted.
+const STDOUT_LIMIT: usize = 4096;
+
+/// How `add` writes what it found.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AddOptions {
+    /// Assert a small text file's whole `content` as well as its checksum.
+    pub content: bool,
+}
+
+/// One resource as found: what to assert, and notes for the reader.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    /// The resource.
+    pub kind: ResourceKind,
+    /// Its name.
+    pub name: String,
+    /// For a port: the protocol and address a socket listens on.
+    pub listen: Option<(Protocol, String)>,
+    /// Property values to assert, in order.
+    pub asserts: Vec<(Property, Value)>,
+    /// Comment lines: what is absent, what could not be asserted and why.
+    pub notes: Vec<String>,
+    /// A time-sync service: containers use the host's clock.
+    pub skip_in_container: bool,
+}
+
+impl Found {
+    fn new(kind: ResourceKind, name: &str) -> Found {
+        Found {
+            kind,
+            name: name.to_string(),
+            listen: None,
+            asserts: Vec::new(),
+            notes: Vec::new(),
+            skip_in_container: kind == ResourceKind::Service
+                && crate::rules::TIME_SYNC_SERVICES.contains(&name),
+        }
+    }
+}
+
+/// The kinds `add` observes, and the properties it asserts of each, the one
+/// that says whether the resource is there first.
+pub fn properties(kind: ResourceKind) -> Option<&'static [Property]> {
+    use Property as P;
+    Some(match kind {
+        ResourceKind::Package => &[P::Installed, P::Version],
+        ResourceKind::Service => &[P::Running, P::Enabled],
+        ResourceKind::Port => &[P::Listening],
+        ResourceKind::File => &[P::Exists, P::Type, P::Mode, P::Owner, P::Group],
+        ResourceKind::User => &[P::Exists, P::Uid, P::Gid, P::Home, P::Shell, P::Groups],
+        ResourceKind::Group => &[P::Exists, P::Gid],
+        ResourceKind::Process => &[P::Running, P::Count, P::User],
+        ResourceKind::Command => &[P::ExitStatus, P::Stdout],
+        ResourceKind::KernelParam => &[P::Exists, P::Value],
+        ResourceKind::KernelModule => &[P::Loaded],
+        ResourceKind::Mount => &[P::Exists, P::Filesystem, P::Device, P::Options],
+        ResourceKind::Interface => &[P::Exists, P::Mtu, P::Addresses],
+        ResourceKind::Host => &[P::Resolvable, P::Addresses],
+        ResourceKind::Http => &[P::Status],
+        ResourceKind::UnixSocket => &[P::Listening],
+        ResourceKind::DockerImage | ResourceKind::Certificate => return None,
+    })
+}
+
+/// The kinds `add` takes, for errors and help.
+pub fn kinds() -> Vec<&'static str> {
+    ResourceKind::ALL
+        .iter()
+        .filter(|k| properties(**k).is_some())
+        .map(|k| k.as_str())
+        .collect()
+}
+
+/// Whether a property says the resource is there, so that a `false` means
+/// absent rather than, say, stopped.
+fn presence(kind: ResourceKind, p: Property) -> bool {
+    matches!(
+        (kind, p),
+        (ResourceKind::Package, Property::Installed)
+            | (_, Property::Exists)
+            | (ResourceKind::Process, Property::Running)
+            | (ResourceKind::KernelModule, Property::Loaded)
+            | (ResourceKind::Host, Property::Resolvable)
+    )
+}
+
+/// A check that asks `property` of `resource`, for its needs.
+fn asking(resource: &Resource, property: Property) -> Check {
+    let mut c = Check::new(
+        resource.clone(),
+        Expectation::new(property, Matcher::Eq(true.into())),
+    );
+    if resource.kind == ResourceKind::File && property == Property::Content {
+        c.options.max_output = Some(HASH_LIMIT as u64);
+    }
+    c
+}
+
+/// What autoadd needs beyond `add`'s checks: the socket inodes of the
+/// processes of each name.
+fn socket_needs(names: &[String]) -> Vec<Need> {
+    names
+        .iter()
+        .map(|n| Need::ProcessSockets(n.clone()))
+        .collect()
+}
+
+/// Observes `wanted` in one batch and says what to assert of each.
+pub fn observe(
+    backend: &dyn Backend,
+    facts: &Facts,
+    wanted: &[Resource],
+    opts: AddOptions,
+    timeout: Duration,
+) -> Result<Vec<Found>, BatchError> {
+    let checks = checks_for(wanted);
+    crate::engine::observe_with(backend, facts, &checks, &[], timeout, |obs| {
+        wanted.iter().flat_map(|r| found(obs, r, opts)).collect()
+    })
+}
+
+fn checks_for(wanted: &[Resource]) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for r in wanted {
+        for p in properties(r.kind).unwrap_or(&[]) {
+            checks.push(asking(r, *p));
+        }
+        if r.kind == ResourceKind::File {
+            checks.push(asking(r, Property::Content));
+        }
+    }
+    checks
+}
+
+/// What `autoadd NAME` looks for: the package, service, process, user and
+/// group of that name, and the ports the processes listen on. Only what is
+/// there is kept; when nothing is, one note says so.
+pub fn autoadd(
+    backend: &dyn Backend,
+    facts: &Facts,
+    names: &[String],
+    opts: AddOptions,
+    timeout: Duration,
+) -> Result<Vec<Found>, String> {
+    use ResourceKind as K;
+    let mut wanted = Vec::new();
+    for name in names {
+        for kind in [K::Package, K::Service, K::Process, K::User, K::Group] {
+            wanted.push(Resource::new(kind, name.as_str())?);
+        }
+    }
+    let checks = checks_for(&wanted);
+    // The ports' tables too, so that the sockets can be named.
+    let mut checks = checks;
+    checks.push(asking(
+        &Resource::new(K::Port, "1").expect("a valid port"),
+        Property::Listening,
+    ));
+    let extra = socket_needs(names);
+    crate::engine::observe_with(backend, facts, &checks, &extra, timeout, |obs| {
+        let mut out = Vec::new();
+        for name in names {
+            let mut mine: Vec<Found> = wanted
+                .iter()
+                .filter(|r| &r.name == name)
+                .flat_map(|r| found(obs, r, opts))
+                .filter(is_there)
+                .collect();
+            match process_ports(obs, name) {
+                Ok(ports) => mine.extend(ports),
+                Err(e) => mine.push(Found {
+                    notes: vec![format!("the ports of {name}'s processes: {e}")],
+                    ..Found::new(K::Port, "0")
+                }),
+            }
+            if mine.is_empty() {
+                let mut f = Found::new(K::Package, name);
+                f.notes.push(format!(
+                    "nothing named {name} was found: no package, service, process, user or group"
+                ));
+                f.asserts.push((Property::Installed, Value::Bool(false)));
+                mine.push(f);
+            }
+            out.extend(mine);
+        }
+        out
+    })
+    .map_err(|e| e.to_string())
+}
+
+/// Whether autoadd keeps a found resource: it is there (a service that
+/// neither runs nor is enabled is not).
+fn is_there(f: &Found) -> bool {
+    if f.asserts.is_empty() {
+        return false;
+    }
+    match f.kind {
+        ResourceKind::Service => f.asserts.iter().any(|(_, v)| *v == Value::Bool(true)),
+        _ => !f
+            .asserts
+            .iter()
+            .any(|(p, v)| presence(f.kind, *p) && *v == Value::Bool(false)),
+    }
+}
+
+/// The listening sockets of the processes named `name`, as port checks.
+fn process_ports(obs: &Observations<'_>, name: &str) -> Result<Vec<Found>, String> {
+    let out = obs.raw(&Need::ProcessSockets(name.to_string()))?;
+    let inodes: BTreeSet<u64> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok())
+        .collect();
+    let mut seen = BTreeSet::new();
+    let mut ports = Vec::new();
+    for s in resource::port::sockets(obs)? {
+        if s.listening()
+            && inodes.contains(&s.inode)
+            && seen.insert((s.port, s.protocol, s.address))
+        {
+            let mut f = Found::new(ResourceKind::Port, &s.port.to_string());
+            f.listen = Some((s.protocol, s.address.to_string()));
+            f.asserts.push((Property::Listening, Value::Bool(true)));
+            ports.push(f);
+        }
+    }
+    Ok(ports)
+}
+
+/// What to assert of one resource, from the batch's answers.
+fn found(obs: &Observations<'_>, r: &Resource, opts: AddOptions) -> Vec<Found> {
+    if r.kind == ResourceKind::Port {
+        return port(obs, r);
+    }
+    let mut f = Found::new(r.kind, &r.name);
+    for p in properties(r.kind).unwrap_or(&[]) {
+        match resource::observe(&asking(r, *p), obs).map(|o| o.value) {
+            Ok(Value::Bool(false)) if presence(r.kind, *p) => {
+                f.asserts = vec![(*p, Value::Bool(false))];
+                f.notes = vec![format!("{} was not found", r)];
+                return vec![f];
+            }
+            Ok(v) => {
+                if let Some(note) = volatile(r.kind, *p, &v) {
+                    f.notes.push(note);
+                } else {
+                    f.asserts.push((*p, v));
+                }
+            }
+            // The resource is not there to have the property (a package
+            // that is not installed has no version): its presence says it.
+            Err(Early::Fail(_)) => {}
+            Err(Early::Skip(why)) => f.notes.push(format!("{p} is not asserted: {why}")),
+            Err(Early::Error(why)) => f
+                .notes
+                .push(format!("{p} could not be observed: {}", one_line(&why))),
+        }
+    }
+    if r.kind == ResourceKind::File {
+        file_content(obs, r, opts, &mut f);
+    }
+    vec![f]
+}
+
+/// A file's checksum (and content, when asked) if it is a small regular file.
+fn file_content(obs: &Observations<'_>, r: &Resource, opts: AddOptions, f: &mut Found) {
+    let regular = f.asserts.iter().any(|(p, v)| {
+        *p == Property::Type
+            && matches!(
+                v,
+                Value::FileType {
+                    target: Some("file"),
+                    ..
+                }
+            )
+    });
+    if !regular {
+        return;
+    }
+    let need = Need::Content(r.name.clone(), HASH_LIMIT);
+    match obs.raw_any_size(&need) {
+        Ok(out) if out.status == 0 && !out.truncated() => {
+            let hex: String = sha2::Sha256::digest(&out.stdout)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            f.asserts.push((Property::Sha256, Value::Text(hex)));
+            if opts.content {
+                match String::from_utf8(out.stdout.clone()) {
+                    Ok(text) => f.asserts.push((Property::Content, Value::Text(text))),
+                    Err(_) => f
+                        .notes
+                        .push("content is not asserted: not UTF-8 text".into()),
+                }
+            }
+        }
+        Ok(out) if out.truncated() => f.notes.push(format!(
+            "sha256 is not asserted: the file is larger than {} KiB",
+            HASH_LIMIT / 1024
+        )),
+        Ok(_) | Err(_) => f
+            .notes
+            .push("sha256 is not asserted: the content could not be read".into()),
+    }
+}
+
+/// The sockets listening on a port, one check each; or the port asserted
+/// closed.
+fn port(obs: &Observations<'_>, r: &Resource) -> Vec<Found> {
+    let number: u16 = r.name.parse().unwrap_or(0);
+    let sockets = match resource::port::sockets(obs) {
+        Ok(s) => s,
+        Err(e) => {
+            let mut f = Found::new(r.kind, &r.name);
+            f.notes
+                .push(format!("listening could not be observed: {e}"));
+            return vec![f];
+        }
+    };
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for s in sockets.iter().filter(|s| s.port == number && s.listening()) {
+        if seen.insert((s.protocol, s.address)) {
+            let mut f = Found::new(r.kind, &r.name);
+            f.listen = Some((s.protocol, s.address.to_string()));
+            f.asserts.push((Property::Listening, Value::Bool(true)));
+            out.push(f);
+        }
+    }
+    if out.is_empty() {
+        let mut f = Found::new(r.kind, &r.name);
+        f.asserts.push((Property::Listening, Value::Bool(false)));
+        f.notes.push(format!("nothing listens on port {number}"));
+        out.push(f);
+    }
+    out
+}
+
+/// Why a value is not asserted, when it would not hold for long.
+fn volatile(kind: ResourceKind, p: Property, v: &Value) -> Option<String> {
+    match (kind, p, v) {
+        (ResourceKind::Command, Property::Stdout, Value::Text(t)) if t.len() > STDOUT_LIMIT => {
+            Some(format!(
+                "stdout is not asserted: {} bytes, more than {STDOUT_LIMIT}",
+                t.len()
+            ))
+        }
+        _ => None,
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().to_string()
+}
+
+/// Where and when things were observed, for the comment above them.
+pub fn observed_on(target: &str, facts: &Facts, now: std::time::SystemTime) -> String {
+    format!(
+        "observed on {target} ({}, {}) at {}",
+        facts.os_pretty,
+        facts.arch,
+        utc(now)
+    )
+}
+
+/// `2026-11-23T13:05:00Z`.
+fn utc(t: std::time::SystemTime) -> String {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Text as a YAML scalar: plain when that reads back as the same string,
+/// else double-quoted (JSON's escapes, which YAML reads).
+fn yaml_str(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._+-@".contains(c))
+        && s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '/')
+        && !matches!(
+            s.to_ascii_lowercase().as_str(),
+            "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "y" | "n"
+        );
+    if plain {
+        s.to_string()
+    } else {
+        serde_json::to_string(s).expect("a string serializes")
+    }
+}
+
+/// A YAML scalar for a value, as the spec format reads it back.
+fn yaml_value(v: &Value) -> String {
+    let quoted = |s: &str| yaml_str(s);
+    match v {
+        Value::Bool(b) => b.to_string(),
+        Value::Int(n) => n.to_string(),
+        Value::Text(s) | Value::Version(s, _) => quoted(s),
+        Value::Named { name, .. } => quoted(name),
+        Value::Mode(m) => format!("'{m:04o}'"),
+        Value::FileType { link: true, .. } => "symlink".into(),
+        Value::FileType { target, .. } => target.unwrap_or("missing").into(),
+        Value::List(items) => format!(
+            "{{eq: [{}]}}",
+            items
+                .iter()
+                .map(|i| quoted(i))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// The found resources as YAML spec items (indented for a `checks:` list),
+/// each preceded by its notes.
+pub fn yaml_items(found: &[Found]) -> String {
+    let mut out = String::new();
+    for f in found {
+        for n in &f.notes {
+            let _ = writeln!(out, "  # {}", one_line(n));
+        }
+        if f.asserts.is_empty() && f.listen.is_none() {
+            continue;
+        }
+        let name = match f.kind {
+            ResourceKind::Port => f.name.clone(),
+            _ => yaml_str(&f.name),
+        };
+        let _ = writeln!(out, "  - {}: {name}", f.kind.as_str());
+        if let Some((protocol, address)) = &f.listen {
+            let _ = writeln!(out, "    protocol: {}", protocol.as_str());
+            let _ = writeln!(out, "    address: {}", yaml_str(address));
+        }
+        for (p, v) in &f.asserts {
+            let _ = writeln!(out, "    {}: {}", p.as_str(), yaml_value(v));
+        }
+        if f.skip_in_container {
+            let _ = writeln!(
+                out,
+                "    skip_in_container: true   # containers use the host's clock"
+            );
+        }
+    }
+    out
+}
+
+/// A whole YAML spec of the found resources.
+pub fn yaml(found: &[Found], header: &str) -> String {
+    format!("# infraspec add: {header}\nchecks:\n{}", yaml_items(found))
+}
+
+/// Appends items to an existing YAML spec, keeping its text (comments,
+/// order, layout): the items go at the end of its top-level `checks:` list.
+/// A file without `checks:` gets one at its end.
+pub fn append_yaml(existing: &str, header: &str, found: &[Found]) -> String {
+    let items = format!("  # infraspec add: {header}\n{}", yaml_items(found));
+    let lines: Vec<&str> = existing.lines().collect();
+    let Some(start) = lines.iter().position(|l| {
+        l.strip_prefix("checks:")
+            .is_some_and(|rest| rest.trim().is_empty() || rest.trim_start().starts_with('#'))
+    }) else {
+        let mut out = existing.to_string();
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str("checks:\n");
+        out.push_str(&items);
+        return out;
+    };
+    // The list ends where the next top-level key starts (trailing comments
+    // and blank lines before it stay with what follows).
+    let mut end = lines.len();
+    for (i, l) in lines.iter().enumerate().skip(start + 1) {
+        let top = !l.is_empty() && !l.starts_with([' ', '\t', '#', '-']);
+        if top {
+            end = i;
+            break;
+        }
+    }
+    let mut cut = end;
+    while cut > start + 1 && (lines[cut - 1].trim().is_empty() || lines[cut - 1].starts_with('#')) {
+        cut -= 1;
+    }
+    let mut out = String::new();
+    for l in &lines[..cut] {
+        out.push_str(l);
+        out.push('\n');
+    }
+    out.push_str(&items);
+    for l in &lines[cut..] {
+        out.push_str(l);
+        out.push('\n');
+    }
+    out
+}
+
+/// The found resources as a `spec!` block for a `harness = false` test.
+pub fn rust(found: &[Found], header: &str) -> String {
+    let mut out =
+        format!("// infraspec add: {header}\nuse infraspec::prelude::*;\n\ninfraspec::spec! {{\n");
+    for f in found {
+        for n in &f.notes {
+            let _ = writeln!(out, "    // {}", one_line(n));
+        }
+        if f.asserts.is_empty() {
+            continue;
+        }
+        if f.skip_in_container {
+            out.push_str("    #[skip_in_container]\n");
+        }
+        let name = match f.kind {
+            ResourceKind::Port => f.name.clone(),
+            _ => format!("{:?}", f.name),
+        };
+        let _ = writeln!(out, "    describe {}({name}) {{", f.kind.as_str());
+        for (p, v) in &f.asserts {
+            let _ = writeln!(out, "        {}", rust_line(f, *p, v));
+        }
+        out.push_str("    }\n");
+    }
+    out.push_str("}\n");
+    out
+}
+
+fn rust_line(f: &Found, p: Property, v: &Value) -> String {
+    let state = |matcher: String, yes: bool| {
+        format!(
+            "it {{ {} {matcher} }}",
+            if yes { "should" } else { "should_not" }
+        )
+    };
+    match (p, v) {
+        (Property::Listening, Value::Bool(b)) => {
+            let mut m = "be_listening()".to_string();
+            if let Some((protocol, address)) = &f.listen {
+                let _ = write!(m, ".with(Protocol::{protocol:?}).on({address:?})");
+            }
+            state(m, *b)
+        }
+        (Property::Installed, Value::Bool(b)) => state("be_installed()".into(), *b),
+        (Property::Running, Value::Bool(b)) => state("be_running()".into(), *b),
+        (Property::Enabled, Value::Bool(b)) => state("be_enabled()".into(), *b),
+        (Property::Exists, Value::Bool(b)) => state("exist()".into(), *b),
+        (Property::Loaded, Value::Bool(b)) => state("be_loaded()".into(), *b),
+        (Property::Resolvable, Value::Bool(b)) => state("be_resolvable()".into(), *b),
+        (Property::Type, Value::FileType { target, link }) => {
+            let m = match (link, target) {
+                (true, _) => "be_symlink()",
+                (false, Some("file")) => "be_file()",
+                (false, Some("directory")) => "be_directory()",
+                (false, Some("socket")) => "be_socket()",
+                (false, Some("pipe")) => "be_pipe()",
+                (false, other) => {
+                    return format!(
+                        "// type {} has no DSL matcher: not asserted",
+                        other.unwrap_or("missing")
+                    )
+                }
+            };
+            state(m.into(), true)
+        }
+        (Property::Mode, Value::Mode(m)) => state(format!("be_mode(0o{m:o})"), true),
+        (Property::Owner, v) if f.kind == ResourceKind::File => {
+            state(format!("be_owned_by({})", rust_value(v)), true)
+        }
+        (Property::Group, v) if f.kind == ResourceKind::File => {
+            state(format!("be_grouped_into({})", rust_value(v)), true)
+        }
+        (_, v) => format!("its({}) {{ should eq({}) }}", p.as_str(), rust_value(v)),
+    }
+}
+
+fn rust_value(v: &Value) -> String {
+    match v {
+        Value::Bool(b) => b.to_string(),
+        Value::Int(n) => n.to_string(),
+        Value::Text(s) | Value::Version(s, _) => format!("{s:?}"),
+        Value::Named { name, .. } => format!("{name:?}"),
+        Value::Mode(m) => format!("\"{m:04o}\""),
+        Value::FileType { link: true, .. } => "\"symlink\"".into(),
+        Value::FileType { target, .. } => format!("{:?}", target.unwrap_or("missing")),
+        Value::List(items) => format!("vec!{items:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(kind: ResourceKind, name: &str, asserts: Vec<(Property, Value)>) -> Found {
+        Found {
+            asserts,
+            ..Found::new(kind, name)
+        }
+    }
+
+    #[test]
+    fn dates_are_utc_civil_dates() {
+        let t = std::time::UNIX_EPOCH + Duration::from_secs(1_795_439_100);
+        assert_eq!(utc(t), "2026-11-23T13:05:00Z");
+        assert_eq!(utc(std::time::UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        let leap = std::time::UNIX_EPOCH + Duration::from_secs(951_782_400);
+        assert_eq!(utc(leap), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn yaml_items_read_back_as_the_same_checks() {
+        let items = vec![
+            found(
+                ResourceKind::Package,
+                "bash",
+                vec![
+                    (Property::Installed, Value::Bool(true)),
+                    (
+                        Property::Version,
+                        Value::Version("5.2.15-2+b2".into(), crate::version::Scheme::Deb),
+                    ),
+                ],
+            ),
+            found(
+                ResourceKind::User,
+                "root",
+                vec![
+                    (Property::Uid, Value::Int(0)),
+                    (Property::Groups, Value::List(vec!["root".into()])),
+                ],
+            ),
+            found(
+                ResourceKind::File,
+                "/etc/odd \"name\"\n",
+                vec![
+                    (Property::Mode, Value::Mode(0o644)),
+                    (
+                        Property::Type,
+                        Value::FileType {
+                            target: Some("file"),
+                            link: false,
+                        },
+                    ),
+                    (Property::Content, Value::Text("a: 'b'\n# c\n".into())),
+                ],
+            ),
+        ];
+        let text = yaml(&items, "observed on local");
+        let checks = crate::spec::yaml::load_str(&text, "added.yaml").expect(&text);
+        let names: Vec<String> = checks.iter().map(|c| c.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "package bash should be installed",
+                "package bash version should eq \"5.2.15-2+b2\"",
+                "user root uid should eq 0",
+                "user root groups should eq [\"root\"]",
+                "file /etc/odd \"name\"\n should be mode 0644",
+                "file /etc/odd \"name\"\n should be a file",
+                "file /etc/odd \"name\"\n content should eq \"a: 'b'\\n# c\\n\"",
+            ],
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn appending_keeps_comments_and_what_follows_the_list() {
+        let existing =
+            "# my spec\nchecks:\n  # web\n  - package: nginx\n\n# trailing\nsettings: {}\n";
+        let items = [found(
+            ResourceKind::User,
+            "www-data",
+            vec![(Property::Uid, Value::Int(33))],
+        )];
+        let out = append_yaml(existing, "observed on local", &items);
+        assert_eq!(
+            out,
+            "# my spec\nchecks:\n  # web\n  - package: nginx\n  # infraspec add: observed on local\n  - user: www-data\n    uid: 33\n\n# trailing\nsettings: {}\n"
+        );
+        let bare = append_yaml("# only a comment", "h", &items);
+        assert!(
+            bare.starts_with("# only a comment\nchecks:\n  # infraspec add: h\n"),
+            "{bare}"
+        );
+    }
+
+    #[test]
+    fn rust_lines_use_the_dsl_matchers() {
+        let mut p = found(
+            ResourceKind::Port,
+            "80",
+            vec![(Property::Listening, Value::Bool(true))],
+        );
+        p.listen = Some((Protocol::Tcp, "0.0.0.0".into()));
+        let text = rust(
+            &[
+                p,
+                found(
+                    ResourceKind::Package,
+                    "nginx",
+                    vec![(Property::Installed, Value::Bool(false))],
+                ),
+                found(
+                    ResourceKind::User,
+                    "root",
+                    vec![(Property::Groups, Value::List(vec!["root".into()]))],
+                ),
+            ],
+            "h",
+        );
+        assert!(text.contains("describe port(80) {\n        it { should be_listening().with(Protocol::Tcp).on(\"0.0.0.0\") }"), "{text}");
+        assert!(text.contains("it { should_not be_installed() }"), "{text}");
+        assert!(
+            text.contains("its(groups) { should eq(vec![\"root\"]) }"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,290 @@
+//! `infraspec add` and `infraspec autoadd` against a running container: the
+//! specs they write pass on the container they were made from and fail once
+//! its service is stopped, in YAML and as a `spec!` compiled in a user crate.
+
+#[macro_use]
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use support::docker::{Running, DEBIAN};
+use support::{show, text};
+
+fn infraspec(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_infraspec"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("INFRASPEC_TARGET")
+        .output()
+        .unwrap()
+}
+
+/// A Debian test container whose nginx is a daemon, not its PID 1, so that it
+/// can be stopped while the container runs on (with an init that reaps it).
+fn web() -> Running {
+    let c = Running::start_with(&["--init", DEBIAN, "sleep", "infinity"]);
+    let out = Command::new("docker")
+        .args(["exec", &c.0, "nginx"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    c
+}
+
+/// Stops nginx in the container and waits until none of its processes is left.
+fn stop_nginx(c: &Running) {
+    let out = Command::new("docker")
+        .args(["exec", &c.0, "sh", "-c"])
+        .arg("nginx -s stop; for i in $(seq 50); do pgrep -x nginx >/dev/null || exit 0; sleep 0.1; done; exit 1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+}
+
+/// The failing checks of a human report, by name.
+fn failed(out: &Output) -> String {
+    text(&out.stdout)
+        .lines()
+        .filter(|l| l.trim_start().starts_with('✗'))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn add_and_autoadd_specs_pass_where_made_and_fail_when_the_service_stops() {
+    let c = web();
+    let tmp = support::temp_dir();
+    let dir = tmp.path();
+    let target = format!("docker://{}", c.0);
+    // A spec of one's own, with a comment and a key after the list: add
+    // appends to it and keeps both.
+    std::fs::write(
+        dir.join("web.yaml"),
+        "# the web tier\nchecks:\n  # kept as written\n  - file: /etc/hostname\n",
+    )
+    .unwrap();
+    let add = infraspec(
+        dir,
+        &[
+            "add",
+            "--target",
+            &target,
+            "-o",
+            "web.yaml",
+            "package",
+            "nginx",
+            "service",
+            "nginx",
+            "port",
+            "80",
+            "file",
+            "/etc/nginx/nginx.conf",
+            "user",
+            "www-data",
+            "group",
+            "www-data",
+            "process",
+            "nginx",
+            "package",
+            "infraspec-not-installed",
+            "file",
+            "/etc/infraspec-absent",
+        ],
+    );
+    assert_eq!(add.status.code(), Some(0), "{}", show(&add));
+    let spec = std::fs::read_to_string(dir.join("web.yaml")).unwrap();
+    assert!(
+        spec.starts_with("# the web tier\nchecks:\n  # kept as written\n  - file: /etc/hostname\n  # infraspec add: observed on docker://"),
+        "{spec}"
+    );
+    for line in [
+        "  - package: nginx\n    installed: true\n    version: ",
+        "  - service: nginx\n    running: true\n",
+        "  - port: 80\n    protocol: tcp\n    address: \"0.0.0.0\"\n    listening: true\n",
+        "    mode: '0644'\n    owner: root\n    group: root\n    sha256: ",
+        "  - user: www-data\n    exists: true\n    uid: 33\n",
+        "  # package infraspec-not-installed was not found\n  - package: infraspec-not-installed\n    installed: false\n",
+        "  - file: /etc/infraspec-absent\n    exists: false\n",
+    ] {
+        assert!(spec.contains(line), "missing {line:?} in:\n{spec}");
+    }
+    assert!(!spec.contains("mtime") && !spec.contains("pid"), "{spec}");
+
+    let auto = infraspec(
+        dir,
+        &["autoadd", "--target", &target, "-o", "auto.yaml", "nginx"],
+    );
+    assert_eq!(auto.status.code(), Some(0), "{}", show(&auto));
+    let auto_spec = std::fs::read_to_string(dir.join("auto.yaml")).unwrap();
+    for line in [
+        "  - package: nginx\n",
+        "  - service: nginx\n",
+        "  - process: nginx\n",
+        "  - port: 80\n    protocol: tcp\n",
+    ] {
+        assert!(
+            auto_spec.contains(line),
+            "missing {line:?} in:\n{auto_spec}"
+        );
+    }
+
+    for spec in ["web.yaml", "auto.yaml"] {
+        let run = infraspec(dir, &["--target", &target, spec]);
+        assert_eq!(run.status.code(), Some(0), "{spec}: {}", show(&run));
+    }
+    stop_nginx(&c);
+    for spec in ["web.yaml", "auto.yaml"] {
+        let run = infraspec(dir, &["--target", &target, spec]);
+        assert_eq!(run.status.code(), Some(1), "{spec}: {}", show(&run));
+        let failed = failed(&run);
+        assert!(
+            failed.contains("should be running"),
+            "{spec}: {failed}\n{}",
+            show(&run)
+        );
+        assert!(failed.contains("should be listening"), "{spec}: {failed}");
+    }
+}
+
+fn rust_output_compiles_and_passes_in_a_user_crate() {
+    let c = web();
+    let target = format!("docker://{}", c.0);
+    let tmp = support::temp_dir();
+    let krate = tmp.path();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(krate.join("tests")).unwrap();
+    // The example infra repo's manifest and lockfile, so that the build uses
+    // the versions CI already has.
+    let manifest = std::fs::read_to_string(repo.join("examples/infra-repo/Cargo.toml"))
+        .unwrap()
+        .replace(
+            "infraspec = { path = \"../..\" }",
+            &format!("infraspec = {{ path = {:?} }}", repo.display().to_string()),
+        )
+        .replace("name = \"infra\"", "name = \"added\"");
+    std::fs::write(krate.join("Cargo.toml"), manifest).unwrap();
+    std::fs::copy(
+        repo.join("examples/infra-repo/Cargo.lock"),
+        krate.join("Cargo.lock"),
+    )
+    .unwrap();
+    let add = infraspec(
+        krate,
+        &[
+            "add",
+            "--format",
+            "rust",
+            "--target",
+            &target,
+            "-o",
+            "tests/added.rs",
+            "package",
+            "nginx",
+            "service",
+            "nginx",
+            "port",
+            "80",
+            "file",
+            "/etc/nginx/nginx.conf",
+            "user",
+            "www-data",
+            "process",
+            "nginx",
+            "package",
+            "infraspec-not-installed",
+        ],
+    );
+    assert_eq!(add.status.code(), Some(0), "{}", show(&add));
+    let source = std::fs::read_to_string(krate.join("tests/added.rs")).unwrap();
+    assert!(
+        source.contains("describe service(\"nginx\") {\n        it { should be_running() }"),
+        "{source}"
+    );
+    assert!(
+        source.contains("it { should_not be_installed() }"),
+        "{source}"
+    );
+    // Written once: not over an existing file.
+    let again = infraspec(
+        krate,
+        &[
+            "add",
+            "--format",
+            "rust",
+            "-o",
+            "tests/added.rs",
+            "user",
+            "root",
+        ],
+    );
+    assert_eq!(again.status.code(), Some(2), "{}", show(&again));
+
+    // Its own build directory (the outer `cargo test` holds the workspace's),
+    // kept between runs so that only the first builds the dependencies.
+    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("add-user-crate");
+    let cargo = |target: &str| {
+        Command::new(env!("CARGO"))
+            .args(["test", "--locked", "--offline", "--test", "added"])
+            .current_dir(krate)
+            .env("CARGO_TARGET_DIR", &target_dir)
+            .env("INFRASPEC_TARGET", target)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let passing = cargo(&target);
+    assert!(passing.status.success(), "{}\n{source}", show(&passing));
+    assert!(
+        text(&passing.stdout).contains("0 failed"),
+        "{}",
+        show(&passing)
+    );
+    stop_nginx(&c);
+    let failing = cargo(&target);
+    assert!(!failing.status.success(), "{}", show(&failing));
+    let stdout = text(&failing.stdout);
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("service nginx should be running") && l.ends_with("FAILED")),
+        "{}",
+        show(&failing)
+    );
+}
+
+fn bad_input_is_named_and_nothing_is_written() {
+    let tmp = support::temp_dir();
+    let dir = tmp.path();
+    let out = infraspec(dir, &["add", "pakage", "nginx"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "unknown kind \"pakage\" (did you mean `package`?); add takes: package, service, port"
+        ),
+        "{stderr}"
+    );
+    let odd = infraspec(dir, &["add", "package"]);
+    assert_eq!(odd.status.code(), Some(2));
+    assert!(
+        text(&odd.stderr).contains("KIND NAME pairs"),
+        "{}",
+        show(&odd)
+    );
+    let hostile = infraspec(dir, &["add", "--", "package", "--version"]);
+    assert_eq!(hostile.status.code(), Some(2), "{}", show(&hostile));
+    // A spec file named `add` still runs, as ./add.
+    std::fs::write(dir.join("add"), "checks:\n  - user: root\n").unwrap();
+    let spec = infraspec(dir, &["./add"]);
+    assert_eq!(spec.status.code(), Some(0), "{}", show(&spec));
+    assert!(!dir.join("web.yaml").exists());
+}
+
+infraspec_tests! {
+    Docker: [
+        add_and_autoadd_specs_pass_where_made_and_fail_when_the_service_stops,
+        rust_output_compiles_and_passes_in_a_user_crate,
+    ],
+    Nothing: [bad_input_is_named_and_nothing_is_written],
+}
