@@ -147,6 +147,41 @@ fn add_and_autoadd_specs_pass_where_made_and_fail_when_the_service_stops() {
     }
 }
 
+fn a_spec_added_from_an_image_fails_where_the_service_does_not_run() {
+    let tmp = support::temp_dir();
+    let dir = tmp.path();
+    let image = format!("docker:{DEBIAN}");
+    let add = infraspec(
+        dir,
+        &[
+            "add",
+            "--target",
+            &image,
+            "-o",
+            "image.yaml",
+            "service",
+            "nginx",
+            "port",
+            "80",
+        ],
+    );
+    assert_eq!(add.status.code(), Some(0), "{}", show(&add));
+    let auto = infraspec(
+        dir,
+        &["autoadd", "--target", &image, "-o", "image.yaml", "nginx"],
+    );
+    assert_eq!(auto.status.code(), Some(0), "{}", show(&auto));
+    let pass = infraspec(dir, &["--target", &image, "image.yaml"]);
+    assert_eq!(pass.status.code(), Some(0), "{}", show(&pass));
+    // The same image with another command: nginx does not run.
+    let idle = format!("docker:{DEBIAN}?cmd=sleep%20600");
+    let fail = infraspec(dir, &["--target", &idle, "image.yaml"]);
+    assert_eq!(fail.status.code(), Some(1), "{}", show(&fail));
+    let failed = failed(&fail);
+    assert!(failed.contains("should be running"), "{failed}");
+    assert!(failed.contains("should be listening"), "{failed}");
+}
+
 fn rust_output_compiles_and_passes_in_a_user_crate() {
     let c = web();
     let target = format!("docker://{}", c.0);
@@ -225,7 +260,7 @@ fn rust_output_compiles_and_passes_in_a_user_crate() {
     let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("add-user-crate");
     let cargo = |target: &str| {
         Command::new(env!("CARGO"))
-            .args(["test", "--locked", "--offline", "--test", "added"])
+            .args(["test", "--locked", "--test", "added"])
             .current_dir(krate)
             .env("CARGO_TARGET_DIR", &target_dir)
             .env("INFRASPEC_TARGET", target)
@@ -284,6 +319,7 @@ fn bad_input_is_named_and_nothing_is_written() {
 infraspec_tests! {
     Docker: [
         add_and_autoadd_specs_pass_where_made_and_fail_when_the_service_stops,
+        a_spec_added_from_an_image_fails_where_the_service_does_not_run,
         rust_output_compiles_and_passes_in_a_user_crate,
     ],
     Nothing: [bad_input_is_named_and_nothing_is_written],
