@@ -6,8 +6,12 @@
 //! ssh://deploy@web2.internal   name=web2 groups=web,prod
 //! docker:registry.local/app:1.4 name=app-image groups=images
 //! ```
+//!
+//! Ansible inventories (INI and YAML) are read too: see [`ansible`].
 
 use crate::target::Target;
+
+pub mod ansible;
 
 /// One line of an inventory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,8 +22,12 @@ pub struct Entry {
     pub groups: Vec<String>,
 }
 
-/// Parses an inventory; errors name the file and line.
+/// Parses an inventory, infraspec's or Ansible's; errors name the file and
+/// line.
 pub fn parse(text: &str, file: &str) -> Result<Vec<Entry>, String> {
+    if ansible::looks_like(text, file) {
+        return ansible::parse(text, file);
+    }
     let mut entries = Vec::new();
     for (n, raw) in text.lines().enumerate() {
         let line = raw.split_once('#').map_or(raw, |(l, _)| l).trim();

@@ -429,6 +429,68 @@ fn several_ssh_targets_in_one_run() {
     assert_eq!(doc["summary"]["passed"], 2);
 }
 
+/// An Ansible inventory, as an infra repo already keeps one: an SSH host with
+/// its address, port, user, key and become, a container by connection, the
+/// local machine; groups with children pick them.
+fn an_ansible_inventory_reaches_ssh_containers_and_local() {
+    let s = sshd::start();
+    let inventory = s.dir.join("hosts");
+    std::fs::write(
+        &inventory,
+        format!(
+            "[web]\nweb1 ansible_host=127.0.0.1 ansible_port={port} ansible_user={USER} ansible_ssh_private_key_file=~/.ssh/id_test ansible_become=true\n\n\
+             [containers]\n{container} ansible_connection=docker\n\n\
+             [control]\nme ansible_connection=local\n\n\
+             [fleet:children]\nweb\ncontainers\n",
+            port = s.port,
+            container = s.container
+        ),
+    )
+    .unwrap();
+    let inv = inventory.to_str().unwrap();
+    let out = s.infraspec(
+        &[
+            "--format",
+            "json",
+            "--inventory",
+            inv,
+            "--group",
+            "fleet",
+            "-c",
+            "{command: id -u, stdout: '0'}",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let targets: Vec<&str> = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(targets, ["web1", s.container.as_str()], "{doc:#}");
+    assert_eq!(doc["summary"]["passed"], 2, "{doc:#}");
+    // Without become, the SSH user is not root: the inventory's variables
+    // really reach the connection.
+    let plain = std::fs::read_to_string(&inventory)
+        .unwrap()
+        .replace(" ansible_become=true", "");
+    std::fs::write(&inventory, plain).unwrap();
+    let out = s.infraspec(
+        &[
+            "--inventory",
+            inv,
+            "--group",
+            "web",
+            "-c",
+            "{command: id -u, stdout: '0'}",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+}
+
 /// Issue 13, case 2: with a sudo password set and a sudo that does not ask
 /// for it (NOPASSWD), the password must never reach the shell as a command.
 fn a_sudo_password_is_never_run_as_shell_text() {
@@ -501,6 +563,7 @@ infraspec_tests! {
         password_authentication_from_the_environment_only,
         a_sudo_that_wants_a_password_is_a_clear_error_or_takes_it_from_the_environment,
         several_ssh_targets_in_one_run,
+        an_ansible_inventory_reaches_ssh_containers_and_local,
         a_sudo_password_is_never_run_as_shell_text,
         a_server_that_stops_answering_is_detected_within_the_connect_timeout,
     ],
