@@ -573,7 +573,7 @@ fn rust_line(f: &Found, p: Property, v: &Value) -> String {
         )
     };
     match (p, v) {
-        (Property::Listening, Value::Bool(b)) => {
+        (Property::Listening, Value::Bool(b)) if f.kind == ResourceKind::Port => {
             let mut m = "be_listening()".to_string();
             if let Some((protocol, address)) = &f.listen {
                 let _ = write!(m, ".with(Protocol::{protocol:?}).on({address:?})");
