@@ -11,7 +11,8 @@ use std::fmt;
 use crate::probe::{Probe, ProbeOutput};
 
 /// The family an OS belongs to, from `ID` and `ID_LIKE` in os-release.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum OsFamily {
     /// Debian, Ubuntu and their derivatives (dpkg).
     Debian,
@@ -57,7 +58,8 @@ impl OsFamily {
 }
 
 /// Which init system actually runs on the target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum InitSystem {
     /// systemd is PID 1.
     Systemd,
@@ -83,7 +85,8 @@ impl InitSystem {
 }
 
 /// The container runtime a target runs under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ContainerRuntime {
     /// Docker.
     Docker,
@@ -114,7 +117,10 @@ impl ContainerRuntime {
 }
 
 /// The package manager whose database answers `package` checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum PackageManager {
     /// Debian's dpkg.
     Dpkg,
@@ -139,7 +145,7 @@ impl PackageManager {
 }
 
 /// What round 1 learned about a target.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Facts {
     /// `ID` from os-release (`debian`, `alpine`…), or a fallback guess.
     pub os_id: String,

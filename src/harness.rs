@@ -65,6 +65,7 @@ fn build(
         expectation,
         options: options.clone(),
         origin: origin(at),
+        reported_name: None,
     })
 }
 

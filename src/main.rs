@@ -46,7 +46,7 @@ enum Color {
 #[command(
     name = "infraspec",
     version,
-    after_help = "Examples:\n  infraspec examples/local.yaml\n  infraspec -c 'port: 22' -c '{file: /etc/motd, content: {contains: hello}}'\n  infraspec --format json -o report.json spec.yaml\n\nExit codes: 0 every check passed, 1 a check failed or could not be observed,\n2 nothing could be checked (bad arguments, invalid spec, unreachable target, no check ran).\n\nWriting specs from what a target has: infraspec add KIND NAME… and infraspec autoadd NAME…\n(see infraspec add --help)."
+    after_help = "Examples:\n  infraspec examples/local.yaml\n  infraspec -c 'port: 22' -c '{file: /etc/motd, content: {contains: hello}}'\n  infraspec --format json -o report.json spec.yaml\n\nExit codes: 0 every check passed, 1 a check failed or could not be observed,\n2 nothing could be checked (bad arguments, invalid spec, unreachable target, no check ran).\n\nWriting specs from what a target has: infraspec add KIND NAME… and infraspec autoadd NAME…\n(see infraspec add --help). Joining the JSON reports of CI shards (--shard K/N):\ninfraspec merge REPORT.json… (see infraspec merge --help)."
 )]
 struct Cli {
     /// Where to run the checks: local, ssh://[user@]host[:port], docker://container,
@@ -100,6 +100,11 @@ struct Cli {
     /// Only the inventory's targets in GROUP (repeatable: any of them).
     #[arg(long, value_name = "GROUP")]
     group: Vec<String>,
+
+    /// Check only shard K of N of the selected targets (1-based): a split that
+    /// does not depend on the order targets are listed in, for CI matrices.
+    #[arg(long, value_name = "K/N", value_parser = shard)]
+    shard: Option<(usize, usize)>,
 
     /// How many targets to check at once; 0 means as many as there are
     /// targets, up to 32.
@@ -162,6 +167,7 @@ fn main() -> ExitCode {
     let sub = args.next();
     let result = match sub.as_ref().and_then(|s| s.to_str()) {
         Some(name @ ("add" | "autoadd")) => add_cli::main(name == "autoadd", args.collect()),
+        Some("merge") => merge(args.collect()),
         _ => match Cli::try_parse() {
             Ok(cli) => run(cli),
             Err(e) => {
@@ -233,6 +239,96 @@ impl Progress {
     }
 }
 
+/// Joins the JSON reports of several runs (the shards of a CI matrix) into
+/// one report, with the exit code that one run over every target would have.
+#[derive(Debug, Parser)]
+#[command(
+    name = "infraspec merge",
+    version,
+    after_help = "Example:\n  infraspec merge shard-*.json --format junit -o fleet.xml\n\nA spec file named `merge` is run as ./merge."
+)]
+struct MergeCli {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+
+    /// Write the report to FILE instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// Colors in human output.
+    #[arg(long, value_enum, default_value = "auto")]
+    color: Color,
+
+    /// JSON reports written by `infraspec --format json` (or `--json FILE`).
+    #[arg(value_name = "REPORT", required = true)]
+    reports: Vec<PathBuf>,
+}
+
+fn merge(args: Vec<std::ffi::OsString>) -> anyhow::Result<u8> {
+    let cli = match MergeCli::try_parse_from(std::iter::once("infraspec merge".into()).chain(args))
+    {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return Ok(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let to_terminal = cli.output.is_none() && std::io::stdout().is_terminal();
+    colored::control::set_override(match cli.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    });
+    let mut reports = Vec::new();
+    for path in &cli.reports {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {shown}"))?;
+        reports.extend(report::json::parse(&text, &shown).map_err(anyhow::Error::msg)?);
+    }
+    let text = cli.format.render(&reports);
+    match &cli.output {
+        Some(path) => std::fs::write(path, &text)
+            .with_context(|| format!("failed to write {}", path.display()))?,
+        None => {
+            let _ = std::io::stdout().lock().write_all(text.as_bytes());
+        }
+    }
+    Ok(report::exit_code(&reports) as u8)
+}
+
+fn shard(text: &str) -> Result<(usize, usize), String> {
+    let parsed = text
+        .split_once('/')
+        .and_then(|(k, n)| Some((k.parse::<usize>().ok()?, n.parse::<usize>().ok()?)));
+    match parsed {
+        Some((k, n)) if (1..=n).contains(&k) => Ok((k, n)),
+        _ => Err(format!(
+            "{text:?} is not a shard: K/N with 1 <= K <= N, such as 2/4"
+        )),
+    }
+}
+
+/// Which targets shard `k` of `n` checks: the targets are ordered by their
+/// label and full description (options included), so that the split does not
+/// depend on the order they were listed in, and dealt out in turn.
+fn shard_of(targets: &[Target], labels: &[Option<String>], (k, n): (usize, usize)) -> Vec<bool> {
+    let key = |i: usize| {
+        format!(
+            "{}\0{:?}",
+            labels[i].clone().unwrap_or_else(|| targets[i].to_string()),
+            targets[i]
+        )
+    };
+    let mut order: Vec<usize> = (0..targets.len()).collect();
+    order.sort_by_key(|&i| key(i));
+    let mut keep = vec![false; targets.len()];
+    for (position, &i) in order.iter().enumerate() {
+        keep[i] = position % n == k - 1;
+    }
+    keep
+}
+
 fn duration(text: &str) -> Result<std::time::Duration, String> {
     yaml::parse_duration(text)
 }
@@ -289,6 +385,28 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     if targets.is_empty() {
         targets.push(Target::Local);
         labels.push(None);
+    }
+    let mut empty_shard = false;
+    if let Some(shard) = cli.shard {
+        let keep = shard_of(&targets, &labels, shard);
+        let total = targets.len();
+        let mut i = 0;
+        targets.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+        let mut i = 0;
+        labels.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+        if targets.is_empty() {
+            eprintln!(
+                "infraspec: shard {}/{} has no target ({total} target(s) over {} shards): nothing to check",
+                shard.0, shard.1, shard.1
+            );
+            empty_shard = true;
+        }
     }
 
     let mut checks = Vec::new();
@@ -447,6 +565,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             // A closed pipe (`| head`) is not worth an error.
             let _ = stdout.write_all(text.as_bytes());
         }
+    }
+    if empty_shard {
+        return Ok(0);
     }
     Ok(report::exit_code(&reports) as u8)
 }

@@ -491,6 +491,93 @@ fn an_ansible_inventory_reaches_ssh_containers_and_local() {
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
 }
 
+/// A fleet split over CI shards: each target is checked by exactly one shard,
+/// whatever order the inventory lists them in, and `merge` joins the shards'
+/// JSON reports into the report (and exit code) of one run over all.
+fn shards_of_a_fleet_merge_into_the_whole_run() {
+    let s = sshd::start();
+    let lines = [
+        format!(
+            "{}?identity={} name=web1",
+            direct(&s),
+            s.ssh_dir().join("id_test").display()
+        ),
+        format!("docker://{} name=box", s.container),
+        "local name=runner".to_string(),
+        "ssh://box name=web2".to_string(),
+    ];
+    let write = |name: &str, order: &[usize]| {
+        let path = s.dir.join(name);
+        let text: String = order.iter().map(|&i| format!("{}\n", lines[i])).collect();
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let inv = write("fleet.txt", &[0, 1, 2, 3]);
+    let reordered = write("fleet-reordered.txt", &[3, 2, 1, 0]);
+    let check = [
+        "-c",
+        "{command: 'test -d /proc', exit_status: 0}",
+        "-c",
+        "user: infraspec-no-such-user",
+    ];
+    let shard = |inventory: &str, k: usize, json: &std::path::Path| {
+        let mut args = vec!["--inventory", inventory, "--format", "json"];
+        let spec = format!("{k}/3");
+        args.extend(["--shard", spec.as_str()]);
+        args.extend(check);
+        let out = s.infraspec(&args, &[]);
+        std::fs::write(json, &out.stdout).unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let names: Vec<String> = doc["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["target"].as_str().unwrap().to_string())
+            .collect();
+        (out.status.code(), names)
+    };
+    let mut seen = Vec::new();
+    let mut files = Vec::new();
+    for k in 1..=3 {
+        let json = s.dir.join(format!("shard-{k}.json"));
+        let (code, names) = shard(&inv, k, &json);
+        let (_, again) = shard(&reordered, k, &s.dir.join("again.json"));
+        let (mut a, mut b) = (names.clone(), again);
+        a.sort();
+        b.sort();
+        assert_eq!(a, b, "shard {k} depends on the inventory's order");
+        // Every check fails somewhere (the user is absent): exit 1, or 0 for
+        // an empty shard.
+        assert_eq!(
+            code,
+            Some(if names.is_empty() { 0 } else { 1 }),
+            "shard {k}: {}",
+            std::fs::read_to_string(&json).unwrap()
+        );
+        seen.extend(names);
+        files.push(json.to_str().unwrap().to_string());
+    }
+    seen.sort();
+    assert_eq!(seen, ["box", "runner", "web1", "web2"]);
+
+    let mut args = vec!["merge", "--format", "json"];
+    args.extend(files.iter().map(String::as_str));
+    let merged = s.infraspec(&args, &[]);
+    assert_eq!(merged.status.code(), Some(1), "{}", show(&merged));
+    let doc: serde_json::Value = serde_json::from_slice(&merged.stdout).unwrap();
+    assert_eq!(doc["summary"]["passed"], 4, "{doc:#}");
+    assert_eq!(doc["summary"]["failed"], 4, "{doc:#}");
+    let mut whole_args = vec!["--inventory", inv.as_str(), "--format", "json"];
+    whole_args.extend(check);
+    let whole = s.infraspec(&whole_args, &[]);
+    let whole: serde_json::Value = serde_json::from_slice(&whole.stdout).unwrap();
+    assert_eq!(doc["summary"], whole["summary"]);
+    let mut args = vec!["merge", "--format", "junit"];
+    args.extend(files.iter().map(String::as_str));
+    let junit = text(&s.infraspec(&args, &[]).stdout);
+    assert!(junit.contains("tests=\"8\" failures=\"4\""), "{junit}");
+}
+
 /// Issue 13, case 2: with a sudo password set and a sudo that does not ask
 /// for it (NOPASSWD), the password must never reach the shell as a command.
 fn a_sudo_password_is_never_run_as_shell_text() {
@@ -564,6 +651,7 @@ infraspec_tests! {
         a_sudo_that_wants_a_password_is_a_clear_error_or_takes_it_from_the_environment,
         several_ssh_targets_in_one_run,
         an_ansible_inventory_reaches_ssh_containers_and_local,
+        shards_of_a_fleet_merge_into_the_whole_run,
         a_sudo_password_is_never_run_as_shell_text,
         a_server_that_stops_answering_is_detected_within_the_connect_timeout,
     ],

@@ -1,74 +1,285 @@
-//! `--format json`: the contract shape, `{ version, targets, summary }`.
+//! `--format json`: the contract shape, `{ version, targets, summary }`, and
+//! reading it back for `infraspec merge`.
+//!
+//! Beyond the contract's fields, each target carries its `facts` and
+//! `stats`, and each check the parts of its outcome (`expected`, `found`,
+//! `reason`, `error`, `note`, `observed_by`, `origin`), so that a report read
+//! back renders in every format as the run that wrote it would have.
 
-use serde::Serialize;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 
 use super::{message, millis, Summary};
-use crate::engine::TargetReport;
+use crate::engine::{CheckResult, Outcome, Stats as RunStats, TargetReport};
+use crate::facts::Facts;
+use crate::matcher::Matcher;
+use crate::spec::{Check, Expectation, Origin, Property, Resource, ResourceKind};
 
-#[derive(Serialize)]
-struct Doc<'a> {
+#[derive(Serialize, Deserialize)]
+struct Doc {
     version: u32,
-    targets: Vec<Target<'a>>,
+    targets: Vec<Target>,
     summary: Summary,
 }
 
-#[derive(Serialize)]
-struct Target<'a> {
-    target: &'a str,
+#[derive(Serialize, Deserialize)]
+struct Target {
+    target: String,
     /// Present when the target could not be checked at all.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'a str>,
-    checks: Vec<Check>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    /// What was learnt of the target (OS, init system, container…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    facts: Option<Facts>,
+    checks: Vec<JsonCheck>,
     stats: Stats,
 }
 
 /// How the target was observed: round trips and probes are the engine's cost.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 struct Stats {
     round_trips: u32,
     probes: usize,
     duration_ms: u64,
 }
 
-#[derive(Serialize)]
-struct Check {
+#[derive(Serialize, Deserialize)]
+struct JsonCheck {
     resource: String,
     name: String,
-    outcome: &'static str,
+    outcome: String,
     message: String,
     duration_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expected: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    found: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    observed_by: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    origin: Option<JsonOrigin>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct JsonOrigin {
+    file: String,
+    line: usize,
 }
 
 /// Renders the run as JSON.
 pub fn render(reports: &[TargetReport]) -> String {
     let doc = Doc {
         version: 1,
-        targets: reports
-            .iter()
-            .map(|t| Target {
-                target: &t.target,
-                error: t.error.as_deref(),
-                checks: t
-                    .results
-                    .iter()
-                    .map(|r| Check {
-                        resource: r.check.resource.to_string(),
-                        name: r.check.name(),
-                        outcome: r.outcome.as_str(),
-                        message: message(&r.outcome, r.note.as_deref(), &r.observed_by),
-                        duration_ms: millis(r.duration),
-                    })
-                    .collect(),
-                stats: Stats {
-                    round_trips: t.stats.round_trips,
-                    probes: t.stats.probes,
-                    duration_ms: millis(t.stats.total),
-                },
-            })
-            .collect(),
+        targets: reports.iter().map(target).collect(),
         summary: Summary::of(reports),
     };
     let mut s = serde_json::to_string_pretty(&doc).expect("report serializes");
     s.push('\n');
     s
+}
+
+fn target(t: &TargetReport) -> Target {
+    Target {
+        target: t.target.clone(),
+        error: t.error.clone(),
+        facts: t.facts.clone(),
+        checks: t
+            .results
+            .iter()
+            .map(|r| {
+                let (mut expected, mut found, mut reason, mut error) = (None, None, None, None);
+                match &r.outcome {
+                    Outcome::Pass => {}
+                    Outcome::Fail {
+                        expected: e,
+                        found: f,
+                    } => {
+                        expected = Some(e.clone());
+                        found = Some(f.clone());
+                    }
+                    Outcome::Skip { reason: why } => reason = Some(why.clone()),
+                    Outcome::Error { message } => error = Some(message.clone()),
+                }
+                JsonCheck {
+                    resource: r.check.resource.to_string(),
+                    name: r.check.name(),
+                    outcome: r.outcome.as_str().to_string(),
+                    message: message(&r.outcome, r.note.as_deref(), &r.observed_by),
+                    duration_ms: millis(r.duration),
+                    expected,
+                    found,
+                    reason,
+                    error,
+                    note: r.note.clone(),
+                    observed_by: r.observed_by.clone(),
+                    origin: r.check.origin.as_ref().map(|o| JsonOrigin {
+                        file: o.file.clone(),
+                        line: o.line,
+                    }),
+                }
+            })
+            .collect(),
+        stats: Stats {
+            round_trips: t.stats.round_trips,
+            probes: t.stats.probes,
+            duration_ms: millis(t.stats.total),
+        },
+    }
+}
+
+/// Reads a JSON report back: the targets as the run reported them. Checks
+/// keep their names, outcomes and where they were written; `file` names the
+/// report in errors.
+pub fn parse(text: &str, file: &str) -> Result<Vec<TargetReport>, String> {
+    let doc: Doc = serde_json::from_str(text)
+        .map_err(|e| format!("{file} is not an infraspec JSON report: {e}"))?;
+    if doc.version != 1 {
+        return Err(format!(
+            "{file} is a version {} report; this infraspec reads version 1",
+            doc.version
+        ));
+    }
+    doc.targets
+        .into_iter()
+        .map(|t| {
+            let results = t
+                .checks
+                .into_iter()
+                .map(|c| result(c).map_err(|e| format!("{file}: target {}: {e}", t.target)))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(TargetReport {
+                target: t.target,
+                facts: t.facts,
+                error: t.error,
+                results,
+                stats: RunStats {
+                    round_trips: t.stats.round_trips,
+                    probes: t.stats.probes,
+                    total: Duration::from_millis(t.stats.duration_ms),
+                    ..RunStats::default()
+                },
+            })
+        })
+        .collect()
+}
+
+fn result(c: JsonCheck) -> Result<CheckResult, String> {
+    let (kind, name) = c
+        .resource
+        .split_once(' ')
+        .ok_or_else(|| format!("{:?} is not a resource (KIND NAME)", c.resource))?;
+    let kind = ResourceKind::from_key(kind)
+        .ok_or_else(|| format!("{:?} names no resource kind", c.resource))?;
+    let resource = Resource::new(kind, name)?;
+    // The check's meaning is not in a report, only its name: the name is kept
+    // as the one every format shows.
+    let mut check = Check::new(
+        resource,
+        Expectation::new(Property::Exists, Matcher::Eq(true.into())),
+    );
+    check.reported_name = Some(c.name.clone());
+    check.origin = c.origin.map(|o| Origin {
+        file: o.file,
+        line: o.line,
+    });
+    let outcome = match c.outcome.as_str() {
+        "pass" => Outcome::Pass,
+        "fail" => Outcome::Fail {
+            expected: c.expected.unwrap_or_default(),
+            found: c.found.unwrap_or(c.message),
+        },
+        "skip" => Outcome::Skip {
+            reason: c.reason.unwrap_or(c.message),
+        },
+        "error" => Outcome::Error {
+            message: c.error.unwrap_or(c.message),
+        },
+        other => return Err(format!("check {:?}: unknown outcome {other:?}", c.name)),
+    };
+    Ok(CheckResult {
+        check,
+        outcome,
+        note: c.note,
+        observed_by: c.observed_by,
+        duration: Duration::from_millis(c.duration_ms),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_read_back_renders_the_same_in_every_format() {
+        let checks = crate::spec::yaml::load_str(
+            "checks:\n  - package: nginx\n    version: '1.22'\n  - user: root\n  - service: chrony\n    skip: not here\n  - file: /etc/motd\n",
+            "web.yaml",
+        )
+        .unwrap();
+        let outcomes = [
+            Outcome::Fail {
+                expected: "eq \"1.22\"".into(),
+                found: "1.24".into(),
+            },
+            Outcome::Pass,
+            Outcome::Skip {
+                reason: "not here".into(),
+            },
+            Outcome::Error {
+                message: "permission denied".into(),
+            },
+        ];
+        let report = TargetReport {
+            target: "web1".into(),
+            facts: None,
+            error: None,
+            results: checks
+                .into_iter()
+                .zip(outcomes)
+                .map(|(check, outcome)| CheckResult {
+                    check,
+                    outcome,
+                    note: Some("judged by dpkg".into()),
+                    observed_by: vec!["dpkg-query -W".into()],
+                    duration: Duration::from_millis(12),
+                })
+                .collect(),
+            stats: RunStats {
+                round_trips: 2,
+                probes: 3,
+                total: Duration::from_millis(40),
+                ..RunStats::default()
+            },
+        };
+        let reports = vec![report];
+        let back = parse(&render(&reports), "r.json").unwrap();
+        assert_eq!(render(&back), render(&reports));
+        for f in [
+            super::super::human::render,
+            super::super::junit::render,
+            super::super::tap::render,
+        ] {
+            assert_eq!(f(&back), f(&reports));
+        }
+        assert_eq!(
+            super::super::exit_code(&back),
+            super::super::exit_code(&reports)
+        );
+    }
+
+    #[test]
+    fn what_is_not_a_report_is_named() {
+        assert!(parse("{}", "x.json")
+            .unwrap_err()
+            .starts_with("x.json is not an infraspec JSON report"));
+        let v2 = r#"{"version": 2, "targets": [], "summary": {"passed":0,"failed":0,"skipped":0,"errors":0}}"#;
+        assert!(parse(v2, "x.json").unwrap_err().contains("version 2"));
+    }
 }

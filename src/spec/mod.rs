@@ -969,6 +969,10 @@ pub struct Check {
     pub options: CheckOptions,
     /// Where it was written; not part of what the check means.
     pub origin: Option<Origin>,
+    /// The name a report gave it, for checks read back from a JSON report
+    /// (`infraspec merge`), whose meaning is not in the report.
+    #[doc(hidden)]
+    pub reported_name: Option<String>,
 }
 
 impl Check {
@@ -979,12 +983,16 @@ impl Check {
             expectation,
             options: CheckOptions::default(),
             origin: None,
+            reported_name: None,
         }
     }
 
     /// The check's name in every report: `package nginx should be installed`.
     /// A `sensitive` check's expected value stays out of its name.
     pub fn name(&self) -> String {
+        if let Some(name) = &self.reported_name {
+            return name.clone();
+        }
         let phrase = if self.options.sensitive {
             self.expectation.hidden_phrase()
         } else {

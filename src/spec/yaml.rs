@@ -542,6 +542,7 @@ impl<'f> Loader<'f> {
                 expectation,
                 options: options.clone(),
                 origin: Some(origin.clone()),
+                reported_name: None,
             });
         }
     }
