@@ -578,6 +578,80 @@ fn shards_of_a_fleet_merge_into_the_whole_run() {
     assert!(junit.contains("tests=\"8\" failures=\"4\""), "{junit}");
 }
 
+/// ProxyJump: a target whose name only the bastion can resolve is reached
+/// through it, by `?jump=` and by the config's `ProxyJump`; without the jump
+/// it cannot be reached at all.
+fn proxy_jump_reaches_what_only_the_bastion_sees() {
+    let s = sshd::start();
+    // A name that resolves inside the sshd container only.
+    let added = s.exec("echo '127.0.0.1 infraspec-behind-bastion' >> /etc/hosts");
+    assert!(added.status.success(), "{}", show(&added));
+    let behind = format!(
+        "ssh://{USER}@infraspec-behind-bastion:{}?identity={}",
+        s.port,
+        s.ssh_dir().join("id_test").display()
+    );
+    let direct = s.infraspec(
+        &["--ssh-accept-new", "--target", &behind, "-c", "user: root"],
+        &[],
+    );
+    assert_eq!(direct.status.code(), Some(2), "{}", show(&direct));
+    assert!(
+        text(&direct.stdout).contains("cannot resolve infraspec-behind-bastion"),
+        "{}",
+        show(&direct)
+    );
+
+    // `box` is the bastion, an alias in the test's ssh config.
+    let jumped = format!("{behind}&jump=box");
+    let out = s.infraspec(
+        &[
+            "--ssh-accept-new",
+            "--target",
+            &jumped,
+            "-c",
+            "{command: hostname, exit_status: 0}",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+
+    // The same through the config's ProxyJump, two hops deep.
+    let config = s.ssh_dir().join("config");
+    let mut text_config = std::fs::read_to_string(&config).unwrap();
+    text_config.push_str(&format!(
+        "Host hidden\n    HostName infraspec-behind-bastion\n    Port {}\n    User {USER}\n    IdentityFile ~/.ssh/id_test\n    ProxyJump box,box\n",
+        s.port
+    ));
+    std::fs::write(&config, text_config).unwrap();
+    let out = s.infraspec(
+        &[
+            "--ssh-accept-new",
+            "--target",
+            "ssh://hidden",
+            "-c",
+            "user: root",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let bad = s.infraspec(
+        &[
+            "--target",
+            &format!("{behind}&jump=-oProxyCommand=x"),
+            "-c",
+            "user: root",
+        ],
+        &[],
+    );
+    assert_eq!(bad.status.code(), Some(2), "{}", show(&bad));
+    assert!(
+        text(&bad.stdout).contains("is not [user@]host[:port]"),
+        "{}",
+        show(&bad)
+    );
+}
+
 /// Issue 13, case 2: with a sudo password set and a sudo that does not ask
 /// for it (NOPASSWD), the password must never reach the shell as a command.
 fn a_sudo_password_is_never_run_as_shell_text() {
@@ -652,6 +726,7 @@ infraspec_tests! {
         several_ssh_targets_in_one_run,
         an_ansible_inventory_reaches_ssh_containers_and_local,
         shards_of_a_fleet_merge_into_the_whole_run,
+        proxy_jump_reaches_what_only_the_bastion_sees,
         a_sudo_password_is_never_run_as_shell_text,
         a_server_that_stops_answering_is_detected_within_the_connect_timeout,
     ],

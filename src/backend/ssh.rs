@@ -37,6 +37,7 @@ const OPTIONS: &[&str] = &[
     "accept_new",
     "identity",
     "known_hosts",
+    "jump",
 ];
 
 /// The options of an `ssh://` target, from its query string.
@@ -49,6 +50,8 @@ struct SshOptions {
     accept_new: bool,
     identity: Option<PathBuf>,
     known_hosts: Option<PathBuf>,
+    /// ProxyJump: `[ssh://][user@]host[:port]`, comma-separated hops.
+    jump: Option<String>,
 }
 
 fn parse_options(options: &BTreeMap<String, String>) -> Result<SshOptions, String> {
@@ -73,6 +76,7 @@ fn parse_options(options: &BTreeMap<String, String>) -> Result<SshOptions, Strin
             "accept_new" => o.accept_new = boolean(k, v)?,
             "identity" => o.identity = Some(PathBuf::from(v)),
             "known_hosts" => o.known_hosts = Some(PathBuf::from(v)),
+            "jump" => o.jump = Some(v.clone()),
             other => {
                 return Err(format!(
                     "unknown option {other:?} (ssh targets take: {})",
@@ -122,6 +126,9 @@ pub struct Ssh {
     /// How long the server may stay silent after a keepalive before it is
     /// taken for gone.
     dead_after: Duration,
+    /// The bastion this session goes through, and the forward that carries
+    /// it; dropped after the session (fields drop in order).
+    _jump: Option<(Mutex<super::Forward>, Box<Ssh>)>,
 }
 
 fn key_type_name(t: HostKeyType) -> &'static str {
@@ -207,22 +214,55 @@ impl Ssh {
             .or(cfg.connect_timeout.map(Duration::from_secs))
             .unwrap_or(Duration::from_secs(10));
 
-        let addrs: Vec<_> = (real_host.as_str(), port)
-            .to_socket_addrs()
-            .map_err(|e| fail(format!("cannot resolve {real_host}: {e}")))?
+        // ProxyJump: the `jump` option, else the config's. The last hop is
+        // reached through the ones before it; the target through the last,
+        // which opens the TCP connection (so names resolve there).
+        let hops: Vec<String> = opts
+            .jump
+            .clone()
+            .or(cfg.proxy_jump.clone())
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .map(str::to_string)
             .collect();
-        let mut last_err = format!("{real_host} has no address");
-        let mut stream = None;
-        for addr in &addrs {
-            match TcpStream::connect_timeout(addr, connect_timeout) {
-                Ok(s) => {
-                    stream = Some(s);
-                    break;
+        let mut jump = None;
+        let stream = if let Some((last, before)) = hops.split_last() {
+            let bastion = Ssh::connect_hops(last, before, accept_new_flag)
+                .map_err(|e| fail(format!("through the jump host {last}: {e}")))?;
+            let forward = bastion.forward(&real_host, port).map_err(|e| {
+                fail(format!(
+                    "the jump host {last} could not reach {real_host}:{port}: {}",
+                    match e {
+                        super::ForwardError::Unreachable(m)
+                        | super::ForwardError::Failed(m)
+                        | super::ForwardError::Dns(m) => m,
+                    }
+                ))
+            })?;
+            let stream = TcpStream::connect_timeout(&forward.addr, connect_timeout)
+                .map_err(|e| fail(format!("the forward through {last} failed: {e}")))?;
+            jump = Some((Mutex::new(forward), Box::new(bastion)));
+            stream
+        } else {
+            let addrs: Vec<_> = (real_host.as_str(), port)
+                .to_socket_addrs()
+                .map_err(|e| fail(format!("cannot resolve {real_host}: {e}")))?
+                .collect();
+            let mut last_err = format!("{real_host} has no address");
+            let mut stream = None;
+            for addr in &addrs {
+                match TcpStream::connect_timeout(addr, connect_timeout) {
+                    Ok(s) => {
+                        stream = Some(s);
+                        break;
+                    }
+                    Err(e) => last_err = format!("TCP connection to {addr} failed: {e}"),
                 }
-                Err(e) => last_err = format!("TCP connection to {addr} failed: {e}"),
             }
-        }
-        let stream = stream.ok_or_else(|| fail(last_err))?;
+            stream.ok_or_else(|| fail(last_err))?
+        };
         // Without TCP_NODELAY every channel request waits ~40 ms for a delayed ACK.
         stream.set_nodelay(true).map_err(|e| fail(e.to_string()))?;
 
@@ -299,8 +339,54 @@ impl Ssh {
             command_timeout: opts.timeout,
             peer,
             dead_after: connect_timeout,
+            _jump: jump,
         })
     }
+
+    /// Connects to `hop` (`[ssh://][user@]host[:port]`), through `before`.
+    fn connect_hops(
+        hop: &str,
+        before: &[String],
+        accept_new_flag: bool,
+    ) -> Result<Ssh, BackendError> {
+        let (user, host, port) = parse_hop(hop).map_err(|message| BackendError::Connect {
+            target: hop.to_string(),
+            message,
+        })?;
+        // The hops before this one, and no others: a `ProxyJump` in the
+        // config for the hop itself is not followed (a `Host *` one would
+        // otherwise send the bastion through itself).
+        let options = BTreeMap::from([("jump".to_string(), before.join(","))]);
+        Ssh::connect(hop, user.as_deref(), &host, port, &options, accept_new_flag)
+    }
+}
+
+/// `[ssh://][user@]host[:port]`, `[v6]:port` as well.
+fn parse_hop(hop: &str) -> Result<(Option<String>, String, Option<u16>), String> {
+    let rest = hop.strip_prefix("ssh://").unwrap_or(hop);
+    let (user, hostport) = match rest.rsplit_once('@') {
+        Some((u, h)) => (Some(u.to_string()), h),
+        None => (None, rest),
+    };
+    let bad = || format!("jump host {hop:?} is not [user@]host[:port]");
+    let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+        let (h, after) = v6.split_once(']').ok_or_else(bad)?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => Some(p.parse().map_err(|_| bad())?),
+            None if after.is_empty() => None,
+            None => return Err(bad()),
+        };
+        (h.to_string(), port)
+    } else {
+        match hostport.split_once(':') {
+            Some((h, p)) => (h.to_string(), Some(p.parse().map_err(|_| bad())?)),
+            None => (hostport.to_string(), None),
+        }
+    };
+    if host.is_empty() || host.starts_with('-') || host.contains(['/', '?', ' ']) {
+        return Err(bad());
+    }
+    Ok((user, host, port))
 }
 
 fn record_host_key(file: &Path, name: &str, key_text: &str) -> std::io::Result<()> {
@@ -869,6 +955,32 @@ mod tests {
         assert_eq!(base64(b"fo"), "Zm8=");
         assert_eq!(base64(b"foo"), "Zm9v");
         assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+    }
+
+    #[test]
+    fn jump_hosts_parse_as_openssh_writes_them() {
+        assert_eq!(
+            parse_hop("ssh://deploy@bastion:2222").unwrap(),
+            (Some("deploy".into()), "bastion".into(), Some(2222))
+        );
+        assert_eq!(
+            parse_hop("bastion").unwrap(),
+            (None, "bastion".into(), None)
+        );
+        assert_eq!(
+            parse_hop("me@[2001:db8::1]:22").unwrap(),
+            (Some("me".into()), "2001:db8::1".into(), Some(22))
+        );
+        for bad in [
+            "",
+            "host:port",
+            "-oProxyCommand=x",
+            "a/b",
+            "[::1",
+            "host:99999",
+        ] {
+            assert!(parse_hop(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

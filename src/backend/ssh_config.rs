@@ -17,6 +17,9 @@ pub struct HostConfig {
     pub user_known_hosts_file: Option<PathBuf>,
     pub strict_host_key_checking: Option<String>,
     pub connect_timeout: Option<u64>,
+    /// `ProxyJump`: the hosts to go through, `[user@]host[:port]` each;
+    /// empty for `none`.
+    pub proxy_jump: Option<String>,
 }
 
 /// `*` matches any run, `?` one character.
@@ -122,6 +125,13 @@ pub fn parse(text: &str, host: &str, home: &Path, local_user: &str) -> HostConfi
             }
             "stricthostkeychecking" if cfg.strict_host_key_checking.is_none() => {
                 cfg.strict_host_key_checking = Some(value.to_ascii_lowercase())
+            }
+            "proxyjump" if cfg.proxy_jump.is_none() => {
+                cfg.proxy_jump = Some(if value.eq_ignore_ascii_case("none") {
+                    String::new()
+                } else {
+                    value.to_string()
+                })
             }
             "connecttimeout" if cfg.connect_timeout.is_none() => {
                 cfg.connect_timeout = value.parse().ok()
