@@ -397,7 +397,14 @@ impl Docker {
             ..Default::default()
         };
         let name = format!("infraspec-{}", &crate::probe::nonce()[..12]);
+        // With the handler's store of INTERRUPTED before its load of
+        // CREATING (both SeqCst), either it sees this creation and waits for
+        // it, or this sees the signal and creates nothing.
         CREATING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if interrupted() {
+            CREATING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            return Err(fail("interrupted before the container was created".into()));
+        }
         let created = rt.block_on(api.create_container(
             Some(CreateContainerOptions {
                 name: Some(name),
