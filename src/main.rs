@@ -40,6 +40,18 @@ enum Color {
     Never,
 }
 
+impl Color {
+    /// Turns colors on or off for this process: `auto` colors a terminal
+    /// unless `NO_COLOR` is set.
+    fn apply(self, to_terminal: bool) {
+        colored::control::set_override(match self {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        });
+    }
+}
+
 /// Behaviour tests for machines: one spec for the local machine, SSH hosts,
 /// containers and images.
 #[derive(Debug, Parser)]
@@ -274,12 +286,8 @@ fn merge(args: Vec<std::ffi::OsString>) -> anyhow::Result<u8> {
             return Ok(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    let to_terminal = cli.output.is_none() && std::io::stdout().is_terminal();
-    colored::control::set_override(match cli.color {
-        Color::Always => true,
-        Color::Never => false,
-        Color::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-    });
+    cli.color
+        .apply(cli.output.is_none() && std::io::stdout().is_terminal());
     let mut reports = Vec::new();
     for path in &cli.reports {
         let shown = path.display().to_string();
@@ -344,13 +352,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         );
         return Ok(0);
     }
-    let to_terminal = cli.output.is_none() && std::io::stdout().is_terminal();
-    let colors = match cli.color {
-        Color::Always => true,
-        Color::Never => false,
-        Color::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-    };
-    colored::control::set_override(colors);
+    cli.color
+        .apply(cli.output.is_none() && std::io::stdout().is_terminal());
 
     // Targets from --target / INFRASPEC_TARGET and the inventory, with labels.
     let mut targets: Vec<Target> = cli

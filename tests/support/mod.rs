@@ -51,6 +51,16 @@ pub fn show(out: &std::process::Output) -> String {
     )
 }
 
+/// The target names of a JSON report, in order.
+pub fn target_names(doc: &serde_json::Value) -> Vec<String> {
+    doc["targets"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{doc:#}"))
+        .iter()
+        .map(|t| t["target"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
 /// The checks of the first target of a JSON report on stdout: name, outcome
 /// and message of each, in order.
 pub fn checks_of(out: &std::process::Output) -> Vec<(String, String, String)> {
