@@ -176,9 +176,8 @@ pub fn autoadd(
             wanted.push(Resource::new(kind, name.as_str())?);
         }
     }
-    let checks = checks_for(&wanted);
+    let mut checks = checks_for(&wanted);
     // The ports' tables too, so that the sockets can be named.
-    let mut checks = checks;
     checks.push(asking(
         &Resource::new(K::Port, "1").expect("a valid port"),
         Property::Listening,
@@ -191,7 +190,8 @@ pub fn autoadd(
                 .iter()
                 .filter(|r| &r.name == name)
                 .flat_map(|r| found(obs, r, opts))
-                .filter(is_there)
+                // What could not be observed stays, as its comment.
+                .filter(|f| is_there(f) || (f.asserts.is_empty() && !f.notes.is_empty()))
                 .collect();
             match process_ports(obs, name) {
                 Ok(ports) => mine.extend(ports),
@@ -237,20 +237,26 @@ fn process_ports(obs: &Observations<'_>, name: &str) -> Result<Vec<Found>, Strin
         .lines()
         .filter_map(|l| l.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok())
         .collect();
+    Ok(listeners(
+        resource::port::sockets(obs)?
+            .iter()
+            .filter(|s| inodes.contains(&s.inode)),
+    ))
+}
+
+/// One port check for each distinct port, protocol and address listening
+/// among `sockets`.
+fn listeners<'s>(sockets: impl Iterator<Item = &'s resource::port::Socket>) -> Vec<Found> {
     let mut seen = BTreeSet::new();
-    let mut ports = Vec::new();
-    for s in resource::port::sockets(obs)? {
-        if s.listening()
-            && inodes.contains(&s.inode)
-            && seen.insert((s.port, s.protocol, s.address))
-        {
+    sockets
+        .filter(|s| s.listening() && seen.insert((s.port, s.protocol, s.address)))
+        .map(|s| {
             let mut f = Found::new(ResourceKind::Port, &s.port.to_string());
             f.listen = Some((s.protocol, s.address.to_string()));
             f.asserts.push((Property::Listening, Value::Bool(true)));
-            ports.push(f);
-        }
-    }
-    Ok(ports)
+            f
+        })
+        .collect()
 }
 
 /// What to assert of one resource, from the batch's answers.
@@ -343,16 +349,7 @@ fn port(obs: &Observations<'_>, r: &Resource) -> Vec<Found> {
             return vec![f];
         }
     };
-    let mut seen = BTreeSet::new();
-    let mut out = Vec::new();
-    for s in sockets.iter().filter(|s| s.port == number && s.listening()) {
-        if seen.insert((s.protocol, s.address)) {
-            let mut f = Found::new(r.kind, &r.name);
-            f.listen = Some((s.protocol, s.address.to_string()));
-            f.asserts.push((Property::Listening, Value::Bool(true)));
-            out.push(f);
-        }
-    }
+    let mut out = listeners(sockets.iter().filter(|s| s.port == number));
     if out.is_empty() {
         let mut f = Found::new(r.kind, &r.name);
         f.asserts.push((Property::Listening, Value::Bool(false)));
@@ -434,12 +431,11 @@ fn yaml_str(s: &str) -> String {
 
 /// A YAML scalar for a value, as the spec format reads it back.
 fn yaml_value(v: &Value) -> String {
-    let quoted = |s: &str| yaml_str(s);
     match v {
         Value::Bool(b) => b.to_string(),
         Value::Int(n) => n.to_string(),
-        Value::Text(s) | Value::Version(s, _) => quoted(s),
-        Value::Named { name, .. } => quoted(name),
+        Value::Text(s) | Value::Version(s, _) => yaml_str(s),
+        Value::Named { name, .. } => yaml_str(name),
         Value::Mode(m) => format!("'{m:04o}'"),
         Value::FileType { link: true, .. } => "symlink".into(),
         Value::FileType { target, .. } => target.unwrap_or("missing").into(),
@@ -447,7 +443,7 @@ fn yaml_value(v: &Value) -> String {
             "{{eq: [{}]}}",
             items
                 .iter()
-                .map(|i| quoted(i))
+                .map(|i| yaml_str(i))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),

@@ -393,16 +393,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     if let Some(shard) = cli.shard {
         let keep = shard_of(&targets, &labels, shard);
         let total = targets.len();
-        let mut i = 0;
-        targets.retain(|_| {
-            i += 1;
-            keep[i - 1]
-        });
-        let mut i = 0;
-        labels.retain(|_| {
-            i += 1;
-            keep[i - 1]
-        });
+        (targets, labels) = targets
+            .into_iter()
+            .zip(labels)
+            .zip(keep)
+            .filter_map(|(pair, kept)| kept.then_some(pair))
+            .unzip();
         if targets.is_empty() {
             eprintln!(
                 "infraspec: shard {}/{} has no target ({total} target(s) over {} shards): nothing to check",
