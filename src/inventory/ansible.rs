@@ -47,22 +47,31 @@ impl Inventory {
     }
 }
 
+/// The lines that say something: not blank, not a comment.
+fn significant(text: &str) -> impl Iterator<Item = &str> + Clone {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'))
+}
+
+/// Whether an Ansible inventory is YAML: by its name, or a first line that
+/// opens a mapping (`all:`).
+fn is_yaml(text: &str, file: &str) -> bool {
+    file.ends_with(".yml")
+        || file.ends_with(".yaml")
+        || significant(text).next().is_some_and(|l| l.ends_with(':'))
+}
+
 /// Whether a text looks like an Ansible inventory rather than infraspec's
-/// own line format: sections, `ansible_` variables, or a first line that is
-/// not a target.
+/// own line format: YAML, sections, `ansible_` variables, or a first line
+/// that is not a target.
 pub fn looks_like(text: &str, file: &str) -> bool {
-    if file.ends_with(".yml") || file.ends_with(".yaml") {
-        return true;
-    }
-    let mut lines = text
-        .lines()
-        .map(|l| l.trim())
-        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'));
+    let mut lines = significant(text);
     let Some(first) = lines.clone().next() else {
-        return false;
+        return is_yaml(text, file);
     };
-    first.starts_with('[')
-        || first.ends_with(':')
+    is_yaml(text, file)
+        || first.starts_with('[')
         || lines.any(|l| l.contains("ansible_"))
         || first
             .split_whitespace()
@@ -73,13 +82,7 @@ pub fn looks_like(text: &str, file: &str) -> bool {
 /// Parses an INI or YAML Ansible inventory into targets labelled with their
 /// inventory names and groups.
 pub fn parse(text: &str, file: &str) -> Result<Vec<Entry>, String> {
-    let first = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'))
-        .unwrap_or_default();
-    let yaml = file.ends_with(".yml") || file.ends_with(".yaml") || first.ends_with(':');
-    let inv = if yaml {
+    let inv = if is_yaml(text, file) {
         parse_yaml(text, file)?
     } else {
         parse_ini(text, file)?

@@ -106,32 +106,34 @@ pub fn needs(name: &str, property: Property) -> Vec<Need> {
     }
 }
 
-/// The command line of every process named `$1` (the kernel's 15-byte
-/// `comm`), one a line, arguments joined by spaces. Names are read with the
-/// shell's `read`; only the matching processes' command lines cost a `tr`.
-const ARGS: &str = r#"n=$1; s=$(printf '%.15s' "$n")
-for d in /proc/[0-9]*; do
-  c=; read -r c < "$d/comm" 2>/dev/null || continue
-  if [ "$c" = "$n" ] || [ "$c" = "$s" ]; then
-    tr '\000' ' ' < "$d/cmdline" 2>/dev/null && echo
-  fi
-done
-:"#;
+/// A script that runs `body` with `$d` set to `/proc/PID` for every process
+/// named `$1` (the kernel's 15-byte `comm`). Names are read with the shell's
+/// `read`; only the matching processes cost more.
+macro_rules! for_each_named {
+    ($body:literal) => {
+        concat!(
+            "n=$1; s=$(printf '%.15s' \"$n\")\n",
+            "for d in /proc/[0-9]*; do\n",
+            "  c=; read -r c < \"$d/comm\" 2>/dev/null || continue\n",
+            "  if [ \"$c\" = \"$n\" ] || [ \"$c\" = \"$s\" ]; then\n",
+            $body,
+            "\n  fi\ndone\n:"
+        )
+    };
+}
+
+/// The command line of every process named `$1`, one a line, arguments
+/// joined by spaces.
+const ARGS: &str = for_each_named!(r#"    tr '\000' ' ' < "$d/cmdline" 2>/dev/null && echo"#);
 
 /// The socket inodes open in every process named `$1`: the targets of its
-/// `/proc/PID/fd` links that are sockets. Only the matching processes' file
-/// descriptors are read.
-const SOCKETS: &str = r#"n=$1; s=$(printf '%.15s' "$n")
-for d in /proc/[0-9]*; do
-  c=; read -r c < "$d/comm" 2>/dev/null || continue
-  if [ "$c" = "$n" ] || [ "$c" = "$s" ]; then
-    for f in "$d"/fd/*; do
+/// `/proc/PID/fd` links that are sockets.
+const SOCKETS: &str = for_each_named!(
+    r#"    for f in "$d"/fd/*; do
       l=$(readlink "$f" 2>/dev/null) || continue
       case $l in socket:*) echo "$l";; esac
-    done
-  fi
-done
-:"#;
+    done"#
+);
 
 pub fn sockets_probe(name: &str) -> Probe {
     Probe::script(
