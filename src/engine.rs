@@ -153,19 +153,26 @@ pub fn run_batch(
     backend: &dyn Backend,
     probes: &[Probe],
     timeout: Duration,
+    cpus: Option<u32>,
 ) -> Result<Vec<probe::Answer>, BatchError> {
     let nonce = probe::nonce();
-    let script = probe::render(probes, &nonce);
+    let script = probe::render(probes, &nonce, probe::Schedule::new(cpus, timeout));
     let out = backend
         .exec(&["sh".to_string()], script.as_bytes(), timeout)
         .map_err(|e| BatchError::Failed(e.to_string()))?;
     let mut results =
         probe::parse(&out.stdout, &nonce, probes).map_err(|e| BatchError::Failed(e.to_string()))?;
+    let late = format!(
+        "the batch did not finish within {}s and was stopped before this probe finished",
+        timeout.as_secs()
+    );
+    for r in results.iter_mut() {
+        if r.as_ref().is_err_and(|e| e == probe::STOPPED) {
+            *r = Err(late.clone());
+        }
+    }
     let cut_why = if out.timed_out {
-        Some(format!(
-            "the batch did not finish within {}s and was stopped before this probe finished",
-            timeout.as_secs()
-        ))
+        Some(late)
     } else if out.truncated {
         Some(format!(
             "the target printed more than {} MiB in one batch; the rest was dropped",
@@ -270,13 +277,14 @@ impl Prober<'_> {
         &self,
         backend: &dyn Backend,
         probes: &[Probe],
+        cpus: Option<u32>,
         opts: &Options,
         stats: &mut Stats,
     ) -> Result<Vec<probe::Answer>, BatchError> {
         match self {
             Prober::Shell => {
                 stats.round_trips += 1;
-                run_batch(backend, probes, opts.batch_timeout)
+                run_batch(backend, probes, opts.batch_timeout, cpus)
             }
             Prober::NoShell(cache) => {
                 let before = cache.borrow().reads;
@@ -395,7 +403,7 @@ fn observe_round(
         Vec::new()
     } else {
         stats.probes += plan.probes.len();
-        prober.answer(backend, &plan.probes, opts, stats)?
+        prober.answer(backend, &plan.probes, facts.cpus, opts, stats)?
     };
     let mut obs = Observations::new(facts, &plan, &outputs);
     if network_round(backend, indices.iter().map(|&i| &all[i]), &mut obs) {
@@ -508,7 +516,7 @@ fn joined<R, C: FromIterator<R>>(handles: Vec<thread::ScopedJoinHandle<'_, R>>) 
 
 /// Round 1 on its own: the facts of a target with a shell.
 pub fn gather_facts(backend: &dyn Backend, timeout: Duration) -> Result<Facts, BatchError> {
-    let outputs = run_batch(backend, &facts::probes(), timeout)?;
+    let outputs = run_batch(backend, &facts::probes(), timeout, None)?;
     let outputs: Vec<ProbeOutput> = outputs
         .into_iter()
         .map(|o| {
@@ -565,7 +573,7 @@ pub(crate) fn observe_with<R>(
     let outputs = if plan.probes.is_empty() {
         Vec::new()
     } else {
-        run_batch(backend, &plan.probes, timeout)?
+        run_batch(backend, &plan.probes, timeout, facts.cpus)?
     };
     let mut obs = Observations::new(facts, &plan, &outputs);
     network_round(backend, checks.iter(), &mut obs);
@@ -872,7 +880,8 @@ pub fn explain(checks: &[Check]) -> String {
         "# round trip 1: facts ({} probes, the same for every target)\n",
         facts::probes().len()
     ));
-    out.push_str(&probe::render(&facts::probes(), &nonce));
+    let schedule = probe::Schedule::new(None, Options::default().batch_timeout);
+    out.push_str(&probe::render(&facts::probes(), &nonce, schedule));
     out.push_str(&format!(
         "\n# round trip 2: {} probes for {} checks, as planned for a Debian host with systemd\n",
         plan.probes.len(),
@@ -881,6 +890,6 @@ pub fn explain(checks: &[Check]) -> String {
     for p in &plan.probes {
         out.push_str(&format!("#   {p}\n"));
     }
-    out.push_str(&probe::render(&plan.probes, &nonce));
+    out.push_str(&probe::render(&plan.probes, &nonce, schedule));
     out
 }

@@ -169,6 +169,10 @@ pub struct Facts {
     pub uid: Option<u32>,
     /// The name of the user the probes run as.
     pub user: Option<String>,
+    /// CPUs online (`/sys/devices/system/cpu/online`): how many probes of a
+    /// batch run at the same time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<u32>,
 }
 
 impl Facts {
@@ -223,6 +227,7 @@ for m in dpkg-query rpm apk pacman timeout; do command -v "$m" >/dev/null 2>&1 &
 [ -r /etc/alpine-release ] && read -r x </etc/alpine-release && echo "alpine_release=$x"
 [ -r /etc/redhat-release ] && read -r x </etc/redhat-release && echo "redhat_release=$x"
 [ -r /etc/arch-release ] && echo arch_release=1
+read -r x </sys/devices/system/cpu/online 2>/dev/null && echo "cpus=$x"
 echo "uid=$(id -u 2>/dev/null)"
 echo "user=$(id -un 2>/dev/null)"
 :
@@ -416,7 +421,19 @@ pub fn from_raw(raw: &RawFacts<'_>) -> Facts {
         package_manager,
         uid: first("uid").and_then(|u| u.parse().ok()),
         user: first("user").filter(|u| !u.is_empty()).map(str::to_string),
+        cpus: first("cpus").and_then(count_cpus),
     }
+}
+
+/// Counts the CPUs of a kernel CPU list such as `0-3,6,8-9`.
+fn count_cpus(list: &str) -> Option<u32> {
+    let mut n = 0u32;
+    for part in list.trim().split(',') {
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        let (a, b): (u32, u32) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+        n = n.checked_add(b.checked_sub(a)?.checked_add(1)?)?;
+    }
+    (n > 0).then_some(n)
 }
 
 fn detect_container(

@@ -91,6 +91,7 @@ impl Host {
             self.backend(),
             std::slice::from_ref(&probe),
             engine::Options::default().batch_timeout,
+            None,
         )
         .map_err(|e| self.fail(&shown, e))?
         .pop()

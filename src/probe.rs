@@ -57,6 +57,9 @@ pub struct Probe {
     shown: Option<String>,
     timeout_secs: u64,
     cap: usize,
+    /// Reads the process or socket tables: runs before every other probe of
+    /// its batch, with nothing else of infraspec's running.
+    alone: bool,
 }
 
 impl Probe {
@@ -74,6 +77,7 @@ impl Probe {
             shown: None,
             timeout_secs: Self::DEFAULT_TIMEOUT.as_secs(),
             cap: OUTPUT_CAP,
+            alone: false,
         }
     }
 
@@ -92,6 +96,7 @@ impl Probe {
             shown: Some(shown.into()),
             timeout_secs: Self::DEFAULT_TIMEOUT.as_secs(),
             cap: OUTPUT_CAP,
+            alone: false,
         }
     }
 
@@ -104,6 +109,16 @@ impl Probe {
     /// The same probe without its own timeout: for reads that cannot block
     /// (`/proc`, `/sys`, a local database), bounded by the batch's timeout.
     pub fn untimed(mut self) -> Self {
+        self.timeout_secs = 0;
+        self
+    }
+
+    /// The same probe, run before the batch's other probes and with none of
+    /// them running: for reads of the process and socket tables, which would
+    /// otherwise see infraspec's own probes (and their timer) as processes.
+    /// It runs untimed, so it must be a read that cannot block.
+    pub fn alone(mut self) -> Self {
+        self.alone = true;
         self.timeout_secs = 0;
         self
     }
@@ -222,6 +237,11 @@ impl ProbeOutput {
     }
 }
 
+/// The answer of a probe the script stopped at the batch's deadline (or never
+/// started because the deadline had passed): the runner words it with the
+/// batch's timeout.
+pub const STOPPED: &str = "stopped at the batch's deadline";
+
 /// A probe's answer: its output, or why there is none (it did not run, its
 /// frame was cut).
 pub type Answer = Result<ProbeOutput, String>;
@@ -247,85 +267,216 @@ pub fn nonce() -> String {
 }
 
 /// The script's fixed part: the private directory, the tools it relies on,
-/// and `p`, which runs one probe and prints its frame. Files are created
-/// with `true >FILE`, never `: >FILE`: a redirection that fails on the
-/// special builtin `:` ends a POSIX shell, and a full disk must cost one
-/// probe, not the batch.
+/// and the functions that run probes (`p`), keep time (`w`) and print frames
+/// (`e`). Files are created with `true >FILE`, never `: >FILE`: a
+/// redirection that fails on the special builtin `:` ends a POSIX shell, and a
+/// full disk must cost one probe, not the batch.
 ///
-/// `p I TIMEOUT CAP ARGV…`: runs ARGV with stdin from /dev/null, stdout and
-/// stderr to fresh files. With a timeout, a plain `sleep` is the timer: the
-/// subshell that runs the probe kills the timer when the probe ends, and the
-/// script, waiting on the timer, kills the probe if the timer ran out. Every
-/// helper is killed by its own PID, so none outlives its probe (a leftover
-/// `sleep` would show in the next round's process checks), and with SIGKILL:
-/// a SIGTERM that reaches the timer between fork and exec is taken by the
-/// script's own trap and lost. Then prints `\nNONCE I STATUS KILLED OUTLEN ERRLEN\n` and exactly
-/// min(OUTLEN, CAP) then min(ERRLEN, CAP) bytes. A probe whose files cannot be
-/// created prints `\nNONCE I lost REASON\n` instead.
+/// `p I TIMEOUT CAP ARGV…` runs ARGV with stdin from /dev/null and stdout and
+/// stderr to fresh files, and appends `I STATUS KILLED CAP` to its lane's
+/// status file (`I lost` when its files cannot be created, `I late` when the
+/// batch's deadline passed before it could start). Lane 0 runs in the script
+/// itself, one probe after the other; lanes 1… are background subshells that
+/// run at the same time. A probe in a lane runs in the background and its
+/// lane records `PID TIMEOUT I` in `$T/cLANE` while it runs, for the watchdog.
+///
+/// `w`, the watchdog, is one background loop for the whole batch: once a
+/// second (`sleep 1`, the batch's only timer) it kills, by PID and with
+/// SIGKILL, every probe that has been seen running for its timeout, marking
+/// it `I.k`; when the batch's deadline `W` comes, it marks and kills whatever
+/// still runs (`I.d`) and stops lanes from starting more (`stop`), so the
+/// batch prints what finished before the runner gives up on it. A probe is
+/// never killed early: it is timed from the first tick that sees it.
+///
+/// `e` prints the frames of the lanes in `$E`: `\nNONCE I STATUS KILLED
+/// OUTLEN ERRLEN\n`, then exactly min(OUTLEN, CAP) and min(ERRLEN, CAP) bytes.
+/// The lengths of all output files come from one `wc -c`, and the headers go
+/// to small files so that one `cat` prints every frame that fits its cap; a
+/// probe whose files cannot be created or measured prints `\nNONCE I lost
+/// REASON\n` instead. Only digits read back from files reach `eval`.
 const PRELUDE: &str = r#"umask 077
 T=
 for d in "${TMPDIR:-/tmp}" /tmp /dev/shm /var/tmp "${HOME:-/}"; do
   [ -d "$d" ] && [ -w "$d" ] || continue
   if mkdir "$d/.infraspec-$D" 2>/dev/null; then
-    if { true >"$d/.infraspec-$D/t"; } 2>/dev/null; then T="$d/.infraspec-$D"; break; fi
+    if { true >"$d/.infraspec-$D/s0"; } 2>/dev/null; then T="$d/.infraspec-$D"; break; fi
     rm -rf "$d/.infraspec-$D"
   fi
 done
+B="stopped at the batch's deadline"
 if [ -z "$T" ]; then printf '\n%s fatal %s\n' "$N" 'no writable temporary directory with a free inode (tried $TMPDIR, /tmp, /dev/shm, /var/tmp, $HOME)'; exit 70; fi
 trap 'rm -rf "$T"' EXIT
 trap 'rm -rf "$T"; exit 130' HUP INT TERM PIPE
-for x in wc head; do command -v "$x" >/dev/null 2>&1 || { printf '\n%s fatal %s\n' "$N" "the target has no $x, which reading probe output needs"; exit 70; }; done
+for x in wc cat head; do command -v "$x" >/dev/null 2>&1 || { printf '\n%s fatal %s\n' "$N" "the target has no $x, which reading probe output needs"; exit 70; }; done
+l=1
+while [ "$l" -le "$K" ]; do
+  { true >"$T/s$l" && true >"$T/c$l"; } 2>/dev/null || { printf '\n%s fatal %s\n' "$N" "cannot create files in $T (disk or inodes full?)"; exit 70; }
+  l=$((l + 1))
+done
 S=
 command -v sleep >/dev/null 2>&1 && S=1
+L=0
 p() {
   i=$1; t=$2; c=$3; shift 3
+  if [ -e "$T/stop" ]; then echo "$i late" >>"$T/s$L"; return; fi
   o="$T/$i.o"; e="$T/$i.e"
-  if ! { true >"$o" && true >"$e"; } 2>/dev/null; then
-    printf '\n%s %s lost %s\n' "$N" "$i" "its output files could not be created in $T (disk or inodes full?)"
-    return
+  if ! { true >"$o" && true >"$e"; } 2>/dev/null; then echo "$i lost" >>"$T/s$L"; return; fi
+  if [ "$L" -eq 0 ]; then
+    "$@" </dev/null >"$o" 2>"$e"; s=$?
+  else
+    "$@" </dev/null >"$o" 2>"$e" &
+    x=$!
+    echo "$x $t $i" >"$T/c$L"
+    wait "$x"; s=$?
+    true >"$T/c$L"
   fi
   m=0
-  if [ "$t" -gt 0 ] && [ -n "$S" ]; then
-    sleep "$t" </dev/null >/dev/null 2>&1 &
-    r=$!
-    ( "$@" </dev/null >"$o" 2>"$e" &
-      echo "$!" >"$T/$i.p"
-      wait "$!"; x=$?
-      kill -KILL "$r" 2>/dev/null
-      exit "$x" ) </dev/null >/dev/null 2>&1 &
-    q=$!
-    if wait "$r"; then
-      m=1
-      read -r x <"$T/$i.p" && kill -KILL "$x" 2>/dev/null
-    fi
-    wait "$q"; s=$?
-  else
-    "$@" </dev/null >"$o" 2>"$e"; s=$?
+  [ -e "$T/$i.k" ] && m=1
+  [ -e "$T/$i.d" ] && m=2
+  echo "$i $s $m $c" >>"$T/s$L"
+}
+w() {
+  z=
+  trap 'kill -KILL "$z" 2>/dev/null; exit 0' TERM
+  k=0
+  while :; do
+    sleep 1 </dev/null >/dev/null 2>&1 &
+    z=$!
+    wait "$z"
+    k=$((k + 1))
+    [ "$k" -ge "$W" ] && true >"$T/stop"
+    for f in "$T"/c*; do
+      x=; t=; i=
+      read -r x t i <"$f" 2>/dev/null
+      case "$x.$t.$i" in *[!0-9.]*|.*|*..*|*.) continue;; esac
+      eval "a=\${a$i:-}"
+      [ -n "$a" ] || { a=$k; eval "a$i=$k"; }
+      if [ "$k" -ge "$W" ]; then
+        true >"$T/$i.d"; kill -KILL "$x" 2>/dev/null
+      elif [ "$t" -gt 0 ] && [ $((k - a)) -ge "$t" ]; then
+        true >"$T/$i.k"; kill -KILL "$x" 2>/dev/null
+      fi
+    done
+  done
+}
+e() {
+  set --
+  for l in $E; do
+    while read -r i s m c; do
+      case "$i.$s" in *[!0-9.]*) continue;; esac
+      [ -s "$T/$i.o" ] && set -- "$@" "$i.o"
+      [ -s "$T/$i.e" ] && set -- "$@" "$i.e"
+    done <"$T/s$l"
+  done
+  if [ "$#" -gt 0 ]; then
+    (cd "$T" && exec wc -c "$@") >"$T/z" 2>/dev/null
+    while read -r n f; do
+      case "$n.${f%.[oe]}" in *[!0-9.]*|.*|*.) continue;; esac
+      case $f in *.o) eval "zo${f%.o}=\$n";; *.e) eval "ze${f%.e}=\$n";; esac
+    done <"$T/z"
   fi
-  a=0; b=0
-  [ -s "$o" ] && a=$(($(wc -c <"$o")))
-  [ -s "$e" ] && b=$(($(wc -c <"$e")))
-  printf '\n%s %s %s %s %s %s\n' "$N" "$i" "$s" "$m" "$a" "$b"
-  [ "$a" -gt "$c" ] && a=$c
-  [ "$b" -gt "$c" ] && b=$c
-  [ "$a" -gt 0 ] && head -c "$a" "$o"
-  [ "$b" -gt 0 ] && head -c "$b" "$e"
+  set --
+  for l in $E; do
+    while read -r i s m c; do
+      case $i in ''|*[!0-9]*) continue;; esac
+      r=
+      case $s in
+        lost) r="its output files could not be created in $T (disk or inodes full?)";;
+        late) r="$B";;
+        *) a=0; b=0
+           [ -s "$T/$i.o" ] && eval "a=\${zo$i:-}"
+           [ -s "$T/$i.e" ] && eval "b=\${ze$i:-}"
+           [ -n "$a" ] && [ -n "$b" ] || r="its output could not be measured (disk full?)";;
+      esac
+      if [ -n "$r" ]; then
+        [ "$#" -eq 0 ] || cat -- "$@"; set --
+        printf '\n%s %s lost %s\n' "$N" "$i" "$r"
+        continue
+      fi
+      if { printf '\n%s %s %s %s %s %s\n' "$N" "$i" "$s" "$m" "$a" "$b" >"$T/$i.h"; } 2>/dev/null; then
+        set -- "$@" "$T/$i.h"
+      else
+        [ "$#" -eq 0 ] || cat -- "$@"; set --
+        printf '\n%s %s %s %s %s %s\n' "$N" "$i" "$s" "$m" "$a" "$b"
+      fi
+      if [ "$a" -gt "$c" ]; then
+        [ "$#" -eq 0 ] || cat -- "$@"; set --
+        head -c "$c" "$T/$i.o"
+      elif [ "$a" -gt 0 ]; then set -- "$@" "$T/$i.o"; fi
+      if [ "$b" -gt "$c" ]; then
+        [ "$#" -eq 0 ] || cat -- "$@"; set --
+        head -c "$c" "$T/$i.e"
+      elif [ "$b" -gt 0 ]; then set -- "$@" "$T/$i.e"; fi
+      if [ "$#" -ge 300 ]; then cat -- "$@"; set --; fi
+    done <"$T/s$l"
+  done
+  [ "$#" -eq 0 ] || cat -- "$@"
 }
 "#;
 
+/// How a batch is run: how many lanes run probes at the same time, and the
+/// deadline by which the script stops what still runs and prints what it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    /// Lanes running probes at the same time (at least 1).
+    pub lanes: usize,
+    /// Seconds after which the script stops the probes still running.
+    pub deadline_secs: u64,
+}
+
+impl Schedule {
+    /// Lanes for a target with `cpus` CPUs, and a deadline a little before
+    /// the runner's `timeout` for the whole batch, so that what finished is
+    /// printed before the runner gives up.
+    pub fn new(cpus: Option<u32>, timeout: Duration) -> Schedule {
+        Schedule {
+            lanes: cpus.unwrap_or(2).clamp(1, 8) as usize,
+            deadline_secs: timeout.as_secs().saturating_sub(2).max(1),
+        }
+    }
+}
+
 /// Renders the batch script for `probes`, framed with `nonce`.
-pub fn render(probes: &[Probe], nonce: &str) -> String {
-    let mut s = String::with_capacity(PRELUDE.len() + 256 + probes.len() * 64);
+///
+/// Probes that read the process or socket tables run first, alone, one after
+/// the other, so that no other probe (and no timer) is in what they see; the
+/// rest run in `schedule.lanes` lanes at the same time.
+pub fn render(probes: &[Probe], nonce: &str, schedule: Schedule) -> String {
+    let (alone, rest): (Vec<_>, Vec<_>) = probes.iter().enumerate().partition(|(_, p)| p.alone);
+    let lanes = schedule.lanes.max(1).min(rest.len());
+    let mut s = String::with_capacity(PRELUDE.len() + 512 + probes.len() * 64);
     s.push_str("{\n");
-    s.push_str(&format!("N={nonce}\nD={}\n", &self::nonce()[..16]));
+    s.push_str(&format!(
+        "N={nonce}\nprintf '\\n%s start\\n' \"$N\"\nD={}\nK={lanes}\nW={}\n",
+        &self::nonce()[..16],
+        schedule.deadline_secs.max(1)
+    ));
     s.push_str(PRELUDE);
-    for (i, probe) in probes.iter().enumerate() {
+    let line = |s: &mut String, i: usize, probe: &Probe| {
         s.push_str(&format!("p {i} {} {}", probe.timeout_secs, probe.cap));
         for arg in &probe.argv {
             s.push(' ');
             s.push_str(&quote(arg));
         }
         s.push('\n');
+    };
+    for (i, probe) in &alone {
+        line(&mut s, *i, probe);
+    }
+    s.push_str("E=0\ne\n");
+    if lanes > 0 {
+        s.push_str("V=\n[ -z \"$S\" ] || { w </dev/null >/dev/null 2>&1 & V=$!; }\nP=\n");
+        for lane in 0..lanes {
+            s.push_str(&format!("(\nL={}\n", lane + 1));
+            for (i, probe) in rest.iter().skip(lane).step_by(lanes) {
+                line(&mut s, *i, probe);
+            }
+            s.push_str(") </dev/null &\nP=\"$P $!\"\n");
+        }
+        s.push_str("for x in $P; do wait \"$x\"; done\n");
+        s.push_str("[ -z \"$V\" ] || { kill -TERM \"$V\" 2>/dev/null; wait \"$V\"; }\n");
+        let all: Vec<String> = (1..=lanes).map(|l| l.to_string()).collect();
+        s.push_str(&format!("E=\"{}\"\ne\n", all.join(" ")));
     }
     s.push_str(&format!(
         "printf '\\n%s done %s\\n' \"$N\" {}\n}}\n",
@@ -382,6 +533,7 @@ pub fn parse(output: &[u8], nonce: &str, probes: &[Probe]) -> Result<Vec<Answer>
         || Err("no result: the probe script ended before this probe finished".to_string());
     let mut results: Vec<Answer> = (0..count).map(|_| missing()).collect();
     let mut seen = vec![false; count];
+    let mut seen_start = false;
     // Anything before the first frame (a login banner, sudo's lecture) is not
     // ours and is skipped; from the first frame on, frames follow each other.
     let Some(mut at) = find(output, &marker, 0) else {
@@ -417,6 +569,13 @@ pub fn parse(output: &[u8], nonce: &str, probes: &[Probe]) -> Result<Vec<Answer>
                     header["fatal ".len().min(header.len())..].to_string(),
                 ))
             }
+            // The script's first line: from here on, only frames may follow
+            // (bytes a probe pushes into the stream land after it).
+            "start" if !seen_start && !seen.iter().any(|s| *s) => {
+                seen_start = true;
+                at = data_start;
+                continue;
+            }
             "done" => {
                 if words.next() != Some(count.to_string().as_str()) {
                     return Err(bad());
@@ -439,10 +598,12 @@ pub fn parse(output: &[u8], nonce: &str, probes: &[Probe]) -> Result<Vec<Answer>
         seen[i] = true;
         let second = words.next().unwrap_or_default();
         if second == "lost" {
-            results[i] = Err(format!(
-                "the probe did not run: {}",
-                header.splitn(3, ' ').nth(2).unwrap_or_default()
-            ));
+            let why = header.splitn(3, ' ').nth(2).unwrap_or_default();
+            results[i] = Err(if why == STOPPED {
+                STOPPED.to_string()
+            } else {
+                format!("the probe did not run: {why}")
+            });
             at = data_start;
             continue;
         }
@@ -461,6 +622,11 @@ pub fn parse(output: &[u8], nonce: &str, probes: &[Probe]) -> Result<Vec<Answer>
         if end > output.len() {
             results[i] = Err("the probe's output was cut: the connection ended or the batch timed out while it was read".into());
             break;
+        }
+        if killed == 2 {
+            results[i] = Err(STOPPED.to_string());
+            at = end;
+            continue;
         }
         results[i] = Ok(ProbeOutput {
             status: status as i64 as i32,
@@ -586,6 +752,10 @@ mod tests {
 
     /// Runs the rendered batch under a real `sh` and parses its output.
     fn run_under_sh(probes: &[Probe], env: &[(&str, &str)]) -> Vec<Answer> {
+        run_scheduled(probes, env, Schedule::new(Some(2), Duration::from_secs(60)))
+    }
+
+    fn run_scheduled(probes: &[Probe], env: &[(&str, &str)], schedule: Schedule) -> Vec<Answer> {
         use std::io::Write;
         let n = nonce();
         let mut child = std::process::Command::new("/bin/sh")
@@ -598,7 +768,7 @@ mod tests {
             .stdin
             .take()
             .unwrap()
-            .write_all(render(probes, &n).as_bytes())
+            .write_all(render(probes, &n, schedule).as_bytes())
             .unwrap();
         let out = child.wait_with_output().unwrap();
         parse(&out.stdout, &n, probes).unwrap()
@@ -661,5 +831,69 @@ mod tests {
         let got = run_under_sh(&probes, &[]);
         assert!(started.elapsed() < Duration::from_secs(10));
         assert_eq!(got[0].as_ref().unwrap().stdout, b"started\n");
+    }
+
+    #[test]
+    fn lanes_run_probes_at_the_same_time() {
+        // Each waits for the other's file: both succeed only when they run
+        // at the same time.
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let meet = "true >\"$1/$2\"; n=0; while [ ! -e \"$1/$3\" ]; do n=$((n+1)); [ $n -gt 500 ] && exit 9; sleep 0.01; done";
+        let probes = vec![
+            Probe::script(meet, [d, "a", "b"], "a").with_timeout(Duration::from_secs(20)),
+            Probe::script(meet, [d, "b", "a"], "b").with_timeout(Duration::from_secs(20)),
+        ];
+        let got = run_under_sh(&probes, &[]);
+        assert_eq!(got[0].as_ref().unwrap().status, 0, "{got:?}");
+        assert_eq!(got[1].as_ref().unwrap().status, 0, "{got:?}");
+    }
+
+    #[test]
+    fn the_deadline_stops_what_runs_and_keeps_what_finished() {
+        let probes = vec![
+            Probe::argv(["echo", "first"]),
+            Probe::argv(["sleep", "30"]),
+            Probe::argv(["echo", "never"]),
+        ];
+        let one_lane = Schedule {
+            lanes: 1,
+            deadline_secs: 1,
+        };
+        let started = std::time::Instant::now();
+        let got = run_scheduled(&probes, &[], one_lane);
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert_eq!(got[0].as_ref().unwrap().stdout, b"first\n");
+        assert_eq!(got[1], Err(STOPPED.to_string()));
+        assert_eq!(got[2], Err(STOPPED.to_string()));
+    }
+
+    #[test]
+    fn a_probe_that_reads_the_process_table_sees_none_of_the_batch() {
+        // A uniquely named `sleep` as a probe of the same batch: the table,
+        // read alone before it and without the batch's own processes, has
+        // neither it nor any shell of the batch.
+        let dir = tempfile::tempdir().unwrap();
+        let name = format!("isx{}", &nonce()[..8]);
+        let sleep = ["/usr/bin/sleep", "/bin/sleep"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .unwrap();
+        std::os::unix::fs::symlink(sleep, dir.path().join(&name)).unwrap();
+        let probes = vec![
+            Probe::argv([dir.path().join(&name).to_str().unwrap(), "2"]),
+            crate::resource::process::probe()
+                .alone()
+                .with_cap(TABLE_CAP),
+        ];
+        let got = run_under_sh(&probes, &[]);
+        let text = String::from_utf8_lossy(&got[1].as_ref().unwrap().stdout).into_owned();
+        let procs = crate::resource::process::parse(&text);
+        assert!(!procs.iter().any(|p| p.name == name), "{procs:?}");
+        let me = std::process::id();
+        assert!(
+            !procs.iter().any(|p| p.ppid == me),
+            "the batch shell is listed"
+        );
     }
 }

@@ -157,6 +157,7 @@ mod tests {
             package_manager: None,
             uid: Some(0),
             user: None,
+            cpus: None,
         }
     }
 

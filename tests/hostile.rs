@@ -231,7 +231,7 @@ fn a_probe_that_prints_without_end_is_capped() {
         Probe::argv(["head", "-c", "30000000", "/dev/zero"]),
         Probe::argv(["echo", "still here"]),
     ];
-    let out = engine::run_batch(&local, &probes, std::time::Duration::from_secs(60)).unwrap();
+    let out = engine::run_batch(&local, &probes, std::time::Duration::from_secs(60), None).unwrap();
     let big: &ProbeOutput = out[0].as_ref().unwrap();
     assert!(big.truncated());
     assert_eq!(big.stdout.len(), probe::OUTPUT_CAP);

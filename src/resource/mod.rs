@@ -215,10 +215,10 @@ fn single_probe(need: &Need, facts: &Facts) -> Probe {
         Need::UserGroups(name) => Probe::argv(["id", "-Gn", "--", name]),
         Need::PrimaryGroup(name) => Probe::argv(["id", "-gn", "--", name]),
         Need::ProcessArgs(name) => process::args_probe(name)
-            .untimed()
+            .alone()
             .with_cap(crate::probe::TABLE_CAP),
         Need::ProcessSockets(name) => process::sockets_probe(name)
-            .untimed()
+            .alone()
             .with_cap(crate::probe::TABLE_CAP),
         Need::OpenRcStarted => service::openrc_started_probe(),
         Need::OpenRcRunlevels => service::openrc_runlevels_probe(),
@@ -227,12 +227,12 @@ fn single_probe(need: &Need, facts: &Facts) -> Probe {
         Need::ServiceEnabledOnDisk(name) => service::enabled_on_disk_probe(name).untimed(),
         Need::ServiceRunningOffline(name) => service::running_offline_probe(name),
         Need::ProcNet(proto) => Probe::argv(["cat", port::proc_file(*proto)])
-            .untimed()
+            .alone()
             .with_cap(crate::probe::TABLE_CAP),
         Need::UnixSockets => unix_socket::probe()
-            .untimed()
+            .alone()
             .with_cap(crate::probe::TABLE_CAP),
-        Need::Processes => process::probe().untimed().with_cap(crate::probe::TABLE_CAP),
+        Need::Processes => process::probe().alone().with_cap(crate::probe::TABLE_CAP),
         Need::KernelParam(name) => kernel::param_probe(name).untimed(),
         Need::KernelModules => kernel::modules_probe().untimed(),
         Need::Mounts => Probe::argv(["cat", "/proc/self/mounts"])

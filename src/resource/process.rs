@@ -16,11 +16,16 @@ pub struct Proc {
     /// `/proc` belongs to (`NSpid:` entries): 1 for this namespace, more for
     /// a container's processes seen from its host.
     pub ns_depth: u8,
+    /// The parent's PID (`PPid:`).
+    pub ppid: u32,
 }
 
+/// Reads every `/proc/PID/status`, after a first line naming the batch
+/// shell that runs it (the snippet's parent), so that the batch's own
+/// processes can be left out of the table.
 pub fn probe() -> Probe {
     Probe::script(
-        "cat /proc/[0-9]*/status 2>/dev/null; :",
+        "echo \"Batch:\t$PPID\"; cat /proc/[0-9]*/status 2>/dev/null; :",
         Vec::<String>::new(),
         "cat /proc/[0-9]*/status",
     )
@@ -28,7 +33,32 @@ pub fn probe() -> Probe {
 
 /// Parses concatenated `/proc/PID/status` files. Zombies (`State: Z`) and
 /// dead entries (`X`) have exited: they are not running and are left out.
+/// So are the batch shell named on a `Batch:` line and everything it started
+/// (the shell running the read, `cat`): infraspec's own processes are not
+/// the target's.
 pub fn parse(text: &str) -> Vec<Proc> {
+    let batch = text
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("Batch:"))
+        .and_then(|p| p.trim().parse::<u32>().ok());
+    let mut procs = parse_status(text);
+    if let Some(batch) = batch {
+        let mut ours = std::collections::BTreeSet::from([batch]);
+        // Parents may be listed after their children: repeat until no more
+        // descendants are found.
+        while let Some(child) = procs
+            .iter()
+            .find(|p| !ours.contains(&p.pid) && ours.contains(&p.ppid))
+        {
+            ours.insert(child.pid);
+        }
+        procs.retain(|p| !ours.contains(&p.pid));
+    }
+    procs
+}
+
+fn parse_status(text: &str) -> Vec<Proc> {
     let mut procs = Vec::new();
     let mut current: Option<(Proc, bool, bool)> = None;
     let mut exited = false;
@@ -50,6 +80,7 @@ pub fn parse(text: &str) -> Vec<Proc> {
                 name: value.to_string(),
                 uid: 0,
                 ns_depth: 1,
+                ppid: 0,
             };
             flush(current.replace((proc, false, false)), exited);
             exited = false;
@@ -72,6 +103,7 @@ pub fn parse(text: &str) -> Vec<Proc> {
                 }
             }
             "State" => exited = value.starts_with(['Z', 'X']),
+            "PPid" => proc.ppid = value.parse().unwrap_or(0),
             "NSpid" => {
                 proc.ns_depth = value.split_whitespace().count().clamp(1, 255) as u8;
             }
@@ -225,6 +257,17 @@ mod tests {
         let procs = parse(text);
         assert_eq!(procs.len(), 1, "{procs:?}");
         assert_eq!((procs[0].pid, procs[0].uid), (8, 33));
+    }
+
+    #[test]
+    fn the_batch_and_what_it_started_are_left_out() {
+        let text = "Batch:\t10\n\
+                    Name:\tcat\nState:\tR\nPid:\t12\nPPid:\t11\nUid:\t0\t0\t0\t0\n\
+                    Name:\tsh\nState:\tS\nPid:\t10\nPPid:\t1\nUid:\t0\t0\t0\t0\n\
+                    Name:\tsh\nState:\tS\nPid:\t11\nPPid:\t10\nUid:\t0\t0\t0\t0\n\
+                    Name:\tsh\nState:\tS\nPid:\t9\nPPid:\t1\nUid:\t0\t0\t0\t0\n";
+        let procs = parse(text);
+        assert_eq!(procs.iter().map(|p| p.pid).collect::<Vec<_>>(), [9]);
     }
 
     #[test]

@@ -93,11 +93,14 @@ pub fn probes_of(script: &str) -> (String, Vec<Vec<String>>) {
         let quotes = pending.matches('\'').count() - pending.matches("\\'").count();
         if quotes.is_multiple_of(2) {
             let words = unquote_words(&pending);
-            probes.push(words[4..].to_vec());
+            let index: usize = words[1].parse().expect("probe index");
+            probes.push((index, words[4..].to_vec()));
             pending.clear();
         }
     }
-    (nonce, probes)
+    // Lanes list probes out of order; each line carries its index.
+    probes.sort();
+    (nonce, probes.into_iter().map(|(_, words)| words).collect())
 }
 
 impl<F: Fn(&[String], usize) -> Answer + Send + Sync> Backend for Scripted<F> {
