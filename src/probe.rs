@@ -364,13 +364,14 @@ e() {
   for l in $E; do
     while read -r i s m c; do
       case "$i.$s" in *[!0-9.]*) continue;; esac
-      [ -s "$T/$i.o" ] && set -- "$@" "$i.o"
-      [ -s "$T/$i.e" ] && set -- "$@" "$i.e"
+      [ -s "$T/$i.o" ] && set -- "$@" "$T/$i.o"
+      [ -s "$T/$i.e" ] && set -- "$@" "$T/$i.e"
     done <"$T/s$l"
   done
   if [ "$#" -gt 0 ]; then
-    (cd "$T" && exec wc -c "$@") >"$T/z" 2>/dev/null
+    wc -c "$@" >"$T/z" 2>/dev/null
     while read -r n f; do
+      f=${f##*/}
       case "$n.${f%.[oe]}" in *[!0-9.]*|.*|*.) continue;; esac
       case $f in *.o) eval "zo${f%.o}=\$n";; *.e) eval "ze${f%.e}=\$n";; esac
     done <"$T/z"
@@ -465,7 +466,14 @@ pub fn render(probes: &[Probe], nonce: &str, schedule: Schedule) -> String {
     }
     s.push_str("E=0\ne\n");
     if lanes > 0 {
-        s.push_str("V=\n[ -z \"$S\" ] || { w </dev/null >/dev/null 2>&1 & V=$!; }\nP=\n");
+        // Reads that cannot block need no watchdog; the runner's timeout
+        // for the whole batch still bounds them.
+        if rest.iter().any(|(_, p)| p.timeout_secs > 0) {
+            s.push_str("V=\n[ -z \"$S\" ] || { w </dev/null >/dev/null 2>&1 & V=$!; }\n");
+        } else {
+            s.push_str("V=\n");
+        }
+        s.push_str("P=\n");
         for lane in 0..lanes {
             s.push_str(&format!("(\nL={}\n", lane + 1));
             for (i, probe) in rest.iter().skip(lane).step_by(lanes) {
