@@ -3,9 +3,16 @@
 # checks, against the local machine, a loopback sshd and a running container;
 # then a fleet run (many containers at once) and infraspec's peak memory.
 #
-#   bash bench/compare.sh            # 100 and 1000 checks, 7 runs each, fleet of 20
-#   bash bench/compare.sh --quick    # 14 checks, 1 run, fleet of 2: that the harness works
-#   TARGETS="ssh" SIZES="100" RUNS=5 FLEET=10 bash bench/compare.sh
+#   bash bench/compare.sh            # 100 and 1000 checks, 7 runs each, fleets of 20 and 50
+#   bash bench/compare.sh --quick    # 14 checks, 1 run, fleets of 2: that the harness works
+#   TARGETS="ssh" SIZES="100" RUNS=5 FLEET="10" DISTINCT=1000 bash bench/compare.sh
+#
+# Besides the side-by-side table it times DISTINCT distinct checks
+# (bench/distinct.py: packages, users, groups, files, 50 commands, 50 closed
+# ports, taken from the target itself) and fleets: FLEET containers, and as
+# many SSH targets (aliases of the loopback sshd, one connection each), with
+# the smallest corpus on each, reporting wall time and CPU per target (the
+# whole machine's busy time from /proc/stat, divided by the targets).
 #
 # Needs root and Docker (it starts containers; tests/images/build.sh builds the
 # images). The SSH target is an sshd in the Debian test image on the host's
@@ -24,8 +31,9 @@ root=$PWD
 TARGETS=${TARGETS:-"local ssh docker"}
 SIZES=${SIZES:-"100 1000"}
 RUNS=${RUNS:-7}
-FLEET=${FLEET:-20}
-if [ "${1:-}" = "--quick" ]; then SIZES=14; RUNS=1; FLEET=2; fi
+FLEET=${FLEET:-"20 50"}
+DISTINCT=${DISTINCT:-1000}
+if [ "${1:-}" = "--quick" ]; then SIZES=14; RUNS=1; FLEET=2; DISTINCT=120; fi
 
 cargo build --release --quiet
 bin=$root/target/release/infraspec
@@ -75,6 +83,7 @@ PasswordAuthentication no
 PermitRootLogin no
 AllowUsers infraspec-ssh
 MaxSessions 200
+MaxStartups 100
 LogLevel ERROR
 CFG
   docker run -d --name "infraspec-bench-sshd-$$" --network host -v "$work:/bench:ro" \
@@ -158,14 +167,52 @@ first=$(echo $TARGETS | cut -d' ' -f1)
 peak=$(HOME=$work/home /usr/bin/time -f '%M' "$bin" --target "$(infraspec_target "$first")" "$work/c$largest/spec.yaml" 2>&1 >/dev/null | tail -1)
 echo "peak memory, $largest checks on $first: $((peak / 1024)) MB"
 
-# A fleet: FLEET containers, the smallest corpus on each, in one run.
-if [ "$FLEET" -gt 0 ]; then
-  fleet=()
-  for i in $(seq "$FLEET"); do
-    start_container "infraspec-fleet-$$-$i"
-    fleet+=(--target "docker://infraspec-fleet-$$-$i")
-  done
-  sleep 1
-  ft=$(time_runs "$bin" "${fleet[@]}" "$work/c$smallest/spec.yaml")
-  echo "fleet: $FLEET containers x $smallest checks: $ft ms"
-fi
+# DISTINCT distinct checks per target, taken from the target's own contents
+# (the SSH target is the same Debian image as the container).
+for t in $TARGETS; do
+  case $t in
+    local) python3 bench/distinct.py "$DISTINCT" "$work/d-$t.yaml" ;;
+    *) [ -n "${cip:-}" ] || { start_container "$container"; cip=x; }
+       python3 bench/distinct.py "$DISTINCT" "$work/d-$t.yaml" "$container" ;;
+  esac
+  dt=$(HOME=$work/home time_runs "$bin" --target "$(infraspec_target "$t")" "$work/d-$t.yaml")
+  echo "distinct: $DISTINCT checks on $t: $dt ms"
+done
+
+# The machine's busy CPU time so far, in ms (all CPUs, from /proc/stat).
+busy_ms() { awk '/^cpu / { print ($2 + $3 + $4 + $7 + $8 + $9) * 10; exit }' /proc/stat; }
+# fleet LABEL N TARGET-ARGS…: median wall time, then one more run for CPU.
+fleet() {
+  local label=$1 n=$2; shift 2
+  local wall before after
+  wall=$(HOME=$work/home time_runs "$bin" "$@" "$work/c$smallest/spec.yaml")
+  before=$(busy_ms)
+  HOME=$work/home /usr/bin/time -f '%U %S' -o "$work/own" "$bin" "$@" "$work/c$smallest/spec.yaml" >/dev/null
+  after=$(busy_ms)
+  read -r u s < "$work/own"
+  awk -v l="$label" -v n="$n" -v c="$smallest" -v w="$wall" -v b=$((after - before)) -v u="$u" -v s="$s" 'BEGIN {
+    printf "fleet: %d %s x %d checks: %d ms wall; CPU per target %.1f ms (whole machine), infraspec itself %.1f ms\n",
+      n, l, c, w, b / n, (u + s) * 1000 / n }'
+}
+for n in $FLEET; do
+  if [[ " $TARGETS " == *" docker "* ]]; then
+    fleet_args=()
+    for i in $(seq "$n"); do
+      name=infraspec-fleet-$$-$i
+      docker inspect "$name" >/dev/null 2>&1 || start_container "$name"
+      fleet_args+=(--target "docker://$name")
+    done
+    sleep 1
+    fleet containers "$n" "${fleet_args[@]}"
+  fi
+  if [[ " $TARGETS " == *" ssh "* ]]; then
+    fleet_args=()
+    for i in $(seq "$n"); do
+      grep -q "^Host benchbox$i\$" "$work/home/.ssh/config" ||
+        printf 'Host benchbox%s\n  HostName 127.0.0.1\n  Port %s\n  User infraspec-ssh\n  IdentityFile %s\n  UserKnownHostsFile %s\n' \
+          "$i" "$port" "$key" "$work/home/.ssh/known_hosts" >> "$work/home/.ssh/config"
+      fleet_args+=(--target "ssh://benchbox$i")
+    done
+    fleet "ssh targets" "$n" "${fleet_args[@]}"
+  fi
+done

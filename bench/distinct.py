@@ -30,7 +30,9 @@ done
 
 cmd = ["sh", "-c", LIST]
 if container:
-    cmd = ["docker", "exec", container] + cmd
+    # As nobody: only what any user can see, so the same checks hold over SSH
+    # as an unprivileged user.
+    cmd = ["docker", "exec", "--user", "nobody", container] + cmd
 lines = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()
 packages = [l.split()[1:] for l in lines if l.startswith("P ")]
 users = [l.split()[1] for l in lines if l.startswith("U ")]
