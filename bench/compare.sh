@@ -179,8 +179,9 @@ for t in $TARGETS; do
   echo "distinct: $DISTINCT checks on $t: $dt ms"
 done
 
-# The machine's busy CPU time so far, in ms (all CPUs, from /proc/stat).
-busy_ms() { awk '/^cpu / { print ($2 + $3 + $4 + $7 + $8 + $9) * 10; exit }' /proc/stat; }
+# The machine's busy CPU time so far, in ms (all CPUs, from /proc/stat: user,
+# nice, system, irq and softirq; not the time a hypervisor stole).
+busy_ms() { awk '/^cpu / { print ($2 + $3 + $4 + $7 + $8) * 10; exit }' /proc/stat; }
 # fleet LABEL N TARGET-ARGS…: median wall time, then one more run for CPU.
 fleet() {
   local label=$1 n=$2; shift 2

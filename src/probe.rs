@@ -760,10 +760,15 @@ mod tests {
 
     /// Runs the rendered batch under a real `sh` and parses its output.
     fn run_under_sh(probes: &[Probe], env: &[(&str, &str)]) -> Vec<Answer> {
-        run_scheduled(probes, env, Schedule::new(Some(2), Duration::from_secs(60)))
+        run_scheduled(probes, env, Schedule::new(Some(2), Duration::from_secs(60))).0
     }
 
-    fn run_scheduled(probes: &[Probe], env: &[(&str, &str)], schedule: Schedule) -> Vec<Answer> {
+    /// The answers, and the PID of the batch's shell.
+    fn run_scheduled(
+        probes: &[Probe],
+        env: &[(&str, &str)],
+        schedule: Schedule,
+    ) -> (Vec<Answer>, u32) {
         use std::io::Write;
         let n = nonce();
         let mut child = std::process::Command::new("/bin/sh")
@@ -778,8 +783,9 @@ mod tests {
             .unwrap()
             .write_all(render(probes, &n, schedule).as_bytes())
             .unwrap();
+        let pid = child.id();
         let out = child.wait_with_output().unwrap();
-        parse(&out.stdout, &n, probes).unwrap()
+        (parse(&out.stdout, &n, probes).unwrap(), pid)
     }
 
     #[test]
@@ -869,7 +875,7 @@ mod tests {
             deadline_secs: 1,
         };
         let started = std::time::Instant::now();
-        let got = run_scheduled(&probes, &[], one_lane);
+        let (got, _) = run_scheduled(&probes, &[], one_lane);
         assert!(started.elapsed() < Duration::from_secs(10));
         assert_eq!(got[0].as_ref().unwrap().stdout, b"first\n");
         assert_eq!(got[1], Err(STOPPED.to_string()));
@@ -894,14 +900,16 @@ mod tests {
                 .alone()
                 .with_cap(TABLE_CAP),
         ];
-        let got = run_under_sh(&probes, &[]);
+        let schedule = Schedule::new(Some(2), Duration::from_secs(60));
+        let (got, batch) = run_scheduled(&probes, &[], schedule);
         let text = String::from_utf8_lossy(&got[1].as_ref().unwrap().stdout).into_owned();
         let procs = crate::resource::process::parse(&text);
         assert!(!procs.iter().any(|p| p.name == name), "{procs:?}");
-        let me = std::process::id();
+        // Other tests of this process run shells too: only this batch's own
+        // shell and its children must be missing.
         assert!(
-            !procs.iter().any(|p| p.ppid == me),
-            "the batch shell is listed"
+            !procs.iter().any(|p| p.pid == batch || p.ppid == batch),
+            "the batch shell or a child of it is listed: {procs:?}"
         );
     }
 }
