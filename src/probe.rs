@@ -336,13 +336,15 @@ p() {
   echo "$i $s $m $c" >>"$T/s$L"
 }
 w() {
-  z=
-  trap 'kill -KILL "$z" 2>/dev/null; exit 0' TERM
   k=0
   while :; do
+    [ -e "$T/end" ] && exit 0
     sleep 1 </dev/null >/dev/null 2>&1 &
     z=$!
+    echo "$z" >"$T/zw"
+    [ -e "$T/end" ] && { kill -KILL "$z" 2>/dev/null; exit 0; }
     wait "$z"
+    [ -e "$T/end" ] && exit 0
     k=$((k + 1))
     [ "$k" -ge "$W" ] && true >"$T/stop"
     for f in "$T"/c*; do
@@ -482,7 +484,11 @@ pub fn render(probes: &[Probe], nonce: &str, schedule: Schedule) -> String {
             s.push_str(") </dev/null &\nP=\"$P $!\"\n");
         }
         s.push_str("for x in $P; do wait \"$x\"; done\n");
-        s.push_str("[ -z \"$V\" ] || { kill -TERM \"$V\" 2>/dev/null; wait \"$V\"; }\n");
+        // The watchdog is stopped without a signal it could miss (a TERM
+        // that arrives before a subshell has reset its traps is lost): it
+        // sees `end` before and after each `sleep`, and the current `sleep`
+        // is killed so that it does not wait for it.
+        s.push_str("[ -z \"$V\" ] || { true >\"$T/end\"; z=; read -r z <\"$T/zw\" 2>/dev/null && kill -KILL \"$z\" 2>/dev/null; wait \"$V\"; }\n");
         let all: Vec<String> = (1..=lanes).map(|l| l.to_string()).collect();
         s.push_str(&format!("E=\"{}\"\ne\n", all.join(" ")));
     }
