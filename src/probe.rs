@@ -286,7 +286,8 @@ pub fn nonce() -> String {
 /// it `I.k`; when the batch's deadline `W` comes, it marks and kills whatever
 /// still runs (`I.d`) and stops lanes from starting more (`stop`), so the
 /// batch prints what finished before the runner gives up on it. A probe is
-/// never killed early: it is timed from the first tick that sees it.
+/// never killed early: it is timed from the first tick that sees it. It ends
+/// when the script creates `end` (see [`render`]), never by a signal.
 ///
 /// `e` prints the frames of the lanes in `$E`: `\nNONCE I STATUS KILLED
 /// OUTLEN ERRLEN\n`, then exactly min(OUTLEN, CAP) and min(ERRLEN, CAP) bytes.

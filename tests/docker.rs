@@ -3,7 +3,7 @@
 #[macro_use]
 mod support;
 
-use support::{show, text};
+use support::{show, temp_file, text};
 
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -22,17 +22,6 @@ fn infraspec(args: &[&str]) -> (Output, u32) {
         .unwrap();
     let pid = child.id();
     (child.wait_with_output().unwrap(), pid)
-}
-
-/// A file in its own temporary directory, both removed when dropped.
-fn temp_file(name: &str, content: &str) -> tempfile::TempPath {
-    let file = tempfile::Builder::new()
-        .prefix("infraspec-test-")
-        .suffix(&format!("-{name}"))
-        .tempfile()
-        .unwrap();
-    std::fs::write(file.path(), content).unwrap();
-    file.into_temp_path()
 }
 
 fn the_same_hundred_check_spec_in_a_running_container() {

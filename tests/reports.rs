@@ -3,6 +3,8 @@
 //! consumer. `INFRASPEC_UPDATE_SNAPSHOTS=1 cargo test --test reports` rewrites
 //! the snapshots; read the diff.
 
+mod support;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -111,17 +113,6 @@ fn snapshot(name: &str, actual: &str) {
     );
 }
 
-/// A temporary file holding `text`, removed when dropped.
-fn write_temp(name: &str, text: &str) -> tempfile::TempPath {
-    let file = tempfile::Builder::new()
-        .prefix("infraspec-reports-")
-        .suffix(&format!("-{name}"))
-        .tempfile()
-        .unwrap();
-    std::fs::write(file.path(), text).unwrap();
-    file.into_temp_path()
-}
-
 fn tool(name: &str) -> bool {
     let found = Path::new("/usr/bin").join(name).exists();
     if !found && std::env::var("CI").is_ok() {
@@ -153,7 +144,7 @@ fn junit_snapshot_validates_against_a_junit_schema() {
     snapshot("run.junit.xml", &xml);
     assert_eq!(xml.matches("<testsuite ").count(), 2);
     if tool("xmllint") {
-        let file = write_temp("run.xml", &xml);
+        let file = support::temp_file("run.xml", &xml);
         let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/junit.xsd");
         let out = Command::new("xmllint")
             .arg("--noout")
@@ -175,7 +166,7 @@ fn tap_snapshot_parses_with_prove() {
     let tap = report::tap::render(&run());
     snapshot("run.tap", &tap);
     if tool("prove") {
-        let file = write_temp("run.tap", &tap);
+        let file = support::temp_file("run.tap", &tap);
         let out = Command::new("prove")
             .args(["--exec", "cat", "--verbose"])
             .arg(&file)
@@ -194,7 +185,7 @@ fn tap_snapshot_parses_with_prove() {
         green[0]
             .results
             .retain(|r| matches!(r.outcome, Outcome::Pass | Outcome::Skip { .. }));
-        let file2 = write_temp("green.tap", &report::tap::render(&green));
+        let file2 = support::temp_file("green.tap", &report::tap::render(&green));
         let ok = Command::new("prove")
             .args(["--exec", "cat"])
             .arg(&file2)

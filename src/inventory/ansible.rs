@@ -290,6 +290,20 @@ fn yaml_scalars(node: &Node, what: &str, file: &str) -> Result<Vars, String> {
     Ok(vars)
 }
 
+/// `value` as a mapping, `None` when it is empty (`hosts:` with nothing under
+/// it), or the error `what` at its line.
+fn mapping_or_empty<'n>(
+    value: &'n Node,
+    file: &str,
+    what: impl FnOnce() -> String,
+) -> Result<Option<&'n marked_yaml::types::MarkedMappingNode>, String> {
+    match value.as_mapping() {
+        Some(map) => Ok(Some(map)),
+        None if value.as_scalar().is_some_and(|s| s.as_str().is_empty()) => Ok(None),
+        None => Err(format!("{file}:{}: {}", line_of(value), what())),
+    }
+}
+
 fn yaml_group(inv: &mut Inventory, name: &str, node: &Node, file: &str) -> Result<(), String> {
     inv.group(name);
     let Some(map) = node.as_mapping() else {
@@ -299,14 +313,11 @@ fn yaml_group(inv: &mut Inventory, name: &str, node: &Node, file: &str) -> Resul
     for (key, value) in map.iter() {
         match key.as_str() {
             "hosts" => {
-                let Some(hosts) = value.as_mapping() else {
-                    if value.as_scalar().is_some_and(|s| s.as_str().is_empty()) {
-                        continue;
-                    }
-                    return Err(format!(
-                        "{file}:{}: {name}.hosts must be a mapping of host names",
-                        line_of(value)
-                    ));
+                let Some(hosts) = mapping_or_empty(value, file, || {
+                    format!("{name}.hosts must be a mapping of host names")
+                })?
+                else {
+                    continue;
                 };
                 for (host, vars) in hosts.iter() {
                     let vars = yaml_scalars(vars, &format!("host {}", host.as_str()), file)?;
@@ -320,14 +331,11 @@ fn yaml_group(inv: &mut Inventory, name: &str, node: &Node, file: &str) -> Resul
                 inv.group(name).vars.extend(vars);
             }
             "children" => {
-                let Some(children) = value.as_mapping() else {
-                    if value.as_scalar().is_some_and(|s| s.as_str().is_empty()) {
-                        continue;
-                    }
-                    return Err(format!(
-                        "{file}:{}: {name}.children must be a mapping of groups",
-                        line_of(value)
-                    ));
+                let Some(children) = mapping_or_empty(value, file, || {
+                    format!("{name}.children must be a mapping of groups")
+                })?
+                else {
+                    continue;
                 };
                 for (child, body) in children.iter() {
                     inv.group(name).children.push(child.as_str().to_string());

@@ -36,6 +36,18 @@ pub fn temp_dir() -> tempfile::TempDir {
         .expect("a temporary directory")
 }
 
+/// A file holding `content`, named with `name` at its end, removed when
+/// dropped.
+pub fn temp_file(name: &str, content: &str) -> tempfile::TempPath {
+    let file = tempfile::Builder::new()
+        .prefix("infraspec-test-")
+        .suffix(&format!("-{name}"))
+        .tempfile()
+        .expect("a temporary file");
+    std::fs::write(file.path(), content).expect("writing a temporary file");
+    file.into_temp_path()
+}
+
 /// Lossy text of a process's output.
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
