@@ -235,41 +235,9 @@ pub fn run_batch(
 enum Prober<'b> {
     /// One framed `sh` script per round.
     Shell,
-    /// No shell: file probes are answered from paths read through the
-    /// backend's second door; nothing else can be.
-    NoShell(std::cell::RefCell<NoShellCache<'b>>),
-}
-
-struct NoShellCache<'b> {
-    backend: &'b dyn Backend,
-    paths: std::collections::HashMap<String, Result<Option<crate::backend::PathEntry>, String>>,
-    reads: u32,
-}
-
-impl NoShellCache<'_> {
-    fn read(&mut self, path: &str) -> Result<Option<crate::backend::PathEntry>, String> {
-        if !self.paths.contains_key(path) {
-            self.reads += 1;
-            let entry = self.backend.read_path(path).map_err(|e| e.to_string());
-            self.paths.insert(path.to_string(), entry);
-        }
-        self.paths[path].clone()
-    }
-
-    /// User or group names from the image's own files, numbers where absent.
-    fn name(&mut self, user: bool, id: u64) -> String {
-        let file = if user { "/etc/passwd" } else { "/etc/group" };
-        let text = match self.read(file) {
-            Ok(Some(e)) => String::from_utf8_lossy(&e.content).into_owned(),
-            _ => String::new(),
-        };
-        text.lines()
-            .find_map(|l| {
-                let f: Vec<&str> = l.split(':').collect();
-                (f.len() > 2 && f[2].parse() == Ok(id)).then(|| f[0].to_string())
-            })
-            .unwrap_or_else(|| id.to_string())
-    }
+    /// Nothing can run (an image file, a container without a shell): the
+    /// filesystem observer answers from the target's files what they can.
+    Files(std::cell::RefCell<resource::files::BackendFiles<'b>>),
 }
 
 impl Prober<'_> {
@@ -286,19 +254,22 @@ impl Prober<'_> {
                 stats.round_trips += 1;
                 run_batch(backend, probes, opts.batch_timeout, cpus)
             }
-            Prober::NoShell(cache) => {
-                let before = cache.borrow().reads;
+            Prober::Files(files) => {
+                let mut files = files.borrow_mut();
+                let before = files.reads;
                 let outputs = probes
                     .iter()
                     .map(|p| {
-                        let mut read = |path: &str| cache.borrow_mut().read(path);
-                        let names = |user: bool, id: u64| cache.borrow_mut().name(user, id);
-                        resource::file::emulate(p, &mut read, &names).ok_or_else(|| {
-                            format!("`{p}` cannot be answered without a shell on the target")
+                        resource::files::answer(p, &mut *files).ok_or_else(|| {
+                            format!("`{p}` cannot be answered without running it on the target")
                         })
                     })
                     .collect();
-                stats.round_trips += cache.borrow().reads - before;
+                // A backend that reads remotely pays a round trip a read; an
+                // image file is read here.
+                if backend.image_file().is_none() {
+                    stats.round_trips += files.reads - before;
+                }
                 Ok(outputs)
             }
         }
@@ -482,10 +453,13 @@ fn network_round<'c>(
     for c in checks {
         let r = &c.resource;
         if r.kind == crate::spec::ResourceKind::DockerImage && !obs.images.contains_key(&r.name) {
-            obs.images.insert(
-                r.name.clone(),
-                crate::backend::docker::inspect_image(&r.name),
-            );
+            // An image file answers for itself, by any of its names; other
+            // images are the runner's engine's.
+            let meta = match backend.image_file() {
+                Some(image) if image.names().contains(&r.name) => Ok(image.config().cloned()),
+                _ => crate::backend::docker::inspect_image(&r.name),
+            };
+            obs.images.insert(r.name.clone(), meta);
         }
     }
     network
@@ -580,25 +554,80 @@ pub(crate) fn observe_with<R>(
     Ok(read(&obs))
 }
 
-/// Facts of a target without a shell, from what its backend can read: the
-/// OS from its os-release file, the container runtime from the backend.
-/// `None` when the backend cannot read paths either.
-fn shellless_facts(backend: &dyn Backend) -> Option<Facts> {
-    let os_release = match backend.read_path("/etc/os-release") {
-        Ok(Some(e)) => String::from_utf8_lossy(&e.content).into_owned(),
-        Ok(None) => match backend.read_path("/usr/lib/os-release") {
-            Ok(Some(e)) => String::from_utf8_lossy(&e.content).into_owned(),
-            _ => String::new(),
-        },
+/// Facts of a target where nothing runs (an image file, a container
+/// without a shell), from what its files say: the OS from its os-release
+/// file, the package manager from which database is there, the
+/// architecture from the image config or a binary. `None` when the backend
+/// cannot read paths either.
+fn file_facts(backend: &dyn Backend) -> Option<Facts> {
+    use resource::files::Files;
+    let mut files = resource::files::BackendFiles::new(backend);
+    // os-release is often a link (to ../usr/lib/os-release).
+    let text = |files: &mut resource::files::BackendFiles<'_>, path: &str| {
+        resource::files::follow(files, path)
+            .map(|(e, _)| e.map(|e| String::from_utf8_lossy(&e.content).into_owned()))
+    };
+    let os_release = match text(&mut files, "/etc/os-release") {
+        Ok(Some(t)) => t,
+        Ok(None) => text(&mut files, "/usr/lib/os-release")
+            .ok()
+            .flatten()
+            .unwrap_or_default(),
         Err(_) => return None,
     };
     let mut facts = facts::from_raw(&facts::RawFacts {
         os_release: &os_release,
         ..Default::default()
     });
+    let exists = |files: &mut resource::files::BackendFiles<'_>, p: &str| {
+        matches!(files.entry(p), Ok(Some(_)))
+    };
+    use facts::PackageManager as Pm;
+    let found: Vec<Pm> = [
+        (Pm::Dpkg, "/var/lib/dpkg/status"),
+        (Pm::Dpkg, "/var/lib/dpkg/status.d"),
+        (Pm::Apk, "/lib/apk/db/installed"),
+        (Pm::Rpm, "/var/lib/rpm"),
+        (Pm::Rpm, "/usr/lib/sysimage/rpm"),
+        (Pm::Pacman, "/var/lib/pacman/local"),
+    ]
+    .into_iter()
+    .filter(|(_, p)| exists(&mut files, p))
+    .map(|(pm, _)| pm)
+    .collect();
+    facts.package_manager = facts
+        .package_manager
+        .filter(|pm| found.contains(pm))
+        .or(found.first().copied());
     facts.container = backend.container_runtime();
     facts.pid1 = "(no shell to ask)".into();
+    if let Some(image) = backend.image_file() {
+        facts.image_file = Some(image.kind().into());
+        facts.pid1 = "(nothing runs)".into();
+    }
+    facts.arch = match backend.image_file().and_then(|i| i.arch()) {
+        Some(arch) => facts::uname_arch(arch).to_string(),
+        None => ["/bin/sh", "/bin/busybox", "/usr/bin/env", "/bin/sleep"]
+            .iter()
+            .find_map(|p| {
+                let (e, _) = resource::files::follow(&mut files, p).ok()?;
+                facts::elf_arch(&e?.content).map(str::to_string)
+            })
+            .unwrap_or_default(),
+    };
     Some(facts)
+}
+
+/// Whether the filesystem observer can answer a check (on a running
+/// container without a shell, the rest needs a process in it).
+fn answered_by_files(check: &Check) -> bool {
+    use crate::spec::{Property, ResourceKind as K};
+    match check.resource.kind {
+        K::File | K::DockerImage | K::Http | K::Package | K::User | K::Group => true,
+        K::Service => check.expectation.property != Property::Running,
+        K::Certificate => !check.resource.name.starts_with("tls://"),
+        _ => false,
+    }
 }
 
 /// Checks one target through a connected backend.
@@ -629,17 +658,23 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
     };
 
     // Round 1: facts.
-    stats.round_trips += 1;
     let mut prober = Prober::Shell;
-    let facts = match gather_facts(backend, opts.batch_timeout) {
+    let gathered = if backend.image_file().is_some() {
+        // Nothing runs in an image file: no round trip, its files answer.
+        Err(BatchError::NoShell(
+            crate::backend::image_file::NOTHING_RUNS.into(),
+        ))
+    } else {
+        stats.round_trips += 1;
+        gather_facts(backend, opts.batch_timeout)
+    };
+    let facts = match gathered {
         Ok(facts) => facts,
-        Err(BatchError::NoShell(why)) => match shellless_facts(backend) {
+        Err(BatchError::NoShell(why)) => match file_facts(backend) {
             Some(facts) => {
-                prober = Prober::NoShell(std::cell::RefCell::new(NoShellCache {
-                    backend,
-                    paths: Default::default(),
-                    reads: 0,
-                }));
+                prober = Prober::Files(std::cell::RefCell::new(
+                    resource::files::BackendFiles::new(backend),
+                ));
                 facts
             }
             None => {
@@ -680,14 +715,13 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
                 })
             }
             Decision::Run
-                if matches!(prober, Prober::NoShell(_))
-                    && !matches!(check.resource.kind, crate::spec::ResourceKind::File | crate::spec::ResourceKind::DockerImage | crate::spec::ResourceKind::Http) =>
+                if matches!(prober, Prober::Files(_)) && !answered_by_files(check) =>
             {
                 results[i] = Some(CheckResult {
                     check: check.clone(),
                     outcome: Outcome::Error {
                         message: format!(
-                            "the target has no shell (/bin/sh): {} checks need a process in it; only file checks are read from its filesystem",
+                            "the target has no shell (/bin/sh): {} checks need a process in it; only what its files say (files, packages, users, groups, service enablement) is read",
                             check.resource.kind
                         ),
                     },

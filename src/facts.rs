@@ -173,6 +173,11 @@ pub struct Facts {
     /// batch run at the same time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpus: Option<u32>,
+    /// Set when the target is an image file or a root filesystem read
+    /// without running it (`docker-archive`, `oci-archive`, `oci`,
+    /// `rootfs`): nothing runs in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_file: Option<String>,
 }
 
 impl Facts {
@@ -188,8 +193,53 @@ impl Facts {
 
     /// Whether the target is a container of any runtime.
     pub fn is_container(&self) -> bool {
-        self.container.is_some()
+        self.container.is_some() || self.image_file.is_some()
     }
+}
+
+/// The OCI name of an architecture as `uname -m` or Rust spell it
+/// (`x86_64` is `amd64`).
+pub fn oci_arch(arch: &str) -> &str {
+    match arch {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "armv7l" | "arm" => "arm",
+        "i686" | "x86" => "386",
+        other => other,
+    }
+}
+
+/// `uname -m`'s name for an OCI architecture (`amd64` is `x86_64`).
+pub fn uname_arch(oci: &str) -> &str {
+    match oci {
+        "amd64" => "x86_64",
+        "arm64" => "aarch64",
+        "arm" => "armv7l",
+        "386" => "i686",
+        other => other,
+    }
+}
+
+/// The architecture an ELF binary is built for, as `uname -m` names it.
+pub fn elf_arch(head: &[u8]) -> Option<&'static str> {
+    if head.len() < 20 || &head[..4] != b"\x7fELF" {
+        return None;
+    }
+    let machine = if head[5] == 2 {
+        u16::from_be_bytes([head[18], head[19]])
+    } else {
+        u16::from_le_bytes([head[18], head[19]])
+    };
+    Some(match machine {
+        0x3e => "x86_64",
+        0xb7 => "aarch64",
+        0x28 => "armv7l",
+        0x03 => "i686",
+        0x15 => "ppc64le",
+        0x16 => "s390x",
+        0xf3 => "riscv64",
+        _ => return None,
+    })
 }
 
 impl fmt::Display for Facts {
@@ -207,9 +257,10 @@ impl fmt::Display for Facts {
         }
         parts.push(format!("init {}", self.init.as_str()));
         write!(f, "{}", parts.join(", "))?;
-        match self.container {
-            Some(rt) => write!(f, ", {} container (PID 1: {})", rt.as_str(), self.pid1),
-            None => Ok(()),
+        match (&self.image_file, self.container) {
+            (Some(kind), _) => write!(f, ", {kind} (nothing runs)"),
+            (None, Some(rt)) => write!(f, ", {} container (PID 1: {})", rt.as_str(), self.pid1),
+            (None, None) => Ok(()),
         }
     }
 }
@@ -422,6 +473,7 @@ pub fn from_raw(raw: &RawFacts<'_>) -> Facts {
         uid: first("uid").and_then(|u| u.parse().ok()),
         user: first("user").filter(|u| !u.is_empty()).map(str::to_string),
         cpus: first("cpus").and_then(count_cpus),
+        image_file: None,
     }
 }
 

@@ -15,7 +15,11 @@ pub enum Decision {
 /// When a rule applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum When {
-    InContainer,
+    Container,
+    /// The target is an image file or a root filesystem: nothing runs.
+    ImageFile,
+    /// The target is a root filesystem, which has no image config.
+    Rootfs,
 }
 
 /// A built-in rule: checks of this resource (and property, and name) are
@@ -44,21 +48,59 @@ pub const TIME_SYNC_SERVICES: &[&str] = &[
 /// OpenRC runlevels); only when nothing on disk can answer is `enabled`
 /// skipped (see `resource::service`).
 const RULES: &[Rule] = &[
+    nothing_runs(ResourceKind::Command, None),
+    nothing_runs(ResourceKind::Port, None),
+    nothing_runs(ResourceKind::Process, None),
+    nothing_runs(ResourceKind::Service, Some(Property::Running)),
+    nothing_runs(ResourceKind::Http, None),
+    nothing_runs(ResourceKind::KernelParam, None),
+    nothing_runs(ResourceKind::KernelModule, None),
+    nothing_runs(ResourceKind::Mount, None),
+    nothing_runs(ResourceKind::Interface, None),
+    nothing_runs(ResourceKind::Host, None),
+    nothing_runs(ResourceKind::UnixSocket, None),
+    Rule {
+        resource: ResourceKind::Certificate,
+        property: None,
+        names: Some(&["tls://"]),
+        when: When::ImageFile,
+        reason: NOTHING_RUNS,
+    },
+    Rule {
+        resource: ResourceKind::DockerImage,
+        property: None,
+        names: None,
+        when: When::Rootfs,
+        reason: "a root filesystem has no image config",
+    },
     Rule {
         resource: ResourceKind::Service,
         property: None,
         names: Some(TIME_SYNC_SERVICES),
-        when: When::InContainer,
+        when: When::Container,
         reason: "containers use the host's clock",
     },
     Rule {
         resource: ResourceKind::KernelModule,
         property: None,
         names: None,
-        when: When::InContainer,
+        when: When::Container,
         reason: "kernel modules are the host's, not the container's",
     },
 ];
+
+/// Why what needs a running system is skipped on an image file.
+pub const NOTHING_RUNS: &str = crate::backend::image_file::NOTHING_RUNS;
+
+const fn nothing_runs(resource: ResourceKind, property: Option<Property>) -> Rule {
+    Rule {
+        resource,
+        property,
+        names: None,
+        when: When::ImageFile,
+        reason: NOTHING_RUNS,
+    }
+}
 
 fn arch_matches(wanted: &str, actual: &str) -> bool {
     fn canon(a: &str) -> &str {
@@ -107,6 +149,11 @@ pub fn decide(check: &Check, facts: &Facts, auto: bool) -> Decision {
     }
     match o.skip_in_container {
         Some(true) if facts.is_container() => {
+            if let Some(kind) = &facts.image_file {
+                return Decision::Skip(format!(
+                    "skip_in_container: the target is an image file ({kind})"
+                ));
+            }
             let runtime = facts.container.map(|c| c.as_str()).unwrap_or("unknown");
             return Decision::Skip(format!(
                 "skip_in_container: the target is a {runtime} container"
@@ -124,11 +171,17 @@ pub fn decide(check: &Check, facts: &Facts, auto: bool) -> Decision {
             && rule
                 .property
                 .is_none_or(|p| p == check.expectation.property)
-            && rule
-                .names
-                .is_none_or(|names| names.contains(&check.resource.name.as_str()))
+            && rule.names.is_none_or(|names| {
+                // A name ending in `://` is a scheme: it matches by prefix.
+                names.iter().any(|n| {
+                    *n == check.resource.name
+                        || (n.ends_with("://") && check.resource.name.starts_with(n))
+                })
+            })
             && match rule.when {
-                When::InContainer => facts.is_container(),
+                When::Container => facts.is_container(),
+                When::ImageFile => facts.image_file.is_some(),
+                When::Rootfs => facts.image_file.as_deref() == Some("rootfs"),
             };
         if applies {
             return Decision::Skip(rule.reason.to_string());
@@ -158,6 +211,7 @@ mod tests {
             uid: Some(0),
             user: None,
             cpus: None,
+            image_file: None,
         }
     }
 
@@ -192,6 +246,51 @@ mod tests {
         assert_eq!(decide(&enabled, &f, true), Decision::Run);
         let running = check(ResourceKind::Service, "nginx", Property::Running);
         assert_eq!(decide(&running, &f, true), Decision::Run);
+    }
+
+    #[test]
+    fn what_needs_a_running_system_is_skipped_on_image_files_only() {
+        let mut f = facts(false, InitSystem::None);
+        f.image_file = Some("oci-archive".into());
+        for (kind, name, p) in [
+            (ResourceKind::Command, "true", Property::ExitStatus),
+            (ResourceKind::Port, "80", Property::Listening),
+            (ResourceKind::Process, "nginx", Property::Running),
+            (ResourceKind::Service, "nginx", Property::Running),
+            (
+                ResourceKind::Certificate,
+                "tls://localhost:443",
+                Property::Exists,
+            ),
+        ] {
+            assert_eq!(
+                decide(&check(kind, name, p), &f, true),
+                Decision::Skip(NOTHING_RUNS.into()),
+                "{kind}"
+            );
+        }
+        for (kind, name, p) in [
+            (ResourceKind::Service, "nginx", Property::Enabled),
+            (ResourceKind::File, "/etc/passwd", Property::Exists),
+            (
+                ResourceKind::Certificate,
+                "/etc/ssl/x.pem",
+                Property::Exists,
+            ),
+            (ResourceKind::DockerImage, "app:1", Property::Exists),
+        ] {
+            assert_eq!(decide(&check(kind, name, p), &f, true), Decision::Run);
+        }
+        f.image_file = Some("rootfs".into());
+        let image = check(ResourceKind::DockerImage, "app:1", Property::Exists);
+        assert!(
+            matches!(decide(&image, &f, true), Decision::Skip(r) if r.contains("no image config"))
+        );
+        let running = check(ResourceKind::Process, "nginx", Property::Running);
+        assert_eq!(
+            decide(&running, &facts(true, InitSystem::None), true),
+            Decision::Run
+        );
     }
 
     #[test]

@@ -20,20 +20,54 @@ pub enum Target {
         /// URL query options (`identity`, `sudo`, `known_hosts`…).
         options: BTreeMap<String, String>,
     },
-    /// `docker://container[?user=…]`: a running container.
+    /// `docker://container[?user=…]` (or `podman://…`): a running container.
     DockerContainer {
+        /// The engine that runs it.
+        engine: Engine,
         /// The container's name or id.
         container: String,
         /// URL query options (`user`).
         options: BTreeMap<String, String>,
     },
-    /// `docker:image[:tag]`: a throwaway container from an image.
+    /// `docker:image[:tag]` (or `podman:…`): a throwaway container from an image.
     DockerImage {
+        /// The engine that runs it.
+        engine: Engine,
         /// The image reference.
         image: String,
         /// URL query options (`user`, `cmd`, `entrypoint`, `env`, `network`…).
         options: BTreeMap<String, String>,
     },
+    /// `docker-archive:PATH`, `oci-archive:PATH[:REF]`, `oci:DIR[:REF]`,
+    /// `rootfs:DIR`: an image file or a root filesystem, read without an
+    /// engine; nothing runs.
+    ImageFile {
+        /// Which kind of file.
+        format: crate::backend::image_file::Format,
+        /// The file or directory.
+        path: String,
+        /// The image in an OCI layout (`org.opencontainers.image.ref.name`).
+        reference: Option<String>,
+    },
+}
+
+/// The container engine behind a container or image target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// Docker (or what `DOCKER_HOST`/the Docker context points at).
+    Docker,
+    /// Podman, through its Docker-compatible API.
+    Podman,
+}
+
+impl Engine {
+    /// `docker` or `podman`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Docker => "docker",
+            Engine::Podman => "podman",
+        }
+    }
 }
 
 /// A target string that could not be understood.
@@ -46,8 +80,7 @@ pub struct TargetError {
     pub reason: String,
 }
 
-const FORMS: &str =
-    "expected local, ssh://[user@]host[:port], docker://container or docker:image[:tag]";
+const FORMS: &str = "expected local, ssh://[user@]host[:port], docker://container, docker:image[:tag], podman://container, podman:image[:tag], docker-archive:PATH, oci-archive:PATH[:REF], oci:DIR[:REF] or rootfs:DIR";
 
 /// Percent-decodes a URL part. `+` stays `+` (a user name may hold one);
 /// in the query string it means a space, as form encoding has it.
@@ -164,31 +197,79 @@ impl FromStr for Target {
                 options: parse_query(query).map_err(err)?,
             });
         }
-        if let Some(rest) = s.strip_prefix("docker://") {
-            let (name, query) = match rest.split_once('?') {
-                Some((n, q)) => (n, Some(q)),
-                None => (rest, None),
+        use crate::backend::image_file::Format;
+        for format in [
+            Format::DockerArchive,
+            Format::OciArchive,
+            Format::OciDir,
+            Format::Rootfs,
+        ] {
+            let Some(rest) = s
+                .strip_prefix(format.prefix())
+                .and_then(|r| r.strip_prefix(':'))
+            else {
+                continue;
             };
-            if name.is_empty() || name.starts_with('-') {
-                return Err(err("no container name or id after docker://".into()));
+            // As skopeo reads them: an OCI layout's image name follows the
+            // first colon, so the path holds none.
+            let (path, reference) = match format {
+                Format::OciArchive | Format::OciDir => match rest.split_once(':') {
+                    Some((p, r)) => (p, Some(r.to_string())),
+                    None => (rest, None),
+                },
+                _ => (rest, None),
+            };
+            if path.is_empty() {
+                return Err(err(format!("no path after {}:", format.prefix())));
             }
-            return Ok(Target::DockerContainer {
-                container: name.to_string(),
-                options: parse_query(query).map_err(err)?,
+            if reference.as_deref() == Some("") {
+                return Err(err("an empty image name after the path".into()));
+            }
+            return Ok(Target::ImageFile {
+                format,
+                path: path.to_string(),
+                reference,
             });
         }
-        if let Some(rest) = s.strip_prefix("docker:") {
-            let (image, query) = match rest.split_once('?') {
-                Some((n, q)) => (n, Some(q)),
-                None => (rest, None),
-            };
-            if image.is_empty() || image.starts_with('-') || image.contains(char::is_whitespace) {
-                return Err(err("no image name after docker:".into()));
+        for engine in [Engine::Docker, Engine::Podman] {
+            if let Some(rest) = s
+                .strip_prefix(engine.as_str())
+                .and_then(|r| r.strip_prefix("://"))
+            {
+                let (name, query) = match rest.split_once('?') {
+                    Some((n, q)) => (n, Some(q)),
+                    None => (rest, None),
+                };
+                if name.is_empty() || name.starts_with('-') {
+                    return Err(err(format!(
+                        "no container name or id after {}://",
+                        engine.as_str()
+                    )));
+                }
+                return Ok(Target::DockerContainer {
+                    engine,
+                    container: name.to_string(),
+                    options: parse_query(query).map_err(err)?,
+                });
             }
-            return Ok(Target::DockerImage {
-                image: image.to_string(),
-                options: parse_query(query).map_err(err)?,
-            });
+            if let Some(rest) = s
+                .strip_prefix(engine.as_str())
+                .and_then(|r| r.strip_prefix(':'))
+            {
+                let (image, query) = match rest.split_once('?') {
+                    Some((n, q)) => (n, Some(q)),
+                    None => (rest, None),
+                };
+                if image.is_empty() || image.starts_with('-') || image.contains(char::is_whitespace)
+                {
+                    return Err(err(format!("no image name after {}:", engine.as_str())));
+                }
+                return Ok(Target::DockerImage {
+                    engine,
+                    image: image.to_string(),
+                    options: parse_query(query).map_err(err)?,
+                });
+            }
         }
         Err(err(FORMS.into()))
     }
@@ -215,8 +296,21 @@ impl fmt::Display for Target {
                 }
                 Ok(())
             }
-            Target::DockerContainer { container, .. } => write!(f, "docker://{container}"),
-            Target::DockerImage { image, .. } => write!(f, "docker:{image}"),
+            Target::DockerContainer {
+                engine, container, ..
+            } => write!(f, "{}://{container}", engine.as_str()),
+            Target::DockerImage { engine, image, .. } => write!(f, "{}:{image}", engine.as_str()),
+            Target::ImageFile {
+                format,
+                path,
+                reference,
+            } => {
+                write!(f, "{}:{path}", format.prefix())?;
+                match reference {
+                    Some(r) => write!(f, ":{r}"),
+                    None => Ok(()),
+                }
+            }
         }
     }
 }
@@ -297,12 +391,34 @@ mod tests {
         assert_eq!(
             "docker://web?user=www%2Ddata".parse::<Target>().unwrap(),
             Target::DockerContainer {
+                engine: Engine::Docker,
                 container: "web".into(),
                 options: [("user".to_string(), "www-data".to_string())].into()
             }
         );
         let image: Target = "docker:registry.local:5000/app:1.4".parse().unwrap();
         assert_eq!(image.to_string(), "docker:registry.local:5000/app:1.4");
+        for form in [
+            "podman://web",
+            "podman:localhost/app:1",
+            "docker-archive:/tmp/a:b.tar",
+            "oci-archive:/tmp/app.tar",
+            "oci-archive:/tmp/app.tar:v1",
+            "oci:/srv/layout:app-1",
+            "rootfs:/host",
+        ] {
+            let t: Target = form.parse().unwrap();
+            assert_eq!(t.to_string(), form);
+        }
+        match "oci:/srv/layout:app-1".parse::<Target>().unwrap() {
+            Target::ImageFile {
+                path, reference, ..
+            } => assert_eq!(
+                (path.as_str(), reference.as_deref()),
+                ("/srv/layout", Some("app-1"))
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -315,6 +431,9 @@ mod tests {
             "ssh://-oProxyCommand=x",
             "docker://",
             "docker:",
+            "podman://",
+            "rootfs:",
+            "oci:/x:",
             "ssh://h?x=%zz",
         ] {
             let e = bad.parse::<Target>().unwrap_err();

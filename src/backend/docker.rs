@@ -26,6 +26,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::{Backend, BackendError, ExecOutput, PathEntry};
 use crate::probe::OUTPUT_CAP;
+use crate::target::Engine;
 
 /// Label on every container infraspec creates.
 pub const MANAGED_LABEL: &str = "org.infraspec.managed";
@@ -36,7 +37,7 @@ const PID_LABEL: &str = "org.infraspec.pid";
 const RUN_LABEL: &str = "org.infraspec.run";
 
 /// Throwaway containers alive in this process, for the signal handler.
-static THROWAWAYS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+static THROWAWAYS: Mutex<Vec<(Engine, String)>> = Mutex::new(Vec::new());
 /// Container creations under way: the signal handler waits for them, so that
 /// a container the engine creates just after a signal is removed too.
 static CREATING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -117,17 +118,28 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| format!("failed to start the async runtime: {e}"))
 }
 
-fn client(rt: &tokio::runtime::Runtime) -> Result<bollard::Docker, String> {
-    let docker = bollard::Docker::connect_with_defaults()
-        .map_err(|e| format!("cannot reach the Docker engine: {e}"))?;
+fn client(rt: &tokio::runtime::Runtime, engine: Engine) -> Result<bollard::Docker, String> {
+    let docker = super::endpoint::client(engine)?;
+    let name = engine_name(engine);
     rt.block_on(async {
         tokio::time::timeout(Duration::from_secs(10), docker.negotiate_version())
             .await
-            .map_err(|_| "the Docker engine did not answer within 10s".to_string())?
-            .map_err(|e| {
-                format!("cannot reach the Docker engine (is dockerd running? DOCKER_HOST?): {e}")
+            .map_err(|_| format!("the {name} did not answer within 10s"))?
+            .map_err(|e| match engine {
+                Engine::Docker => format!(
+                    "cannot reach the Docker engine (is dockerd running? DOCKER_HOST? DOCKER_CONTEXT?): {e}"
+                ),
+                Engine::Podman => format!("cannot reach podman's API (CONTAINER_HOST?): {e}"),
             })
     })
+}
+
+/// The engine, as messages name it.
+fn engine_name(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Docker => "Docker engine",
+        Engine::Podman => "podman engine",
+    }
 }
 
 fn hostname() -> String {
@@ -137,12 +149,12 @@ fn hostname() -> String {
 }
 
 /// Removes containers, forcefully and with their anonymous volumes.
-fn remove_all(ids: &[String]) {
+fn remove_all(engine: Engine, ids: &[String]) {
     if ids.is_empty() {
         return;
     }
     let Ok(rt) = runtime() else { return };
-    let Ok(docker) = bollard::Docker::connect_with_defaults() else {
+    let Some(docker) = super::endpoint::known_client(engine) else {
         return;
     };
     rt.block_on(async {
@@ -205,24 +217,32 @@ fn install_signal_cleanup() {
             {
                 std::thread::sleep(Duration::from_millis(20));
             }
-            let mut ids: Vec<String> = THROWAWAYS.lock().map(|v| v.clone()).unwrap_or_default();
-            ids.extend(containers_labelled(RUN_LABEL, &run_id()));
-            ids.sort();
-            ids.dedup();
-            remove_all(&ids);
-            eprintln!(
-                "infraspec: interrupted; removed {} throwaway container(s)",
-                ids.len()
-            );
+            let throwaways: Vec<(Engine, String)> =
+                THROWAWAYS.lock().map(|v| v.clone()).unwrap_or_default();
+            let mut removed = 0;
+            for engine in [Engine::Docker, Engine::Podman] {
+                let mut ids: Vec<String> = throwaways
+                    .iter()
+                    .filter(|(e, _)| *e == engine)
+                    .map(|(_, id)| id.clone())
+                    .collect();
+                ids.extend(containers_labelled(engine, RUN_LABEL, &run_id()));
+                ids.sort();
+                ids.dedup();
+                remove_all(engine, &ids);
+                removed += ids.len();
+            }
+            super::endpoint::stop_service();
+            eprintln!("infraspec: interrupted; removed {removed} throwaway container(s)");
             std::process::exit(128 + signal);
         });
     });
 }
 
 /// The ids of containers, running or not, with `label=value`.
-fn containers_labelled(label: &str, value: &str) -> Vec<String> {
+fn containers_labelled(engine: Engine, label: &str, value: &str) -> Vec<String> {
     let Ok(rt) = runtime() else { return Vec::new() };
-    let Ok(api) = bollard::Docker::connect_with_defaults() else {
+    let Some(api) = super::endpoint::known_client(engine) else {
         return Vec::new();
     };
     let filters = HashMap::from([("label".to_string(), vec![format!("{label}={value}")])]);
@@ -307,6 +327,7 @@ pub struct Docker {
     shown: String,
     rt: tokio::runtime::Runtime,
     api: bollard::Docker,
+    engine: Engine,
     container: String,
     user: Option<String>,
     /// Set when the container is a throwaway this backend removes on drop.
@@ -317,6 +338,7 @@ impl Docker {
     /// `docker://container`: a container that must be running.
     pub fn attach(
         shown: &str,
+        engine: Engine,
         container: &str,
         options: &BTreeMap<String, String>,
     ) -> Result<Docker, BackendError> {
@@ -326,7 +348,7 @@ impl Docker {
         };
         let opts = parse_options(options, false).map_err(fail)?;
         let rt = runtime().map_err(fail)?;
-        let api = client(&rt).map_err(fail)?;
+        let api = client(&rt, engine).map_err(fail)?;
         let info = rt
             .block_on(api.inspect_container(container, None))
             .map_err(|e| fail(format!("no container {container:?}: {e}")))?;
@@ -345,6 +367,7 @@ impl Docker {
             shown: shown.to_string(),
             rt,
             api,
+            engine,
             container: info.id.unwrap_or_else(|| container.to_string()),
             user: opts.user,
             owned: false,
@@ -355,6 +378,7 @@ impl Docker {
     /// entrypoint and command, and waits until it runs.
     pub fn start(
         shown: &str,
+        engine: Engine,
         image: &str,
         options: &BTreeMap<String, String>,
     ) -> Result<Docker, BackendError> {
@@ -364,14 +388,16 @@ impl Docker {
         };
         let opts = parse_options(options, true).map_err(fail)?;
         let rt = runtime().map_err(fail)?;
-        let api = client(&rt).map_err(fail)?;
+        let api = client(&rt, engine).map_err(fail)?;
         install_signal_cleanup();
-        reap_leftovers(&rt, &api);
+        reap_leftovers(&rt, &api, engine);
 
         if let Err(e) = rt.block_on(api.inspect_image(image)) {
             return Err(fail(match e {
                 bollard::errors::Error::DockerResponseServerError { status_code: 404, .. } => format!(
-                    "image {image:?} is not present on the Docker engine; infraspec does not pull images: `docker pull {image}` (or build it) first"
+                    "image {image:?} is not present on the {}; infraspec does not pull images: `{} pull {image}` (or build it) first",
+                    engine_name(engine),
+                    engine.as_str()
                 ),
                 other => format!("cannot inspect image {image:?}: {other}"),
             }));
@@ -414,7 +440,7 @@ impl Docker {
         ));
         if let Ok(c) = &created {
             if let Ok(mut v) = THROWAWAYS.lock() {
-                v.push(c.id.clone());
+                v.push((engine, c.id.clone()));
             }
         }
         CREATING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
@@ -426,6 +452,7 @@ impl Docker {
             shown: shown.to_string(),
             rt,
             api,
+            engine,
             container: id.clone(),
             user: None,
             owned: true,
@@ -506,7 +533,7 @@ impl Docker {
 /// when the image is not there.
 pub fn inspect_image(name: &str) -> Result<Option<crate::resource::image::ImageMeta>, String> {
     let rt = runtime()?;
-    let api = client(&rt)?;
+    let api = client(&rt, Engine::Docker)?;
     let info = match rt.block_on(api.inspect_image(name)) {
         Ok(info) => info,
         Err(bollard::errors::Error::DockerResponseServerError {
@@ -540,7 +567,7 @@ pub fn inspect_image(name: &str) -> Result<Option<crate::resource::image::ImageM
 }
 
 /// Removes containers left by infraspec runs on this host whose process is gone.
-fn reap_leftovers(rt: &tokio::runtime::Runtime, api: &bollard::Docker) {
+fn reap_leftovers(rt: &tokio::runtime::Runtime, api: &bollard::Docker, engine: Engine) {
     let filters = HashMap::from([("label".to_string(), vec![format!("{MANAGED_LABEL}=true")])]);
     let Ok(list) = rt.block_on(api.list_containers(Some(ListContainersOptions {
         all: true,
@@ -567,7 +594,7 @@ fn reap_leftovers(rt: &tokio::runtime::Runtime, api: &bollard::Docker) {
             "infraspec: removing {} container(s) left by an earlier run that was killed",
             stale.len()
         );
-        remove_all(&stale);
+        remove_all(engine, &stale);
     }
 }
 
@@ -592,7 +619,7 @@ impl Drop for Docker {
             .await
         });
         if let Ok(mut v) = THROWAWAYS.lock() {
-            v.retain(|c| *c != id);
+            v.retain(|(_, c)| *c != id);
         }
     }
 }
@@ -737,7 +764,10 @@ impl Backend for Docker {
     }
 
     fn container_runtime(&self) -> Option<crate::facts::ContainerRuntime> {
-        Some(crate::facts::ContainerRuntime::Docker)
+        Some(match self.engine {
+            Engine::Docker => crate::facts::ContainerRuntime::Docker,
+            Engine::Podman => crate::facts::ContainerRuntime::Podman,
+        })
     }
 
     fn read_path(&self, path: &str) -> Result<Option<PathEntry>, BackendError> {

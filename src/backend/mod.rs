@@ -9,6 +9,8 @@ use std::time::Duration;
 use crate::target::Target;
 
 pub mod docker;
+pub mod endpoint;
+pub mod image_file;
 pub mod local;
 pub mod ssh;
 pub mod ssh_config;
@@ -216,6 +218,23 @@ pub trait Backend: Send + Sync {
             what: "shell-less path",
         })
     }
+
+    /// The names in a directory, read as [`read_path`](Self::read_path)
+    /// reads (links followed); `None` when it does not exist or is no
+    /// directory.
+    fn list_path(&self, dir: &str) -> Result<Option<Vec<String>>, BackendError> {
+        let _ = dir;
+        Err(BackendError::Unsupported {
+            target: self.target(),
+            what: "directory listing without a shell",
+        })
+    }
+
+    /// The image file this backend reads, when it is one: nothing runs on
+    /// it, and its config answers `docker_image` checks.
+    fn image_file(&self) -> Option<&image_file::ImageFile> {
+        None
+    }
 }
 
 /// Reads the first entry of a tar stream (the Docker archive API answers a
@@ -289,15 +308,35 @@ pub fn connect(target: &Target, opts: &ConnectOptions) -> Result<Box<dyn Backend
             options,
             opts.ssh_accept_new,
         )?)),
-        Target::DockerContainer { container, options } => Ok(Box::new(docker::Docker::attach(
+        Target::DockerContainer {
+            engine,
+            container,
+            options,
+        } => Ok(Box::new(docker::Docker::attach(
             &target.to_string(),
+            *engine,
             container,
             options,
         )?)),
-        Target::DockerImage { image, options } => Ok(Box::new(docker::Docker::start(
-            &target.to_string(),
+        Target::DockerImage {
+            engine,
             image,
             options,
+        } => Ok(Box::new(docker::Docker::start(
+            &target.to_string(),
+            *engine,
+            image,
+            options,
+        )?)),
+        Target::ImageFile {
+            format,
+            path,
+            reference,
+        } => Ok(Box::new(image_file::ImageFile::open(
+            &target.to_string(),
+            *format,
+            path,
+            reference.as_deref(),
         )?)),
     }
 }

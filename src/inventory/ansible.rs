@@ -9,7 +9,7 @@
 //! | `ansible_user` (`ansible_ssh_user`) | the SSH user (for `docker`: `?user=`) |
 //! | `ansible_ssh_private_key_file` | `?identity=` |
 //! | `ansible_become`, `ansible_become_user` | `?sudo=true`, `?sudo_user=` |
-//! | `ansible_connection` | `ssh` (default), `local`, `docker` |
+//! | `ansible_connection` | `ssh` (default), `local`, `docker`, `podman` |
 //!
 //! Variables apply from `all`, then from the outermost group in, then the
 //! host's own, as Ansible applies them. Other variables are ignored;
@@ -455,12 +455,18 @@ fn target_of(name: &str, vars: &Vars) -> Result<Target, String> {
     let connection = get(&["ansible_connection"]).unwrap_or_else(|| "ssh".into());
     match connection.as_str() {
         "local" => Ok(Target::Local),
-        "docker" | "community.docker.docker" => {
+        "docker" | "community.docker.docker" | "podman" | "containers.podman.podman" => {
             let mut options = BTreeMap::new();
             if let Some(u) = user {
                 options.insert("user".to_string(), u);
             }
+            let engine = if connection.contains("podman") {
+                crate::target::Engine::Podman
+            } else {
+                crate::target::Engine::Docker
+            };
             Ok(Target::DockerContainer {
+                engine,
                 container: host,
                 options,
             })
@@ -484,7 +490,7 @@ fn target_of(name: &str, vars: &Vars) -> Result<Target, String> {
             })
         }
         other => Err(format!(
-            "ansible_connection {other:?} is not one infraspec reaches (ssh, local, docker)"
+            "ansible_connection {other:?} is not one infraspec reaches (ssh, local, docker, podman)"
         )),
     }
 }

@@ -22,6 +22,7 @@ pub mod certificate;
 pub mod command;
 pub mod document;
 pub mod file;
+pub mod files;
 pub mod host;
 pub mod http;
 pub mod image;

@@ -143,7 +143,7 @@ pub fn sysv_runlevels_probe() -> Probe {
 /// link, `initd` for an init script, `rc PATH` for an rc start link, `openrc
 /// PATH` for a runlevel entry. Shell builtins only, but for `readlink` on a
 /// unit that is a link.
-const ENABLED_ON_DISK: &str = r#"n=$1; u=$n
+pub(crate) const ENABLED_ON_DISK: &str = r#"n=$1; u=$n
 case $n in *.service|*.socket|*.timer|*.target|*.mount|*.path) ;; *) u=$n.service;; esac
 for d in /etc/systemd/system /run/systemd/system /usr/lib/systemd/system /lib/systemd/system; do
   [ -d "$d" ] && echo "dir systemd"

@@ -29,7 +29,7 @@ pub struct GroupEntry {
 
 /// `getent DB` for the names, or the whole file where getent is missing.
 /// getent exits 2 when some key is not found: that is an answer, not a failure.
-const GETENT: &str = r#"db=$1; shift
+pub(crate) const GETENT: &str = r#"db=$1; shift
 if command -v getent >/dev/null 2>&1; then
   getent "$db" "$@"; s=$?; [ "$s" -eq 2 ] && exit 0; exit "$s"
 fi

@@ -1,0 +1,995 @@
+//! Image files: `docker-archive:PATH`, `oci-archive:PATH[:REF]`,
+//! `oci:DIR[:REF]` and `rootfs:DIR`, read without any engine.
+//!
+//! Nothing is executed and nothing is contacted. An image's layers are read
+//! once, in order, into an index of paths (whiteouts and opaque directories
+//! applied, hard links resolved); a file's content is read from its layer
+//! when a check asks for it. A root filesystem is read in place. Either way,
+//! every path is resolved inside the image: a link is followed relative to
+//! the image's root, never to this machine's.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Backend, BackendError, ExecOutput, PathEntry};
+use crate::resource::image::ImageMeta;
+
+/// Which kind of image file, as the target names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `docker save` output.
+    DockerArchive,
+    /// An OCI image layout in a tar.
+    OciArchive,
+    /// An OCI image layout in a directory.
+    OciDir,
+    /// An unpacked or mounted root filesystem.
+    Rootfs,
+}
+
+impl Format {
+    /// The target prefix.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Format::DockerArchive => "docker-archive",
+            Format::OciArchive => "oci-archive",
+            Format::OciDir => "oci",
+            Format::Rootfs => "rootfs",
+        }
+    }
+}
+
+/// A byte range of a file: a layer, whole or inside an archive.
+#[derive(Clone)]
+struct Slice {
+    file: Arc<File>,
+    start: u64,
+    len: u64,
+}
+
+impl Slice {
+    fn whole(file: File) -> std::io::Result<Slice> {
+        let len = file.metadata()?.len();
+        Ok(Slice {
+            file: Arc::new(file),
+            start: 0,
+            len,
+        })
+    }
+
+    fn read_at(&self, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
+        let len = len.min(self.len.saturating_sub(offset) as usize);
+        let mut buf = vec![0u8; len];
+        self.file.read_exact_at(&mut buf, self.start + offset)?;
+        Ok(buf)
+    }
+
+    fn reader(&self) -> std::io::Result<impl Read + '_> {
+        let mut f = &*self.file;
+        f.seek(SeekFrom::Start(self.start))?;
+        Ok(f.take(self.len))
+    }
+}
+
+/// One path of a layered image.
+#[derive(Clone)]
+struct Node {
+    file_type: &'static str,
+    mode: u32,
+    uid: u64,
+    gid: u64,
+    size: u64,
+    mtime: i64,
+    link_target: Option<String>,
+    /// Where a regular file's bytes are: its layer and their offset in it.
+    data: Option<(usize, u64)>,
+}
+
+/// The contents of an image or a root filesystem.
+enum Tree {
+    /// Layers applied: path (`/etc/passwd`, root is `/`) to node.
+    Layered {
+        nodes: BTreeMap<String, Node>,
+        layers: Vec<Slice>,
+    },
+    /// A directory on this machine, read in place.
+    Dir(PathBuf),
+}
+
+/// An image file, opened.
+pub struct ImageFile {
+    shown: String,
+    format: Format,
+    tree: Tree,
+    config: Option<ImageMeta>,
+    /// The names the image is known by (`RepoTags`, OCI ref names).
+    names: Vec<String>,
+    arch: Option<String>,
+}
+
+const MEDIA_INDEX: &[&str] = &[
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+];
+
+fn io_err(what: &str, e: impl std::fmt::Display) -> String {
+    format!("{what}: {e}")
+}
+
+impl ImageFile {
+    /// Opens the image file at `path` (an OCI ref after it for OCI layouts).
+    pub fn open(
+        shown: &str,
+        format: Format,
+        path: &str,
+        reference: Option<&str>,
+    ) -> Result<ImageFile, BackendError> {
+        let connect = |message: String| BackendError::Connect {
+            target: shown.to_string(),
+            message,
+        };
+        let mut image = ImageFile {
+            shown: shown.to_string(),
+            format,
+            tree: Tree::Dir(PathBuf::new()),
+            config: None,
+            names: Vec::new(),
+            arch: None,
+        };
+        match format {
+            Format::Rootfs => {
+                let dir = Path::new(path);
+                let meta = std::fs::metadata(dir).map_err(|e| connect(io_err(path, e)))?;
+                if !meta.is_dir() {
+                    return Err(connect(format!("{path} is not a directory")));
+                }
+                image.tree = Tree::Dir(dir.to_path_buf());
+            }
+            Format::DockerArchive => {
+                let archive = Archive::open(path).map_err(connect)?;
+                let manifest: serde_json::Value = archive.json("manifest.json").map_err(connect)?;
+                let images = manifest
+                    .as_array()
+                    .ok_or_else(|| connect("manifest.json is not a list".into()))?;
+                let one = match images.as_slice() {
+                    [one] => one,
+                    [] => return Err(connect("the archive holds no image".into())),
+                    many => {
+                        let tags: Vec<String> =
+                            many.iter().map(|m| m["RepoTags"].to_string()).collect();
+                        return Err(connect(format!(
+                            "the archive holds {} images ({}); save one image per archive",
+                            many.len(),
+                            tags.join(", ")
+                        )));
+                    }
+                };
+                image.names = strings(&one["RepoTags"]);
+                let config_name = one["Config"]
+                    .as_str()
+                    .ok_or_else(|| connect("manifest.json names no Config".into()))?;
+                image.read_config(&archive.json(config_name).map_err(connect)?);
+                let mut layers = Vec::new();
+                for layer in one["Layers"].as_array().into_iter().flatten() {
+                    let name = layer
+                        .as_str()
+                        .ok_or_else(|| connect("a layer is not named".into()))?;
+                    layers.push(archive.slice(name).map_err(connect)?);
+                }
+                image.tree = layered(layers).map_err(connect)?;
+            }
+            Format::OciArchive | Format::OciDir => {
+                let store = if format == Format::OciDir {
+                    Archive::dir(path).map_err(connect)?
+                } else {
+                    Archive::open(path).map_err(connect)?
+                };
+                let index: serde_json::Value = store.json("index.json").map_err(connect)?;
+                let manifest = select_manifest(&store, &index, reference).map_err(connect)?;
+                let (names, manifest) = manifest;
+                image.names = names;
+                let config = blob_path(&manifest["config"]).map_err(connect)?;
+                image.read_config(&store.json(&config).map_err(connect)?);
+                let mut layers = Vec::new();
+                for layer in manifest["layers"].as_array().into_iter().flatten() {
+                    let media = layer["mediaType"].as_str().unwrap_or_default();
+                    if media.contains("zstd") {
+                        return Err(connect(format!(
+                            "layer {} is zstd-compressed ({media}), which infraspec does not read",
+                            layer["digest"].as_str().unwrap_or("?")
+                        )));
+                    }
+                    layers.push(
+                        store
+                            .slice(&blob_path(layer).map_err(connect)?)
+                            .map_err(connect)?,
+                    );
+                }
+                image.tree = layered(layers).map_err(connect)?;
+            }
+        }
+        Ok(image)
+    }
+
+    fn read_config(&mut self, config: &serde_json::Value) {
+        self.arch = config["architecture"].as_str().map(str::to_string);
+        self.config = Some(ImageMeta::from_config(&config["config"]));
+    }
+
+    /// Which kind of image file (`oci-archive`, `rootfs`…).
+    pub fn kind(&self) -> &'static str {
+        self.format.prefix()
+    }
+
+    /// The image's architecture as its config names it (`amd64`).
+    pub fn arch(&self) -> Option<&str> {
+        self.arch.as_deref()
+    }
+
+    /// Looks up `path` as `lstat` would, resolving links in the directories
+    /// on the way inside the image.
+    fn lookup(&self, path: &str) -> Result<Option<(String, PathEntry)>, String> {
+        let Some(real) = self.resolve_parents(path)? else {
+            return Ok(None);
+        };
+        Ok(self.entry_exact(&real)?.map(|e| (real, e)))
+    }
+
+    /// The path with every directory on the way resolved (links followed
+    /// inside the image), the last component as it is; `None` when a
+    /// directory on the way does not exist or is not one.
+    fn resolve_parents(&self, path: &str) -> Result<Option<String>, String> {
+        let mut pending: Vec<String> = components(path).into_iter().rev().collect();
+        let mut at: Vec<String> = Vec::new();
+        let mut hops = 0;
+        while let Some(part) = pending.pop() {
+            if part == ".." {
+                at.pop();
+                continue;
+            }
+            if pending.is_empty() {
+                at.push(part);
+                break;
+            }
+            at.push(part);
+            let here = join(&at);
+            match self.entry_exact(&here)? {
+                None => return Ok(None),
+                Some(e) if e.file_type == "directory" => {}
+                Some(e) if e.file_type == "symlink" => {
+                    hops += 1;
+                    if hops > 40 {
+                        return Err(format!("{path}: too many levels of symbolic links"));
+                    }
+                    at.pop();
+                    let target = e.link_target.unwrap_or_default();
+                    if target.starts_with('/') {
+                        at.clear();
+                    }
+                    for c in components(&target).into_iter().rev() {
+                        pending.push(c);
+                    }
+                }
+                Some(_) => return Ok(None),
+            }
+        }
+        Ok(Some(join(&at)))
+    }
+
+    /// The entry at a path whose directories are all real ones.
+    fn entry_exact(&self, path: &str) -> Result<Option<PathEntry>, String> {
+        match &self.tree {
+            Tree::Layered { nodes, layers } => {
+                let Some(node) = nodes.get(path) else {
+                    return Ok(None);
+                };
+                let (content, truncated) = match node.data {
+                    Some((layer, offset)) => {
+                        let cap = crate::probe::OUTPUT_CAP;
+                        let bytes = layers[layer]
+                            .read_at(offset, (node.size as usize).min(cap))
+                            .map_err(|e| format!("reading {path} from the image: {e}"))?;
+                        (bytes, node.size > cap as u64)
+                    }
+                    None => (Vec::new(), false),
+                };
+                Ok(Some(PathEntry {
+                    file_type: node.file_type,
+                    mode: node.mode,
+                    uid: node.uid,
+                    gid: node.gid,
+                    size: node.size,
+                    mtime: node.mtime,
+                    link_target: node.link_target.clone(),
+                    content,
+                    truncated,
+                }))
+            }
+            Tree::Dir(root) => {
+                let on_disk = root.join(path.trim_start_matches('/'));
+                let meta = match std::fs::symlink_metadata(&on_disk) {
+                    Ok(m) => m,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                    Err(e) => return Err(format!("{path}: {e}")),
+                };
+                let ft = meta.file_type();
+                use std::os::unix::fs::FileTypeExt;
+                let file_type = if ft.is_symlink() {
+                    "symlink"
+                } else if ft.is_dir() {
+                    "directory"
+                } else if ft.is_file() {
+                    "file"
+                } else if ft.is_fifo() {
+                    "pipe"
+                } else if ft.is_socket() {
+                    "socket"
+                } else if ft.is_block_device() {
+                    "block"
+                } else {
+                    "char"
+                };
+                let mut content = Vec::new();
+                let mut truncated = false;
+                if file_type == "file" {
+                    let cap = crate::probe::OUTPUT_CAP as u64;
+                    let f = File::open(&on_disk).map_err(|e| format!("{path}: {e}"))?;
+                    f.take(cap)
+                        .read_to_end(&mut content)
+                        .map_err(|e| format!("{path}: {e}"))?;
+                    truncated = meta.len() > cap;
+                }
+                let link_target = if file_type == "symlink" {
+                    Some(
+                        std::fs::read_link(&on_disk)
+                            .map_err(|e| format!("{path}: {e}"))?
+                            .to_string_lossy()
+                            .into_owned(),
+                    )
+                } else {
+                    None
+                };
+                Ok(Some(PathEntry {
+                    file_type,
+                    mode: meta.mode() & 0o7777,
+                    uid: meta.uid() as u64,
+                    gid: meta.gid() as u64,
+                    size: meta.len(),
+                    mtime: meta.mtime(),
+                    link_target,
+                    content,
+                    truncated,
+                }))
+            }
+        }
+    }
+}
+
+/// A path's components, `.` and empty ones left out.
+fn components(path: &str) -> Vec<String> {
+    path.split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .map(str::to_string)
+        .collect()
+}
+
+fn join(parts: &[String]) -> String {
+    format!("/{}", parts.join("/"))
+}
+
+fn strings(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str().map(str::to_string))
+        .collect()
+}
+
+/// `blobs/sha256/HEX` for a descriptor, its digest checked for shape.
+fn blob_path(descriptor: &serde_json::Value) -> Result<String, String> {
+    let digest = descriptor["digest"]
+        .as_str()
+        .ok_or("a descriptor has no digest")?;
+    let (algo, hex) = digest
+        .split_once(':')
+        .ok_or_else(|| format!("bad digest {digest:?}"))?;
+    if algo.is_empty()
+        || hex.is_empty()
+        || !algo.chars().all(|c| c.is_ascii_alphanumeric())
+        || !hex.chars().all(|c| c.is_ascii_hexdigit())
+    {
+        return Err(format!("bad digest {digest:?}"));
+    }
+    Ok(format!("blobs/{algo}/{hex}"))
+}
+
+/// The image manifest an OCI index names: by `ref` when given (its
+/// `org.opencontainers.image.ref.name`), else the only one. A nested index
+/// (several platforms) gives this machine's architecture.
+fn select_manifest(
+    store: &Archive,
+    index: &serde_json::Value,
+    reference: Option<&str>,
+) -> Result<(Vec<String>, serde_json::Value), String> {
+    let manifests = index["manifests"]
+        .as_array()
+        .ok_or("index.json lists no manifests")?;
+    let ref_of = |m: &serde_json::Value| {
+        m["annotations"]["org.opencontainers.image.ref.name"]
+            .as_str()
+            .map(str::to_string)
+    };
+    let chosen = match reference {
+        Some(r) => manifests
+            .iter()
+            .find(|m| ref_of(m).as_deref() == Some(r))
+            .ok_or_else(|| {
+                let refs: Vec<String> = manifests.iter().filter_map(ref_of).collect();
+                format!(
+                    "no image named {r:?} in the layout (it holds: {})",
+                    if refs.is_empty() {
+                        "no named images".to_string()
+                    } else {
+                        refs.join(", ")
+                    }
+                )
+            })?,
+        None => match manifests.as_slice() {
+            [one] => one,
+            [] => return Err("the layout holds no image".into()),
+            many => {
+                let refs: Vec<String> = many.iter().filter_map(ref_of).collect();
+                return Err(format!(
+                    "the layout holds {} images ({}); name one after a colon",
+                    many.len(),
+                    refs.join(", ")
+                ));
+            }
+        },
+    };
+    let names: Vec<String> = ref_of(chosen).into_iter().collect();
+    let mut doc: serde_json::Value = store.json(&blob_path(chosen)?)?;
+    for _ in 0..4 {
+        let media = doc["mediaType"].as_str().unwrap_or_default();
+        if !MEDIA_INDEX.contains(&media) && doc.get("manifests").is_none() {
+            return Ok((names, doc));
+        }
+        let want = crate::facts::oci_arch(std::env::consts::ARCH);
+        let list = doc["manifests"].as_array().cloned().unwrap_or_default();
+        let pick = list
+            .iter()
+            .find(|m| m["platform"]["architecture"].as_str() == Some(want))
+            .or(list.first())
+            .ok_or("an image index lists no manifests")?;
+        doc = store.json(&blob_path(pick)?)?;
+    }
+    Err("image indexes nest too deep".into())
+}
+
+/// A tar file or a directory whose members are read by name.
+enum Archive {
+    Tar {
+        path: String,
+        file: Arc<File>,
+        members: BTreeMap<String, (u64, u64)>,
+    },
+    Dir(PathBuf),
+}
+
+/// Archive member names without `./`.
+fn member_name(name: &str) -> String {
+    name.trim_start_matches("./").to_string()
+}
+
+impl Archive {
+    fn open(path: &str) -> Result<Archive, String> {
+        let file = File::open(path).map_err(|e| io_err(path, e))?;
+        let mut members = BTreeMap::new();
+        {
+            let mut tar = tar::Archive::new(&file);
+            let entries = tar
+                .entries()
+                .map_err(|e| format!("{path} is not a tar archive: {e}"))?;
+            for entry in entries {
+                let entry = entry.map_err(|e| format!("{path}: unreadable archive: {e}"))?;
+                let name = entry
+                    .path()
+                    .map_err(|e| format!("{path}: bad member name: {e}"))?
+                    .to_string_lossy()
+                    .into_owned();
+                members.insert(
+                    member_name(&name),
+                    (entry.raw_file_position(), entry.size()),
+                );
+            }
+        }
+        if members.is_empty() {
+            return Err(format!("{path} is empty or not a tar archive"));
+        }
+        Ok(Archive::Tar {
+            path: path.to_string(),
+            file: Arc::new(file),
+            members,
+        })
+    }
+
+    fn dir(path: &str) -> Result<Archive, String> {
+        let meta = std::fs::metadata(path).map_err(|e| io_err(path, e))?;
+        if !meta.is_dir() {
+            return Err(format!("{path} is not a directory"));
+        }
+        Ok(Archive::Dir(PathBuf::from(path)))
+    }
+
+    fn slice(&self, name: &str) -> Result<Slice, String> {
+        let name = member_name(name);
+        if name.split('/').any(|c| c == "..") {
+            return Err(format!("refused member name {name:?}"));
+        }
+        match self {
+            Archive::Tar {
+                path,
+                file,
+                members,
+            } => {
+                let (start, len) = members
+                    .get(&name)
+                    .ok_or_else(|| format!("{path} has no {name}"))?;
+                Ok(Slice {
+                    file: file.clone(),
+                    start: *start,
+                    len: *len,
+                })
+            }
+            Archive::Dir(dir) => {
+                let p = dir.join(&name);
+                let f = File::open(&p).map_err(|e| io_err(&p.to_string_lossy(), e))?;
+                Slice::whole(f).map_err(|e| io_err(&name, e))
+            }
+        }
+    }
+
+    fn json(&self, name: &str) -> Result<serde_json::Value, String> {
+        let slice = self.slice(name)?;
+        if slice.len > 16 << 20 {
+            return Err(format!("{name} is too large to be image metadata"));
+        }
+        let bytes = slice
+            .read_at(0, slice.len as usize)
+            .map_err(|e| io_err(name, e))?;
+        serde_json::from_slice(&bytes).map_err(|e| format!("{name} is not valid JSON: {e}"))
+    }
+}
+
+/// A layer as a plain tar: a gzip layer is unpacked to an unnamed
+/// temporary file (removed when it is closed).
+fn plain_layer(slice: Slice) -> Result<Slice, String> {
+    let head = slice.read_at(0, 2).map_err(|e| io_err("a layer", e))?;
+    if head != [0x1f, 0x8b] {
+        return Ok(slice);
+    }
+    let dir = std::env::temp_dir();
+    let path = dir.join(format!(
+        ".infraspec-layer-{}-{}",
+        std::process::id(),
+        crate::probe::nonce()
+    ));
+    let mut out = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| io_err(&path.to_string_lossy(), e))?;
+    let _ = std::fs::remove_file(&path);
+    let reader = slice.reader().map_err(|e| io_err("a layer", e))?;
+    std::io::copy(&mut flate2::read::GzDecoder::new(reader), &mut out)
+        .map_err(|e| format!("unpacking a gzip layer: {e}"))?;
+    Slice::whole(out).map_err(|e| io_err("a layer", e))
+}
+
+/// Applies `layers` in order: each one's whiteouts remove what lower ones
+/// put there, then its entries replace what was at their paths.
+fn layered(layers: Vec<Slice>) -> Result<Tree, String> {
+    let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
+    nodes.insert("/".into(), dir_node());
+    let mut plain = Vec::new();
+    for (i, layer) in layers.into_iter().enumerate() {
+        let layer = plain_layer(layer)?;
+        let mut added: Vec<(String, Node)> = Vec::new();
+        let mut hard: Vec<(String, String)> = Vec::new();
+        {
+            let reader = layer.reader().map_err(|e| io_err("a layer", e))?;
+            let mut tar = tar::Archive::new(reader);
+            let entries = tar
+                .entries()
+                .map_err(|e| format!("layer {i} is not a tar: {e}"))?;
+            for entry in entries {
+                let entry = entry.map_err(|e| format!("layer {i}: unreadable entry: {e}"))?;
+                let raw = entry
+                    .path()
+                    .map_err(|e| format!("layer {i}: bad path: {e}"))?
+                    .to_string_lossy()
+                    .into_owned();
+                let parts = components(&raw);
+                if parts.iter().any(|c| c == "..") {
+                    return Err(format!("layer {i}: refused path {raw:?}"));
+                }
+                let Some(last) = parts.last() else { continue };
+                let parent = join(&parts[..parts.len() - 1]);
+                if last == ".wh..wh..opq" {
+                    // An opaque directory: what lower layers had in it goes.
+                    remove_under(&mut nodes, &parent, false);
+                    continue;
+                }
+                if let Some(hidden) = last.strip_prefix(".wh.") {
+                    let gone = if parent == "/" {
+                        format!("/{hidden}")
+                    } else {
+                        format!("{parent}/{hidden}")
+                    };
+                    remove_under(&mut nodes, &gone, true);
+                    continue;
+                }
+                let path = join(&parts);
+                let h = entry.header();
+                let file_type = match h.entry_type() {
+                    tar::EntryType::Regular | tar::EntryType::Continuous => "file",
+                    tar::EntryType::Directory => "directory",
+                    tar::EntryType::Symlink => "symlink",
+                    tar::EntryType::Fifo => "pipe",
+                    tar::EntryType::Block => "block",
+                    tar::EntryType::Char => "char",
+                    tar::EntryType::Link => {
+                        let to = entry
+                            .link_name()
+                            .ok()
+                            .flatten()
+                            .map(|p| join(&components(&p.to_string_lossy())))
+                            .ok_or_else(|| format!("layer {i}: hard link {raw:?} names nothing"))?;
+                        hard.push((path, to));
+                        continue;
+                    }
+                    _ => continue,
+                };
+                let size = if file_type == "file" { entry.size() } else { 0 };
+                added.push((
+                    path,
+                    Node {
+                        file_type,
+                        mode: h.mode().unwrap_or_default() & 0o7777,
+                        uid: h.uid().unwrap_or_default(),
+                        gid: h.gid().unwrap_or_default(),
+                        size,
+                        mtime: h.mtime().map_or(0, |m| m as i64),
+                        link_target: (file_type == "symlink")
+                            .then(|| {
+                                entry
+                                    .link_name()
+                                    .ok()
+                                    .flatten()
+                                    .map(|p| p.to_string_lossy().into_owned())
+                            })
+                            .flatten(),
+                        data: (file_type == "file").then(|| (i, entry.raw_file_position())),
+                    },
+                ));
+            }
+        }
+        for (path, node) in added {
+            if node.file_type != "directory" {
+                remove_under(&mut nodes, &path, true);
+            } else if nodes.get(&path).is_some_and(|n| n.file_type != "directory") {
+                nodes.remove(&path);
+            }
+            nodes.insert(path, node);
+        }
+        for (path, to) in hard {
+            let node = nodes
+                .get(&to)
+                .cloned()
+                .ok_or_else(|| format!("layer {i}: hard link {path} to missing {to}"))?;
+            remove_under(&mut nodes, &path, true);
+            nodes.insert(path, node);
+        }
+        plain.push(layer);
+    }
+    Ok(Tree::Layered {
+        nodes,
+        layers: plain,
+    })
+}
+
+fn dir_node() -> Node {
+    Node {
+        file_type: "directory",
+        mode: 0o755,
+        uid: 0,
+        gid: 0,
+        size: 0,
+        mtime: 0,
+        link_target: None,
+        data: None,
+    }
+}
+
+/// Removes what is below `path` (and `path` itself when `itself`).
+fn remove_under(nodes: &mut BTreeMap<String, Node>, path: &str, itself: bool) {
+    if itself {
+        nodes.remove(path);
+    }
+    let prefix = if path == "/" {
+        "/".to_string()
+    } else {
+        format!("{path}/")
+    };
+    let below: Vec<String> = nodes
+        .range(prefix.clone()..)
+        .take_while(|(k, _)| k.starts_with(&prefix))
+        .map(|(k, _)| k.clone())
+        .filter(|k| k != "/")
+        .collect();
+    for k in below {
+        nodes.remove(&k);
+    }
+}
+
+impl Backend for ImageFile {
+    fn exec(
+        &self,
+        argv: &[String],
+        _stdin: &[u8],
+        _timeout: Duration,
+    ) -> Result<ExecOutput, BackendError> {
+        Err(BackendError::Exec {
+            target: self.shown.clone(),
+            command: argv.join(" "),
+            message: NOTHING_RUNS.into(),
+        })
+    }
+
+    fn target(&self) -> String {
+        self.shown.clone()
+    }
+
+    fn image_file(&self) -> Option<&ImageFile> {
+        Some(self)
+    }
+
+    fn read_path(&self, path: &str) -> Result<Option<PathEntry>, BackendError> {
+        self.lookup(path)
+            .map(|found| found.map(|(_, e)| e))
+            .map_err(|message| BackendError::Exec {
+                target: self.shown.clone(),
+                command: format!("read {path} from the image"),
+                message,
+            })
+    }
+
+    fn list_path(&self, dir: &str) -> Result<Option<Vec<String>>, BackendError> {
+        let fail = |message: String| BackendError::Exec {
+            target: self.shown.clone(),
+            command: format!("list {dir} in the image"),
+            message,
+        };
+        // The directory itself, links followed.
+        let mut at = dir.to_string();
+        for _ in 0..40 {
+            match self.lookup(&at).map_err(fail)? {
+                Some((real, e)) if e.file_type == "symlink" => {
+                    let to = e.link_target.unwrap_or_default();
+                    at = if to.starts_with('/') {
+                        to
+                    } else {
+                        let parent = real.rsplit_once('/').map_or("", |(p, _)| p);
+                        format!("{parent}/{to}")
+                    };
+                }
+                Some((real, e)) if e.file_type == "directory" => {
+                    return self.children(&real).map(Some).map_err(fail);
+                }
+                _ => return Ok(None),
+            }
+        }
+        Err(fail("too many levels of symbolic links".into()))
+    }
+}
+
+impl ImageFile {
+    /// The names in a real directory (no links on the way), sorted.
+    fn children(&self, dir: &str) -> Result<Vec<String>, String> {
+        match &self.tree {
+            Tree::Layered { nodes, .. } => {
+                let prefix = if dir == "/" {
+                    "/".to_string()
+                } else {
+                    format!("{dir}/")
+                };
+                Ok(nodes
+                    .range(prefix.clone()..)
+                    .take_while(|(k, _)| k.starts_with(&prefix))
+                    .filter_map(|(k, _)| {
+                        let rest = &k[prefix.len()..];
+                        (!rest.is_empty() && !rest.contains('/')).then(|| rest.to_string())
+                    })
+                    .collect())
+            }
+            Tree::Dir(root) => {
+                let on_disk = root.join(dir.trim_start_matches('/'));
+                let mut names: Vec<String> = std::fs::read_dir(&on_disk)
+                    .map_err(|e| format!("{dir}: {e}"))?
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect();
+                names.sort();
+                Ok(names)
+            }
+        }
+    }
+
+    /// The image's config, when it has one (a root filesystem has none).
+    pub fn config(&self) -> Option<&ImageMeta> {
+        self.config.as_ref()
+    }
+
+    /// The names the image file knows itself by.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+}
+
+/// Why nothing can be run on an image file.
+pub const NOTHING_RUNS: &str = "nothing runs in an image file";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tar layer from (path, kind, content/link).
+    fn layer(entries: &[(&str, char, &str)]) -> Slice {
+        let mut b = tar::Builder::new(Vec::new());
+        for (path, kind, data) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_mode(0o644);
+            h.set_mtime(1);
+            match kind {
+                'd' => {
+                    h.set_entry_type(tar::EntryType::Directory);
+                    h.set_size(0);
+                    b.append_data(&mut h, path, &[][..]).unwrap();
+                }
+                'l' => {
+                    h.set_entry_type(tar::EntryType::Symlink);
+                    h.set_size(0);
+                    b.append_link(&mut h, path, data).unwrap();
+                }
+                'h' => {
+                    h.set_entry_type(tar::EntryType::Link);
+                    h.set_size(0);
+                    b.append_link(&mut h, path, data).unwrap();
+                }
+                _ => {
+                    h.set_entry_type(tar::EntryType::Regular);
+                    h.set_size(data.len() as u64);
+                    b.append_data(&mut h, path, data.as_bytes()).unwrap();
+                }
+            }
+        }
+        let bytes = b.into_inner().unwrap();
+        let mut f = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut f, &bytes).unwrap();
+        Slice::whole(f).unwrap()
+    }
+
+    fn image(layers: Vec<Slice>) -> ImageFile {
+        ImageFile {
+            shown: "test".into(),
+            format: Format::OciDir,
+            tree: layered(layers).unwrap(),
+            config: None,
+            names: vec![],
+            arch: None,
+        }
+    }
+
+    fn content(img: &ImageFile, path: &str) -> Option<String> {
+        img.read_path(path)
+            .unwrap()
+            .map(|e| String::from_utf8(e.content).unwrap())
+    }
+
+    #[test]
+    fn whiteouts_and_opaque_directories_hide_lower_layers() {
+        let img = image(vec![
+            layer(&[
+                ("etc/", 'd', ""),
+                ("etc/a", 'f', "a1"),
+                ("etc/b", 'f', "b1"),
+                ("var/", 'd', ""),
+                ("var/x/", 'd', ""),
+                ("var/x/old", 'f', "old"),
+            ]),
+            layer(&[
+                ("etc/a", 'f', "a2"),
+                ("etc/.wh.b", 'f', ""),
+                ("var/x/.wh..wh..opq", 'f', ""),
+                ("var/x/new", 'f', "new"),
+            ]),
+        ]);
+        assert_eq!(content(&img, "/etc/a").as_deref(), Some("a2"));
+        assert_eq!(content(&img, "/etc/b"), None);
+        assert_eq!(content(&img, "/var/x/old"), None);
+        assert_eq!(content(&img, "/var/x/new").as_deref(), Some("new"));
+        assert_eq!(
+            img.list_path("/var/x").unwrap(),
+            Some(vec!["new".to_string()])
+        );
+        assert_eq!(img.list_path("/etc").unwrap(), Some(vec!["a".to_string()]));
+    }
+
+    #[test]
+    fn links_resolve_inside_the_image_and_hard_links_share_content() {
+        let img = image(vec![layer(&[
+            ("usr/", 'd', ""),
+            ("usr/bin/", 'd', ""),
+            ("usr/bin/tool", 'f', "#!tool"),
+            ("bin", 'l', "usr/bin"),
+            ("etc/", 'd', ""),
+            // Absolute: the image's root, not this machine's.
+            ("etc/alt", 'l', "/usr/bin"),
+            ("usr/bin/again", 'h', "usr/bin/tool"),
+        ])]);
+        assert_eq!(content(&img, "/bin/tool").as_deref(), Some("#!tool"));
+        assert_eq!(content(&img, "/etc/alt/tool").as_deref(), Some("#!tool"));
+        assert_eq!(content(&img, "/usr/bin/again").as_deref(), Some("#!tool"));
+        // `..` after a link is the link target's parent, as the kernel has it.
+        assert_eq!(content(&img, "/bin/../etc/alt/tool"), None);
+        assert_eq!(
+            content(&img, "/etc/alt/../bin/tool").as_deref(),
+            Some("#!tool")
+        );
+        let bin = img.read_path("/bin").unwrap().unwrap();
+        assert_eq!(
+            (bin.file_type, bin.link_target.as_deref()),
+            ("symlink", Some("usr/bin"))
+        );
+        assert_eq!(img.read_path("/usr/bin/tool/x").unwrap(), None);
+        assert_eq!(
+            img.list_path("/bin").unwrap(),
+            Some(vec!["again".to_string(), "tool".to_string()])
+        );
+    }
+
+    #[test]
+    fn a_file_replaced_by_a_directory_and_back() {
+        let img = image(vec![
+            layer(&[
+                ("opt/", 'd', ""),
+                ("opt/x/", 'd', ""),
+                ("opt/x/y", 'f', "y"),
+            ]),
+            layer(&[("opt/x", 'f', "now a file")]),
+        ]);
+        assert_eq!(content(&img, "/opt/x").as_deref(), Some("now a file"));
+        assert_eq!(img.read_path("/opt/x/y").unwrap(), None);
+    }
+
+    #[test]
+    fn a_root_filesystem_never_follows_links_out_of_it() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        std::fs::create_dir_all(r.join("etc")).unwrap();
+        std::fs::write(r.join("etc/hostname"), "inside\n").unwrap();
+        // Absolute links point into the root filesystem, not at this machine.
+        std::os::unix::fs::symlink("/etc", r.join("conf")).unwrap();
+        std::os::unix::fs::symlink("../../../../etc", r.join("up")).unwrap();
+        let img = ImageFile::open("rootfs:t", Format::Rootfs, r.to_str().unwrap(), None).unwrap();
+        assert_eq!(content(&img, "/conf/hostname").as_deref(), Some("inside\n"));
+        assert_eq!(content(&img, "/up/hostname").as_deref(), Some("inside\n"));
+        assert_eq!(img.read_path("/conf/passwd").unwrap(), None);
+    }
+}
