@@ -28,6 +28,9 @@ use super::{Backend, BackendError, ExecOutput, PathEntry};
 use crate::probe::OUTPUT_CAP;
 use crate::target::Engine;
 
+/// Most bytes of a container's filesystem read by export.
+const EXPORT_CAP: u64 = 4 << 30;
+
 /// Label on every container infraspec creates.
 pub const MANAGED_LABEL: &str = "org.infraspec.managed";
 const HOST_LABEL: &str = "org.infraspec.host";
@@ -332,6 +335,9 @@ pub struct Docker {
     user: Option<String>,
     /// Set when the container is a throwaway this backend removes on drop.
     owned: bool,
+    /// Podman's archive API follows links and reports other owners: its
+    /// shell-less containers are read from one export of their filesystem.
+    exported: std::sync::OnceLock<Result<super::image_file::ImageFile, String>>,
 }
 
 impl Docker {
@@ -371,6 +377,7 @@ impl Docker {
             container: info.id.unwrap_or_else(|| container.to_string()),
             user: opts.user,
             owned: false,
+            exported: Default::default(),
         })
     }
 
@@ -456,6 +463,7 @@ impl Docker {
             container: id.clone(),
             user: None,
             owned: true,
+            exported: Default::default(),
         };
         backend
             .rt
@@ -473,19 +481,14 @@ impl Docker {
         let started = Instant::now();
         let settle = Duration::from_millis(300);
         loop {
-            let info = self
-                .rt
-                .block_on(self.api.inspect_container(&self.container, None))
-                .map_err(|e| format!("cannot inspect the container: {e}"))?;
-            let state = info.state.unwrap_or_default();
-            if state.running != Some(true) && started.elapsed() > Duration::from_millis(50) {
-                let code = state.exit_code.unwrap_or_default();
+            let (running, code) = self.state()?;
+            if !running && started.elapsed() > Duration::from_millis(50) {
                 return Err(format!(
                     "the container exited before the checks ran (exit code {code}); last lines of its log:\n{}",
                     self.last_log_lines(20)
                 ));
             }
-            if state.running == Some(true) && started.elapsed() >= settle {
+            if running && started.elapsed() >= settle {
                 return Ok(());
             }
             if started.elapsed() > limit {
@@ -495,6 +498,77 @@ impl Docker {
                 ));
             }
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The container's filesystem, exported once into an unnamed temporary
+    /// file and indexed as a one-layer image.
+    fn export(&self) -> Result<&super::image_file::ImageFile, BackendError> {
+        let done = self.exported.get_or_init(|| {
+            let mut file = super::image_file::unnamed_temp_file()?;
+            self.rt.block_on(async {
+                let mut stream = self.api.export_container(&self.container);
+                let mut written: u64 = 0;
+                while let Some(chunk) = stream.next().await {
+                    let b = chunk.map_err(|e| format!("exporting the container: {e}"))?;
+                    written += b.len() as u64;
+                    if written > EXPORT_CAP {
+                        return Err(format!(
+                            "the container's filesystem is larger than {} GiB; infraspec does not read it without a shell",
+                            EXPORT_CAP >> 30
+                        ));
+                    }
+                    std::io::Write::write_all(&mut file, &b)
+                        .map_err(|e| format!("exporting the container: {e}"))?;
+                }
+                Ok::<(), String>(())
+            })?;
+            super::image_file::ImageFile::from_tar(&self.shown, file)
+        });
+        done.as_ref().map_err(|message| BackendError::Exec {
+            target: self.shown.clone(),
+            command: "export the container's filesystem".into(),
+            message: message.clone(),
+        })
+    }
+
+    /// Whether the container runs, and its exit code. Podman names states
+    /// Docker's API model does not know (`stopped`).
+    fn state(&self) -> Result<(bool, i64), String> {
+        match self
+            .rt
+            .block_on(self.api.inspect_container(&self.container, None))
+        {
+            Ok(info) => {
+                let state = info.state.unwrap_or_default();
+                Ok((
+                    state.running == Some(true),
+                    state.exit_code.unwrap_or_default(),
+                ))
+            }
+            // A state Docker's model does not name is not `running`: the
+            // exit code is what waiting for a stopped container returns.
+            Err(e) if e.to_string().contains("unknown variant") => {
+                let wait = self.rt.block_on(async {
+                    let mut stream = self.api.wait_container(
+                        &self.container,
+                        Some(bollard::query_parameters::WaitContainerOptions {
+                            condition: "not-running".into(),
+                        }),
+                    );
+                    tokio::time::timeout(Duration::from_secs(10), stream.next()).await
+                });
+                let code = match wait {
+                    Ok(Some(Ok(r))) => r.status_code,
+                    Ok(Some(Err(bollard::errors::Error::DockerContainerWaitError {
+                        code,
+                        ..
+                    }))) => code,
+                    _ => 0,
+                };
+                Ok((false, code))
+            }
+            Err(e) => Err(format!("cannot inspect the container: {e}")),
         }
     }
 
@@ -770,7 +844,20 @@ impl Backend for Docker {
         })
     }
 
+    fn list_path(&self, dir: &str) -> Result<Option<Vec<String>>, BackendError> {
+        match self.engine {
+            Engine::Podman => self.export()?.list_path(dir),
+            Engine::Docker => Err(BackendError::Unsupported {
+                target: self.shown.clone(),
+                what: "directory listing without a shell",
+            }),
+        }
+    }
+
     fn read_path(&self, path: &str) -> Result<Option<PathEntry>, BackendError> {
+        if self.engine == Engine::Podman {
+            return self.export()?.read_path(path);
+        }
         let fail = |message: String| BackendError::Exec {
             target: self.shown.clone(),
             command: format!("read {path} through the archive API"),

@@ -221,6 +221,19 @@ impl ImageFile {
         self.config = Some(ImageMeta::from_config(&config["config"]));
     }
 
+    /// A filesystem in one tar (a container's export), with no config.
+    pub fn from_tar(shown: &str, file: File) -> Result<ImageFile, String> {
+        let slice = Slice::whole(file).map_err(|e| io_err("an export", e))?;
+        Ok(ImageFile {
+            shown: shown.to_string(),
+            format: Format::Rootfs,
+            tree: layered(vec![slice])?,
+            config: None,
+            names: Vec::new(),
+            arch: None,
+        })
+    }
+
     /// Which kind of image file (`oci-archive`, `rootfs`…).
     pub fn kind(&self) -> &'static str {
         self.format.prefix()
@@ -566,26 +579,32 @@ impl Archive {
     }
 }
 
-/// A layer as a plain tar: a gzip layer is unpacked to an unnamed
-/// temporary file (removed when it is closed).
-fn plain_layer(slice: Slice) -> Result<Slice, String> {
-    let head = slice.read_at(0, 2).map_err(|e| io_err("a layer", e))?;
-    if head != [0x1f, 0x8b] {
-        return Ok(slice);
-    }
-    let dir = std::env::temp_dir();
-    let path = dir.join(format!(
-        ".infraspec-layer-{}-{}",
+/// A file in the temporary directory that has no name: it is gone when
+/// closed, whatever ends the process.
+pub fn unnamed_temp_file() -> Result<File, String> {
+    let path = std::env::temp_dir().join(format!(
+        ".infraspec-{}-{}",
         std::process::id(),
         crate::probe::nonce()
     ));
-    let mut out = std::fs::OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .create_new(true)
         .open(&path)
         .map_err(|e| io_err(&path.to_string_lossy(), e))?;
     let _ = std::fs::remove_file(&path);
+    Ok(file)
+}
+
+/// A layer as a plain tar: a gzip layer is unpacked to an unnamed
+/// temporary file.
+fn plain_layer(slice: Slice) -> Result<Slice, String> {
+    let head = slice.read_at(0, 2).map_err(|e| io_err("a layer", e))?;
+    if head != [0x1f, 0x8b] {
+        return Ok(slice);
+    }
+    let mut out = unnamed_temp_file()?;
     let reader = slice.reader().map_err(|e| io_err("a layer", e))?;
     std::io::copy(&mut flate2::read::GzDecoder::new(reader), &mut out)
         .map_err(|e| format!("unpacking a gzip layer: {e}"))?;

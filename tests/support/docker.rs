@@ -1,6 +1,7 @@
 //! Docker for the tests: the engine must run; the test images are built on
 //! first use (`tests/images/build.sh`, once per test binary, under a lock so
-//! that test binaries running at once do not build twice).
+//! that test binaries running at once do not build twice). The `podman` test
+//! binary uses podman instead, with the same images copied into it.
 
 use std::process::{Command, Output};
 
@@ -9,22 +10,106 @@ pub const BUSYBOX: &str = "infraspec-test/busybox:1";
 pub const NOSHELL: &str = "infraspec-test/noshell:1";
 pub const EXITS: &str = "infraspec-test/exits:1";
 
+/// The engine this test binary checks: `podman` for the podman suite,
+/// `docker` for every other.
+pub fn engine() -> &'static str {
+    if env!("CARGO_CRATE_NAME") == "podman" {
+        "podman"
+    } else {
+        "docker"
+    }
+}
+
+/// The engine as infraspec's messages name it (`the Docker engine`).
+pub fn shown_engine() -> &'static str {
+    if engine() == "podman" {
+        "podman"
+    } else {
+        "Docker"
+    }
+}
+
+/// The target of a throwaway container from `image` on this suite's engine.
+pub fn image_target(image: &str) -> String {
+    format!("{}:{image}", engine())
+}
+
+/// The target of a running container on this suite's engine.
+pub fn container_target(name: &str) -> String {
+    format!("{}://{name}", engine())
+}
+
 fn docker(args: &[&str]) -> Output {
-    Command::new("docker")
+    Command::new(engine())
         .args(args)
         .output()
-        .expect("run docker")
+        .unwrap_or_else(|e| panic!("run {}: {e}", engine()))
 }
 
 /// Why Docker tests cannot run here: no engine, or the test images could not
 /// be built. Builds (or updates) the images when they are missing or stale.
+/// The podman suite needs Docker too: its images are built there and copied.
 pub fn unavailable() -> Option<String> {
     match Command::new("docker").arg("info").output() {
         Ok(o) if o.status.success() => {}
         Ok(_) => return Some("`docker info` fails: dockerd is not running".into()),
         Err(_) => return Some("the docker client is not installed".into()),
     }
-    build_images().err()
+    if let Err(e) = build_images() {
+        return Some(e);
+    }
+    if engine() == "podman" {
+        return podman_images().err();
+    }
+    None
+}
+
+/// The image id an engine has for `image`, if it has it.
+fn image_id(engine: &str, image: &str) -> Option<String> {
+    let out = Command::new(engine)
+        .args(["image", "inspect", "--format", "{{.Id}}", image])
+        .output()
+        .ok()?;
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (out.status.success() && !id.is_empty()).then(|| id.trim_start_matches("sha256:").to_string())
+}
+
+/// Copies each test image from Docker into podman when podman lacks it or
+/// has another build of it (`docker save | podman load`).
+fn podman_images() -> Result<(), String> {
+    match Command::new("podman").arg("info").output() {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => {
+            return Err(format!(
+                "`podman info` fails: {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            ))
+        }
+        Err(_) => return Err("podman is not installed (apt-get install podman)".into()),
+    }
+    for image in [DEBIAN, BUSYBOX, NOSHELL, EXITS] {
+        let want = image_id("docker", image).ok_or(format!("docker has no {image}"))?;
+        if image_id("podman", image).as_deref() == Some(want.as_str()) {
+            continue;
+        }
+        let save = Command::new("docker")
+            .args(["save", image])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("docker save: {e}"))?;
+        let load = Command::new("podman")
+            .args(["load", "-q"])
+            .stdin(save.stdout.expect("piped"))
+            .output()
+            .map_err(|e| format!("podman load: {e}"))?;
+        if !load.status.success() {
+            return Err(format!(
+                "podman load {image}: {}",
+                String::from_utf8_lossy(&load.stderr).trim()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Runs tests/images/build.sh, which builds only what is missing or stale,
@@ -115,7 +200,7 @@ pub fn spawn_long_run(container: &str, seconds: u32) -> std::process::Child {
             "--format",
             "json",
             "--target",
-            &format!("docker://{container}"),
+            &container_target(container),
             "--target",
             "local",
         ])

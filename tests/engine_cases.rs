@@ -1,0 +1,510 @@
+#[macro_use]
+mod support;
+
+use support::{show, temp_file, text};
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use support::docker::{self as d, Running};
+
+/// Runs infraspec and returns its output and its pid (for its containers' label).
+fn infraspec(args: &[&str]) -> (Output, u32) {
+    let child = Command::new(env!("CARGO_BIN_EXE_infraspec"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("INFRASPEC_TARGET")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    (child.wait_with_output().unwrap(), pid)
+}
+
+fn the_same_hundred_check_spec_in_a_running_container() {
+    let c = Running::start(d::DEBIAN);
+    let spec = temp_file("hundred.yaml", &support::corpus::local(100));
+    let target = d::container_target(&c.0);
+    let mut seen = Vec::new();
+    for t in ["local", target.as_str()] {
+        let (out, _) = infraspec(&["--format", "json", "--target", t, spec.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{t}: {}", show(&out));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["summary"]["passed"], 100, "{t}");
+        assert_eq!(doc["targets"][0]["stats"]["round_trips"], 2, "{t}");
+        seen.push(
+            doc["targets"][0]["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["name"].clone())
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(seen[0], seen[1]);
+}
+
+fn an_nginx_image_is_gated_with_its_own_command_and_nothing_is_left() {
+    let spec = temp_file(
+        "gate.yaml",
+        r#"checks:
+  - package: nginx-light
+  - service: nginx
+  - port: 80
+    protocol: tcp
+  - process: nginx
+    user: { contains: www-data }
+  # No shell runs in this container but infraspec's own, which is not counted.
+  - process: sh
+    count: 0
+  - process: cat
+    running: false
+  - file: /etc/nginx/nginx.conf
+    content: { contains: worker_processes }
+  - service: chrony
+  - docker_image: infraspec-test/debian:12
+    exposed_ports: { contains: 80/tcp }
+"#,
+    );
+    let tmp = support::temp_dir();
+    let report = tmp.path().join("gate.json");
+    let junit = tmp.path().join("gate.xml");
+    let target = d::image_target(d::DEBIAN);
+    let (out, pid) = infraspec(&[
+        "--target",
+        &target,
+        spec.to_str().unwrap(),
+        "--format",
+        "junit",
+        "-o",
+        junit.to_str().unwrap(),
+        "--json",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let suite = format!(
+        "<testsuite name=\"{}\" tests=\"9\" failures=\"0\" errors=\"0\" skipped=\"1\"",
+        d::image_target(d::DEBIAN)
+    );
+    assert!(xml.contains(&suite), "{xml}");
+    assert!(
+        xml.contains("<skipped message=\"containers use the host&apos;s clock\"/>"),
+        "{xml}"
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let checks = doc["targets"][0]["checks"].as_array().unwrap();
+    let service = checks
+        .iter()
+        .find(|c| c["name"] == "service nginx should be running")
+        .unwrap();
+    assert!(
+        service["message"]
+            .as_str()
+            .unwrap()
+            .contains("judged by /etc/init.d/nginx status"),
+        "{service}"
+    );
+    let chrony = checks
+        .iter()
+        .find(|c| c["name"] == "service chrony should be running")
+        .unwrap();
+    assert_eq!(chrony["outcome"], "skip");
+    assert_eq!(chrony["message"], "containers use the host's clock");
+    assert!(
+        d::containers_of(pid).is_empty(),
+        "the throwaway container was left behind"
+    );
+}
+
+fn a_failing_gate_still_removes_its_container() {
+    let target = d::image_target(d::BUSYBOX);
+    let (out, pid) = infraspec(&[
+        "--target",
+        &target,
+        "-c",
+        "port: 80",
+        "-c",
+        "{file: /bin/sh, type: symlink}",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        text(&out.stdout).contains("✗ should be listening"),
+        "{}",
+        show(&out)
+    );
+    assert!(d::containers_of(pid).is_empty());
+}
+
+fn an_image_whose_command_exits_is_exit_2_with_its_log() {
+    let target = d::image_target(d::EXITS);
+    let (out, pid) = infraspec(&["--target", &target, "-c", "file: /bin/sh"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("exited before the checks ran (exit code 3)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("cannot find config"), "{stdout}");
+    assert!(d::containers_of(pid).is_empty());
+}
+
+fn a_missing_image_is_a_clear_error_not_a_hang() {
+    let started = Instant::now();
+    let (out, _) = infraspec(&[
+        "--target",
+        &d::image_target("infraspec-test/no-such-image:0"),
+        "-c",
+        "file: /",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stdout).contains(&format!(
+            "is not present on the {} engine",
+            d::shown_engine()
+        )),
+        "{}",
+        show(&out)
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+fn a_stopped_or_missing_container_is_exit_2() {
+    let (out, _) = infraspec(&[
+        "--target",
+        &d::container_target("infraspec-no-such-container"),
+        "-c",
+        "file: /",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(text(&out.stdout).contains("no container"), "{}", show(&out));
+}
+
+fn interrupt_mid_run(signal: &str, exit: i32) {
+    let target = d::image_target(d::BUSYBOX);
+    let child = Command::new(env!("CARGO_BIN_EXE_infraspec"))
+        .args([
+            "--target",
+            &target,
+            "-c",
+            "{port: 9, eventually: {timeout: 60s, interval: 200ms}}",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let started = Instant::now();
+    while d::containers_of(pid).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no container appeared"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Let it get into the checks.
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(exit), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("removed 1 throwaway container"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        d::containers_of(pid).is_empty(),
+        "container left behind after {signal}"
+    );
+}
+
+fn ctrl_c_mid_run_leaves_no_container() {
+    interrupt_mid_run("-INT", 130);
+}
+
+fn sigterm_mid_run_leaves_no_container() {
+    interrupt_mid_run("-TERM", 143);
+}
+
+fn leftovers_of_a_killed_run_are_removed_by_the_next() {
+    // A container labelled as if a run with a long-dead pid had left it.
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let name = format!("infraspec-leftover-{}", std::process::id());
+    let out = Command::new(d::engine())
+        .args([
+            "create",
+            "--name",
+            &name,
+            "--label",
+            "org.infraspec.managed=true",
+            "--label",
+        ])
+        .arg(format!("org.infraspec.host={}", hostname.trim()))
+        .args(["--label", "org.infraspec.pid=4194303", "--label"])
+        .arg(format!(
+            "org.infraspec.run={}/{}/4194303/1",
+            std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+                .unwrap()
+                .trim(),
+            std::fs::read_link("/proc/self/ns/pid")
+                .unwrap()
+                .to_string_lossy()
+        ))
+        .arg(d::BUSYBOX)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (run, _) = infraspec(&[
+        "--target",
+        &d::image_target(d::BUSYBOX),
+        "-c",
+        "file: /bin/sh",
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", show(&run));
+    // Under nextest another test's run, at the same time, may be the one
+    // that reaps it: then this run has nothing to say, but it is gone all the same.
+    let said = text(&run.stderr).contains("left by an earlier run");
+    let exists = Command::new(d::engine())
+        .args(["inspect", &name])
+        .output()
+        .unwrap();
+    // Removed whatever the outcome, so that a failure leaves nothing behind.
+    let _ = Command::new(d::engine()).args(["rm", "-f", &name]).output();
+    assert!(
+        !exists.status.success(),
+        "the leftover container is still there (this run said it removed it: {said})"
+    );
+}
+
+fn shell_less_images_answer_file_checks_and_refuse_the_rest() {
+    let target = d::image_target(d::NOSHELL);
+    let (out, pid) = infraspec(&[
+        "--format",
+        "json",
+        "--target",
+        &target,
+        "-c",
+        "{file: /etc/app/app.conf, type: file, mode: '0640', owner: '0', size: {gt: 10}, content: {contains: 'mode = production'}}",
+        "-c",
+        "{file: /etc/app/current.conf, type: symlink, link_target: app.conf}",
+        "-c",
+        "{file: /etc/app, type: directory}",
+        "-c",
+        "{file: /bin/sh, exists: false}",
+        "-c",
+        "user: root",
+        "-c",
+        "process: sleep",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        doc["summary"],
+        serde_json::json!({"passed": 9, "failed": 1, "skipped": 0, "errors": 1}),
+        "{doc:#}"
+    );
+    // Users are read from the image's own files: it has no /etc/passwd.
+    let user = &doc["targets"][0]["checks"][9];
+    assert_eq!(user["outcome"], "fail", "{user}");
+    // A process table needs a process in the container to read it.
+    let process = &doc["targets"][0]["checks"][10];
+    assert_eq!(process["outcome"], "error");
+    assert!(
+        process["message"].as_str().unwrap().contains("no shell"),
+        "{process}"
+    );
+    assert!(d::containers_of(pid).is_empty());
+
+    // A wrong expectation on a shell-less image fails; it does not pass by default.
+    let (wrong, _) = infraspec(&[
+        "--target",
+        &target,
+        "-c",
+        "{file: /etc/app/app.conf, mode: '0644'}",
+    ]);
+    assert_eq!(wrong.status.code(), Some(1), "{}", show(&wrong));
+    assert!(
+        text(&wrong.stdout).contains("found:    0640"),
+        "{}",
+        show(&wrong)
+    );
+}
+
+fn docker_image_metadata_positives_and_negatives() {
+    let (out, _) = infraspec(&[
+        "--format",
+        "json",
+        "-c",
+        "{docker_image: 'infraspec-test/debian:12', exposed_ports: {contains: 80/tcp}, env: {contains: APP_ENV=test}, cmd: {contains: nginx}, labels: {contains: org.opencontainers.image.title=infraspec-test-nginx}}",
+        "-c",
+        "{docker_image: 'infraspec-test/debian:12', exposed_ports: {not: {contains: 22/tcp}}, env: {not: {matches: '^SECRET='}}}",
+        "-c",
+        "{docker_image: 'infraspec-test/noshell:1', user: '65534', workdir: /etc/app}",
+        "-c",
+        "{docker_image: 'infraspec-test/none:0', exists: false}",
+        "-c",
+        "{docker_image: 'infraspec-test/debian:12', exposed_ports: {contains: 22/tcp}}",
+        "-c",
+        "{docker_image: 'infraspec-test/debian:12', env: {not: {matches: '^APP_'}}}",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{doc:#}");
+    assert_eq!(
+        doc["summary"],
+        serde_json::json!({"passed": 9, "failed": 2, "skipped": 0, "errors": 0}),
+        "{doc:#}"
+    );
+}
+
+fn exec_options_user_and_overrides() {
+    let c = Running::start(d::BUSYBOX);
+    let (out, _) = infraspec(&[
+        "--target",
+        &format!("{}?user=nobody", d::container_target(&c.0)),
+        "-c",
+        "{command: id -u, stdout: '65534'}",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let target = format!(
+        "{}?cmd=%5B%22%2Fbin%2Fsleep%22%2C%22600%22%5D&env=GREETING=hi",
+        d::image_target(d::BUSYBOX)
+    );
+    let (out, _) = infraspec(&[
+        "--target",
+        &target,
+        "-c",
+        "{command: 'echo $GREETING', stdout: hi}",
+        "-c",
+        "{command: 'cat /proc/1/cmdline | tr \"\\0\" \" \"', stdout: {contains: '600'}}",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+}
+
+fn a_panic_while_checking_still_removes_the_container() {
+    let target: infraspec::Target = d::image_target(d::BUSYBOX).parse().unwrap();
+    let me = std::process::id();
+    let result = std::panic::catch_unwind(|| {
+        let _backend = infraspec::backend::connect(&target, &Default::default()).unwrap();
+        assert_eq!(d::containers_of(me).len(), 1);
+        panic!("a bug while checking");
+    });
+    assert!(result.is_err());
+    assert!(
+        d::containers_of(me).is_empty(),
+        "the container outlived the panic"
+    );
+}
+
+fn container_awareness_skips_what_a_container_cannot_answer_and_says_why() {
+    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/container-aware.yaml");
+    let target = d::image_target(d::DEBIAN);
+    let (out, _) = infraspec(&["--format", "json", "--target", &target, spec]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let outcome = |name: &str| {
+        let c = doc["targets"][0]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("{name}: {doc:#}"));
+        (
+            c["outcome"].as_str().unwrap().to_string(),
+            c["message"].as_str().unwrap().to_string(),
+        )
+    };
+    let (o, m) = outcome("service nginx should be running");
+    assert_eq!(o, "pass");
+    assert!(m.contains("judged by /etc/init.d/nginx status"), "{m}");
+    // No init system runs, but what is on disk answers: rc and unit links.
+    let (o, m) = outcome("service nginx should be enabled");
+    assert_eq!(o, "pass");
+    assert!(
+        m.contains("judged from disk") && m.contains("/etc/rc2.d/S01nginx"),
+        "{m}"
+    );
+    assert_eq!(
+        outcome("service chrony should be running"),
+        ("skip".into(), "containers use the host's clock".into())
+    );
+    assert_eq!(
+        outcome("kernel_module overlay should be loaded"),
+        (
+            "skip".into(),
+            "kernel modules are the host's, not the container's".into()
+        )
+    );
+    assert_eq!(
+        outcome("kernel_param kernel.ostype value should eq \"Linux\"").0,
+        "pass"
+    );
+    assert_eq!(out.status.code(), Some(0), "{doc:#}");
+
+    // --no-auto-skip evaluates them all.
+    let (all, _) = infraspec(&[
+        "--format",
+        "json",
+        "--no-auto-skip",
+        "--target",
+        &target,
+        spec,
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&all.stdout).unwrap();
+    assert_eq!(doc["summary"]["skipped"], 0, "{doc:#}");
+
+    // Where nothing on disk can tell (no unit directories, no /etc/init.d,
+    // no runlevels: a busybox image), `enabled` is skipped, with the reason.
+    let (bare, _) = infraspec(&[
+        "--format",
+        "json",
+        "--target",
+        &d::image_target(d::BUSYBOX),
+        "-c",
+        "{service: httpd, enabled: true}",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&bare.stdout).unwrap();
+    let enabled = &doc["targets"][0]["checks"][0];
+    assert_eq!(enabled["outcome"], "skip", "{doc:#}");
+    assert!(
+        enabled["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing on disk can tell"),
+        "{enabled}"
+    );
+
+    // skip_in_container: false forces one check past the rules.
+    let (forced, _) = infraspec(&[
+        "--format",
+        "json",
+        "--target",
+        &target,
+        "-c",
+        "{service: chrony, skip_in_container: false}",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&forced.stdout).unwrap();
+    assert_eq!(doc["targets"][0]["checks"][0]["outcome"], "fail", "{doc:#}");
+}
+
+infraspec_tests! {
+    Docker: [
+        the_same_hundred_check_spec_in_a_running_container,
+        an_nginx_image_is_gated_with_its_own_command_and_nothing_is_left,
+        a_failing_gate_still_removes_its_container,
+        an_image_whose_command_exits_is_exit_2_with_its_log,
+        a_missing_image_is_a_clear_error_not_a_hang,
+        a_stopped_or_missing_container_is_exit_2,
+        ctrl_c_mid_run_leaves_no_container,
+        sigterm_mid_run_leaves_no_container,
+        leftovers_of_a_killed_run_are_removed_by_the_next,
+        shell_less_images_answer_file_checks_and_refuse_the_rest,
+        docker_image_metadata_positives_and_negatives,
+        exec_options_user_and_overrides,
+        a_panic_while_checking_still_removes_the_container,
+        container_awareness_skips_what_a_container_cannot_answer_and_says_why,
+    ],
+}

@@ -1,0 +1,6 @@
+//! The container and image cases of the Docker suite, against podman's
+//! Docker-compatible API (`podman://`, `podman:`): the same source, built
+//! with this test binary's name, which selects the engine (see
+//! `support::docker::engine`).
+
+include!("engine_cases.rs");
