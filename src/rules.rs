@@ -20,6 +20,9 @@ enum When {
     ImageFile,
     /// The target is a root filesystem, which has no image config.
     Rootfs,
+    /// An image file whose packages are in an RPM database, which is read
+    /// only by `rpm` itself.
+    ImageFileRpm,
 }
 
 /// A built-in rule: checks of this resource (and property, and name) are
@@ -65,6 +68,13 @@ const RULES: &[Rule] = &[
         names: Some(&["tls://"]),
         when: When::ImageFile,
         reason: NOTHING_RUNS,
+    },
+    Rule {
+        resource: ResourceKind::Package,
+        property: None,
+        names: None,
+        when: When::ImageFileRpm,
+        reason: "the RPM database is read only by rpm, and nothing runs in an image file",
     },
     Rule {
         resource: ResourceKind::DockerImage,
@@ -182,6 +192,10 @@ pub fn decide(check: &Check, facts: &Facts, auto: bool) -> Decision {
                 When::Container => facts.is_container(),
                 When::ImageFile => facts.image_file.is_some(),
                 When::Rootfs => facts.image_file.as_deref() == Some("rootfs"),
+                When::ImageFileRpm => {
+                    facts.image_file.is_some()
+                        && facts.package_manager == Some(crate::facts::PackageManager::Rpm)
+                }
             };
         if applies {
             return Decision::Skip(rule.reason.to_string());
@@ -286,6 +300,9 @@ mod tests {
         assert!(
             matches!(decide(&image, &f, true), Decision::Skip(r) if r.contains("no image config"))
         );
+        f.package_manager = Some(crate::facts::PackageManager::Rpm);
+        let rpm = check(ResourceKind::Package, "bash", Property::Installed);
+        assert!(matches!(decide(&rpm, &f, true), Decision::Skip(r) if r.contains("RPM database")));
         let running = check(ResourceKind::Process, "nginx", Property::Running);
         assert_eq!(
             decide(&running, &facts(true, InitSystem::None), true),
