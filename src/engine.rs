@@ -559,17 +559,19 @@ pub(crate) fn observe_with<R>(
 /// file, the package manager from which database is there, the
 /// architecture from the image config or a binary. `None` when the backend
 /// cannot read paths either.
-fn file_facts(backend: &dyn Backend) -> Option<Facts> {
+fn file_facts(
+    backend: &dyn Backend,
+    files: &mut resource::files::BackendFiles<'_>,
+) -> Option<Facts> {
     use resource::files::Files;
-    let mut files = resource::files::BackendFiles::new(backend);
     // os-release is often a link (to ../usr/lib/os-release).
     let text = |files: &mut resource::files::BackendFiles<'_>, path: &str| {
         resource::files::follow(files, path)
             .map(|(e, _)| e.map(|e| String::from_utf8_lossy(&e.content).into_owned()))
     };
-    let os_release = match text(&mut files, "/etc/os-release") {
+    let os_release = match text(files, "/etc/os-release") {
         Ok(Some(t)) => t,
-        Ok(None) => text(&mut files, "/usr/lib/os-release")
+        Ok(None) => text(files, "/usr/lib/os-release")
             .ok()
             .flatten()
             .unwrap_or_default(),
@@ -592,7 +594,7 @@ fn file_facts(backend: &dyn Backend) -> Option<Facts> {
         (Pm::Pacman, "/var/lib/pacman/local"),
     ]
     .into_iter()
-    .filter(|(_, p)| exists(&mut files, p))
+    .filter(|(_, p)| exists(files, p))
     .map(|(pm, _)| pm)
     .collect();
     facts.package_manager = facts
@@ -610,7 +612,7 @@ fn file_facts(backend: &dyn Backend) -> Option<Facts> {
         None => ["/bin/sh", "/bin/busybox", "/usr/bin/env", "/bin/sleep"]
             .iter()
             .find_map(|p| {
-                let (e, _) = resource::files::follow(&mut files, p).ok()?;
+                let (e, _) = resource::files::follow(files, p).ok()?;
                 facts::elf_arch(&e?.content).map(str::to_string)
             })
             .unwrap_or_default(),
@@ -670,23 +672,26 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
     };
     let facts = match gathered {
         Ok(facts) => facts,
-        Err(BatchError::NoShell(why)) => match file_facts(backend) {
-            Some(facts) => {
-                prober = Prober::Files(std::cell::RefCell::new(
-                    resource::files::BackendFiles::new(backend),
-                ));
-                facts
+        Err(BatchError::NoShell(why)) => {
+            // The checks read through the same files as the facts: each
+            // path is read once.
+            let mut files = resource::files::BackendFiles::new(backend);
+            match file_facts(backend, &mut files) {
+                Some(facts) => {
+                    prober = Prober::Files(std::cell::RefCell::new(files));
+                    facts
+                }
+                None => {
+                    fail_all(
+                        &mut report,
+                        format!("gathering facts on {}: {why}", backend.target()),
+                    );
+                    stats.total = started.elapsed();
+                    report.stats = stats;
+                    return report;
+                }
             }
-            None => {
-                fail_all(
-                    &mut report,
-                    format!("gathering facts on {}: {why}", backend.target()),
-                );
-                stats.total = started.elapsed();
-                report.stats = stats;
-                return report;
-            }
-        },
+        }
         Err(e) => {
             fail_all(
                 &mut report,

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Backend, BackendError, ExecOutput, PathEntry};
+use super::{components, Backend, BackendError, ExecOutput, PathEntry};
 use crate::resource::image::ImageMeta;
 
 /// Which kind of image file, as the target names it.
@@ -257,41 +257,7 @@ impl ImageFile {
     /// inside the image), the last component as it is; `None` when a
     /// directory on the way does not exist or is not one.
     fn resolve_parents(&self, path: &str) -> Result<Option<String>, String> {
-        let mut pending: Vec<String> = components(path).into_iter().rev().collect();
-        let mut at: Vec<String> = Vec::new();
-        let mut hops = 0;
-        while let Some(part) = pending.pop() {
-            if part == ".." {
-                at.pop();
-                continue;
-            }
-            if pending.is_empty() {
-                at.push(part);
-                break;
-            }
-            at.push(part);
-            let here = join(&at);
-            match self.entry_exact(&here)? {
-                None => return Ok(None),
-                Some(e) if e.file_type == "directory" => {}
-                Some(e) if e.file_type == "symlink" => {
-                    hops += 1;
-                    if hops > 40 {
-                        return Err(format!("{path}: too many levels of symbolic links"));
-                    }
-                    at.pop();
-                    let target = e.link_target.unwrap_or_default();
-                    if target.starts_with('/') {
-                        at.clear();
-                    }
-                    for c in components(&target).into_iter().rev() {
-                        pending.push(c);
-                    }
-                }
-                Some(_) => return Ok(None),
-            }
-        }
-        Ok(Some(join(&at)))
+        super::resolve_path(path, false, &mut |p| self.entry_exact(p))
     }
 
     /// The entry at a path whose directories are all real ones.
@@ -381,14 +347,6 @@ impl ImageFile {
             }
         }
     }
-}
-
-/// A path's components, `.` and empty ones left out.
-fn components(path: &str) -> Vec<String> {
-    path.split('/')
-        .filter(|c| !c.is_empty() && *c != ".")
-        .map(str::to_string)
-        .collect()
 }
 
 fn join(parts: &[String]) -> String {
@@ -657,12 +615,6 @@ fn layered(layers: Vec<Slice>) -> Result<Tree, String> {
                 let path = join(&parts);
                 let h = entry.header();
                 let file_type = match h.entry_type() {
-                    tar::EntryType::Regular | tar::EntryType::Continuous => "file",
-                    tar::EntryType::Directory => "directory",
-                    tar::EntryType::Symlink => "symlink",
-                    tar::EntryType::Fifo => "pipe",
-                    tar::EntryType::Block => "block",
-                    tar::EntryType::Char => "char",
                     tar::EntryType::Link => {
                         let to = entry
                             .link_name()
@@ -673,7 +625,10 @@ fn layered(layers: Vec<Slice>) -> Result<Tree, String> {
                         hard.push((path, to));
                         continue;
                     }
-                    _ => continue,
+                    other => match super::tar_file_type(other) {
+                        Some(t) => t,
+                        None => continue,
+                    },
                 };
                 let size = if file_type == "file" { entry.size() } else { 0 };
                 added.push((
@@ -796,25 +751,18 @@ impl Backend for ImageFile {
             message,
         };
         // The directory itself, links followed.
-        let mut at = dir.to_string();
-        for _ in 0..40 {
-            match self.lookup(&at).map_err(fail)? {
-                Some((real, e)) if e.file_type == "symlink" => {
-                    let to = e.link_target.unwrap_or_default();
-                    at = if to.starts_with('/') {
-                        to
-                    } else {
-                        let parent = real.rsplit_once('/').map_or("", |(p, _)| p);
-                        format!("{parent}/{to}")
-                    };
-                }
-                Some((real, e)) if e.file_type == "directory" => {
-                    return self.children(&real).map(Some).map_err(fail);
-                }
-                _ => return Ok(None),
+        let real = super::resolve_path(dir, true, &mut |p| self.entry_exact(p)).map_err(fail)?;
+        match real {
+            Some(real)
+                if self
+                    .entry_exact(&real)
+                    .map_err(fail)?
+                    .is_some_and(|e| e.file_type == "directory") =>
+            {
+                self.children(&real).map(Some).map_err(fail)
             }
+            _ => Ok(None),
         }
-        Err(fail("too many levels of symbolic links".into()))
     }
 }
 

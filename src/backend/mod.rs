@@ -237,6 +237,73 @@ pub trait Backend: Send + Sync {
     }
 }
 
+/// A path's components, `.` and empty ones left out.
+pub(crate) fn components(path: &str) -> Vec<String> {
+    path.split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .map(str::to_string)
+        .collect()
+}
+
+/// Resolves `path` as the kernel does, with links followed inside the
+/// target: every directory on the way, and the last component too when
+/// `follow_last`. `lookup` reads one path whose directories are all real
+/// ones. `None` when a directory on the way is missing or is not one; a
+/// missing last component is no error (the path is what it would be).
+pub(crate) fn resolve_path(
+    path: &str,
+    follow_last: bool,
+    lookup: &mut dyn FnMut(&str) -> Result<Option<PathEntry>, String>,
+) -> Result<Option<String>, String> {
+    let mut pending: Vec<String> = components(path).into_iter().rev().collect();
+    let mut at: Vec<String> = Vec::new();
+    let mut hops = 0;
+    while let Some(part) = pending.pop() {
+        if part == ".." {
+            at.pop();
+            continue;
+        }
+        let last = pending.is_empty();
+        at.push(part);
+        if last && !follow_last {
+            break;
+        }
+        match lookup(&format!("/{}", at.join("/")))? {
+            None if last => break,
+            None => return Ok(None),
+            Some(e) if e.file_type == "symlink" => {
+                hops += 1;
+                if hops > 40 {
+                    return Err(format!("{path}: too many levels of symbolic links"));
+                }
+                at.pop();
+                let target = e.link_target.unwrap_or_default();
+                if target.starts_with('/') {
+                    at.clear();
+                }
+                pending.extend(components(&target).into_iter().rev());
+            }
+            Some(e) if last || e.file_type == "directory" => {}
+            Some(_) => return Ok(None),
+        }
+    }
+    Ok(Some(format!("/{}", at.join("/"))))
+}
+
+/// A tar entry's type as [`PathEntry::file_type`] names it; a hard link is
+/// the file it links to. `None` for entries that are no path (headers).
+pub(crate) fn tar_file_type(t: tar::EntryType) -> Option<&'static str> {
+    Some(match t {
+        tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::Link => "file",
+        tar::EntryType::Directory => "directory",
+        tar::EntryType::Symlink => "symlink",
+        tar::EntryType::Fifo => "pipe",
+        tar::EntryType::Block => "block",
+        tar::EntryType::Char => "char",
+        _ => return None,
+    })
+}
+
 /// Reads the first entry of a tar stream (the Docker archive API answers a
 /// path with a tar whose first entry is that path).
 pub fn first_tar_entry(tar: &[u8]) -> Result<PathEntry, String> {
@@ -250,15 +317,7 @@ pub fn first_tar_entry(tar: &[u8]) -> Result<PathEntry, String> {
         .ok_or("the archive is empty")?
         .map_err(|e| format!("unreadable archive entry: {e}"))?;
     let header = entry.header().clone();
-    let file_type = match header.entry_type() {
-        tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::Link => "file",
-        tar::EntryType::Directory => "directory",
-        tar::EntryType::Symlink => "symlink",
-        tar::EntryType::Fifo => "pipe",
-        tar::EntryType::Block => "block",
-        tar::EntryType::Char => "char",
-        _ => "unknown",
-    };
+    let file_type = tar_file_type(header.entry_type()).unwrap_or("unknown");
     let size = header.size().unwrap_or_default();
     let mut content = Vec::new();
     let mut truncated = false;

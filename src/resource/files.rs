@@ -121,47 +121,10 @@ pub fn follow(files: &mut dyn Files, path: &str) -> Result<(Option<PathEntry>, b
     Err(format!("{path}: too many levels of symbolic links"))
 }
 
-/// The canonical path (`readlink -f`): every link resolved.
+/// The canonical path (`readlink -f`): every link resolved; an error (with
+/// nothing to say, as GNU readlink) when a directory on the way is missing.
 fn real_path(files: &mut dyn Files, path: &str) -> Result<String, String> {
-    let mut pending: Vec<String> = path
-        .split('/')
-        .filter(|c| !c.is_empty() && *c != ".")
-        .rev()
-        .map(str::to_string)
-        .collect();
-    let mut at: Vec<String> = Vec::new();
-    let mut hops = 0;
-    while let Some(part) = pending.pop() {
-        if part == ".." {
-            at.pop();
-            continue;
-        }
-        at.push(part);
-        let here = format!("/{}", at.join("/"));
-        if let Some(e) = files.entry(&here)? {
-            if e.file_type == "symlink" {
-                hops += 1;
-                if hops > 40 {
-                    return Err(format!("{path}: too many levels of symbolic links"));
-                }
-                at.pop();
-                let to = e.link_target.unwrap_or_default();
-                if to.starts_with('/') {
-                    at.clear();
-                }
-                pending.extend(
-                    to.split('/')
-                        .filter(|c| !c.is_empty() && *c != ".")
-                        .rev()
-                        .map(str::to_string),
-                );
-            }
-        } else if !pending.is_empty() {
-            // GNU readlink -f wants every directory on the way.
-            return Err(String::new());
-        }
-    }
-    Ok(format!("/{}", at.join("/")))
+    crate::backend::resolve_path(path, true, &mut |p| files.entry(p))?.ok_or_else(String::new)
 }
 
 /// `dpkg-query -W -f '${binary:Package}\t${Status}\t${Version}\t${Architecture}\n'`
@@ -596,6 +559,17 @@ mod tests {
                 &mut files
             ),
             "/usr/bin/tool\n"
+        );
+        // A file is no directory on the way, as GNU readlink -f has it; a
+        // missing last component is fine.
+        let through_file = Probe::argv(["readlink", "-f", "--", "/bin/tool/x"]);
+        assert_eq!(answer(&through_file, &mut files).unwrap().status, 1);
+        assert_eq!(
+            run(
+                Probe::argv(["readlink", "-f", "--", "/bin/new"]),
+                &mut files
+            ),
+            "/usr/bin/new\n"
         );
         assert!(answer(&Probe::argv(["rpm", "-qa"]), &mut files).is_none());
     }
