@@ -73,10 +73,21 @@ impl Files for BackendFiles<'_> {
 
 /// A file's text, `""` when absent; an error when it cannot be read.
 fn text(files: &mut dyn Files, path: &str) -> Result<String, String> {
-    Ok(match files.entry(path)? {
-        Some(e) if e.file_type == "file" => String::from_utf8_lossy(&e.content).into_owned(),
-        _ => String::new(),
-    })
+    Ok(file_bytes(files, path)?
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default())
+}
+
+/// A regular file's whole content, links followed; `None` when nothing is
+/// there. A file larger than what is read, or something else at the path,
+/// is an error: a database is never judged on a part of it.
+fn file_bytes(files: &mut dyn Files, path: &str) -> Result<Option<Vec<u8>>, String> {
+    match follow(files, path)? {
+        (Some(e), _) if e.file_type != "file" => Err(format!("{path} is a {}", e.file_type)),
+        (Some(e), _) if e.truncated => Err(format!("{path} is larger than infraspec reads")),
+        (Some(e), _) => Ok(Some(e.content)),
+        (None, _) => Ok(None),
+    }
 }
 
 /// A user's (`user`) or group's name for an id, from the target's own
@@ -131,13 +142,14 @@ fn real_path(files: &mut dyn Files, path: &str) -> Result<String, String> {
 /// from dpkg's status file and the `status.d` files of distroless images.
 fn dpkg_list(files: &mut dyn Files) -> Result<Option<String>, String> {
     let mut texts = Vec::new();
-    if let Some(e) = files.entry("/var/lib/dpkg/status")? {
-        if e.truncated {
-            return Err("/var/lib/dpkg/status is larger than infraspec reads".into());
-        }
-        texts.push(String::from_utf8_lossy(&e.content).into_owned());
+    if let Some(bytes) = file_bytes(files, "/var/lib/dpkg/status")? {
+        texts.push(String::from_utf8_lossy(&bytes).into_owned());
     }
-    if let Some(names) = files.list("/var/lib/dpkg/status.d").ok().flatten() {
+    // Where status.d is there, it must be read: a package missing from an
+    // unread directory would pass `installed: false`.
+    let status_d = "/var/lib/dpkg/status.d";
+    if follow(files, status_d)?.0.is_some() {
+        let names = files.list(status_d)?.unwrap_or_default();
         for n in names {
             texts.push(text(files, &format!("/var/lib/dpkg/status.d/{n}"))?);
         }
@@ -404,9 +416,8 @@ pub fn answer(probe: &Probe, files: &mut dyn Files) -> Option<ProbeOutput> {
             Ok(None) => fail("no pacman database (/var/lib/pacman/local)".into()),
             Err(e) => fail(e),
         },
-        ["cat", path @ "/lib/apk/db/installed"] => match files.entry(path) {
-            Ok(Some(e)) if !e.truncated => ok(e.content),
-            Ok(Some(_)) => fail(format!("{path} is larger than infraspec reads")),
+        ["cat", path @ "/lib/apk/db/installed"] => match file_bytes(files, path) {
+            Ok(Some(bytes)) => ok(bytes),
             Ok(None) => missing(path),
             Err(e) => fail(e),
         },
@@ -572,5 +583,33 @@ mod tests {
             "/usr/bin/new\n"
         );
         assert!(answer(&Probe::argv(["rpm", "-qa"]), &mut files).is_none());
+    }
+
+    #[test]
+    fn databases_behind_links_are_read_and_unread_ones_are_errors() {
+        let mut files = Fake(vec![
+            ("/etc", "directory", ""),
+            ("/etc/passwd", "symlink", "/usr/etc/passwd"),
+            ("/usr", "directory", ""),
+            ("/usr/etc", "directory", ""),
+            ("/usr/etc/passwd", "file", "web:x:33:33::/var/www:/bin/sh\n"),
+            ("/var/lib/dpkg/status.d", "directory", ""),
+        ]);
+        let getent = crate::resource::user::getent_probe("passwd", ["web"].into_iter());
+        assert!(run(getent, &mut files).contains("web:x:33"));
+        // A status.d that cannot be listed is an error, not "no packages".
+        struct Unlistable(Fake);
+        impl Files for Unlistable {
+            fn entry(&mut self, path: &str) -> Result<Option<PathEntry>, String> {
+                self.0.entry(path)
+            }
+            fn list(&mut self, _: &str) -> Result<Option<Vec<String>>, String> {
+                Err("no listing here".into())
+            }
+        }
+        let mut unlistable = Unlistable(files);
+        let out = answer(&crate::resource::package::list_probe(None), &mut unlistable).unwrap();
+        assert_eq!(out.status, 1);
+        assert!(String::from_utf8_lossy(&out.stderr).contains("no listing"));
     }
 }
