@@ -285,7 +285,7 @@ fn found(obs: &Observations<'_>, r: &Resource, opts: AddOptions) -> Vec<Found> {
             Err(Early::Skip(why)) => f.notes.push(format!("{p} is not asserted: {why}")),
             Err(Early::Error(why)) => f
                 .notes
-                .push(format!("{p} could not be observed: {}", one_line(&why))),
+                .push(format!("{p} could not be observed: {}", comment(&why))),
         }
     }
     if r.kind == ResourceKind::File {
@@ -372,8 +372,24 @@ fn volatile(kind: ResourceKind, p: Property, v: &Value) -> Option<String> {
     }
 }
 
-fn one_line(s: &str) -> String {
-    s.lines().next().unwrap_or_default().to_string()
+/// Text from the target as the rest of one comment line, in YAML and in
+/// Rust: every line break either knows (`\n`, `\r`, NEL, LS, PS) and every
+/// other control character is written as an escape, so nothing from the
+/// target can end the comment and start a check.
+fn comment(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| -> Vec<char> {
+            match c {
+                '\n' => vec!['\\', 'n'],
+                '\r' => vec!['\\', 'r'],
+                '\t' => vec![' '],
+                c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') => {
+                    format!("\\u{{{:x}}}", c as u32).chars().collect()
+                }
+                c => vec![c],
+            }
+        })
+        .collect()
 }
 
 /// Where and when things were observed, for the comment above them.
@@ -425,7 +441,13 @@ fn yaml_str(s: &str) -> String {
     if plain {
         s.to_string()
     } else {
-        serde_json::to_string(s).expect("a string serializes")
+        // JSON leaves NEL, LS and PS raw; YAML 1.1 readers take them for
+        // line breaks, so they are escaped too.
+        serde_json::to_string(s)
+            .expect("a string serializes")
+            .replace('\u{85}', "\\u0085")
+            .replace('\u{2028}', "\\u2028")
+            .replace('\u{2029}', "\\u2029")
     }
 }
 
@@ -456,7 +478,7 @@ pub fn yaml_items(found: &[Found]) -> String {
     let mut out = String::new();
     for f in found {
         for n in &f.notes {
-            let _ = writeln!(out, "  # {}", one_line(n));
+            let _ = writeln!(out, "  # {}", comment(n));
         }
         if f.asserts.is_empty() && f.listen.is_none() {
             continue;
@@ -485,14 +507,22 @@ pub fn yaml_items(found: &[Found]) -> String {
 
 /// A whole YAML spec of the found resources.
 pub fn yaml(found: &[Found], header: &str) -> String {
-    format!("# infraspec add: {header}\nchecks:\n{}", yaml_items(found))
+    format!(
+        "# infraspec add: {}\nchecks:\n{}",
+        comment(header),
+        yaml_items(found)
+    )
 }
 
 /// Appends items to an existing YAML spec, keeping its text (comments,
 /// order, layout): the items go at the end of its top-level `checks:` list.
 /// A file without `checks:` gets one at its end.
 pub fn append_yaml(existing: &str, header: &str, found: &[Found]) -> String {
-    let items = format!("  # infraspec add: {header}\n{}", yaml_items(found));
+    let items = format!(
+        "  # infraspec add: {}\n{}",
+        comment(header),
+        yaml_items(found)
+    );
     let lines: Vec<&str> = existing.lines().collect();
     let Some(start) = lines.iter().position(|l| {
         l.strip_prefix("checks:")
@@ -535,11 +565,13 @@ pub fn append_yaml(existing: &str, header: &str, found: &[Found]) -> String {
 
 /// The found resources as a `spec!` block for a `harness = false` test.
 pub fn rust(found: &[Found], header: &str) -> String {
-    let mut out =
-        format!("// infraspec add: {header}\nuse infraspec::prelude::*;\n\ninfraspec::spec! {{\n");
+    let mut out = format!(
+        "// infraspec add: {}\nuse infraspec::prelude::*;\n\ninfraspec::spec! {{\n",
+        comment(header)
+    );
     for f in found {
         for n in &f.notes {
-            let _ = writeln!(out, "    // {}", one_line(n));
+            let _ = writeln!(out, "    // {}", comment(n));
         }
         if f.asserts.is_empty() {
             continue;
@@ -696,6 +728,48 @@ mod tests {
             ],
             "{text}"
         );
+    }
+
+    #[test]
+    fn nothing_from_the_target_ends_a_comment() {
+        let evil = "Debian\r- command: touch /tmp/pwned\n- command: id\u{85}- command: a\u{2028}- command: b\u{2029}- command: c";
+        let mut items = vec![found(
+            ResourceKind::Package,
+            "bash",
+            vec![(Property::Installed, Value::Bool(true))],
+        )];
+        items[0].notes.push(evil.into());
+        for text in [
+            yaml(&items, evil),
+            append_yaml("checks:\n  - package: nginx\n", evil, &items),
+        ] {
+            let checks = crate::spec::yaml::load_str(&text, "added.yaml").expect(&text);
+            assert!(
+                checks
+                    .iter()
+                    .all(|c| c.resource.kind != ResourceKind::Command),
+                "{text}"
+            );
+            for line in text.split(['\r', '\n', '\u{85}', '\u{2028}', '\u{2029}']) {
+                assert!(!line.trim_start().starts_with("- command"), "{text:?}");
+            }
+        }
+        let rust_text = rust(&items, evil);
+        for line in rust_text.split(['\r', '\n', '\u{85}', '\u{2028}', '\u{2029}']) {
+            assert!(!line.trim_start().starts_with("- command"), "{rust_text:?}");
+        }
+        let odd = found(
+            ResourceKind::File,
+            "/etc/a\u{85}b\u{2028}c",
+            vec![(Property::Exists, Value::Bool(true))],
+        );
+        let text = yaml(&[odd], "h");
+        assert!(
+            !text.contains('\u{85}') && !text.contains('\u{2028}'),
+            "{text:?}"
+        );
+        let back = crate::spec::yaml::load_str(&text, "added.yaml").expect(&text);
+        assert_eq!(back[0].resource.name, "/etc/a\u{85}b\u{2028}c");
     }
 
     #[test]

@@ -242,6 +242,12 @@ impl ProbeOutput {
 /// batch's timeout.
 pub const STOPPED: &str = "stopped at the batch's deadline";
 
+/// The answer of a probe after which the script could not write one byte
+/// to its temporary directory: the filesystem was full, so the probe's own
+/// output may have been cut short (a cut `getent` reads as "no such user").
+pub const FULL: &str = "its output may be cut: the temporary directory on the target was full \
+                        when the probe ended (no space left to write a byte)";
+
 /// A probe's answer: its output, or why there is none (it did not run, its
 /// frame was cut).
 pub type Answer = Result<ProbeOutput, String>;
@@ -275,7 +281,10 @@ pub fn nonce() -> String {
 /// `p I TIMEOUT CAP ARGV…` runs ARGV with stdin from /dev/null and stdout and
 /// stderr to fresh files, and appends `I STATUS KILLED CAP` to its lane's
 /// status file (`I lost` when its files cannot be created, `I late` when the
-/// batch's deadline passed before it could start). Lane 0 runs in the script
+/// batch's deadline passed before it could start). KILLED is 1 when the
+/// watchdog killed it at its timeout, 2 at the batch's deadline, and 3 when
+/// one byte could not be written to a fresh file after it ended: a full
+/// filesystem, so its output may have been cut short ([`FULL`]). Lane 0 runs in the script
 /// itself, one probe after the other; lanes 1… are background subshells that
 /// run at the same time. A probe in a lane runs in the background and its
 /// lane records `PID TIMEOUT I` in `$T/cLANE` while it runs, for the watchdog.
@@ -332,6 +341,7 @@ p() {
     true >"$T/c$L"
   fi
   m=0
+  { printf x >"$T/$i.f"; } 2>/dev/null || m=3
   [ -e "$T/$i.k" ] && m=1
   [ -e "$T/$i.d" ] && m=2
   echo "$i $s $m $c" >>"$T/s$L"
@@ -640,6 +650,11 @@ pub fn parse(output: &[u8], nonce: &str, probes: &[Probe]) -> Result<Vec<Answer>
         }
         if killed == 2 {
             results[i] = Err(STOPPED.to_string());
+            at = end;
+            continue;
+        }
+        if killed == 3 {
+            results[i] = Err(FULL.to_string());
             at = end;
             continue;
         }

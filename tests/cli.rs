@@ -604,19 +604,45 @@ fn a_contains_that_looks_like_a_pattern_warns_and_strict_refuses_it() {
     let dir = TempDir::new("strict");
     let spec = dir.write(
         "ssh.yaml",
-        "checks:\n  - file: /etc/passwd\n    content: {not: {contains: '^nobody-here'}}\n",
+        "checks:\n  - file: /etc/passwd\n    content: {contains: 'root:[x]'}\n",
     );
     let out = infraspec(&dir.0, &[&spec]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("ssh.yaml:2: `contains` is literal, and \"^nobody-here\" looks like a pattern; for a pattern use `matches`"),
+        stderr.contains("ssh.yaml:2: `contains` is literal, and \"root:[x]\" looks like a pattern; for a pattern use `matches`"),
         "{stderr}"
     );
     let strict = infraspec(&dir.0, &["--strict", &spec]);
     assert_eq!(strict.status.code(), Some(2), "{}", text(&strict.stderr));
     assert!(text(&strict.stdout).is_empty(), "nothing ran");
     assert!(text(&strict.stderr).contains("--strict makes them errors"));
+    // Under `not`, such a check could never fail: nothing runs.
+    let negated = dir.write(
+        "negated.yaml",
+        "checks:\n  - file: /etc/passwd\n    content: {not: {contains: '^root'}}\n",
+    );
+    let refused = infraspec(&dir.0, &[&negated]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(text(&refused.stdout).is_empty(), "nothing ran");
+    assert!(
+        text(&refused.stderr).contains("negated.yaml:3")
+            && text(&refused.stderr).contains("literal: true"),
+        "{}",
+        text(&refused.stderr)
+    );
+    // The author says the text is meant: it runs, without a warning.
+    let said = dir.write(
+        "said.yaml",
+        "checks:\n  - file: /etc/passwd\n    content: {not: {contains: '^root', literal: true}}\n",
+    );
+    let ran = infraspec(&dir.0, &["--strict", &said]);
+    assert_eq!(ran.status.code(), Some(0), "{}", text(&ran.stderr));
+    assert!(
+        !text(&ran.stderr).contains("warning"),
+        "{}",
+        text(&ran.stderr)
+    );
 }
 
 #[test]

@@ -490,6 +490,126 @@ fn container_awareness_skips_what_a_container_cannot_answer_and_says_why() {
     assert_eq!(doc["targets"][0]["checks"][0]["outcome"], "fail", "{doc:#}");
 }
 
+/// A server on the runner that answers every connection with one fixed
+/// HTTP response, for as long as the test holds it.
+fn runner_server(ip: &str, body: &'static str) -> u16 {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind((ip, 0))
+        .unwrap_or_else(|e| panic!("cannot listen on {ip} on the runner: {e}"));
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            let _ = write!(
+                s,
+                "HTTP/1.0 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+fn network_checks_are_made_from_the_containers_namespace() {
+    // A service bound to the container's own loopback only.
+    let bridged = Running::start_with(&[
+        d::BUSYBOX,
+        "httpd",
+        "-f",
+        "-p",
+        "127.0.0.1:8080",
+        "-h",
+        "/etc",
+    ]);
+    let isolated = Running::start_with(&["--network", "none", d::BUSYBOX]);
+    let gateway = text(
+        &Command::new(d::engine())
+            .args([
+                "inspect",
+                "-f",
+                "{{range .NetworkSettings.Networks}}{{.Gateway}}{{end}}",
+                &bridged.0,
+            ])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .trim()
+    .to_string();
+    assert!(!gateway.is_empty(), "the bridged container has no gateway");
+    // Servers only the runner can reach: on the bridge gateway (which a
+    // container without a network cannot reach) and on 127.0.0.2 (the
+    // runner's loopback, not the container's).
+    let on_gateway = runner_server(&gateway, "runner-only-body");
+    let on_loopback = runner_server("127.0.0.2", "runner-only-body");
+    let json = |target: &str, check: &str| {
+        let (out, _) = infraspec(&["--format", "json", "--target", target, "-c", check]);
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{check}: {e}\n{}", show(&out)));
+        assert!(
+            !text(&out.stdout).contains("runner-only-body"),
+            "{check} read the runner: {}",
+            show(&out)
+        );
+        (
+            doc["targets"][0]["checks"][0]["outcome"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+            doc,
+        )
+    };
+    let bridged_t = d::container_target(&bridged.0);
+    let isolated_t = d::container_target(&isolated.0);
+    for (target, check, want) in [
+        (
+            &bridged_t,
+            "{host: 127.0.0.1, port: 8080, reachable: true}".to_string(),
+            "pass",
+        ),
+        (
+            &bridged_t,
+            "{http: 'http://LOCALHOST:8080/passwd', body: {contains: 'root:x:0:0'}}".into(),
+            "pass",
+        ),
+        (
+            &bridged_t,
+            "{http: 'http://localhost:8080/group', status: 200}".into(),
+            "pass",
+        ),
+        (
+            &bridged_t,
+            format!("{{host: 127.0.0.2, port: {on_loopback}, reachable: false}}"),
+            "pass",
+        ),
+        (
+            &isolated_t,
+            format!("{{host: '{gateway}', port: {on_gateway}, reachable: false}}"),
+            "pass",
+        ),
+        (
+            &isolated_t,
+            format!("{{host: '{gateway}', port: {on_gateway}, reachable: true}}"),
+            "fail",
+        ),
+        (
+            &isolated_t,
+            "{host: 127.0.0.1, port: 8080, reachable: false}".into(),
+            "pass",
+        ),
+    ] {
+        let (outcome, doc) = json(target, &check);
+        assert_eq!(outcome, want, "{target} {check}: {doc:#}");
+    }
+    // A request the container cannot make is no answer from the runner.
+    for (target, url) in [
+        (&bridged_t, format!("http://127.0.0.2:{on_loopback}/")),
+        (&isolated_t, format!("http://{gateway}:{on_gateway}/")),
+    ] {
+        let (outcome, doc) = json(target, &format!("{{http: '{url}', status: 200}}"));
+        assert_ne!(outcome, "pass", "{target} {url}: {doc:#}");
+    }
+}
+
 infraspec_tests! {
     Docker: [
         the_same_hundred_check_spec_in_a_running_container,
@@ -506,5 +626,6 @@ infraspec_tests! {
         exec_options_user_and_overrides,
         a_panic_while_checking_still_removes_the_container,
         container_awareness_skips_what_a_container_cannot_answer_and_says_why,
+        network_checks_are_made_from_the_containers_namespace,
     ],
 }

@@ -47,7 +47,8 @@ fn run_with(options: &[&str], image: &str, cmd: &[&str]) -> Running {
         std::process::id(),
         support::sshd::free_port()
     );
-    let mut args = vec!["run", "-d", "--name", &name];
+    let label = format!("infraspec.test={}", std::process::id());
+    let mut args = vec!["run", "-d", "--name", &name, "--label", &label];
     args.extend_from_slice(options);
     args.push(image);
     args.extend_from_slice(cmd);
@@ -589,6 +590,39 @@ fn case10_escapes_in_a_containers_facts_stay_out_of_the_terminal() {
     );
 }
 
+/// Issue 26, case 3: a /tmp that fills up during the batch. A probe whose
+/// output could not be written reads as empty, and empty `getent` output is
+/// "no such user": every answer given after the filesystem filled is an
+/// error, never absence. One CPU, so one lane runs the probes in order.
+fn issue26_03_a_full_tmp_is_no_absence() {
+    let c = run_with(
+        &["--cpuset-cpus=0", "--tmpfs", "/tmp:rw,size=1m"],
+        docker::DEBIAN,
+        &["sleep", "600"],
+    );
+    let target = format!("docker://{}", c.0);
+    let out = infraspec(
+        &[
+            "--format",
+            "json",
+            "--target",
+            &target,
+            "-c",
+            "{command: 'true'}",
+            "-c",
+            "{command: 'head -c 2000000 /dev/zero > /tmp/fill; true'}",
+            "-c",
+            "{user: nobody, exists: false}",
+        ],
+        &[],
+    );
+    let all = outcomes(&out);
+    let nobody = outcome_of(&all, "user nobody");
+    // Either this probe's own answer says the directory was full, or (when
+    // the status line could not be written either) the batch lost it.
+    assert_eq!(nobody.1, "error", "{all:#?}");
+}
+
 infraspec_tests! {
     Nothing: [
         case01_a_checked_command_cannot_forge_other_results,
@@ -610,5 +644,6 @@ infraspec_tests! {
         case09_no_throwaway_container_survives_a_signal,
         case09_the_reaper_spares_runs_that_may_be_alive,
         case10_escapes_in_a_containers_facts_stay_out_of_the_terminal,
+        issue26_03_a_full_tmp_is_no_absence,
     ],
 }

@@ -413,12 +413,76 @@ fn in_a_container_without_curl_localhost_is_the_container() {
     );
 }
 
+/// Echoes each request's headers as its body; `/go/HOST:PORT/PATH` redirects
+/// (302) to `http://HOST:PORT/PATH`.
+const ECHO_SERVER: &str = r#"
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path.startswith("/go/"):
+            self.send_response(302)
+            self.send_header("Location", "http://" + self.path[4:])
+            self.end_headers()
+            return
+        body = str(self.headers).lower().encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"#;
+
+fn redirects_carry_credentials_only_to_their_origin() {
+    let port = free_port();
+    let mut server = Command::new("python3")
+        .args(["-c", ECHO_SERVER, &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3");
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the echo server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let request = |to: &str, expect: &str| {
+        check(format!(
+            "{{http: 'http://127.0.0.1:{port}/go/{to}:{port}/echo', auth: 'user:secret', \
+             headers: {{X-Api-Key: k3y}}, {expect}}}"
+        ))
+    };
+    // The same origin keeps them; another host (the same server by another
+    // name) gets neither the Authorization header nor the user's headers.
+    let out = infraspec(&[
+        "-c",
+        &request(
+            "127.0.0.1",
+            "body: [{contains: 'authorization: basic'}, {contains: 'x-api-key: k3y'}]",
+        ),
+        "-c",
+        &request("localhost", "body: {contains: 'host: localhost'}"),
+        "-c",
+        &request("localhost", "body: {not: {contains: authorization}}"),
+        "-c",
+        &request("localhost", "body: {not: {contains: x-api-key}}"),
+    ]);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+}
+
 infraspec_tests! {
     Nothing: [
         local_requests_their_properties_and_distinct_errors,
         a_request_times_out_as_a_timeout,
         eventually_waits_for_the_app_to_come_up,
         tls_with_a_private_ca_fails_by_default_and_passes_with_the_ca_or_the_system_store,
+        redirects_carry_credentials_only_to_their_origin,
     ],
     Ssh: [
         through_ssh_localhost_is_the_target,

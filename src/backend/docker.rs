@@ -794,47 +794,40 @@ impl Backend for Docker {
     /// `localhost` is the container: its address on its network (on Linux,
     /// routable from the host; Docker Desktop's VM keeps it out of reach).
     /// Other names are resolved inside the container.
-    fn forward(&self, host: &str, port: u16) -> Result<super::Forward, super::ForwardError> {
+    /// A connection made inside the container's network namespace (see
+    /// [`super::netns`]), relayed to a loopback port here: `localhost` is the
+    /// container's loopback, other names resolve with the container's
+    /// resolver, and what the runner alone can reach stays unreachable.
+    fn forward(
+        &self,
+        host: &str,
+        port: u16,
+        timeout: Duration,
+    ) -> Result<super::Forward, super::ForwardError> {
         use super::ForwardError;
         let bare = host.trim_start_matches('[').trim_end_matches(']');
-        let ip: std::net::IpAddr =
-            if matches!(bare, "localhost" | "127.0.0.1" | "::1" | "ip6-localhost") {
-                let info = self
-                    .rt
-                    .block_on(self.api.inspect_container(&self.container, None))
-                    .map_err(|e| {
-                        ForwardError::Failed(format!("cannot inspect the container: {e}"))
-                    })?;
-                let host_network =
-                    info.host_config.and_then(|h| h.network_mode).as_deref() == Some("host");
-                if host_network {
-                    std::net::IpAddr::from([127, 0, 0, 1])
-                } else {
-                    info.network_settings
-                        .and_then(|n| n.networks)
-                        .unwrap_or_default()
-                        .into_values()
-                        .filter_map(|e| e.ip_address)
-                        .find_map(|a| a.parse().ok())
-                        .ok_or_else(|| {
-                            ForwardError::Failed(
-                                "the container has no network address (network none?)".into(),
-                            )
-                        })?
-                }
-            } else if let Ok(ip) = bare.parse() {
-                ip
-            } else {
-                let argv = ["getent".to_string(), "ahosts".into(), bare.to_string()];
-                let out = self
-                    .exec(&argv, b"", Duration::from_secs(30))
-                    .map_err(|e| ForwardError::Failed(e.to_string()))?;
-                let addrs = crate::resource::host::parse(&String::from_utf8_lossy(&out.stdout));
-                addrs.iter().find_map(|a| a.parse().ok()).ok_or_else(|| {
-                    ForwardError::Dns(format!("could not resolve {bare} inside the container"))
-                })?
-            };
-        Ok(super::Forward::direct(std::net::SocketAddr::new(ip, port)))
+        let info = self
+            .rt
+            .block_on(self.api.inspect_container(&self.container, None))
+            .map_err(|e| ForwardError::Failed(format!("cannot inspect the container: {e}")))?;
+        let pid = info.state.and_then(|s| s.pid).unwrap_or(0);
+        let ip: std::net::IpAddr = if bare.eq_ignore_ascii_case("localhost") {
+            std::net::IpAddr::from([127, 0, 0, 1])
+        } else if let Ok(ip) = bare.parse() {
+            ip
+        } else {
+            let argv = ["getent".to_string(), "ahosts".into(), bare.to_string()];
+            let out = self
+                .exec(&argv, b"", timeout)
+                .map_err(|e| ForwardError::Failed(e.to_string()))?;
+            let addrs = crate::resource::host::parse(&String::from_utf8_lossy(&out.stdout));
+            addrs.iter().find_map(|a| a.parse().ok()).ok_or_else(|| {
+                ForwardError::Dns(format!("could not resolve {bare} inside the container"))
+            })?
+        };
+        let ns = super::netns::namespace_of(pid, &self.container)?;
+        let stream = super::netns::connect_in(ns, std::net::SocketAddr::new(ip, port), timeout)?;
+        super::netns::relay(stream)
     }
 
     fn container_runtime(&self) -> Option<crate::facts::ContainerRuntime> {

@@ -162,7 +162,12 @@ impl Backend for Local {
         "local".into()
     }
 
-    fn forward(&self, host: &str, port: u16) -> Result<super::Forward, super::ForwardError> {
+    fn forward(
+        &self,
+        host: &str,
+        port: u16,
+        _timeout: Duration,
+    ) -> Result<super::Forward, super::ForwardError> {
         super::resolve_here(host, port).map(super::Forward::direct)
     }
 }

@@ -12,6 +12,7 @@ pub mod docker;
 pub mod endpoint;
 pub mod image_file;
 pub mod local;
+pub mod netns;
 pub mod ssh;
 pub mod ssh_config;
 
@@ -198,10 +199,11 @@ pub trait Backend: Send + Sync {
 
     /// The third door, for `http` checks: an address on this machine that
     /// reaches `host:port` from the target's point of view (`localhost` is the
-    /// target). Local targets resolve here; containers give their address;
-    /// SSH targets forward through the connection.
-    fn forward(&self, host: &str, port: u16) -> Result<Forward, ForwardError> {
-        let _ = (host, port);
+    /// target). Local targets resolve here; containers connect from inside
+    /// their network namespace; SSH targets forward through the connection.
+    /// `timeout` bounds making the connection.
+    fn forward(&self, host: &str, port: u16, timeout: Duration) -> Result<Forward, ForwardError> {
+        let _ = (host, port, timeout);
         Err(ForwardError::Failed(format!(
             "{} cannot carry requests",
             self.target()

@@ -231,16 +231,18 @@ impl Ssh {
         let stream = if let Some((last, before)) = hops.split_last() {
             let bastion = Ssh::connect_hops(last, before, accept_new_flag)
                 .map_err(|e| fail(format!("through the jump host {last}: {e}")))?;
-            let forward = bastion.forward(&real_host, port).map_err(|e| {
-                fail(format!(
-                    "the jump host {last} could not reach {real_host}:{port}: {}",
-                    match e {
-                        super::ForwardError::Unreachable(m)
-                        | super::ForwardError::Failed(m)
-                        | super::ForwardError::Dns(m) => m,
-                    }
-                ))
-            })?;
+            let forward = bastion
+                .forward(&real_host, port, connect_timeout)
+                .map_err(|e| {
+                    fail(format!(
+                        "the jump host {last} could not reach {real_host}:{port}: {}",
+                        match e {
+                            super::ForwardError::Unreachable(m)
+                            | super::ForwardError::Failed(m)
+                            | super::ForwardError::Dns(m) => m,
+                        }
+                    ))
+                })?;
             let stream = TcpStream::connect_timeout(&forward.addr, connect_timeout)
                 .map_err(|e| fail(format!("the forward through {last} failed: {e}")))?;
             jump = Some((Mutex::new(forward), Box::new(bastion)));
@@ -761,7 +763,12 @@ impl Backend for Ssh {
     /// A `direct-tcpip` channel to `host:port`, opened from the target (so
     /// `localhost` is the target and names resolve there), behind a loopback
     /// port on this machine.
-    fn forward(&self, host: &str, port: u16) -> Result<super::Forward, super::ForwardError> {
+    fn forward(
+        &self,
+        host: &str,
+        port: u16,
+        timeout: Duration,
+    ) -> Result<super::Forward, super::ForwardError> {
         use super::ForwardError;
         let session = self
             .session
@@ -782,7 +789,7 @@ impl Backend for Ssh {
             match session.channel_direct_tcpip(bare, port, None) {
                 Ok(c) => break c,
                 Err(e) if e.code() == ssh2::ErrorCode::Session(-37) => {
-                    if started.elapsed() > Duration::from_secs(30) {
+                    if started.elapsed() > timeout {
                         return Err(leave(ForwardError::Failed(format!(
                             "{}: opening a channel to {bare}:{port} timed out",
                             self.shown

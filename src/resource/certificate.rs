@@ -125,7 +125,9 @@ pub fn fetch(
     port: u16,
     timeout: Duration,
 ) -> Result<Vec<u8>, String> {
-    let forward = backend.forward(host, port).map_err(|e| e.to_string())?;
+    let forward = backend
+        .forward(host, port, timeout)
+        .map_err(|e| e.to_string())?;
     let mut tcp = std::net::TcpStream::connect_timeout(&forward.addr, timeout)
         .map_err(|e| format!("connecting to {host}:{port}: {e}"))?;
     let _ = tcp.set_read_timeout(Some(timeout));

@@ -46,19 +46,22 @@ pub fn connect(
     timeout: std::time::Duration,
 ) -> Result<Reach, String> {
     use crate::backend::ForwardError;
-    let forward = match backend.forward(host, port) {
+    let forward = match backend.forward(host, port, timeout) {
         Ok(f) => f,
         Err(ForwardError::Dns(why) | ForwardError::Unreachable(why)) => {
             return Ok(Reach::Refused(why))
         }
         Err(ForwardError::Failed(why)) => return Err(why),
     };
-    Ok(
-        match std::net::TcpStream::connect_timeout(&forward.addr, timeout) {
-            Ok(_) => Reach::Accepted,
-            Err(e) => Reach::Refused(format!("connecting to {host}:{port}: {e}")),
-        },
-    )
+    let reach = match std::net::TcpStream::connect_timeout(&forward.addr, timeout) {
+        Ok(stream) => {
+            drop(stream);
+            Reach::Accepted
+        }
+        Err(e) => Reach::Refused(format!("connecting to {host}:{port}: {e}")),
+    };
+    drop(forward);
+    Ok(reach)
 }
 
 pub fn observe_reachable(

@@ -55,7 +55,7 @@ fn host_port(url: &str) -> Result<(String, u16, bool), String> {
 
 fn is_loopback_or_ip(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    bare == "localhost" || bare.parse::<std::net::IpAddr>().is_ok()
+    bare.eq_ignore_ascii_case("localhost") || bare.parse::<std::net::IpAddr>().is_ok()
 }
 
 /// The needs of an http check: a target-side name lookup for named hosts.
@@ -183,6 +183,11 @@ pub fn fetch(backend: &dyn Backend, key: &Key) -> Result<Response, String> {
     let mut url = key.url.clone();
     let mut method = request.method.clone().unwrap_or_else(|| "GET".into());
     let mut body = request.body.clone();
+    // `auth` and `headers` go only to the origin they were written for: a
+    // redirect to another host, port or scheme (https to http) gets neither,
+    // as curl does without --location-trusted.
+    let origin = |url: &str| host_port(url).map(|(h, p, tls)| (h.to_ascii_lowercase(), p, tls));
+    let first_origin = origin(&key.url)?;
     for _hop in 0..=10 {
         let left = key.timeout.saturating_sub(started.elapsed());
         if left.is_zero() {
@@ -193,7 +198,9 @@ pub fn fetch(backend: &dyn Backend, key: &Key) -> Result<Response, String> {
         let addr = match request.from {
             From::Runner => crate::backend::resolve_here(&host, port).map_err(|e| e.to_string())?,
             From::Target => {
-                let f = backend.forward(&host, port).map_err(|e| e.to_string())?;
+                let f = backend
+                    .forward(&host, port, left)
+                    .map_err(|e| e.to_string())?;
                 let addr = f.addr;
                 _forward = f;
                 addr
@@ -213,10 +220,11 @@ pub fn fetch(backend: &dyn Backend, key: &Key) -> Result<Response, String> {
         let mut builder = ureq::http::Request::builder()
             .method(method.as_str())
             .uri(url.as_str());
-        for (k, v) in &request.headers {
+        let trusted = origin(&url)? == first_origin;
+        for (k, v) in request.headers.iter().filter(|_| trusted) {
             builder = builder.header(k.as_str(), v.as_str());
         }
-        if let Some(auth) = &request.auth {
+        if let Some(auth) = request.auth.as_ref().filter(|_| trusted) {
             builder = builder.header(
                 "authorization",
                 format!("Basic {}", base64(auth.as_bytes())),

@@ -21,10 +21,17 @@ pub fn listening(text: &str) -> Vec<&str> {
     text.lines()
         .skip(1)
         .filter_map(|line| {
-            let f: Vec<&str> = line.split_whitespace().collect();
+            let f: Vec<&str> = line.split_whitespace().take(7).collect();
             let flags = u32::from_str_radix(f.get(3)?, 16).ok()?;
             let kind = u32::from_str_radix(f.get(4)?, 16).ok()?;
-            let path = *f.get(7)?;
+            // The path is the rest of the line after one space, spaces and
+            // all (the kernel prints it unescaped after the padded inode).
+            let mut rest = line;
+            for _ in 0..7 {
+                rest = rest.trim_start_matches(' ');
+                rest = &rest[rest.find(' ')?..];
+            }
+            let path = rest.strip_prefix(' ')?;
             (path.starts_with('/') && (flags & ACCEPTING != 0 || kind == DATAGRAM)).then_some(path)
         })
         .collect()
@@ -49,8 +56,19 @@ mod tests {
             0000000000000000: 00000003 00000000 00000000 0001 03 21080 /run/docker.sock\n\
             0000000000000000: 00000002 00000000 00000000 0002 01 12345 /run/systemd/notify\n\
             0000000000000000: 00000002 00000000 00000000 0001 03 555 /tmp/connected-only\n\
-            0000000000000000: 00000002 00000000 00010000 0001 01 1 @/abstract/name\n";
+            0000000000000000: 00000002 00000000 00010000 0001 01 1 @/abstract/name\n\
+            0000000000000000: 00000002 00000000 00010000 0001 01 77777 /tmp/sp ace.sock\n\
+            0000000000000000: 00000002 00000000 00010000 0001 01 77778\n";
         let l = super::listening(text);
-        assert_eq!(l, ["/run/docker.sock", "/run/systemd/notify"]);
+        assert_eq!(
+            l,
+            [
+                "/run/docker.sock",
+                "/run/systemd/notify",
+                "/tmp/sp ace.sock"
+            ]
+        );
+        // `/tmp/sp` does not listen because `/tmp/sp ace.sock` does.
+        assert!(!l.contains(&"/tmp/sp"));
     }
 }

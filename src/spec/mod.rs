@@ -725,6 +725,12 @@ impl Resource {
                     "{kind} path {name:?} must be absolute (start with '/')"
                 ));
             }
+            ResourceKind::DockerImage if !is_image_reference(&name) => {
+                return Err(format!(
+                    "docker_image {name:?} is not an image reference ([registry/]name[:tag][@digest], \
+                     lowercase path components)"
+                ));
+            }
             ResourceKind::KernelParam | ResourceKind::KernelModule | ResourceKind::Interface => {
                 let ok = name
                     .bytes()
@@ -741,6 +747,27 @@ impl Resource {
         }
         Ok(Resource { kind, name })
     }
+}
+
+/// An image reference as the distribution reference grammar (Docker's and
+/// podman's) allows it: `[host[:port]/]path[:tag][@algorithm:hex]`. Anything
+/// else would reach the engine's API as a path (`../containers/x`, `x/json?`).
+pub fn is_image_reference(text: &str) -> bool {
+    static GRAMMAR: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = GRAMMAR.get_or_init(|| {
+        let domain_component = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?";
+        let domain = format!(
+            r"(?:{domain_component}(?:\.{domain_component})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
+        );
+        let path_component = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+        let tag = r"[\w][\w.-]{0,127}";
+        let digest = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
+        regex::Regex::new(&format!(
+            r"\A(?:{domain}/)?{path_component}(?:/{path_component})*(?::{tag})?(?:@{digest})?\z"
+        ))
+        .expect("the reference grammar compiles")
+    });
+    text.len() <= 512 && re.is_match(text)
 }
 
 impl fmt::Display for Resource {
@@ -941,6 +968,9 @@ pub struct CheckOptions {
     /// For command output and file content: the most bytes judged; more is
     /// an error, never a judgement on a part. Default 4 MiB.
     pub max_output: Option<u64>,
+    /// The author said `literal: true`: a `contains` whose text looks like a
+    /// pattern means that text (no warning).
+    pub literal_contains: bool,
 }
 
 /// Where a check was written.
@@ -1070,6 +1100,29 @@ mod tests {
         assert!(Resource::new(R::KernelParam, "../../etc/shadow").is_err());
         assert!(Resource::new(R::Port, "70000").is_err());
         assert!(Resource::new(R::Port, "0").is_err());
+        for bad in [
+            "../containers/x",
+            "%2e%2e/x",
+            "name/json?",
+            "Upper",
+            "a//b",
+            "a:b:c",
+            "x@sha256:12",
+        ] {
+            assert!(Resource::new(R::DockerImage, bad).is_err(), "{bad}");
+        }
+        for good in [
+            "nginx",
+            "nginx:1.25",
+            "library/nginx:1.25-alpine",
+            "registry.local:5000/team/app:v1.2.3",
+            "infraspec-test/debian:12",
+            "localhost/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "[::1]:5000/app",
+        ] {
+            assert!(Resource::new(R::DockerImage, good).is_ok(), "{good}");
+        }
         // Names with shell metacharacters are data, not errors: they are quoted.
         assert!(Resource::new(R::Package, "$(touch /tmp/x);`id`").is_ok());
         assert!(Resource::new(R::File, "/tmp/it's \"here\"\n$(x)").is_ok());
@@ -1090,7 +1143,7 @@ pub fn lint(checks: &[Check]) -> Vec<String> {
         }
     }
     let mut warnings = Vec::new();
-    for check in checks {
+    for check in checks.iter().filter(|c| !c.options.literal_contains) {
         let mut found = Vec::new();
         walk(&check.expectation.matcher, &mut found);
         for text in found {
@@ -1128,9 +1181,9 @@ mod lint_tests {
         for t in ["worker_processes", "cost: $5", "a.b", "x]y["] {
             assert!(!super::looks_like_pattern(t), "{t}");
         }
-        let checks = crate::spec::yaml::load_str(
-            "checks:\n  - file: /etc/ssh/sshd_config\n    content: {not: {contains: '^PermitRootLogin yes'}}\n  - file: /etc/motd\n    content: {contains: hello}\n",
-            "s.yaml",
+        let load = |text: &str| crate::spec::yaml::load_str(text, "s.yaml");
+        let checks = load(
+            "checks:\n  - file: /etc/ssh/sshd_config\n    content: {contains: '^PermitRootLogin yes'}\n  - file: /etc/motd\n    content: {contains: hello}\n",
         )
         .unwrap();
         let warnings = super::lint(&checks);
@@ -1139,5 +1192,28 @@ mod lint_tests {
             warnings[0].starts_with("s.yaml:2: `contains` is literal"),
             "{warnings:?}"
         );
+        // Under `not`, such a check could never fail: a load error, unless
+        // the author says the text is meant.
+        let negated = load(
+            "checks:\n  - file: /etc/ssh/sshd_config\n    content: {not: {contains: '^PermitRootLogin yes'}}\n",
+        )
+        .unwrap_err();
+        assert_eq!(negated.0[0].line, 3, "{negated}");
+        assert!(negated.0[0].message.contains("literal: true"), "{negated}");
+        let nested = load(
+            "checks:\n  - command: echo\n    stdout: {not: {any_of: [{contains: x}, {contains: 'a.*b'}]}}\n",
+        );
+        assert!(nested.is_err());
+        let said = load(
+            "checks:\n  - file: /etc/motd\n    content: {not: {contains: '[x]', literal: true}}\n  - file: /etc/motd\n    content: {contains: '^x', literal: true}\n",
+        )
+        .unwrap();
+        assert!(super::lint(&said).is_empty());
+        let stray =
+            load("checks:\n  - file: /etc/motd\n    content: {matches: x, literal: true}\n");
+        assert!(stray
+            .unwrap_err()
+            .to_string()
+            .contains("goes with `contains`"));
     }
 }

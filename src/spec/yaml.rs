@@ -63,6 +63,24 @@ impl fmt::Display for SpecErrors {
 impl std::error::Error for SpecErrors {}
 
 /// "; did you mean `package`?" when one of `known` is close to `word`.
+/// The line where a second YAML document starts, if the text holds more
+/// than one (`marked_yaml` reads the first and drops the rest silently).
+/// Invalid YAML is left to the loader, which says where.
+fn second_document(text: &str) -> Option<usize> {
+    use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+    struct Starts(Vec<usize>);
+    impl MarkedEventReceiver for Starts {
+        fn on_event(&mut self, ev: Event, mark: yaml_rust2::scanner::Marker) {
+            if ev == Event::DocumentStart {
+                self.0.push(mark.line());
+            }
+        }
+    }
+    let mut starts = Starts(Vec::new());
+    Parser::new(text.chars()).load(&mut starts, true).ok()?;
+    starts.0.get(1).map(|line| (*line).max(1))
+}
+
 fn did_you_mean<'k>(word: &str, known: impl IntoIterator<Item = &'k str>) -> String {
     known
         .into_iter()
@@ -272,6 +290,16 @@ impl<'f> Loader<'f> {
             );
             return None;
         }
+        if let Some(line) = second_document(text) {
+            self.error(
+                line,
+                None,
+                "a second YAML document starts here (after `---` or `...`); a spec is one \
+                 document, and the loader would ignore this one: move its checks under the \
+                 first `checks:`, or into another file",
+            );
+            return None;
+        }
         let options = LoaderOptions::default().error_on_duplicate_keys(true);
         match marked_yaml::parse_yaml_with_options(0, text, options) {
             Ok(node) => Some(node),
@@ -457,7 +485,10 @@ impl<'f> Loader<'f> {
             } else if let Some(property) = Property::from_key(k) {
                 match kind.property_kind(property) {
                     Some(vk) => match matcher(value, vk, k) {
-                        Ok(m) => expectations.push(Expectation::new(property, m)),
+                        Ok(m) => {
+                            options.literal_contains |= says_literal(value);
+                            expectations.push(Expectation::new(property, m))
+                        }
                         Err((l, msg)) => self.error(l, Some(k), msg),
                     },
                     None => self.error(
@@ -795,6 +826,39 @@ fn typed_scalar(node: &Node, kind: ValueKind, key: &str) -> Result<Scalar, (usiz
 
 /// An expectation's value: a plain scalar (equality), a list of matchers (all of
 /// them), or a one-key mapping naming a matcher.
+/// Whether a matcher node says `literal: true` anywhere in it.
+fn says_literal(node: &Node) -> bool {
+    match node {
+        Node::Mapping(map) => map
+            .iter()
+            .any(|(k, v)| (k.as_str() == "literal" && boolean(v) == Ok(true)) || says_literal(v)),
+        Node::Sequence(items) => items.iter().any(says_literal),
+        Node::Scalar(_) => false,
+    }
+}
+
+/// A `contains` in a matcher node whose text looks like a pattern and whose
+/// author did not say `literal: true`: its line and text.
+fn negated_pattern(node: &Node) -> Option<(usize, String)> {
+    match node {
+        Node::Mapping(map) => {
+            let literal = map
+                .iter()
+                .any(|(k, v)| k.as_str() == "literal" && boolean(v) == Ok(true));
+            map.iter().find_map(|(k, v)| match (k.as_str(), v) {
+                ("contains", Node::Scalar(text))
+                    if !literal && crate::spec::looks_like_pattern(text.as_str()) =>
+                {
+                    Some((line_of(v), text.as_str().to_string()))
+                }
+                _ => negated_pattern(v),
+            })
+        }
+        Node::Sequence(items) => items.iter().find_map(negated_pattern),
+        Node::Scalar(_) => None,
+    }
+}
+
 fn matcher(node: &Node, kind: ValueKind, key: &str) -> Result<Matcher, (usize, String)> {
     let line = line_of(node);
     match node {
@@ -814,7 +878,20 @@ fn matcher(node: &Node, kind: ValueKind, key: &str) -> Result<Matcher, (usize, S
             ))
         }
         Node::Mapping(map) => {
-            let mut entries = map.iter();
+            let literal = map.iter().find(|(k, _)| k.as_str() == "literal");
+            if let Some((lk, lv)) = literal {
+                let with_contains =
+                    map.len() == 2 && map.iter().any(|(k, _)| k.as_str() == "contains");
+                if !with_contains {
+                    return Err((
+                        key_line(lk),
+                        "`literal` goes with `contains` alone: { contains: '^x', literal: true }"
+                            .into(),
+                    ));
+                }
+                boolean(lv).map_err(|m| (line_of(lv), format!("literal: {m}")))?;
+            }
+            let mut entries = map.iter().filter(|(k, _)| k.as_str() != "literal");
             let (Some((mk, mv)), None) = (entries.next(), entries.next()) else {
                 return Err((
                     line,
@@ -915,7 +992,19 @@ fn matcher(node: &Node, kind: ValueKind, key: &str) -> Result<Matcher, (usize, S
                         ))
                     }
                 },
-                "not" => matcher(mv, kind, key)?.negate(),
+                "not" => {
+                    if let Some((at, text)) = negated_pattern(mv) {
+                        return Err((
+                            at,
+                            format!(
+                                "`contains` is literal, and {text:?} looks like a pattern: under `not` \
+                                 that check could never fail. Write `matches` for a pattern, or \
+                                 {{ contains: {text:?}, literal: true }} for the text itself"
+                            ),
+                        ));
+                    }
+                    matcher(mv, kind, key)?.negate()
+                }
                 "all_of" => Matcher::AllOf(list(mv)?),
                 "any_of" => Matcher::AnyOf(list(mv)?),
                 _ => unreachable!("matcher keys are listed in MATCHER_KEYS"),
@@ -935,6 +1024,17 @@ mod tests {
 
     fn first_error(text: &str) -> String {
         load(text).unwrap_err().0[0].to_string()
+    }
+
+    #[test]
+    fn a_second_document_is_an_error_at_its_line() {
+        let two = "checks:\n  - package: a\n---\nchecks:\n  - package: b\n";
+        assert_eq!(load(two).unwrap_err().0[0].line, 3, "{}", first_error(two));
+        assert!(first_error(two).contains("second YAML document"));
+        let after_end = "checks:\n  - package: a\n...\nchecks:\n  - package: b\n";
+        assert!(first_error(after_end).contains("second YAML document"));
+        // One document, with its markers, loads.
+        assert!(load("---\nchecks:\n  - package: a\n...\n").is_ok());
     }
 
     #[test]

@@ -174,7 +174,8 @@ impl Running {
             std::process::id(),
             crate::support::sshd::free_port()
         );
-        let mut all = vec!["run", "-d", "--name", &name];
+        let label = format!("infraspec.test={}", std::process::id());
+        let mut all = vec!["run", "-d", "--name", &name, "--label", &label];
         all.extend(args);
         let out = docker(&all);
         assert!(

@@ -1,0 +1,258 @@
+//! Connections made from a container's network namespace.
+//!
+//! A network check on a container target must see what the container sees:
+//! its loopback, its routes, its firewall. Connecting from the runner to the
+//! container's bridge address (the first design) reads the runner's view for
+//! every other address: `127.0.0.2`, the bridge gateway, a container started
+//! with `--network none`. So the connection is made *inside* the container's
+//! network namespace: a short-lived thread joins it with `setns(2)`, opens the
+//! socket there and ends; a socket keeps the namespace it was made in, so the
+//! runner then carries its bytes through a loopback relay like the SSH
+//! forward's.
+//!
+//! Entering a namespace needs the container's process in this machine's PID
+//! namespace and the right to join (root, or `CAP_SYS_ADMIN`). Where either
+//! is missing the check is an error that says so, never a connection from the
+//! runner. The PID the engine reports is taken as the container's only when
+//! that process's mount table names the container's full id (Docker and podman
+//! bind-mount `hosts`/`resolv.conf` from a directory named after it), read
+//! through the same `/proc/PID` handle as the namespace, so a reused PID or an
+//! engine on another host cannot lend another namespace.
+
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Forward, ForwardError};
+
+fn open_at(dir: Option<&OwnedFd>, path: &str, flags: libc::c_int) -> std::io::Result<OwnedFd> {
+    let c = std::ffi::CString::new(path).map_err(|_| std::io::ErrorKind::InvalidInput)?;
+    let base = dir.map_or(libc::AT_FDCWD, |d| d.as_raw_fd());
+    // SAFETY: a valid C string and directory descriptor; the result is checked.
+    let fd = unsafe { libc::openat(base, c.as_ptr(), flags | libc::O_CLOEXEC) };
+    if fd < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        // SAFETY: a descriptor we just opened and own.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+}
+
+/// True when a mount table names `id` as a whole path component.
+fn mounts_name(mountinfo: &str, id: &str) -> bool {
+    mountinfo.lines().any(|line| {
+        line.split(' ')
+            .take(5)
+            .any(|field| field.split('/').any(|part| part == id))
+    })
+}
+
+/// The network namespace of the container whose first process is `pid`
+/// (as its engine reports it) and whose full id is `id`.
+pub fn namespace_of(pid: i64, id: &str) -> Result<OwnedFd, ForwardError> {
+    let gone = |why: String| {
+        ForwardError::Failed(format!(
+            "cannot enter the container's network namespace: {why}; network checks on a \
+             container are made from inside it, so infraspec must run on the engine's host, \
+             in its PID namespace (`from: runner` asks for this machine's view instead)"
+        ))
+    };
+    if pid <= 0 {
+        return Err(gone(format!(
+            "the engine reports no process for it (pid {pid})"
+        )));
+    }
+    let proc_dir = open_at(
+        None,
+        &format!("/proc/{pid}"),
+        libc::O_RDONLY | libc::O_DIRECTORY,
+    )
+    .map_err(|e| gone(format!("its process {pid} is not visible here ({e})")))?;
+    let mut mountinfo = String::new();
+    std::fs::File::from(
+        open_at(Some(&proc_dir), "mountinfo", libc::O_RDONLY)
+            .map_err(|e| gone(format!("cannot read /proc/{pid}/mountinfo ({e})")))?,
+    )
+    .take(16 << 20)
+    .read_to_string(&mut mountinfo)
+    .map_err(|e| gone(format!("cannot read /proc/{pid}/mountinfo ({e})")))?;
+    if id.len() < 12 || !mounts_name(&mountinfo, id) {
+        return Err(gone(format!(
+            "process {pid} here is not the container's (its mounts do not name the container)"
+        )));
+    }
+    open_at(Some(&proc_dir), "ns/net", libc::O_RDONLY).map_err(|e| {
+        gone(format!(
+            "cannot open /proc/{pid}/ns/net ({e}; it needs root on the engine's host)"
+        ))
+    })
+}
+
+/// Connects to `addr` from inside the network namespace `ns`, within
+/// `timeout`. A refusal, an unreachable network or a timeout there is an
+/// answer ([`ForwardError::Unreachable`]); failing to enter is not.
+pub fn connect_in(
+    ns: OwnedFd,
+    addr: SocketAddr,
+    timeout: Duration,
+) -> Result<TcpStream, ForwardError> {
+    // The thread that joins the namespace ends right after: no other work
+    // ever runs in it.
+    let joined = std::thread::Builder::new()
+        .name("infraspec-netns".into())
+        .spawn(move || {
+            // SAFETY: a namespace descriptor we own; setns changes only this thread.
+            if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+                let e = std::io::Error::last_os_error();
+                return Err(ForwardError::Failed(format!(
+                    "cannot enter the container's network namespace: {e} (it needs root, or \
+                     CAP_SYS_ADMIN, on the engine's host; `from: runner` asks for this machine's view instead)"
+                )));
+            }
+            TcpStream::connect_timeout(&addr, timeout).map_err(|e| {
+                ForwardError::Unreachable(format!(
+                    "connecting to {addr} from inside the container: {e}"
+                ))
+            })
+        })
+        .map_err(|e| ForwardError::Failed(format!("cannot start a thread: {e}")))?;
+    joined
+        .join()
+        .map_err(|_| ForwardError::Failed("the connecting thread panicked".into()))?
+}
+
+/// Ends and joins a relay when its forward is dropped.
+struct Relay {
+    stop: Arc<AtomicBool>,
+    inner: TcpStream,
+    /// The connection accepted on the loopback side, once there is one.
+    client: Arc<std::sync::Mutex<Option<TcpStream>>>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Relay {
+    /// Ends both sides, so that the copies end whatever the peers do (the
+    /// caller may still hold its end of the loopback connection).
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = self.inner.shutdown(std::net::Shutdown::Both);
+        if let Some(client) = &*self.client.lock().unwrap_or_else(|e| e.into_inner()) {
+            let _ = client.shutdown(std::net::Shutdown::Both);
+        }
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// A loopback port on this machine whose first connection is joined to the
+/// already connected `inner` (made elsewhere: another namespace), byte for
+/// byte both ways, until either side ends or the forward is dropped.
+pub fn relay(inner: TcpStream) -> Result<Forward, ForwardError> {
+    let failed = |e: std::io::Error| ForwardError::Failed(format!("cannot relay: {e}"));
+    let listener = TcpListener::bind(("127.0.0.1", 0)).map_err(failed)?;
+    let addr = listener.local_addr().map_err(failed)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let inner_copy = inner.try_clone().map_err(failed)?;
+    let client = Arc::new(std::sync::Mutex::new(None));
+    let handle = {
+        let (stop, client) = (stop.clone(), client.clone());
+        std::thread::Builder::new()
+            .name("infraspec-relay".into())
+            .spawn(move || pump(listener, inner_copy, &stop, &client))
+            .map_err(failed)?
+    };
+    Ok(Forward::kept(
+        addr,
+        Box::new(Relay {
+            stop,
+            inner,
+            client,
+            handle: Some(handle),
+        }),
+    ))
+}
+
+fn pump(
+    listener: TcpListener,
+    inner: TcpStream,
+    stop: &AtomicBool,
+    accepted: &std::sync::Mutex<Option<TcpStream>>,
+) {
+    let client = loop {
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        match super::wait_readable(&listener, Duration::from_millis(50)) {
+            Ok(true) => match listener.accept() {
+                Ok((s, _)) => break s,
+                Err(_) => return,
+            },
+            Ok(false) => {}
+            Err(_) => return,
+        }
+    };
+    let (Ok(client_read), Ok(inner_write), Ok(kept)) =
+        (client.try_clone(), inner.try_clone(), client.try_clone())
+    else {
+        return;
+    };
+    {
+        let mut slot = accepted.lock().unwrap_or_else(|e| e.into_inner());
+        // Dropped while accepting: end at once.
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        *slot = Some(kept);
+    }
+    let up = std::thread::spawn(move || copy_then_close(client_read, inner_write));
+    copy_then_close(inner, client);
+    let _ = up.join();
+}
+
+/// Copies until `from` ends, then ends the writing half of `to`.
+fn copy_then_close(mut from: TcpStream, mut to: TcpStream) {
+    let _ = std::io::copy(&mut from, &mut to);
+    let _ = to.shutdown(std::net::Shutdown::Write);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_container_is_named_by_a_whole_path_component() {
+        let id = "4f2c1e0c9a7b6d5e4f2c1e0c9a7b6d5e4f2c1e0c9a7b6d5e4f2c1e0c9a7b6d5e";
+        let docker = format!("612 598 8:1 /var/lib/docker/containers/{id}/resolv.conf /etc/resolv.conf rw,relatime - ext4 /dev/sda1 rw\n");
+        assert!(mounts_name(&docker, id));
+        let other = format!("612 598 8:1 /var/lib/docker/containers/{id}x/hosts /etc/hosts rw - ext4 /dev/sda1 rw\n");
+        assert!(!mounts_name(&other, id));
+        assert!(!mounts_name("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n", id));
+    }
+
+    #[test]
+    fn a_relay_carries_bytes_both_ways() {
+        use std::io::Write;
+        let server = TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let at = server.local_addr().unwrap();
+        let echo = std::thread::spawn(move || {
+            let (mut s, _) = server.accept().unwrap();
+            let mut got = Vec::new();
+            s.read_to_end(&mut got).unwrap();
+            s.write_all(&got).unwrap();
+        });
+        let inner = TcpStream::connect(at).unwrap();
+        let forward = relay(inner).unwrap();
+        let mut client = TcpStream::connect(forward.addr).unwrap();
+        client.write_all(b"hello").unwrap();
+        client.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut back = Vec::new();
+        client.read_to_end(&mut back).unwrap();
+        assert_eq!(back, b"hello");
+        echo.join().unwrap();
+        drop(forward);
+    }
+}
