@@ -623,6 +623,54 @@ fn issue26_03_a_full_tmp_is_no_absence() {
     assert_eq!(nobody.1, "error", "{all:#?}");
 }
 
+/// Issue 26, case 5: without an init system, a pid file proves a service
+/// runs only when its process lives and is the service's: not a reused PID
+/// of another process, not a zombie.
+fn issue26_05_a_stale_pid_file_is_no_proof() {
+    let c = run_with(&[], docker::DEBIAN, &["sleep", "600"]);
+    let setup = docker_cmd(&[
+        "exec",
+        &c.0,
+        "sh",
+        "-c",
+        // PID 1 (sleep) named by another service's pid file; a zombie
+        // (`sleep 0` whose parent execs and never waits) named by one more.
+        "echo 1 > /run/fakesvc.pid; (sh -c 'sleep 0 & echo $! > /run/ghost.pid; exec sleep 600' &) ; sleep 1",
+    ]);
+    assert!(setup.status.success(), "{}", show(&setup));
+    let state = docker_cmd(&[
+        "exec",
+        &c.0,
+        "sh",
+        "-c",
+        "cat /proc/$(cat /run/ghost.pid)/stat",
+    ]);
+    assert!(
+        text(&state.stdout).contains(") Z "),
+        "not a zombie: {}",
+        show(&state)
+    );
+    let target = format!("docker://{}", c.0);
+    let out = infraspec(
+        &[
+            "--format",
+            "json",
+            "--target",
+            &target,
+            "-c",
+            "{service: fakesvc, running: true}",
+            "-c",
+            "{service: ghost, running: true}",
+            "-c",
+            "{service: fakesvc, running: false}",
+        ],
+        &[],
+    );
+    let all = outcomes(&out);
+    let got: Vec<&str> = all.iter().map(|(_, o, _)| o.as_str()).collect();
+    assert_eq!(got, ["fail", "fail", "pass"], "{all:#?}");
+}
+
 infraspec_tests! {
     Nothing: [
         case01_a_checked_command_cannot_forge_other_results,
@@ -645,5 +693,6 @@ infraspec_tests! {
         case09_the_reaper_spares_runs_that_may_be_alive,
         case10_escapes_in_a_containers_facts_stay_out_of_the_terminal,
         issue26_03_a_full_tmp_is_no_absence,
+        issue26_05_a_stale_pid_file_is_no_proof,
     ],
 }

@@ -176,16 +176,28 @@ pub fn enabled_on_disk_probe(name: &str) -> Probe {
 }
 
 /// Whether a service runs, without an init system: `lsb CODE` for its init
-/// script's `status`, then `pidfile PATH PID alive|dead` for each pid file.
+/// script's `status`, then `pidfile PID PATH` for each pid file, followed by
+/// `stat PID /proc/PID/stat` when that process exists.
 const RUNNING_OFFLINE: &str = r#"n=$1
 if [ -x "/etc/init.d/$n" ]; then "/etc/init.d/$n" status >/dev/null 2>&1; echo "lsb $?"; fi
 for f in "/run/$n.pid" "/var/run/$n.pid" "/run/$n/$n.pid" "/run/${n}d.pid" "/var/run/${n}d.pid"; do
   [ -r "$f" ] || continue
   p=; read -r p <"$f"
   case $p in ''|*[!0-9]*) continue;; esac
-  if [ -d "/proc/$p" ]; then echo "pidfile $f $p alive"; else echo "pidfile $f $p dead"; fi
+  echo "pidfile $p $f"
+  st=; read -r st <"/proc/$p/stat" 2>/dev/null && echo "stat $p $st"
 done
 :"#;
+
+/// A pid file's process as `/proc/PID/stat` shows it: its name (comm, which
+/// may hold spaces and parentheses) and its state letter.
+fn stat_name_state(stat: &str) -> Option<(&str, &str)> {
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let name = stat.get(open + 1..close)?;
+    let state = stat.get(close + 1..)?.split_whitespace().next()?;
+    Some((name, state))
+}
 
 pub fn running_offline_probe(name: &str) -> Probe {
     Probe::script(
@@ -374,9 +386,11 @@ fn running_offline(obs: &Observations<'_>, name: &str) -> Result<Observed, Early
             note: Some(format!("no init system running: judged by {how}")),
         })
     };
+    let names = process_names(name);
     let mut stale = None;
-    for line in lines(&text) {
-        let words: Vec<&str> = line.split(' ').collect();
+    let all: Vec<&str> = lines(&text).collect();
+    for (at, line) in all.iter().enumerate() {
+        let words: Vec<&str> = line.splitn(3, ' ').collect();
         match words.as_slice() {
             // LSB: 0 running, 1 dead with a pid file, 2 dead with a lock, 3
             // not running; anything else (4, unknown) does not answer.
@@ -387,14 +401,32 @@ fn running_offline(obs: &Observations<'_>, name: &str) -> Result<Observed, Early
                 }
                 _ => {}
             },
-            ["pidfile", path, pid, "alive"] => {
-                return judged(
-                    true,
-                    format!("the pid file {path} (process {pid} is alive)"),
-                )
-            }
-            ["pidfile", path, pid, "dead"] => {
-                stale.get_or_insert(format!("the pid file {path} (process {pid} is gone)"));
+            ["pidfile", pid, path] => {
+                // A pid file is proof only when its process lives (not a
+                // zombie) and is the service's: a stale file whose PID was
+                // reused by another process proves nothing, and the process
+                // table decides.
+                let stat = all
+                    .get(at + 1)
+                    .and_then(|l| l.strip_prefix(&format!("stat {pid} ")))
+                    .and_then(stat_name_state);
+                match stat {
+                    None => {
+                        stale.get_or_insert(format!("the pid file {path} (process {pid} is gone)"));
+                    }
+                    Some((_, "Z" | "X" | "x")) => {
+                        stale.get_or_insert(format!(
+                            "the pid file {path} (process {pid} has exited: a zombie)"
+                        ));
+                    }
+                    Some((comm, _)) if names.iter().any(|n| process::name_matches(comm, n)) => {
+                        return judged(
+                            true,
+                            format!("the pid file {path} (process {pid}, {comm}, is alive)"),
+                        )
+                    }
+                    Some(_) => {}
+                }
             }
             _ => {}
         }
@@ -402,7 +434,6 @@ fn running_offline(obs: &Observations<'_>, name: &str) -> Result<Observed, Early
     if let Some(how) = stale {
         return judged(false, how);
     }
-    let names = process_names(name);
     let procs = process::table(obs)?;
     let running = procs
         .iter()
@@ -431,6 +462,16 @@ mod tests {
         assert!(d.known && !d.masked);
         assert_eq!(d.links.len(), 2);
         assert_eq!(parse_on_disk(""), OnDisk::default());
+    }
+
+    #[test]
+    fn pid_file_processes_are_read_from_their_stat() {
+        assert_eq!(
+            stat_name_state("42 (nginx) S 1 42 42 0 -1"),
+            Some(("nginx", "S"))
+        );
+        assert_eq!(stat_name_state("7 (a) (b)) Z 1 7"), Some(("a) (b)", "Z")));
+        assert_eq!(stat_name_state("garbage"), None);
     }
 
     #[test]
