@@ -671,6 +671,34 @@ fn issue26_05_a_stale_pid_file_is_no_proof() {
     assert_eq!(got, ["fail", "fail", "pass"], "{all:#?}");
 }
 
+/// Issue 26, case 13: the batch's own shell is no process of the target,
+/// for `args` as for `running` and `count`.
+fn issue26_13_args_leave_out_the_batch() {
+    let target = d_image();
+    let out = infraspec(
+        &[
+            "--format",
+            "json",
+            "--target",
+            &target,
+            "-c",
+            "{process: sh, running: false}",
+            "-c",
+            "{process: sh, args: {matches: '.'}}",
+            "-c",
+            "{process: nginx, args: {contains: 'master process'}}",
+        ],
+        &[],
+    );
+    let all = outcomes(&out);
+    let got: Vec<&str> = all.iter().map(|(_, o, _)| o.as_str()).collect();
+    assert_eq!(got, ["pass", "fail", "pass"], "{all:#?}");
+}
+
+fn d_image() -> String {
+    format!("docker:{}", docker::DEBIAN)
+}
+
 infraspec_tests! {
     Nothing: [
         case01_a_checked_command_cannot_forge_other_results,
@@ -694,5 +722,6 @@ infraspec_tests! {
         case10_escapes_in_a_containers_facts_stay_out_of_the_terminal,
         issue26_03_a_full_tmp_is_no_absence,
         issue26_05_a_stale_pid_file_is_no_proof,
+        issue26_13_args_leave_out_the_batch,
     ],
 }

@@ -133,7 +133,9 @@ pub fn table<'s>(obs: &'s Observations<'_>) -> Result<&'s Vec<Proc>, String> {
 pub fn needs(name: &str, property: Property) -> Vec<Need> {
     match property {
         Property::User => vec![Need::Processes, Need::PasswdAll],
-        Property::Args => vec![Need::ProcessArgs(name.to_string())],
+        // The table says which processes are infraspec's own (the batch and
+        // what it started): their command lines are left out too.
+        Property::Args => vec![Need::ProcessArgs(name.to_string()), Need::Processes],
         _ => vec![Need::Processes],
     }
 }
@@ -154,9 +156,24 @@ macro_rules! for_each_named {
     };
 }
 
-/// The command line of every process named `$1`, one a line, arguments
-/// joined by spaces.
-const ARGS: &str = for_each_named!(r#"    tr '\000' ' ' < "$d/cmdline" 2>/dev/null && echo"#);
+/// The command line of every process named `$1`, one a line after its PID,
+/// arguments joined by spaces.
+const ARGS: &str = for_each_named!(
+    r#"    a=$(tr '\000' ' ' < "$d/cmdline" 2>/dev/null) && printf '%s %s\n' "${d#/proc/}" "$a""#
+);
+
+/// `PID ARGS` lines as the command lines of the processes in `table`: those
+/// of infraspec's own batch, absent from the table, are left out.
+fn args_of(text: &str, table: &[Proc]) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| {
+            let (pid, args) = l.split_once(' ')?;
+            let pid: u32 = pid.parse().ok()?;
+            let args = args.trim_end();
+            (table.iter().any(|p| p.pid == pid) && !args.is_empty()).then(|| args.to_string())
+        })
+        .collect()
+}
 
 /// The socket inodes open in every process named `$1`: the targets of its
 /// `/proc/PID/fd` links that are sockets.
@@ -192,12 +209,7 @@ pub fn args_probe(name: &str) -> Probe {
 pub fn observe(obs: &Observations<'_>, name: &str, property: Property) -> Result<Observed, Early> {
     if property == Property::Args {
         let out = obs.ok(&Need::ProcessArgs(name.to_string()))?;
-        let text = stdout_text(out);
-        let lines: Vec<&str> = text
-            .lines()
-            .map(str::trim_end)
-            .filter(|l| !l.is_empty())
-            .collect();
+        let lines = args_of(&stdout_text(out), table(obs)?);
         if lines.is_empty() {
             return Err(Early::Fail("not running".into()));
         }
@@ -236,6 +248,13 @@ pub fn observe(obs: &Observations<'_>, name: &str, property: Property) -> Result
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn args_leave_out_processes_the_table_leaves_out() {
+        let table = super::parse("Batch:\t7\nName:\tnginx\nState:\tS\nPid:\t10\nPPid:\t1\nUid:\t0\t0\t0\t0\nName:\tsh\nState:\tS\nPid:\t7\nPPid:\t1\nUid:\t0\t0\t0\t0\n");
+        let text = "10 nginx: master process \n7 sh -s \n99 sh gone\n";
+        assert_eq!(super::args_of(text, &table), ["nginx: master process"]);
+    }
+
     use super::*;
     use crate::resource::testing::fixture;
 
