@@ -461,6 +461,13 @@ fn yaml_value(v: &Value) -> String {
         Value::Mode(m) => format!("'{m:04o}'"),
         Value::FileType { link: true, .. } => "symlink".into(),
         Value::FileType { target, .. } => target.unwrap_or("missing").into(),
+        Value::Json(j) => match serde_json::from_str::<serde_json::Value>(j) {
+            Ok(serde_json::Value::String(s)) => yaml_str(&s),
+            Ok(serde_json::Value::Array(_) | serde_json::Value::Object(_)) => {
+                format!("{{eq: {j}}}")
+            }
+            _ => j.clone(),
+        },
         Value::List(items) => format!(
             "{{eq: [{}]}}",
             items
@@ -651,6 +658,12 @@ fn rust_value(v: &Value) -> String {
         Value::FileType { link: true, .. } => "\"symlink\"".into(),
         Value::FileType { target, .. } => format!("{:?}", target.unwrap_or("missing")),
         Value::List(items) => format!("vec!{items:?}"),
+        Value::Json(j) => match serde_json::from_str::<serde_json::Value>(j) {
+            Ok(serde_json::Value::String(s)) => format!("{s:?}"),
+            Ok(serde_json::Value::Bool(_)) => j.clone(),
+            Ok(serde_json::Value::Number(n)) if n.is_i64() => j.clone(),
+            _ => format!("{j:?}"),
+        },
     }
 }
 

@@ -87,7 +87,7 @@ pub mod kind {
             }
         )*};
     }
-    kinds!(State, Int, Text, Version, List, Mode, FileType);
+    kinds!(State, Int, Text, Version, List, Mode, FileType, Json);
 }
 
 /// Property marker types, and which resource has which, of which kind.
@@ -188,18 +188,18 @@ pub mod props {
         File: Exists => State, Type => FileType, Mode => Mode, Owner => Text, Group => Text, Size => Int,
             Content => Text, Sha256 => Text, LinkTarget => Text, ResolvesTo => Text, Md5 => Text,
             Uid => Int, Gid => Int, Executable => State, Readable => State, Writable => State,
-            Mtime => Int, Json => Text;
+            Mtime => Int, Json => Json;
         User: Exists => State, Uid => Int, Gid => Int, Groups => List, Home => Text, Shell => Text,
             Group => Text, Gecos => Text;
         Group: Exists => State, Gid => Int, Members => List;
         Process: Running => State, Count => Int, User => List, Args => Text;
-        Command: ExitStatus => Int, Stdout => Text, Stderr => Text, Json => Text;
+        Command: ExitStatus => Int, Stdout => Text, Stderr => Text, Json => Json;
         KernelParam: Exists => State, Value => Text;
         KernelModule: Loaded => State;
         Mount: Exists => State, Filesystem => Text, Device => Text, Options => List;
         Interface: Exists => State, Addresses => List, Mtu => Int, Prefix => List, Up => State;
         Host: Resolvable => State, Addresses => List, Ipv4 => List, Ipv6 => List, Reachable => State;
-        Http: Status => Int, Body => Text, ResponseHeaders => List, Json => Text, Location => Text,
+        Http: Status => Int, Body => Text, ResponseHeaders => List, Json => Json, Location => Text,
             ResponseTime => Int;
         DockerImage: Exists => State, Env => List, Labels => List, ExposedPorts => List, User => Text,
             Workdir => Text, Entrypoint => List, Cmd => List, Volumes => List;
@@ -401,6 +401,12 @@ pub mod accepts {
     impl Order for Text {}
     impl Versioned for Version {}
     impl Versioned for Text {}
+    /// `eq(8080)` is the number, `eq("8080")` the string.
+    impl Equality for Json {}
+    impl Containment for Json {}
+    impl Pattern for Json {}
+    impl Affix for Json {}
+    impl Order for Json {}
 }
 
 /// Reads a literal as the property's kind of value, as YAML does.

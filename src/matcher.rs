@@ -41,6 +41,9 @@ pub enum Value {
         /// Whether the path itself is a symlink.
         link: bool,
     },
+    /// A JSON value (compact JSON text), compared by type: the number 8080
+    /// is not the string "8080".
+    Json(String),
 }
 
 impl Value {
@@ -54,6 +57,12 @@ impl Value {
             Value::FileType { link: true, .. } => Some("symlink".into()),
             Value::FileType { target, .. } => Some(target.unwrap_or("missing").into()),
             Value::List(_) => None,
+            // Text matchers read a JSON string as its text, anything else
+            // as JSON.
+            Value::Json(j) => Some(match serde_json::from_str::<serde_json::Value>(j) {
+                Ok(serde_json::Value::String(s)) => s.into(),
+                _ => j.as_str().into(),
+            }),
         }
     }
 }
@@ -81,6 +90,11 @@ impl fmt::Display for Value {
                 link: true,
             } => write!(f, "\"symlink\" to a {t}"),
             Value::FileType { target: None, .. } => write!(f, "\"symlink\" to nothing"),
+            Value::Json(j) if j.chars().count() > SHOWN_TEXT => {
+                let cut: String = j.chars().take(SHOWN_TEXT).collect();
+                write!(f, "{cut}… ({} bytes of JSON in all)", j.len())
+            }
+            Value::Json(j) => f.write_str(j),
             Value::Text(s) => {
                 if s.chars().count() > SHOWN_TEXT {
                     let cut: String = s.chars().take(SHOWN_TEXT).collect();
@@ -115,6 +129,9 @@ pub enum Scalar {
     /// A set of names, for `eq` on a list: equal when the list holds exactly
     /// these names, in any order.
     Set(Vec<String>),
+    /// A JSON value (compact JSON text), for `json`: an array or an object
+    /// written in the spec, or a scalar with its YAML type.
+    Json(String),
 }
 
 impl Scalar {
@@ -124,6 +141,7 @@ impl Scalar {
             Scalar::Int(n) => n.to_string(),
             Scalar::Str(s) => s.clone(),
             Scalar::Set(items) => items.join(", "),
+            Scalar::Json(j) => j.clone(),
         }
     }
 }
@@ -135,6 +153,7 @@ impl fmt::Display for Scalar {
             Scalar::Int(n) => write!(f, "{n}"),
             Scalar::Str(s) => write!(f, "{s:?}"),
             Scalar::Set(items) => write!(f, "{items:?}"),
+            Scalar::Json(j) => f.write_str(j),
         }
     }
 }
@@ -366,8 +385,48 @@ fn is_number(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Typed JSON equality: numbers by value (1 is 1.0), everything else by
+/// structure; a string is never a number or a boolean.
+fn json_eq(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value as J;
+    match (a, b) {
+        (J::Number(x), J::Number(y)) => match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
+            (Some(a), Some(b), _, _) => a == b,
+            (_, _, Some(a), Some(b)) => a == b,
+            _ => x.as_f64() == y.as_f64(),
+        },
+        (J::Array(x), J::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
+        }
+        (J::Object(x), J::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+        }
+        (x, y) => x == y,
+    }
+}
+
+/// A JSON value against an expected scalar, by type.
+fn json_matches(have: &str, want: &Scalar) -> Result<bool, String> {
+    use serde_json::Value as J;
+    let have: J = serde_json::from_str(have).map_err(|e| format!("unreadable JSON value: {e}"))?;
+    Ok(match want {
+        Scalar::Bool(b) => have == J::Bool(*b),
+        Scalar::Int(n) => json_eq(&have, &J::from(*n)),
+        Scalar::Str(s) => have == J::String(s.clone()),
+        Scalar::Json(j) => {
+            let want: J =
+                serde_json::from_str(j).map_err(|e| format!("unreadable JSON value: {e}"))?;
+            json_eq(&have, &want)
+        }
+        Scalar::Set(_) => return Err(format!("{want} is a list of names, not a JSON value")),
+    })
+}
+
 fn scalar_eq(want: &Scalar, actual: &Value) -> Result<bool, String> {
     Ok(match (actual, want) {
+        (Value::Json(j), w) => json_matches(j, w)?,
         (Value::Bool(b), Scalar::Bool(w)) => b == w,
         (Value::Bool(b), Scalar::Str(w)) => match w.as_str() {
             "true" => *b,

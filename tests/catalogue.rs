@@ -92,19 +92,32 @@ fn spec(tls: &str, reachable_port: u16) -> String {
     mtime: {{gt: 1577934245}}
   - file: /srv/app/config.json
     json_path: .server.port
-    json: '8080'
+    json: 8080
   - file: /srv/app/config.json
     json_path: .names[1]
     json: {{not: a}}
   - file: /srv/app/config.yaml
     json_path: .server.tls
-    json: 'true'
+    json: true
   - command: cat /srv/app/config.json
     json_path: .server.port
-    json: {{not: '9090'}}
+    json: {{not: 9090}}
   - command: cat /srv/app/config.json
     json_path: .names[0]
     json: a
+  - file: /srv/app/config.json
+    json_path: .names
+    json: [a, b]
+  - file: /srv/app/config.yaml
+    json_path: .server
+    json: {{port: 8080, tls: true}}
+  # Typed: the number is not the string, true is not "true".
+  - file: /srv/app/config.json
+    json_path: .server.port
+    json: '8080'
+  - file: /srv/app/config.yaml
+    json_path: .server.tls
+    json: 'true'
   - user: appuser
     group: appgroup
     gecos: App User,,,
@@ -168,7 +181,8 @@ const EXPECTED: &[&str] = &[
     "pass", "pass", "pass", "pass", "pass", "pass", "pass", //
     "fail", // md5 not
     "pass", "pass", // run.sh
-    "pass", "pass", "pass", "pass", "pass", // json
+    "pass", "pass", "pass", "pass", "pass", "pass", "pass", // json
+    "fail", "fail", // json typed
     "pass", "pass", "pass", "pass", "pass", // user
     "pass", "pass", // group
     "pass", "pass", // process

@@ -633,9 +633,11 @@ fn issue26_05_a_stale_pid_file_is_no_proof() {
         &c.0,
         "sh",
         "-c",
-        // PID 1 (sleep) named by another service's pid file; a zombie
-        // (`sleep 0` whose parent execs and never waits) named by one more.
-        "echo 1 > /run/fakesvc.pid; (sh -c 'sleep 0 & echo $! > /run/ghost.pid; exec sleep 600' &) ; sleep 1",
+        // A stale pid file: written (its mtime) long before the process that
+        // now has its PID (PID 1, sleep) started. A zombie (`sleep 0` whose
+        // parent execs and never waits) named by one more.
+        "echo 1 > /run/fakesvc.pid; touch -d @1577934245 /run/fakesvc.pid; \
+         (sh -c 'sleep 0 & echo $! > /run/ghost.pid; exec sleep 600' &) ; sleep 1",
     ]);
     assert!(setup.status.success(), "{}", show(&setup));
     let state = docker_cmd(&[
@@ -669,6 +671,8 @@ fn issue26_05_a_stale_pid_file_is_no_proof() {
     let all = outcomes(&out);
     let got: Vec<&str> = all.iter().map(|(_, o, _)| o.as_str()).collect();
     assert_eq!(got, ["fail", "fail", "pass"], "{all:#?}");
+    assert!(all[0].2.contains("the PID was reused"), "{all:#?}");
+    assert!(all[1].2.contains("zombie"), "{all:#?}");
 }
 
 /// Issue 26, case 13: the batch's own shell is no process of the target,

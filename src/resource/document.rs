@@ -76,6 +76,7 @@ pub fn parse(text: &[u8], yaml: bool) -> Result<serde_json::Value, String> {
     let text = std::str::from_utf8(text).map_err(|e| format!("not UTF-8 text ({e})"))?;
     let options = marked_yaml::LoaderOptions::default()
         .error_on_duplicate_keys(true)
+        .prevent_coercion(true)
         .toplevel_sequence();
     // marked-yaml takes a mapping or a sequence at the top: wrap the
     // document in a one-item sequence, whatever it holds.
@@ -89,7 +90,9 @@ pub fn parse(text: &[u8], yaml: bool) -> Result<serde_json::Value, String> {
     doc.ok_or_else(|| "an empty YAML document".to_string())
 }
 
-fn from_yaml(node: &marked_yaml::Node) -> serde_json::Value {
+/// A YAML node as the JSON value it means: a quoted scalar is a string, a
+/// plain one is typed (booleans, null, numbers), as YAML's core schema reads it.
+pub(crate) fn from_yaml(node: &marked_yaml::Node) -> serde_json::Value {
     use serde_json::Value as J;
     match node {
         marked_yaml::Node::Mapping(m) => J::Object(
@@ -98,6 +101,7 @@ fn from_yaml(node: &marked_yaml::Node) -> serde_json::Value {
                 .collect(),
         ),
         marked_yaml::Node::Sequence(s) => J::Array(s.iter().map(from_yaml).collect()),
+        marked_yaml::Node::Scalar(s) if !s.may_coerce() => J::String(s.as_str().to_string()),
         marked_yaml::Node::Scalar(s) => {
             let t = s.as_str();
             match t {
@@ -114,14 +118,11 @@ fn from_yaml(node: &marked_yaml::Node) -> serde_json::Value {
     }
 }
 
-/// The value at `path` in a document, as a check reads it: strings as they
-/// are, anything else as JSON text.
+/// The value at `path` in a document, as a check reads it: a typed JSON
+/// value (text matchers read a string as its text).
 pub fn value_at(doc: &serde_json::Value, path: &str) -> Result<Value, Early> {
     let v = at(doc, path).ok_or_else(|| Early::Fail(format!("nothing at {path}")))?;
-    Ok(Value::Text(match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }))
+    Ok(Value::Json(v.to_string()))
 }
 
 #[cfg(test)]
@@ -152,27 +153,19 @@ mod tests {
     #[test]
     fn json_and_yaml_documents() {
         let doc = parse(br#"{"items":[{"name":"web","replicas":3}]}"#, false).unwrap();
-        assert_eq!(
-            value_at(&doc, ".items[0].name").unwrap(),
-            Value::Text("web".into())
-        );
-        assert_eq!(
-            value_at(&doc, ".items[0].replicas").unwrap(),
-            Value::Text("3".into())
-        );
-        let yaml = parse(b"server:\n  port: 8080\n  tls: true\nnames: [a, b]\n", true).unwrap();
-        assert_eq!(
-            value_at(&yaml, ".server.port").unwrap(),
-            Value::Text("8080".into())
-        );
-        assert_eq!(
-            value_at(&yaml, ".server.tls").unwrap(),
-            Value::Text("true".into())
-        );
-        assert_eq!(
-            value_at(&yaml, ".names[1]").unwrap(),
-            Value::Text("b".into())
-        );
+        let json = |t: &str| Value::Json(t.into());
+        assert_eq!(value_at(&doc, ".items[0].name").unwrap(), json("\"web\""));
+        assert_eq!(value_at(&doc, ".items[0].replicas").unwrap(), json("3"));
+        let yaml = parse(
+            b"server:\n  port: 8080\n  tls: true\n  id: '8080'\nnames: [a, b]\n",
+            true,
+        )
+        .unwrap();
+        assert_eq!(value_at(&yaml, ".server.port").unwrap(), json("8080"));
+        assert_eq!(value_at(&yaml, ".server.tls").unwrap(), json("true"));
+        // Quoted in YAML: a string, not a number.
+        assert_eq!(value_at(&yaml, ".server.id").unwrap(), json("\"8080\""));
+        assert_eq!(value_at(&yaml, ".names[1]").unwrap(), json("\"b\""));
         assert!(parse(b"{not json", false).is_err());
         assert!(matches!(value_at(&doc, ".nope"), Err(Early::Fail(_))));
     }

@@ -176,28 +176,40 @@ pub fn enabled_on_disk_probe(name: &str) -> Probe {
 }
 
 /// Whether a service runs, without an init system: `lsb CODE` for its init
-/// script's `status`, then `pidfile PID PATH` for each pid file, followed by
-/// `stat PID /proc/PID/stat` when that process exists.
+/// script's `status`, the boot time (`btime SECONDS`), then `pidfile PID
+/// PATH` for each pid file, followed by `stat PID /proc/PID/stat` when that
+/// process exists and `mtime PID SECONDS` for the pid file.
 const RUNNING_OFFLINE: &str = r#"n=$1
 if [ -x "/etc/init.d/$n" ]; then "/etc/init.d/$n" status >/dev/null 2>&1; echo "lsb $?"; fi
 for f in "/run/$n.pid" "/var/run/$n.pid" "/run/$n/$n.pid" "/run/${n}d.pid" "/var/run/${n}d.pid"; do
   [ -r "$f" ] || continue
   p=; read -r p <"$f"
   case $p in ''|*[!0-9]*) continue;; esac
+  [ -n "${b:-}" ] || { b=1; while read -r k v; do [ "$k" = btime ] && echo "btime $v"; done </proc/stat; }
   echo "pidfile $p $f"
-  st=; read -r st <"/proc/$p/stat" 2>/dev/null && echo "stat $p $st"
+  st=; read -r st <"/proc/$p/stat" 2>/dev/null || continue
+  echo "stat $p $st"
+  m=$(stat -L -c %Y -- "$f" 2>/dev/null) && echo "mtime $p $m"
 done
 :"#;
 
 /// A pid file's process as `/proc/PID/stat` shows it: its name (comm, which
-/// may hold spaces and parentheses) and its state letter.
-fn stat_name_state(stat: &str) -> Option<(&str, &str)> {
+/// may hold spaces and parentheses), its state letter and its start time in
+/// clock ticks after boot.
+fn stat_name_state(stat: &str) -> Option<(&str, &str, Option<u64>)> {
     let open = stat.find('(')?;
     let close = stat.rfind(')')?;
     let name = stat.get(open + 1..close)?;
-    let state = stat.get(close + 1..)?.split_whitespace().next()?;
-    Some((name, state))
+    let mut rest = stat.get(close + 1..)?.split_whitespace();
+    let state = rest.next()?;
+    // Field 22 (starttime); the state is field 3.
+    let start = rest.nth(18).and_then(|t| t.parse().ok());
+    Some((name, state, start))
 }
+
+/// Clock ticks a second as `/proc/PID/stat` counts them (`USER_HZ`, 100 on
+/// every architecture Linux containers run on).
+const USER_HZ: u64 = 100;
 
 pub fn running_offline_probe(name: &str) -> Probe {
     Probe::script(
@@ -388,6 +400,7 @@ fn running_offline(obs: &Observations<'_>, name: &str) -> Result<Observed, Early
     };
     let names = process_names(name);
     let mut stale = None;
+    let mut boot = None;
     let all: Vec<&str> = lines(&text).collect();
     for (at, line) in all.iter().enumerate() {
         let words: Vec<&str> = line.splitn(3, ' ').collect();
@@ -401,31 +414,60 @@ fn running_offline(obs: &Observations<'_>, name: &str) -> Result<Observed, Early
                 }
                 _ => {}
             },
+            ["btime", secs] => boot = secs.parse::<u64>().ok(),
             ["pidfile", pid, path] => {
                 // A pid file is proof only when its process lives (not a
-                // zombie) and is the service's: a stale file whose PID was
-                // reused by another process proves nothing, and the process
-                // table decides.
-                let stat = all
-                    .get(at + 1)
-                    .and_then(|l| l.strip_prefix(&format!("stat {pid} ")))
-                    .and_then(stat_name_state);
-                match stat {
+                // zombie) and is the service's: named as the service, or
+                // started no later than the file was written. A PID reused
+                // by a process started after the file was written is a stale
+                // file: the daemon that wrote it is gone.
+                let after = |kind: &str| {
+                    all.get(at + 1..)
+                        .into_iter()
+                        .flatten()
+                        .take(2)
+                        .find_map(|l| l.strip_prefix(&format!("{kind} {pid} ")))
+                };
+                let mtime = after("mtime").and_then(|m| m.trim().parse::<u64>().ok());
+                match after("stat").and_then(stat_name_state) {
                     None => {
                         stale.get_or_insert(format!("the pid file {path} (process {pid} is gone)"));
                     }
-                    Some((_, "Z" | "X" | "x")) => {
+                    Some((_, "Z" | "X" | "x", _)) => {
                         stale.get_or_insert(format!(
                             "the pid file {path} (process {pid} has exited: a zombie)"
                         ));
                     }
-                    Some((comm, _)) if names.iter().any(|n| process::name_matches(comm, n)) => {
+                    Some((comm, _, _)) if names.iter().any(|n| process::name_matches(comm, n)) => {
                         return judged(
                             true,
                             format!("the pid file {path} (process {pid}, {comm}, is alive)"),
                         )
                     }
-                    Some(_) => {}
+                    Some((comm, _, start)) => {
+                        let started = boot.zip(start).map(|(b, t)| b + t / USER_HZ);
+                        match (started, mtime) {
+                            // Two seconds for the clocks' rounding.
+                            (Some(s), Some(m)) if s <= m + 2 => {
+                                return judged(
+                                    true,
+                                    format!(
+                                        "the pid file {path} (process {pid}, {comm}, is alive and \
+                                         started before the file was written)"
+                                    ),
+                                )
+                            }
+                            (Some(_), Some(_)) => {
+                                stale.get_or_insert(format!(
+                                    "the pid file {path} (process {pid}, {comm}, started after \
+                                     the file was written: the PID was reused)"
+                                ));
+                            }
+                            // Not known to be the service's: the process
+                            // table decides.
+                            _ => {}
+                        }
+                    }
                 }
             }
             _ => {}
@@ -466,11 +508,12 @@ mod tests {
 
     #[test]
     fn pid_file_processes_are_read_from_their_stat() {
+        let debian12 = "42 (nginx) S 1 42 42 0 -1 4194560 1095 0 0 0 3 1 0 0 20 0 1 0 8311 11743232 381 18446744073709551615";
+        assert_eq!(stat_name_state(debian12), Some(("nginx", "S", Some(8311))));
         assert_eq!(
-            stat_name_state("42 (nginx) S 1 42 42 0 -1"),
-            Some(("nginx", "S"))
+            stat_name_state("7 (a) (b)) Z 1 7"),
+            Some(("a) (b)", "Z", None))
         );
-        assert_eq!(stat_name_state("7 (a) (b)) Z 1 7"), Some(("a) (b)", "Z")));
         assert_eq!(stat_name_state("garbage"), None);
     }
 

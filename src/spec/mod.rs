@@ -69,6 +69,9 @@ pub enum ValueKind {
     Mode,
     /// file, directory, symlink, socket, pipe, block, char
     FileType,
+    /// A JSON value, compared by type (8080 is not "8080"); a YAML list or
+    /// mapping is that JSON array or object.
+    Json,
 }
 
 /// What can be asked of a resource.
@@ -287,7 +290,7 @@ impl ResourceKind {
                 (P::Readable, V::State),
                 (P::Writable, V::State),
                 (P::Mtime, V::Int),
-                (P::Json, V::Text),
+                (P::Json, V::Json),
             ],
             ResourceKind::User => &[
                 (P::Exists, V::State),
@@ -314,7 +317,7 @@ impl ResourceKind {
                 (P::ExitStatus, V::Int),
                 (P::Stdout, V::Text),
                 (P::Stderr, V::Text),
-                (P::Json, V::Text),
+                (P::Json, V::Json),
             ],
             ResourceKind::KernelParam => &[(P::Exists, V::State), (P::Value, V::Text)],
             ResourceKind::KernelModule => &[(P::Loaded, V::State)],
@@ -342,7 +345,7 @@ impl ResourceKind {
                 (P::Status, V::Int),
                 (P::Body, V::Text),
                 (P::ResponseHeaders, V::List),
-                (P::Json, V::Text),
+                (P::Json, V::Json),
                 (P::Location, V::Text),
                 (P::ResponseTime, V::Int),
             ],

@@ -300,7 +300,11 @@ impl<'f> Loader<'f> {
             );
             return None;
         }
-        let options = LoaderOptions::default().error_on_duplicate_keys(true);
+        // Quoted scalars keep their quoting (`may_coerce`), so that `json:
+        // '8080'` is a string and `json: 8080` a number.
+        let options = LoaderOptions::default()
+            .error_on_duplicate_keys(true)
+            .prevent_coercion(true);
         match marked_yaml::parse_yaml_with_options(0, text, options) {
             Ok(node) => Some(node),
             Err(e) => {
@@ -821,7 +825,20 @@ fn typed_scalar(node: &Node, kind: ValueKind, key: &str) -> Result<Scalar, (usiz
             ))
         }
         ValueKind::Text | ValueKind::Version => Scalar::Str(text),
+        ValueKind::Json => json_scalar(node),
     })
+}
+
+/// A YAML node under `json` as the JSON value it means: a quoted scalar is a
+/// string, a plain one is typed, a list or a mapping is an array or object.
+fn json_scalar(node: &Node) -> Scalar {
+    use serde_json::Value as J;
+    match crate::resource::document::from_yaml(node) {
+        J::Bool(b) => Scalar::Bool(b),
+        J::Number(n) if n.is_i64() => Scalar::Int(n.as_i64().unwrap_or_default()),
+        J::String(s) => Scalar::Str(s),
+        other => Scalar::Json(other.to_string()),
+    }
 }
 
 /// An expectation's value: a plain scalar (equality), a list of matchers (all of
@@ -863,6 +880,16 @@ fn matcher(node: &Node, kind: ValueKind, key: &str) -> Result<Matcher, (usize, S
     let line = line_of(node);
     match node {
         Node::Scalar(_) => Ok(Matcher::Eq(typed_scalar(node, kind, key)?)),
+        // Under `json`, a list or a mapping that is not one matcher is the
+        // JSON array or object it writes.
+        Node::Sequence(_) if kind == ValueKind::Json => Ok(Matcher::Eq(json_scalar(node))),
+        Node::Mapping(map)
+            if kind == ValueKind::Json
+                && !(map.len() == 1 && map.keys().all(|k| MATCHER_KEYS.contains(&k.as_str())))
+                && !map.keys().any(|k| k.as_str() == "literal") =>
+        {
+            Ok(Matcher::Eq(json_scalar(node)))
+        }
         Node::Sequence(items) => {
             if items.is_empty() {
                 return Err((
@@ -907,7 +934,7 @@ fn matcher(node: &Node, kind: ValueKind, key: &str) -> Result<Matcher, (usize, S
                 ],
                 ValueKind::Mode | ValueKind::FileType => &["eq", "one_of", "not", "any_of"],
                 ValueKind::List => &["eq", "contains", "matches", "not", "all_of", "any_of"],
-                ValueKind::Text | ValueKind::Version => MATCHER_KEYS,
+                ValueKind::Text | ValueKind::Version | ValueKind::Json => MATCHER_KEYS,
             };
             if !MATCHER_KEYS.contains(&name) {
                 return Err((
@@ -955,6 +982,7 @@ fn matcher(node: &Node, kind: ValueKind, key: &str) -> Result<Matcher, (usize, S
                         ))
                     }
                 },
+                "eq" if kind == ValueKind::Json => Matcher::Eq(json_scalar(mv)),
                 "eq" => Matcher::Eq(typed_scalar(mv, kind, key)?),
                 "contains" => Matcher::Contains(text()?),
                 "starts_with" => Matcher::StartsWith(text()?),
@@ -1024,6 +1052,42 @@ mod tests {
 
     fn first_error(text: &str) -> String {
         load(text).unwrap_err().0[0].to_string()
+    }
+
+    #[test]
+    fn json_values_are_typed() {
+        use crate::matcher::Value;
+        let judge = |spec: &str, found: &str| -> Vec<bool> {
+            load(&format!(
+                "checks:\n  - command: x\n    json_path: .a\n    json: {spec}\n"
+            ))
+            .expect(spec)
+            .iter()
+            .map(|c| {
+                c.expectation
+                    .matcher
+                    .eval(&Value::Json(found.into()))
+                    .unwrap()
+            })
+            .collect()
+        };
+        assert_eq!(judge("8080", "8080"), [true]);
+        assert_eq!(judge("8080", "\"8080\""), [false]);
+        assert_eq!(judge("'8080'", "\"8080\""), [true]);
+        assert_eq!(judge("'8080'", "8080"), [false]);
+        assert_eq!(judge("true", "\"true\""), [false]);
+        assert_eq!(judge("true", "true"), [true]);
+        assert_eq!(judge("1.5", "1.50"), [true]);
+        assert_eq!(judge("[a, b]", "[\"a\",\"b\"]"), [true]);
+        assert_eq!(judge("[a, b]", "[\"b\",\"a\"]"), [false]);
+        assert_eq!(
+            judge("{status: ok, n: 3}", "{\"n\":3,\"status\":\"ok\"}"),
+            [true]
+        );
+        assert_eq!(judge("{eq: [1, 2]}", "[1,2]"), [true]);
+        assert_eq!(judge("{contains: ok}", "\"not ok\""), [true]);
+        assert_eq!(judge("{gt: 3}", "4"), [true]);
+        assert_eq!(judge("{not: 8080}", "\"8080\""), [true]);
     }
 
     #[test]

@@ -6,7 +6,7 @@ infraspec::spec! {
     #[skip("compile check only")]
     #[request(json_path = ".server.port")]
     describe file("/srv/app/config.json") {
-        its(json) { should eq("8080") }
+        its(json) { should eq(8080) }
         its(md5) { should match_regex("^[0-9a-f]{32}$") }
         its(mtime) { should be_gt(0) }
         it { should exist() }
