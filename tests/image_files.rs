@@ -254,9 +254,74 @@ fn bad_image_files_are_clear_errors() {
     }
 }
 
+/// Issue 26, case 17: a symlink loop makes only its own path absent, and
+/// `..` after a link steps back from where the link leads, on a shell-less
+/// `docker:IMAGE` (read through the archive API) as on the image's files.
+fn loops_and_dotdot_read_as_the_kernel_does() {
+    let dir = support::temp_dir();
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(root.join("bin")).unwrap();
+    std::fs::create_dir_all(root.join("d/sub")).unwrap();
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::copy("/bin/busybox", root.join("bin/sleep")).unwrap();
+    std::fs::write(root.join("d/sub/file.txt"), "hello\n").unwrap();
+    std::fs::write(root.join("etc/app.conf"), "box\n").unwrap();
+    std::os::unix::fs::symlink("/d/sub", root.join("l")).unwrap();
+    std::os::unix::fs::symlink("/loop", root.join("loop")).unwrap();
+    let image = format!("infraspec-test/links:{}", std::process::id());
+    let tar = dir.path().join("root.tar");
+    run(Command::new("tar")
+        .arg("-C")
+        .arg(&root)
+        .args(["--owner=0", "--group=0", "-cf"])
+        .arg(&tar)
+        .arg("."));
+    run(Command::new("docker")
+        .args(["import", "-c", "CMD [\"/bin/sleep\", \"3600\"]"])
+        .arg(&tar)
+        .arg(&image));
+    let archive = dir.path().join("links.tar");
+    run(Command::new("docker")
+        .args(["save", "-o"])
+        .arg(&archive)
+        .arg(&image));
+    let spec = temp_file(
+        "links.yaml",
+        "checks:\n  - file: /loop\n    exists: false\n  - file: /etc/app.conf\n    content: {contains: box}\n  - file: /l/../sub/file.txt\n    content: {contains: hello}\n  - file: /sub/file.txt\n    exists: false\n",
+    );
+    let want: Vec<String> = ["pass"; 4].iter().map(|s| s.to_string()).collect();
+    for target in [
+        format!("docker-archive:{}", archive.display()),
+        format!("rootfs:{}", root.display()),
+    ] {
+        let got: Vec<String> = verdicts(&infraspec_offline(&target, &spec))
+            .into_iter()
+            .map(|(_, o)| o)
+            .collect();
+        assert_eq!(got, want, "{target}");
+    }
+    let live = Command::new(env!("CARGO_BIN_EXE_infraspec"))
+        .args([
+            "--format",
+            "json",
+            "--target",
+            &format!("docker:{image}"),
+            spec.to_str().unwrap(),
+        ])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let _ = Command::new("docker").args(["rmi", "-f", &image]).output();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&live.stdout).unwrap_or_else(|e| panic!("{e}: {}", show(&live)));
+    let got: Vec<String> = verdicts(&doc).into_iter().map(|(_, o)| o).collect();
+    assert_eq!(got, want, "docker:{image}: {doc:#}");
+}
+
 infraspec_tests! {
     Docker: [
         the_same_spec_gives_the_same_verdicts_on_every_image_form,
+        loops_and_dotdot_read_as_the_kernel_does,
     ],
     Nothing: [
         bad_image_files_are_clear_errors,

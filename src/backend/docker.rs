@@ -31,6 +31,14 @@ use crate::target::Engine;
 /// Most bytes of a container's filesystem read by export.
 const EXPORT_CAP: u64 = 4 << 30;
 
+/// What the archive API answered for one path.
+enum Archived {
+    Missing,
+    /// A link the engine refused to describe because its resolution loops.
+    Loop,
+    Tar(Vec<u8>),
+}
+
 /// Label on every container infraspec creates.
 pub const MANAGED_LABEL: &str = "org.infraspec.managed";
 const HOST_LABEL: &str = "org.infraspec.host";
@@ -876,15 +884,33 @@ impl Backend for Docker {
                     Err(bollard::errors::Error::DockerResponseServerError {
                         status_code: 404,
                         ..
-                    }) => return Ok(None),
+                    }) => return Ok(Archived::Missing),
+                    // The engine evaluates a link's target to describe it and
+                    // refuses a loop (`evalSymlinksInScope: too many links`,
+                    // its only signal): the path is a link that leads nowhere.
+                    Err(bollard::errors::Error::DockerResponseServerError {
+                        status_code: 500,
+                        message,
+                    }) if message.contains("too many links") => return Ok(Archived::Loop),
                     Err(e) => return Err(e.to_string()),
                 }
             }
-            Ok(Some(buf))
+            Ok(Archived::Tar(buf))
         });
         match bytes.map_err(fail)? {
-            None => Ok(None),
-            Some(tar) => super::first_tar_entry(&tar).map(Some).map_err(fail),
+            Archived::Missing => Ok(None),
+            Archived::Loop => Ok(Some(PathEntry {
+                file_type: "symlink",
+                mode: 0o777,
+                uid: 0,
+                gid: 0,
+                size: 0,
+                mtime: 0,
+                link_target: None,
+                content: Vec::new(),
+                truncated: false,
+            })),
+            Archived::Tar(tar) => super::first_tar_entry(&tar).map(Some).map_err(fail),
         }
     }
 }

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -97,8 +97,10 @@ enum Tree {
         nodes: BTreeMap<String, Node>,
         layers: Vec<Slice>,
     },
-    /// A directory on this machine, read in place.
-    Dir(PathBuf),
+    /// A directory on this machine, read in place, through a descriptor of
+    /// its root: every path is opened by a walk that follows no link, so a
+    /// link swapped in while it is read cannot lead out of the root.
+    Dir(std::os::fd::OwnedFd),
 }
 
 /// An image file, opened.
@@ -136,7 +138,10 @@ impl ImageFile {
         let mut image = ImageFile {
             shown: shown.to_string(),
             format,
-            tree: Tree::Dir(PathBuf::new()),
+            tree: Tree::Layered {
+                nodes: BTreeMap::new(),
+                layers: Vec::new(),
+            },
             config: None,
             names: Vec::new(),
             arch: None,
@@ -148,7 +153,8 @@ impl ImageFile {
                 if !meta.is_dir() {
                     return Err(connect(format!("{path} is not a directory")));
                 }
-                image.tree = Tree::Dir(dir.to_path_buf());
+                let root = nofollow::open_dir(None, path).map_err(|e| connect(io_err(path, e)))?;
+                image.tree = Tree::Dir(root);
             }
             Format::DockerArchive => {
                 let archive = Archive::open(path).map_err(connect)?;
@@ -289,63 +295,183 @@ impl ImageFile {
                     truncated,
                 }))
             }
-            Tree::Dir(root) => {
-                let on_disk = root.join(path.trim_start_matches('/'));
-                let meta = match std::fs::symlink_metadata(&on_disk) {
-                    Ok(m) => m,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-                    Err(e) => return Err(format!("{path}: {e}")),
-                };
-                let ft = meta.file_type();
-                use std::os::unix::fs::FileTypeExt;
-                let file_type = if ft.is_symlink() {
-                    "symlink"
-                } else if ft.is_dir() {
-                    "directory"
-                } else if ft.is_file() {
-                    "file"
-                } else if ft.is_fifo() {
-                    "pipe"
-                } else if ft.is_socket() {
-                    "socket"
-                } else if ft.is_block_device() {
-                    "block"
-                } else {
-                    "char"
-                };
-                let mut content = Vec::new();
-                let mut truncated = false;
-                if file_type == "file" {
-                    let cap = crate::probe::OUTPUT_CAP as u64;
-                    let f = File::open(&on_disk).map_err(|e| format!("{path}: {e}"))?;
-                    f.take(cap)
-                        .read_to_end(&mut content)
-                        .map_err(|e| format!("{path}: {e}"))?;
-                    truncated = meta.len() > cap;
-                }
-                let link_target = if file_type == "symlink" {
-                    Some(
-                        std::fs::read_link(&on_disk)
-                            .map_err(|e| format!("{path}: {e}"))?
-                            .to_string_lossy()
-                            .into_owned(),
-                    )
-                } else {
-                    None
-                };
-                Ok(Some(PathEntry {
-                    file_type,
-                    mode: meta.mode() & 0o7777,
-                    uid: meta.uid() as u64,
-                    gid: meta.gid() as u64,
-                    size: meta.len(),
-                    mtime: meta.mtime(),
-                    link_target,
-                    content,
-                    truncated,
-                }))
-            }
+            Tree::Dir(root) => nofollow::entry(root, path),
         }
+    }
+}
+
+/// Reading a root filesystem in place without following a link out of it.
+///
+/// [`ImageFile`] resolves links itself, inside the root, and asks for paths
+/// whose directories are all real ones. Each component is then opened with
+/// `O_NOFOLLOW` from the descriptor of the one before, starting at the root's
+/// descriptor: a directory swapped for a link meanwhile fails the walk
+/// (`ELOOP`/`ENOTDIR`) instead of leading elsewhere. A regular file's content
+/// is read from a descriptor opened the same way and checked to be the inode
+/// that was described.
+mod nofollow {
+    use std::fs::File;
+    use std::io::Read;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+
+    use super::PathEntry;
+
+    fn open_at(dir: Option<&OwnedFd>, name: &str, flags: libc::c_int) -> std::io::Result<OwnedFd> {
+        let c = std::ffi::CString::new(name).map_err(|_| std::io::ErrorKind::InvalidInput)?;
+        let base = dir.map_or(libc::AT_FDCWD, |d| d.as_raw_fd());
+        // SAFETY: a valid C string and descriptor; the result is checked.
+        let fd = unsafe { libc::openat(base, c.as_ptr(), flags | libc::O_CLOEXEC) };
+        if fd < 0 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            // SAFETY: a descriptor just opened and owned here.
+            Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+        }
+    }
+
+    /// A directory, opened to walk from (links in `path` are followed: the
+    /// root as the user names it).
+    pub(super) fn open_dir(dir: Option<&OwnedFd>, path: &str) -> std::io::Result<OwnedFd> {
+        open_at(dir, path, libc::O_PATH | libc::O_DIRECTORY)
+    }
+
+    /// Opens `path` below `root` following no link; `None` when a
+    /// component does not exist. The parent's descriptor comes along.
+    fn walk(
+        root: &OwnedFd,
+        path: &str,
+        last: libc::c_int,
+    ) -> Result<Option<(OwnedFd, OwnedFd)>, String> {
+        let parts = super::components(path);
+        let mut dir = root.try_clone().map_err(|e| format!("{path}: {e}"))?;
+        let Some((name, dirs)) = parts.split_last() else {
+            let again = dir.try_clone().map_err(|e| format!("{path}: {e}"))?;
+            return Ok(Some((dir, again)));
+        };
+        let changed = |e: std::io::Error| match e.raw_os_error() {
+            Some(libc::ELOOP) | Some(libc::ENOTDIR) => Err(format!(
+                "{path}: a directory on the way is not one any more (changed while it was read)"
+            )),
+            _ => Err(format!("{path}: {e}")),
+        };
+        for d in dirs {
+            dir = match open_at(
+                Some(&dir),
+                d,
+                libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+            ) {
+                Ok(fd) => fd,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return changed(e),
+            };
+        }
+        match open_at(Some(&dir), name, last | libc::O_NOFOLLOW) {
+            Ok(fd) => Ok(Some((dir, fd))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => changed(e),
+        }
+    }
+
+    fn fstat(fd: &OwnedFd) -> std::io::Result<std::fs::Metadata> {
+        // An O_PATH descriptor is fstat-able; std reads its metadata through
+        // a borrowed File without closing it.
+        // SAFETY: the descriptor stays open (owned by `fd`) and the File is
+        // never dropped, so it is not closed twice.
+        let file = std::mem::ManuallyDrop::new(unsafe { File::from_raw_fd(fd.as_raw_fd()) });
+        file.metadata()
+    }
+
+    /// The entry at `path` (every directory on the way a real one), as
+    /// `lstat` and a read of it describe it.
+    pub(super) fn entry(root: &OwnedFd, path: &str) -> Result<Option<PathEntry>, String> {
+        let Some((parent, fd)) = walk(root, path, libc::O_PATH)? else {
+            return Ok(None);
+        };
+        let meta = fstat(&fd).map_err(|e| format!("{path}: {e}"))?;
+        let ft = meta.file_type();
+        let file_type = if ft.is_symlink() {
+            "symlink"
+        } else if ft.is_dir() {
+            "directory"
+        } else if ft.is_file() {
+            "file"
+        } else if ft.is_fifo() {
+            "pipe"
+        } else if ft.is_socket() {
+            "socket"
+        } else if ft.is_block_device() {
+            "block"
+        } else {
+            "char"
+        };
+        let mut content = Vec::new();
+        let mut truncated = false;
+        if file_type == "file" {
+            let name = super::components(path).pop().unwrap_or_default();
+            let readable = open_at(
+                Some(&parent),
+                &name,
+                libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK,
+            )
+            .map_err(|e| format!("{path}: {e}"))?;
+            let file = File::from(readable);
+            let now = file.metadata().map_err(|e| format!("{path}: {e}"))?;
+            if (now.dev(), now.ino()) != (meta.dev(), meta.ino()) {
+                return Err(format!("{path}: replaced while it was read"));
+            }
+            let cap = crate::probe::OUTPUT_CAP as u64;
+            file.take(cap)
+                .read_to_end(&mut content)
+                .map_err(|e| format!("{path}: {e}"))?;
+            truncated = meta.len() > cap;
+        }
+        let link_target = if file_type == "symlink" {
+            let mut buf = vec![0u8; 4096];
+            // SAFETY: readlinkat on an O_PATH descriptor of the link with an
+            // empty name reads that link; the buffer outlives the call.
+            let n = unsafe {
+                libc::readlinkat(
+                    fd.as_raw_fd(),
+                    c"".as_ptr(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                )
+            };
+            if n < 0 {
+                return Err(format!("{path}: {}", std::io::Error::last_os_error()));
+            }
+            buf.truncate(n as usize);
+            Some(String::from_utf8_lossy(&buf).into_owned())
+        } else {
+            None
+        };
+        Ok(Some(PathEntry {
+            file_type,
+            mode: meta.mode() & 0o7777,
+            uid: meta.uid() as u64,
+            gid: meta.gid() as u64,
+            size: meta.len(),
+            mtime: meta.mtime(),
+            link_target,
+            content,
+            truncated,
+        }))
+    }
+
+    /// The names in the real directory `path`, sorted.
+    pub(super) fn children(root: &OwnedFd, path: &str) -> Result<Vec<String>, String> {
+        let Some((_, fd)) = walk(root, path, libc::O_PATH | libc::O_DIRECTORY)? else {
+            return Err(format!("{path}: no such directory"));
+        };
+        // The descriptor's own directory, through its /proc/self/fd link.
+        let mut names: Vec<String> = std::fs::read_dir(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+            .map_err(|e| format!("{path}: {e}"))?
+            .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("{path}: {e}"))?;
+        names.sort();
+        Ok(names)
     }
 }
 
@@ -785,16 +911,7 @@ impl ImageFile {
                     })
                     .collect())
             }
-            Tree::Dir(root) => {
-                let on_disk = root.join(dir.trim_start_matches('/'));
-                let mut names: Vec<String> = std::fs::read_dir(&on_disk)
-                    .map_err(|e| format!("{dir}: {e}"))?
-                    .filter_map(|e| e.ok())
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect();
-                names.sort();
-                Ok(names)
-            }
+            Tree::Dir(root) => nofollow::children(root, dir),
         }
     }
 
@@ -958,5 +1075,64 @@ mod tests {
         assert_eq!(content(&img, "/conf/hostname").as_deref(), Some("inside\n"));
         assert_eq!(content(&img, "/up/hostname").as_deref(), Some("inside\n"));
         assert_eq!(img.read_path("/conf/passwd").unwrap(), None);
+    }
+
+    /// Issue 26, case 16: a writer on this machine swaps a file of the root
+    /// filesystem for a link to a secret outside it, and a directory for a
+    /// link to the secret's directory, while the file is read: no read ever
+    /// returns the secret.
+    #[test]
+    fn a_root_filesystem_swapped_while_read_never_leads_out() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("shadow"), "RUNNER-SECRET\n").unwrap();
+        std::fs::write(outside.path().join("runner-only"), "").unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path().to_path_buf();
+        std::fs::create_dir_all(r.join("etc")).unwrap();
+        std::fs::write(r.join("etc/shadow"), "inside\n").unwrap();
+        let img = ImageFile::open("rootfs:t", Format::Rootfs, r.to_str().unwrap(), None).unwrap();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let swapper = {
+            let (r, stop, secret_dir) = (r.clone(), stop.clone(), outside.path().to_path_buf());
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    n += 1;
+                    // Atomic replacements: a link, then the real file again;
+                    // the directory, then a link to the secret's directory.
+                    let tmp = r.join(format!(".swap{n}"));
+                    let _ = std::os::unix::fs::symlink(secret_dir.join("shadow"), &tmp);
+                    let _ = std::fs::rename(&tmp, r.join("etc/shadow"));
+                    let _ = std::fs::write(&tmp, "inside\n");
+                    let _ = std::fs::rename(&tmp, r.join("etc/shadow"));
+                    let _ = std::fs::rename(r.join("etc"), r.join("etc.real"));
+                    let _ = std::os::unix::fs::symlink(&secret_dir, r.join("etc"));
+                    let _ = std::fs::remove_file(r.join("etc"));
+                    let _ = std::fs::rename(r.join("etc.real"), r.join("etc"));
+                }
+            })
+        };
+        let started = std::time::Instant::now();
+        let mut reads = 0;
+        while started.elapsed() < Duration::from_secs(2) {
+            // Errors and absence are allowed (the file is being swapped);
+            // the secret is not.
+            if let Ok(Some((_, e))) = img.lookup("/etc/shadow") {
+                assert!(
+                    !String::from_utf8_lossy(&e.content).contains("RUNNER-SECRET"),
+                    "read the runner's file through /etc/shadow"
+                );
+                reads += 1;
+            }
+            if let Ok(Some(names)) = img.list_path("/etc") {
+                assert!(
+                    !names.iter().any(|n| n == "runner-only"),
+                    "listed the runner's directory"
+                );
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        swapper.join().unwrap();
+        assert!(reads > 100, "only {reads} reads completed");
     }
 }

@@ -110,26 +110,37 @@ fn present(files: &mut dyn Files, path: &str) -> Result<bool, String> {
 }
 
 /// Follows links from `path` as `stat -L` does: the final entry, and whether
-/// a link was on the way; `None` for a dangling link or nothing.
+/// a link was on the way; `None` for a dangling link, a loop (as `test -e`
+/// sees it: only that path is affected) or nothing. Each step resolves the
+/// directories on the way inside the target as the kernel does (`..` after a
+/// link is the parent of where the link leads, not a textual step back), so
+/// every path a backend is asked for is a real one, with no `..`.
 pub fn follow(files: &mut dyn Files, path: &str) -> Result<(Option<PathEntry>, bool), String> {
     let mut at = path.to_string();
     let mut link = false;
     for _ in 0..40 {
-        match files.entry(&at)? {
+        let Some(real) = crate::backend::resolve_path(&at, false, &mut |p| files.entry(p))? else {
+            return Ok((None, link));
+        };
+        match files.entry(&real)? {
             Some(e) if e.file_type == "symlink" => {
                 link = true;
-                let to = e.link_target.clone().unwrap_or_default();
+                // A link whose target could not be read (the engine refused
+                // it as a loop) leads nowhere.
+                let Some(to) = e.link_target.clone() else {
+                    return Ok((None, true));
+                };
                 at = if to.starts_with('/') {
                     to
                 } else {
-                    let dir = at.rsplit_once('/').map_or("", |(d, _)| d);
+                    let dir = real.rsplit_once('/').map_or("", |(d, _)| d);
                     format!("{dir}/{to}")
                 };
             }
             found => return Ok((found, link)),
         }
     }
-    Err(format!("{path}: too many levels of symbolic links"))
+    Ok((None, true))
 }
 
 /// The canonical path (`readlink -f`): every link resolved; an error (with
@@ -383,6 +394,9 @@ pub fn answer(probe: &Probe, files: &mut dyn Files) -> Option<ProbeOutput> {
         ["readlink", "--", path] => match files.entry(path) {
             Ok(Some(e)) => match e.link_target {
                 Some(t) => ok(format!("{t}\n").into_bytes()),
+                None if e.file_type == "symlink" => fail(format!(
+                    "{path}: the link's target could not be read (it loops)"
+                )),
                 None => fail(String::new()),
             },
             Ok(None) => missing(path),
@@ -441,6 +455,25 @@ mod tests {
 
     impl Files for Fake {
         fn entry(&mut self, path: &str) -> Result<Option<PathEntry>, String> {
+            // Directories above listed paths are there, as in a real tree.
+            let implied = path == "/"
+                || self
+                    .0
+                    .iter()
+                    .any(|(p, _, _)| p.starts_with(&format!("{path}/")));
+            if implied && !self.0.iter().any(|(p, _, _)| *p == path) {
+                return Ok(Some(PathEntry {
+                    file_type: "directory",
+                    mode: 0o755,
+                    uid: 0,
+                    gid: 0,
+                    size: 0,
+                    mtime: 0,
+                    link_target: None,
+                    content: vec![],
+                    truncated: false,
+                }));
+            }
             Ok(self
                 .0
                 .iter()
@@ -497,6 +530,34 @@ mod tests {
         assert_eq!(version("libc6:amd64"), Some("2.36-9"));
         assert_eq!(version("tzdata"), Some("2024a-0"));
         assert_eq!(version("gone"), None);
+    }
+
+    /// Issue 26, case 17: a loop makes only its own path absent (as `test
+    /// -e` says), and `..` after a link steps back from where the link leads.
+    #[test]
+    fn a_loop_is_absent_alone_and_dotdot_follows_the_kernel() {
+        let mut files = Fake(vec![
+            ("/loop", "symlink", "/loop"),
+            ("/a", "symlink", "b"),
+            ("/b", "symlink", "a"),
+            ("/l", "symlink", "/d/sub"),
+            ("/d/sub/file.txt", "file", "hello"),
+            ("/etc/hostname", "file", "box"),
+        ]);
+        let paths = [
+            "/loop",
+            "/a",
+            "/etc/hostname",
+            "/l/../sub/file.txt",
+            "/sub/file.txt",
+            "/loop/x",
+        ];
+        let text = run(
+            crate::resource::file::stat_probe(paths.into_iter()),
+            &mut files,
+        );
+        let flags = text.lines().next().unwrap();
+        assert_eq!(flags, "441100", "{text}");
     }
 
     #[test]
