@@ -24,9 +24,18 @@ enum Format {
 
 impl Format {
     fn render(self, reports: &[infraspec::TargetReport]) -> String {
+        self.render_shard(reports, None)
+    }
+
+    /// Renders one shard of a run: a JSON report says which it is.
+    fn render_shard(
+        self,
+        reports: &[infraspec::TargetReport],
+        shard: Option<&report::json::Shard>,
+    ) -> String {
         match self {
             Format::Human => report::human::render(reports),
-            Format::Json => report::json::render(reports),
+            Format::Json => report::json::render_shard(reports, shard),
             Format::Junit => report::junit::render(reports),
             Format::Tap => report::tap::render(reports),
         }
@@ -289,11 +298,15 @@ fn merge(args: Vec<std::ffi::OsString>) -> anyhow::Result<u8> {
     cli.color
         .apply(cli.output.is_none() && std::io::stdout().is_terminal());
     let mut reports = Vec::new();
+    let mut shards = Vec::new();
     for path in &cli.reports {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {shown}"))?;
-        reports.extend(report::json::parse(&text, &shown).map_err(anyhow::Error::msg)?);
+        let text = read_capped(path, &shown)?;
+        let (shard, read) = report::json::parse_shard(&text, &shown).map_err(anyhow::Error::msg)?;
+        shards.push((shown, shard));
+        reports.extend(read);
     }
+    report::json::check_shards(&shards).map_err(anyhow::Error::msg)?;
     let text = cli.format.render(&reports);
     match &cli.output {
         Some(path) => std::fs::write(path, &text)
@@ -303,6 +316,47 @@ fn merge(args: Vec<std::ffi::OsString>) -> anyhow::Result<u8> {
         }
     }
     Ok(report::exit_code(&reports) as u8)
+}
+
+/// A report file's text, refused at once when it is larger than any report
+/// infraspec writes could sensibly be (`/dev/zero` is not read to its end).
+fn read_capped(path: &std::path::Path, shown: &str) -> anyhow::Result<String> {
+    use std::io::Read;
+    const CAP: u64 = 256 << 20;
+    let file = std::fs::File::open(path).with_context(|| format!("cannot read {shown}"))?;
+    if file.metadata().is_ok_and(|m| m.is_file() && m.len() > CAP) {
+        anyhow::bail!("{shown} is larger than 256 MiB: not an infraspec report");
+    }
+    let mut bytes = Vec::new();
+    file.take(CAP + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {shown}"))?;
+    if bytes.len() as u64 > CAP {
+        anyhow::bail!("{shown} is larger than 256 MiB: not an infraspec report");
+    }
+    String::from_utf8(bytes).with_context(|| format!("{shown} is not UTF-8 text"))
+}
+
+/// The identity of a sharded run, the same on every shard: a digest of every
+/// target before the split (as the split orders them) and of every check.
+fn run_identity(target_keys: &[String], checks: &[infraspec::spec::Check]) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    let mut keys = target_keys.to_vec();
+    keys.sort();
+    for k in &keys {
+        h.update(k.as_bytes());
+        h.update([0u8]);
+    }
+    h.update([1u8]);
+    for c in checks {
+        h.update(c.name().as_bytes());
+        h.update([0u8]);
+    }
+    h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn shard(text: &str) -> Result<(usize, usize), String> {
@@ -320,14 +374,16 @@ fn shard(text: &str) -> Result<(usize, usize), String> {
 /// Which targets shard `k` of `n` checks: the targets are ordered by their
 /// label and full description (options included), so that the split does not
 /// depend on the order they were listed in, and dealt out in turn.
+fn shard_key(target: &Target, label: &Option<String>) -> String {
+    format!(
+        "{}\0{:?}",
+        label.clone().unwrap_or_else(|| target.to_string()),
+        target
+    )
+}
+
 fn shard_of(targets: &[Target], labels: &[Option<String>], (k, n): (usize, usize)) -> Vec<bool> {
-    let key = |i: usize| {
-        format!(
-            "{}\0{:?}",
-            labels[i].clone().unwrap_or_else(|| targets[i].to_string()),
-            targets[i]
-        )
-    };
+    let key = |i: usize| shard_key(&targets[i], &labels[i]);
     let mut order: Vec<usize> = (0..targets.len()).collect();
     order.sort_by_key(|&i| key(i));
     let mut keep = vec![false; targets.len()];
@@ -390,6 +446,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         labels.push(None);
     }
     let mut empty_shard = false;
+    let all_targets: Vec<String> = targets
+        .iter()
+        .zip(&labels)
+        .map(|(t, l)| shard_key(t, l))
+        .collect();
     if let Some(shard) = cli.shard {
         let keep = shard_of(&targets, &labels, shard);
         let total = targets.len();
@@ -545,17 +606,22 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     while infraspec::backend::docker::interrupted() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+    let shard = cli.shard.map(|(index, of)| report::json::Shard {
+        index,
+        of,
+        run: run_identity(&all_targets, &checks),
+    });
     for (path, format) in [
         (&cli.junit, Format::Junit),
         (&cli.json, Format::Json),
         (&cli.tap, Format::Tap),
     ] {
         if let Some(path) = path {
-            std::fs::write(path, format.render(&reports))
+            std::fs::write(path, format.render_shard(&reports, shard.as_ref()))
                 .with_context(|| format!("failed to write {}", path.display()))?;
         }
     }
-    let text = cli.format.render(&reports);
+    let text = cli.format.render_shard(&reports, shard.as_ref());
     match &cli.output {
         Some(path) => std::fs::write(path, &text)
             .with_context(|| format!("failed to write {}", path.display()))?,

@@ -686,3 +686,62 @@ fn spec_mistakes_get_a_suggestion_and_a_missing_file_says_so() {
         "{stderr}"
     );
 }
+
+#[test]
+fn merge_needs_every_shard_of_one_run_once() {
+    let dir = TempDir::new("shards");
+    let inventory = dir.write("fleet.txt", "local name=a\nlocal name=b\n");
+    let shard = |k: &str, check: &str, file: &str| {
+        let out = infraspec(
+            &dir.0,
+            &[
+                "--inventory",
+                &inventory,
+                "--shard",
+                k,
+                "--format",
+                "json",
+                "-o",
+                file,
+                "-c",
+                check,
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        dir.0.join(file).to_str().unwrap().to_string()
+    };
+    let one = shard("1/2", "file: /", "one.json");
+    let two = shard("2/2", "file: /", "two.json");
+    let other = shard("2/2", "file: /etc", "other.json");
+    let merge = |files: &[&str]| {
+        let mut args = vec!["merge", "--format", "json"];
+        args.extend(files);
+        infraspec(&dir.0, &args)
+    };
+    let whole = merge(&[&one, &two]);
+    assert_eq!(whole.status.code(), Some(0), "{}", text(&whole.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&whole.stdout).unwrap();
+    assert_eq!(doc["summary"]["passed"], 2, "{doc:#}");
+    for (files, said) in [
+        (vec![one.as_str()], "shard(s) 2/2 of run"),
+        (vec![one.as_str(), one.as_str()], "shard 1/2 is given twice"),
+        (
+            vec![one.as_str(), other.as_str()],
+            "other.json is shard 2/2 of another run",
+        ),
+    ] {
+        let out = merge(&files);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{files:?}: {}",
+            text(&out.stdout)
+        );
+        assert!(
+            text(&out.stderr).contains(said),
+            "{files:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(out.stdout.is_empty(), "{files:?}: nothing is reported");
+    }
+}

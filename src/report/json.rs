@@ -19,8 +19,25 @@ use crate::spec::{Check, Expectation, Origin, Property, Resource, ResourceKind};
 #[derive(Serialize, Deserialize)]
 struct Doc {
     version: u32,
+    /// Present on the report of one shard of a run (`--shard K/N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    shard: Option<Shard>,
     targets: Vec<Target>,
     summary: Summary,
+}
+
+/// Which part of a sharded run a report holds: shard `index` of `of`, and the
+/// run's identity (a digest of every target of the run, before the split, and
+/// of every check), the same on every shard of one run and different for
+/// another spec or fleet. `infraspec merge` needs each shard of one run once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// K, from 1.
+    pub index: usize,
+    /// N.
+    pub of: usize,
+    /// The run's identity.
+    pub run: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -75,8 +92,14 @@ struct JsonOrigin {
 
 /// Renders the run as JSON.
 pub fn render(reports: &[TargetReport]) -> String {
+    render_shard(reports, None)
+}
+
+/// Renders one shard of a run as JSON, saying which it is.
+pub fn render_shard(reports: &[TargetReport], shard: Option<&Shard>) -> String {
     let doc = Doc {
         version: 1,
+        shard: shard.cloned(),
         targets: reports.iter().map(target).collect(),
         summary: Summary::of(reports),
     };
@@ -138,6 +161,11 @@ fn target(t: &TargetReport) -> Target {
 /// keep their names, outcomes and where they were written; `file` names the
 /// report in errors.
 pub fn parse(text: &str, file: &str) -> Result<Vec<TargetReport>, String> {
+    parse_shard(text, file).map(|(_, reports)| reports)
+}
+
+/// Reads a JSON report back with the shard it says it holds, if any.
+pub fn parse_shard(text: &str, file: &str) -> Result<(Option<Shard>, Vec<TargetReport>), String> {
     let doc: Doc = serde_json::from_str(text)
         .map_err(|e| format!("{file} is not an infraspec JSON report: {e}"))?;
     if doc.version != 1 {
@@ -146,7 +174,9 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<TargetReport>, String> {
             doc.version
         ));
     }
-    doc.targets
+    let shard = doc.shard;
+    let reports = doc
+        .targets
         .into_iter()
         .map(|t| {
             let results = t
@@ -167,7 +197,64 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<TargetReport>, String> {
                 },
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok((shard, reports))
+}
+
+/// Checks that reports to be merged are either runs of their own (no shard)
+/// or every shard of one run, once each: a shard missing, given twice, of
+/// another run or of another split is an error naming it.
+pub fn check_shards(shards: &[(String, Option<Shard>)]) -> Result<(), String> {
+    let sharded: Vec<(&String, &Shard)> = shards
+        .iter()
+        .filter_map(|(f, s)| s.as_ref().map(|s| (f, s)))
+        .collect();
+    let Some((first_file, first)) = sharded.first() else {
+        return Ok(());
+    };
+    if let Some((file, _)) = shards.iter().find(|(_, s)| s.is_none()) {
+        return Err(format!(
+            "{file} is a whole run's report and {first_file} one shard's: merge the shards of one run, or whole runs"
+        ));
+    }
+    let mut seen: Vec<Option<&String>> = vec![None; first.of];
+    for (file, s) in &sharded {
+        if s.run != first.run || s.of != first.of {
+            return Err(format!(
+                "{file} is shard {}/{} of another run ({}) than {first_file} (shard {}/{} of {}): same spec and targets on every shard",
+                s.index, s.of, s.run, first.index, first.of, first.run
+            ));
+        }
+        match seen.get_mut(s.index.wrapping_sub(1)) {
+            Some(Some(before)) => {
+                return Err(format!(
+                    "shard {}/{} is given twice: {before} and {file}",
+                    s.index, s.of
+                ))
+            }
+            Some(slot) => *slot = Some(file),
+            None => {
+                return Err(format!(
+                    "{file}: shard {}/{} is out of range",
+                    s.index, s.of
+                ))
+            }
+        }
+    }
+    let missing: Vec<String> = seen
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.is_none())
+        .map(|(i, _)| format!("{}/{}", i + 1, first.of))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "shard(s) {} of run {} missing: a merge of part of a run would report part of the fleet as all of it",
+            missing.join(", "),
+            first.run
+        ));
+    }
+    Ok(())
 }
 
 fn result(c: JsonCheck) -> Result<CheckResult, String> {
@@ -272,6 +359,45 @@ mod tests {
             super::super::exit_code(&back),
             super::super::exit_code(&reports)
         );
+    }
+
+    #[test]
+    fn a_merge_needs_every_shard_of_one_run_once() {
+        let shard = |i, of, run: &str| {
+            Some(Shard {
+                index: i,
+                of,
+                run: run.into(),
+            })
+        };
+        let files = |list: Vec<Option<Shard>>| -> Vec<(String, Option<Shard>)> {
+            list.into_iter()
+                .enumerate()
+                .map(|(i, s)| (format!("r{i}.json"), s))
+                .collect()
+        };
+        assert!(check_shards(&files(vec![shard(1, 2, "a"), shard(2, 2, "a")])).is_ok());
+        assert!(check_shards(&files(vec![None, None])).is_ok());
+        let missing = check_shards(&files(vec![shard(1, 2, "a")])).unwrap_err();
+        assert!(
+            missing.contains("shard(s) 2/2 of run a missing"),
+            "{missing}"
+        );
+        let twice = check_shards(&files(vec![shard(1, 2, "a"), shard(1, 2, "a")])).unwrap_err();
+        assert!(
+            twice.contains("given twice: r0.json and r1.json"),
+            "{twice}"
+        );
+        let foreign = check_shards(&files(vec![shard(1, 2, "a"), shard(2, 2, "b")])).unwrap_err();
+        assert!(
+            foreign.contains("r1.json is shard 2/2 of another run"),
+            "{foreign}"
+        );
+        let mixed = check_shards(&files(vec![shard(1, 1, "a"), None])).unwrap_err();
+        assert!(mixed.contains("r1.json is a whole run's report"), "{mixed}");
+        // A shard read back keeps what it said.
+        let text = render_shard(&[], shard(2, 3, "x").as_ref());
+        assert_eq!(parse_shard(&text, "s.json").unwrap().0, shard(2, 3, "x"));
     }
 
     #[test]
