@@ -703,7 +703,35 @@ fn d_image() -> String {
     format!("docker:{}", docker::DEBIAN)
 }
 
+/// Issue 26, case 4: as a non-root checking user, a /proc mounted
+/// `hidepid=2` hides other users' processes, and a 0600 /proc/sys entry
+/// cannot be read: neither is absence. Local, in a private mount namespace
+/// with its own /proc, checking as `nobody`.
+fn issue26_04_what_is_hidden_from_the_user_is_no_absence() {
+    let mut sleeper = Command::new("sleep").arg("300").spawn().expect("sleep");
+    let script = format!(
+        "mount -t proc -o hidepid=2 proc /proc && exec setpriv --reuid=65534 --regid=65534 --clear-groups \
+         {} --format json -c '{{process: sleep, running: false}}' -c '{{process: sleep, count: 0}}' \
+         -c '{{kernel_param: kernel.cad_pid, exists: false}}' -c \"{{kernel_param: kernel.cad_pid, value: {{matches: '.'}}}}\" \
+         -c '{{kernel_param: kernel.ostype, value: Linux}}'",
+        env!("CARGO_BIN_EXE_infraspec")
+    );
+    let out = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    let all = outcomes(&out);
+    let got: Vec<&str> = all.iter().map(|(_, o, _)| o.as_str()).collect();
+    assert_eq!(got, ["error", "error", "fail", "error", "pass"], "{all:#?}");
+    assert!(all[0].2.contains("hidepid"), "{all:#?}");
+    assert!(all[3].2.contains("permission denied"), "{all:#?}");
+}
+
 infraspec_tests! {
+    Root: [issue26_04_what_is_hidden_from_the_user_is_no_absence],
     Nothing: [
         case01_a_checked_command_cannot_forge_other_results,
         case01_bytes_pushed_into_the_batch_output_pass_nothing,

@@ -14,8 +14,16 @@ pub fn param_path(name: &str) -> String {
     format!("/proc/sys/{}", name.replace('.', "/"))
 }
 
+/// Reads a parameter: exit 2 when there is none, 3 when it is there but
+/// the checking user may not read it (a 0600 entry), else `cat`'s status.
+const PARAM: &str = r#"if [ ! -e "$1" ]; then exit 2; fi
+if [ ! -r "$1" ]; then exit 3; fi
+exec cat -- "$1""#;
+
 pub fn param_probe(name: &str) -> Probe {
-    Probe::argv(["cat".to_string(), "--".into(), param_path(name)])
+    let path = param_path(name);
+    let shown = format!("cat -- {}", crate::probe::display_word(&path));
+    Probe::script(PARAM, [path], shown)
 }
 
 pub fn observe_param(
@@ -25,22 +33,20 @@ pub fn observe_param(
 ) -> Result<Observed, Early> {
     let need = Need::KernelParam(name.to_string());
     let out = obs.raw(&need)?;
-    let exists = out.status == 0;
-    match property {
-        Property::Exists => Ok(Value::Bool(exists).into()),
-        Property::Value if exists => {
+    match (property, out.status) {
+        (Property::Exists, 0 | 3) => Ok(Value::Bool(true).into()),
+        (Property::Exists, 2) => Ok(Value::Bool(false).into()),
+        (Property::Value, 2) => Err(Early::Fail("no such kernel parameter".into())),
+        (Property::Value, 0) => {
             // Multi-value parameters are tab-separated, as sysctl prints them.
             Ok(Value::Text(stdout_text(out).trim_end_matches('\n').to_string()).into())
         }
-        Property::Value => {
-            let stderr = out.stderr_excerpt();
-            if stderr.contains("No such file") {
-                Err(Early::Fail("no such kernel parameter".into()))
-            } else {
-                Err(Early::Error(obs.failure(&need, out)))
-            }
-        }
-        other => Err(Early::Error(format!(
+        (Property::Value, 3) => Err(Early::Error(format!(
+            "permission denied: the checking user may not read {} (check as root: ?sudo=true)",
+            param_path(name)
+        ))),
+        (Property::Exists | Property::Value, _) => Err(Early::Error(obs.failure(&need, out))),
+        (other, _) => Err(Early::Error(format!(
             "kernel_param has no property {other}"
         ))),
     }

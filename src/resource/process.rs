@@ -20,12 +20,54 @@ pub struct Proc {
     pub ppid: u32,
 }
 
-/// Reads every `/proc/PID/status`, after a first line naming the batch
-/// shell that runs it (the snippet's parent), so that the batch's own
-/// processes can be left out of the table.
+/// A first line naming the batch shell that runs the read (the snippet's
+/// parent), so that the batch's own processes can be left out; `Hidden:` with
+/// the options of a /proc mounted `hidepid` (and `Groups:`, the checking
+/// user's groups), where other users' processes are hidden; then every
+/// `/proc/PID/status`.
+const HIDDEN_AND_TABLE: &str = r#"echo "Batch:	$PPID"
+while read -r _ _ _ _ m _ r; do
+  [ "$m" = /proc ] || continue
+  case $r in *hidepid=[12]*|*hidepid=invisible*|*hidepid=noaccess*) echo "Hidden:	$r"; echo "Groups:	$(id -G 2>/dev/null)";; esac
+done </proc/self/mountinfo 2>/dev/null
+cat /proc/[0-9]*/status 2>/dev/null
+:"#;
+
+/// Why the process table is not the whole of it for the checking user
+/// (`uid`): /proc mounted `hidepid=1|2` shows other users' processes to root
+/// and to the `gid=` group only. `None` when the table is whole.
+pub fn hidden(text: &str, uid: Option<u32>) -> Option<String> {
+    let line = |key: &str| {
+        text.lines()
+            .take_while(|l| !l.starts_with("Name:"))
+            .find_map(|l| l.strip_prefix(key))
+            .map(str::trim)
+    };
+    let options = line("Hidden:")?;
+    if uid == Some(0) {
+        return None;
+    }
+    let gid = options
+        .split([',', ' '])
+        .find_map(|o| o.strip_prefix("gid="));
+    let groups = line("Groups:").unwrap_or_default();
+    if gid.is_some_and(|g| groups.split(' ').any(|mine| mine == g)) {
+        return None;
+    }
+    let hidepid = options
+        .split([',', ' '])
+        .find(|o| o.starts_with("hidepid="))
+        .unwrap_or("hidepid");
+    Some(format!(
+        "the process table is incomplete: /proc is mounted with {hidepid}, so the checking user sees \
+         only its own processes; check as root (?sudo=true){}",
+        gid.map(|g| format!(" or as a member of group {g} (/proc's gid=)"))
+            .unwrap_or_default()
+    ))
+}
 pub fn probe() -> Probe {
     Probe::script(
-        "echo \"Batch:\t$PPID\"; cat /proc/[0-9]*/status 2>/dev/null; :",
+        HIDDEN_AND_TABLE,
         Vec::<String>::new(),
         "cat /proc/[0-9]*/status",
     )
@@ -126,7 +168,11 @@ pub fn table<'s>(obs: &'s Observations<'_>) -> Result<&'s Vec<Proc>, String> {
         // Processes that end between the glob and the read make cat complain;
         // the snippet ends with `:` so the rest of the table still counts.
         let out = obs.ok(&Need::Processes)?;
-        Ok(parse(&stdout_text(out)))
+        let text = stdout_text(out);
+        if let Some(why) = hidden(&text, obs.facts.uid) {
+            return Err(why);
+        }
+        Ok(parse(&text))
     })
 }
 
@@ -248,6 +294,22 @@ pub fn observe(obs: &Observations<'_>, name: &str, property: Property) -> Result
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_hidden_process_table_is_no_answer_but_for_root_and_the_gid_group() {
+        let text = "Batch:\t7\nHidden:\t- proc proc rw,nosuid,nodev,noexec,relatime,hidepid=2,gid=27\nGroups:\t33 100\nName:\tsh\n";
+        let why = super::hidden(text, Some(33)).unwrap();
+        assert!(
+            why.contains("hidepid=2") && why.contains("group 27"),
+            "{why}"
+        );
+        assert_eq!(super::hidden(text, Some(0)), None);
+        let member = text.replace("Groups:\t33 100", "Groups:\t33 27");
+        assert_eq!(super::hidden(&member, Some(33)), None);
+        assert_eq!(super::hidden("Batch:\t7\nName:\tsh\n", Some(33)), None);
+        // Not known to be root: not whole.
+        assert!(super::hidden(text, None).is_some());
+    }
+
     #[test]
     fn args_leave_out_processes_the_table_leaves_out() {
         let table = super::parse("Batch:\t7\nName:\tnginx\nState:\tS\nPid:\t10\nPPid:\t1\nUid:\t0\t0\t0\t0\nName:\tsh\nState:\tS\nPid:\t7\nPPid:\t1\nUid:\t0\t0\t0\t0\n");
