@@ -730,6 +730,38 @@ fn issue26_04_what_is_hidden_from_the_user_is_no_absence() {
     assert!(all[3].2.contains("permission denied"), "{all:#?}");
 }
 
+/// Issue 26, case 18: an owner or group name with a space (`domain users`
+/// on SSSD and AD hosts) is read whole, and breaks no other path's check.
+fn issue26_18_names_with_spaces_are_read_whole() {
+    let c = run_with(&[], docker::DEBIAN, &["sleep", "600"]);
+    let setup = docker_cmd(&[
+        "exec",
+        &c.0,
+        "sh",
+        "-c",
+        "echo 'domain users:x:5000:' >> /etc/group && echo 'jane doe:x:5001:5000::/:/bin/sh' >> /etc/passwd \
+         && touch /srv/shared && chown 5001:5000 /srv/shared",
+    ]);
+    assert!(setup.status.success(), "{}", show(&setup));
+    let target = format!("docker://{}", c.0);
+    let out = infraspec(
+        &[
+            "--format",
+            "json",
+            "--target",
+            &target,
+            "-c",
+            "{file: /srv/shared, group: domain users, owner: jane doe}",
+            "-c",
+            "{file: /etc/passwd, owner: root, group: root}",
+        ],
+        &[],
+    );
+    let all = outcomes(&out);
+    let got: Vec<&str> = all.iter().map(|(_, o, _)| o.as_str()).collect();
+    assert_eq!(got, ["pass", "pass", "pass", "pass"], "{all:#?}");
+}
+
 infraspec_tests! {
     Root: [issue26_04_what_is_hidden_from_the_user_is_no_absence],
     Nothing: [
@@ -755,5 +787,6 @@ infraspec_tests! {
         issue26_03_a_full_tmp_is_no_absence,
         issue26_05_a_stale_pid_file_is_no_proof,
         issue26_13_args_leave_out_the_batch,
+        issue26_18_names_with_spaces_are_read_whole,
     ],
 }

@@ -694,6 +694,31 @@ fn a_server_that_stops_answering_is_detected_within_the_connect_timeout() {
     );
 }
 
+/// Issue 26, case 18: a fake sudo that prints what looks like infraspec's
+/// sudo prompt and reads nothing never gets the password: the prompt is
+/// random for each run.
+fn a_fake_sudo_prompt_never_gets_the_password() {
+    let s = sshd::start();
+    let canary = format!("/tmp/infraspec-canary-fake-{}", std::process::id());
+    let fake = s.exec(
+        "printf '#!/bin/sh\\nprintf \"[infraspec-sudo-password]\" >&2\\nwhile [ \"$1\" != -- ]; do shift; done; shift\\nexec \"$@\"\\n' > /usr/local/bin/sudo && chmod 0755 /usr/local/bin/sudo",
+    );
+    assert!(fake.status.success(), "{}", show(&fake));
+    let password = format!("touch {canary}");
+    let out = s.infraspec(
+        &["--target", "ssh://box?sudo=true", "-c", "{command: 'true'}"],
+        &[("INFRASPEC_SUDO_PASSWORD", &password)],
+    );
+    let _ = s.exec("rm -f /usr/local/bin/sudo");
+    let ran = s.exec(&format!("test -e {canary}"));
+    assert!(
+        !ran.status.success(),
+        "the sudo password ran as a command: {}",
+        show(&out)
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+}
+
 infraspec_tests! {
     Ssh: [
         key_auth_through_an_ssh_config_alias,
@@ -714,6 +739,7 @@ infraspec_tests! {
         shards_of_a_fleet_merge_into_the_whole_run,
         proxy_jump_reaches_what_only_the_bastion_sees,
         a_sudo_password_is_never_run_as_shell_text,
+        a_fake_sudo_prompt_never_gets_the_password,
         a_server_that_stops_answering_is_detected_within_the_connect_timeout,
     ],
 }

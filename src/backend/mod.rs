@@ -332,7 +332,17 @@ pub fn first_tar_entry(tar: &[u8]) -> Result<PathEntry, String> {
     let mut truncated = false;
     if file_type == "file" {
         let cap = crate::probe::OUTPUT_CAP as u64;
-        let _ = (&mut entry).take(cap).read_to_end(&mut content);
+        (&mut entry)
+            .take(cap)
+            .read_to_end(&mut content)
+            .map_err(|e| format!("reading the file from the archive failed: {e}"))?;
+        // A tar stream that ends early is a cut answer, not a short file.
+        if (content.len() as u64) < size.min(cap) {
+            return Err(format!(
+                "the archive holds {} of the file's {size} bytes: it was cut",
+                content.len()
+            ));
+        }
         truncated = size > cap;
     }
     Ok(PathEntry {
@@ -411,6 +421,24 @@ pub fn connect(target: &Target, opts: &ConnectOptions) -> Result<Box<dyn Backend
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_cut_archive_entry_is_an_error_not_a_short_file() {
+        let mut header = tar::Header::new_gnu();
+        header.set_path("f").unwrap();
+        header.set_size(1000);
+        header.set_mode(0o644);
+        header.set_cksum();
+        let mut whole = Vec::new();
+        {
+            let mut b = tar::Builder::new(&mut whole);
+            b.append(&header, &[7u8; 1000][..]).unwrap();
+            b.finish().unwrap();
+        }
+        assert_eq!(super::first_tar_entry(&whole).unwrap().content.len(), 1000);
+        let cut = &whole[..512 + 300];
+        assert!(super::first_tar_entry(cut).is_err());
+    }
+
     #[test]
     fn read_capped_keeps_the_cap_and_drains_the_rest() {
         let data = vec![7u8; 300_000];

@@ -118,6 +118,10 @@ pub struct Ssh {
     shown: String,
     session: Mutex<Session>,
     sudo: Option<Vec<String>>,
+    /// The prompt sudo is told to print when it wants the password, random
+    /// for each run: the password is sent only after it was seen, so it is
+    /// never text a shell could read.
+    sudo_prompt: String,
     sudo_password: Option<String>,
     command_timeout: Option<Duration>,
     /// A second handle on the session's socket, to wait for the server
@@ -319,10 +323,13 @@ impl Ssh {
             .map_err(|m| fail(format!("authentication as {user} failed: {m}")))?;
         session.set_keepalive(true, keepalive_interval(connect_timeout).as_secs() as u32);
 
+        // A prompt of this run's own: text that merely looks like a sudo
+        // prompt (a fake sudo, a login script) never gets the password.
+        let sudo_prompt = format!("[infraspec-sudo-{}]", crate::probe::nonce());
         let sudo = opts.sudo.then(|| {
             let mut argv = vec!["sudo".to_string()];
             if std::env::var_os(SUDO_PASSWORD_ENV).is_some() {
-                argv.extend(["-S".into(), "-p".into(), SUDO_PROMPT.into()]);
+                argv.extend(["-S".into(), "-p".into(), sudo_prompt.clone()]);
             } else {
                 argv.push("-n".into());
             }
@@ -337,6 +344,7 @@ impl Ssh {
             shown: shown.to_string(),
             session: Mutex::new(session),
             sudo,
+            sudo_prompt,
             sudo_password: std::env::var(SUDO_PASSWORD_ENV).ok(),
             command_timeout: opts.timeout,
             peer,
@@ -480,9 +488,6 @@ fn authenticate(
     ))
 }
 
-/// The prompt sudo is told to print when it wants the password: the password
-/// is sent only after this was seen, so it is never text a shell could read.
-const SUDO_PROMPT: &str = "[infraspec-sudo-password]";
 /// Printed (on stderr) by the command sudo starts, before it reads its input.
 const SUDO_READY: &str = "[infraspec-sudo-ready]";
 
@@ -513,8 +518,8 @@ impl Ssh {
                 return Ok(rest);
             }
             if !sent {
-                if let Some(at) = find(&seen, SUDO_PROMPT.as_bytes()) {
-                    seen.drain(..at + SUDO_PROMPT.len());
+                if let Some(at) = find(&seen, self.sudo_prompt.as_bytes()) {
+                    seen.drain(..at + self.sudo_prompt.len());
                     channel
                         .write_all(format!("{password}\n").as_bytes())
                         .map_err(|e| format!("sending the sudo password: {e}"))?;

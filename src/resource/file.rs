@@ -65,12 +65,12 @@ for f do
 done
 echo
 echo "$a"
-[ "$#" -eq 0 ] || exec stat -L -c '%f %u %g %s %Y %U %G' -- "$@""#;
+[ "$#" -eq 0 ] || exec stat -L -c '%f %u %g %s %Y %U:%G' -- "$@""#;
 
 pub fn stat_probe<'a>(paths: impl Iterator<Item = &'a str>) -> Probe {
     let paths: Vec<String> = paths.map(str::to_string).collect();
     let shown = format!(
-        "stat -L -c '%f %u %g %s %Y %U %G' -- {}",
+        "stat -L -c '%f %u %g %s %Y %U:%G' -- {}",
         paths
             .iter()
             .map(|p| crate::probe::display_word(p))
@@ -93,24 +93,28 @@ fn file_type(raw_mode: u32) -> &'static str {
     }
 }
 
-/// Parses one `stat -c '%f %u %g %s %Y %U %G'` line.
+/// Parses one `stat -c '%f %u %g %s %Y %U:%G'` line. Owner and group names
+/// may hold spaces (`domain users` on SSSD and AD hosts) but never a colon
+/// (the passwd and group databases' separator): the five numbers come first,
+/// then the names split at the colon.
 pub fn parse_stat_line(line: &str) -> Option<Stat> {
-    let f: Vec<&str> = line.split(' ').collect();
-    if f.len() != 7 {
+    let f: Vec<&str> = line.splitn(6, ' ').collect();
+    let [raw, uid, gid, size, mtime, names] = f[..] else {
         return None;
-    }
-    let raw = u32::from_str_radix(f[0], 16).ok()?;
+    };
+    let (owner, group) = names.split_once(':')?;
+    let raw = u32::from_str_radix(raw, 16).ok()?;
     Some(Stat {
         file_type: file_type(raw),
         link: false,
-        mtime: f[4].parse().ok()?,
+        mtime: mtime.parse().ok()?,
         access: None,
         mode: raw & 0o7777,
-        uid: f[1].parse().ok()?,
-        gid: f[2].parse().ok()?,
-        size: f[3].parse().ok()?,
-        owner: f[5].to_string(),
-        group: f[6].to_string(),
+        uid: uid.parse().ok()?,
+        gid: gid.parse().ok()?,
+        size: size.parse().ok()?,
+        owner: owner.to_string(),
+        group: group.to_string(),
     })
 }
 
@@ -419,10 +423,17 @@ mod tests {
 
     #[test]
     fn busybox_stat_output_from_alpine() {
-        let st = parse_stat_line("41ed 0 0 4096 1700000000 root root").unwrap();
+        let st = parse_stat_line("41ed 0 0 4096 1700000000 root:root").unwrap();
         assert_eq!((st.file_type, st.mode), ("directory", 0o755));
-        let sticky = parse_stat_line("43ff 0 0 4096 1700000000 root root").unwrap();
+        let sticky = parse_stat_line("43ff 0 0 4096 1700000000 root:root").unwrap();
         assert_eq!(sticky.mode, 0o1777);
+        // Names with spaces, as SSSD and AD give them.
+        let ad = parse_stat_line("81a4 1215 513 10 1700000000 jane doe:domain users").unwrap();
+        assert_eq!(
+            (ad.owner.as_str(), ad.group.as_str(), ad.gid),
+            ("jane doe", "domain users", 513)
+        );
+        assert_eq!(parse_stat_line("81a4 0 0 10 1700000000 root root"), None);
     }
 
     #[test]

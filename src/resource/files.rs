@@ -220,11 +220,7 @@ fn pacman_list(files: &mut dyn Files) -> Result<Option<String>, String> {
 }
 
 /// What the enablement script prints, from the same paths.
-fn enabled_on_disk(files: &mut dyn Files, name: &str) -> Result<String, String> {
-    let unit = match name.rsplit_once('.') {
-        Some((_, "service" | "socket" | "timer" | "target" | "mount" | "path")) => name.to_string(),
-        _ => format!("{name}.service"),
-    };
+fn enabled_on_disk(files: &mut dyn Files, name: &str, unit: &str) -> Result<String, String> {
     let mut out = String::new();
     let is_dir = |files: &mut dyn Files, d: &str| -> Result<bool, String> {
         Ok(matches!(follow(files, d)?.0, Some(e) if e.file_type == "directory"))
@@ -341,7 +337,7 @@ pub fn answer(probe: &Probe, files: &mut dyn Files) -> Option<ProbeOutput> {
                         let (owner, group) =
                             (id_name(files, true, e.uid), id_name(files, false, e.gid));
                         lines.push_str(&format!(
-                            "{:x} {} {} {} {} {owner} {group}\n",
+                            "{:x} {} {} {} {} {owner}:{group}\n",
                             type_bits | e.mode,
                             e.uid,
                             e.gid,
@@ -435,8 +431,8 @@ pub fn answer(probe: &Probe, files: &mut dyn Files) -> Option<ProbeOutput> {
             Ok(None) => missing(path),
             Err(e) => fail(e),
         },
-        ["sh", "-c", snippet, "sh", name] if *snippet == super::service::ENABLED_ON_DISK => {
-            match enabled_on_disk(files, name) {
+        ["sh", "-c", snippet, "sh", name, unit] if *snippet == super::service::ENABLED_ON_DISK => {
+            match enabled_on_disk(files, name, unit) {
                 Ok(t) => ok(t.into_bytes()),
                 Err(e) => fail(e),
             }

@@ -141,10 +141,9 @@ pub fn sysv_runlevels_probe() -> Probe {
 /// systemd|sysv|openrc` for each init system whose configuration directory
 /// exists, `unit PATH` for a unit file, `masked`, `wants PATH` for a unit
 /// link, `initd` for an init script, `rc PATH` for an rc start link, `openrc
-/// PATH` for a runlevel entry. Shell builtins only, but for `readlink` on a
-/// unit that is a link.
-pub(crate) const ENABLED_ON_DISK: &str = r#"n=$1; u=$n
-case $n in *.service|*.socket|*.timer|*.target|*.mount|*.path) ;; *) u=$n.service;; esac
+/// PATH` for a runlevel entry. `$1` is the service, `$2` its unit. Shell
+/// builtins only, but for `readlink` on a unit that is a link.
+pub(crate) const ENABLED_ON_DISK: &str = r#"n=$1; u=$2
 for d in /etc/systemd/system /run/systemd/system /usr/lib/systemd/system /lib/systemd/system; do
   [ -d "$d" ] && echo "dir systemd"
   if [ -e "$d/$u" ] || [ -h "$d/$u" ]; then echo "unit $d/$u"; fi
@@ -164,10 +163,12 @@ for l in /etc/runlevels/*/"$n"; do
 done
 :"#;
 
+/// The script takes the service's name and its unit's ([`unit_name`], the
+/// one list of unit suffixes).
 pub fn enabled_on_disk_probe(name: &str) -> Probe {
     Probe::script(
         ENABLED_ON_DISK,
-        [name],
+        [name.to_string(), unit_name(name)],
         format!(
             "ls /etc/systemd/system/*.wants/{n} /etc/rc[2-5].d/S??{n} /etc/runlevels/*/{n}",
             n = crate::probe::display_word(name)
@@ -521,6 +522,11 @@ mod tests {
     fn unit_names() {
         assert_eq!(unit_name("nginx"), "nginx.service");
         assert_eq!(unit_name("docker.socket"), "docker.socket");
+        assert_eq!(
+            unit_name("proc-sys-fs-binfmt_misc.automount"),
+            "proc-sys-fs-binfmt_misc.automount"
+        );
+        assert_eq!(unit_name("user.slice"), "user.slice");
     }
 
     #[test]
