@@ -60,6 +60,10 @@ pub struct Probe {
     /// Reads the process or socket tables: runs before every other probe of
     /// its batch, with nothing else of infraspec's running.
     alone: bool,
+    /// A command the spec's author wrote: it runs in the target's own
+    /// environment and locale. infraspec's own probes run with `LC_ALL=C`,
+    /// so that what they print reads the same on every target.
+    user: bool,
 }
 
 impl Probe {
@@ -78,6 +82,7 @@ impl Probe {
             timeout_secs: Self::DEFAULT_TIMEOUT.as_secs(),
             cap: OUTPUT_CAP,
             alone: false,
+            user: false,
         }
     }
 
@@ -97,6 +102,7 @@ impl Probe {
             timeout_secs: Self::DEFAULT_TIMEOUT.as_secs(),
             cap: OUTPUT_CAP,
             alone: false,
+            user: false,
         }
     }
 
@@ -120,6 +126,13 @@ impl Probe {
     pub fn alone(mut self) -> Self {
         self.alone = true;
         self.timeout_secs = 0;
+        self
+    }
+
+    /// The same probe, as a command the spec's author wrote: it keeps the
+    /// target's locale (infraspec's own probes run with `LC_ALL=C`).
+    pub fn by_user(mut self) -> Self {
+        self.user = true;
         self
     }
 
@@ -278,7 +291,8 @@ pub fn nonce() -> String {
 /// redirection that fails on the special builtin `:` ends a POSIX shell, and a
 /// full disk must cost one probe, not the batch.
 ///
-/// `p I TIMEOUT CAP ARGV…` runs ARGV with stdin from /dev/null and stdout and
+/// `p I TIMEOUT CAP USER ARGV…` runs ARGV (with `LC_ALL=C` unless USER is 1:
+/// a command the spec's author wrote) with stdin from /dev/null and stdout and
 /// stderr to fresh files, and appends `I STATUS KILLED CAP` to its lane's
 /// status file (`I lost` when its files cannot be created, `I late` when the
 /// batch's deadline passed before it could start). KILLED is 1 when the
@@ -327,14 +341,14 @@ S=
 command -v sleep >/dev/null 2>&1 && S=1
 L=0
 p() {
-  i=$1; t=$2; c=$3; shift 3
+  i=$1; t=$2; c=$3; u=$4; shift 4
   if [ -e "$T/stop" ]; then echo "$i late" >>"$T/s$L"; return; fi
   o="$T/$i.o"; e="$T/$i.e"
   if ! { true >"$o" && true >"$e"; } 2>/dev/null; then echo "$i lost" >>"$T/s$L"; return; fi
   if [ "$L" -eq 0 ]; then
-    "$@" </dev/null >"$o" 2>"$e"; s=$?
+    if [ "$u" = 1 ]; then "$@" </dev/null >"$o" 2>"$e"; else LC_ALL=C "$@" </dev/null >"$o" 2>"$e"; fi; s=$?
   else
-    "$@" </dev/null >"$o" 2>"$e" &
+    if [ "$u" = 1 ]; then "$@" </dev/null >"$o" 2>"$e" & else LC_ALL=C "$@" </dev/null >"$o" 2>"$e" & fi
     x=$!
     echo "$x $t $i" >"$T/c$L"
     wait "$x"; s=$?
@@ -467,7 +481,12 @@ pub fn render(probes: &[Probe], nonce: &str, schedule: Schedule) -> String {
     ));
     s.push_str(PRELUDE);
     let line = |s: &mut String, i: usize, probe: &Probe| {
-        s.push_str(&format!("p {i} {} {}", probe.timeout_secs, probe.cap));
+        s.push_str(&format!(
+            "p {i} {} {} {}",
+            probe.timeout_secs,
+            probe.cap,
+            u8::from(probe.user)
+        ));
         for arg in &probe.argv {
             s.push(' ');
             s.push_str(&quote(arg));
@@ -828,6 +847,28 @@ mod tests {
             (7, &b"x y\n"[..])
         );
         assert_eq!(got[2].as_ref().unwrap().status, 127);
+    }
+
+    /// Issue 26, case 18: infraspec's own probes read the C locale; a
+    /// command the spec's author wrote keeps the target's.
+    #[test]
+    fn own_probes_run_in_the_c_locale_and_user_commands_in_the_targets() {
+        let probes = vec![
+            Probe::argv(["sh", "-c", "echo \"$LC_ALL\""]),
+            Probe::argv(["sh", "-c", "echo \"$LC_ALL\""]).by_user(),
+            // Read first, alone, in the script's own shell (lane 0).
+            Probe::argv(["sh", "-c", "echo \"$LC_ALL\""]).alone(),
+        ];
+        for lanes in [1, 2] {
+            let schedule = Schedule::new(Some(lanes), Duration::from_secs(60));
+            let got = run_scheduled(&probes, &[("LC_ALL", "xx_XX.UTF-8")], schedule).0;
+            let text =
+                |i: usize| String::from_utf8_lossy(&got[i].as_ref().unwrap().stdout).into_owned();
+            assert_eq!(
+                (text(0), text(1)),
+                ("C\n".to_string(), "xx_XX.UTF-8\n".to_string())
+            );
+        }
     }
 
     #[test]

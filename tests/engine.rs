@@ -41,7 +41,7 @@ fn debian(argv: &[String], _round: usize) -> Answer {
             for p in paths {
                 if p.starts_with("/etc") {
                     flags.push('1');
-                    lines.push_str("81a4 0 0 1267 root root\n");
+                    lines.push_str("81a4 0 0 1267 1700000000 root:root\n");
                 } else {
                     flags.push('0');
                 }
@@ -355,7 +355,7 @@ fn on_a_systemd_host_the_container_aware_example_is_all_evaluated() {
         ["sh", "-c", script, "sh"] if *script == infraspec::resource::kernel::MODULES => {
             ok(fixture("proc/modules-debian-12.txt"))
         }
-        ["cat", "--", "/proc/sys/kernel/ostype"] => ok("Linux\n"),
+        ["sh", "-c", _, "sh", "/proc/sys/kernel/ostype"] => ok("Linux\n"),
         ["systemctl", "show", ..] => ok(
             "Id=chrony.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\n\n\
              Id=nginx.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\n",

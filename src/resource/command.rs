@@ -13,7 +13,7 @@ use crate::probe::Probe;
 use crate::spec::Property;
 
 pub fn probe(command: &str, timeout: Option<Duration>, cap: usize) -> Probe {
-    let probe = Probe::argv(["sh", "-c", command]).with_cap(cap);
+    let probe = Probe::argv(["sh", "-c", command]).with_cap(cap).by_user();
     match timeout {
         Some(t) => probe.with_timeout(t),
         None => probe,

@@ -94,7 +94,8 @@ pub fn probes_of(script: &str) -> (String, Vec<Vec<String>>) {
         if quotes.is_multiple_of(2) {
             let words = unquote_words(&pending);
             let index: usize = words[1].parse().expect("probe index");
-            probes.push((index, words[4..].to_vec()));
+            // p INDEX TIMEOUT CAP USER ARGV…
+            probes.push((index, words[5..].to_vec()));
             pending.clear();
         }
     }
