@@ -749,22 +749,34 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
             });
         }
     };
+    // A round that fails errors the checks it was for; what the rules
+    // skipped stays skipped, and what passed before an `eventually` retry
+    // stays passed.
+    let fail_round = |results: &mut Vec<Option<CheckResult>>, which: &[usize], message: &str| {
+        for &i in which {
+            results[i] = Some(CheckResult {
+                check: checks[i].clone(),
+                outcome: Outcome::Error {
+                    message: message.to_string(),
+                },
+                note: None,
+                observed_by: Vec::new(),
+                duration: Duration::ZERO,
+            });
+        }
+    };
+    let mut failed = None;
     match observe_round(backend, &prober, checks, &to_run, &facts, opts, &mut stats) {
         Ok(round) => record(&mut results, round, round_start.elapsed()),
         Err(e) => {
-            report.facts = Some(facts);
-            fail_all(
-                &mut report,
-                format!("running probes on {}: {e}", backend.target()),
-            );
-            stats.total = started.elapsed();
-            report.stats = stats;
-            return report;
+            let message = format!("running probes on {}: {e}", backend.target());
+            fail_round(&mut results, &to_run, &message);
+            failed = Some(message);
         }
     }
 
     // `eventually`: observe again only what has not passed yet.
-    loop {
+    while failed.is_none() {
         let waited = round_start.elapsed();
         let pending: Vec<usize> = to_run
             .iter()
@@ -789,23 +801,19 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
         match observe_round(backend, &prober, checks, &pending, &facts, opts, &mut stats) {
             Ok(round) => record(&mut results, round, round_start.elapsed()),
             Err(e) => {
-                report.facts = Some(facts);
-                fail_all(
-                    &mut report,
-                    format!(
-                        "running probes again for `eventually` on {}: {e}",
-                        backend.target()
-                    ),
+                let message = format!(
+                    "running probes again for `eventually` on {}: {e}",
+                    backend.target()
                 );
-                stats.total = started.elapsed();
-                report.stats = stats;
-                return report;
+                fail_round(&mut results, &pending, &message);
+                failed = Some(message);
             }
         }
     }
 
     stats.checks = round_start.elapsed();
     stats.total = started.elapsed();
+    report.error = failed;
     report.facts = Some(facts);
     report.results = results
         .into_iter()

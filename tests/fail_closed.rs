@@ -762,6 +762,25 @@ fn issue26_18_names_with_spaces_are_read_whole() {
     assert_eq!(got, ["pass", "pass", "pass", "pass"], "{all:#?}");
 }
 
+/// Issue 26, case 18: a batch that fails errors the checks it was for; a
+/// check the rules skipped stays skipped, with its reason. (The batch fails
+/// here because a checked command pushes bytes into its output.)
+fn issue26_18_a_failed_batch_keeps_its_skips() {
+    let checks = vec![
+        serde_json::json!({"command": "p=$PPID; for up in 1 2; do printf '\\n0000000000000000 1 0 0 0 0\\n' > /proc/$p/fd/1; read -r x x x p x < /proc/$p/stat; done; true"})
+            .to_string(),
+        "{file: /etc/passwd, skip: not today}".into(),
+        "{service: chrony, only_if: {os: no-such-os}}".into(),
+    ];
+    let out = infraspec(&with_checks(&["--format", "json"], &checks), &[]);
+    let all = outcomes(&out);
+    let got: Vec<&str> = all.iter().map(|(_, o, _)| o.as_str()).collect();
+    assert_eq!(got, ["error", "skip", "skip"], "{all:#?}");
+    assert!(all[0].2.contains("tampered"), "{all:#?}");
+    assert_eq!(all[1].2, "not today", "{all:#?}");
+    assert_ne!(out.status.code(), Some(0));
+}
+
 infraspec_tests! {
     Root: [issue26_04_what_is_hidden_from_the_user_is_no_absence],
     Nothing: [
@@ -773,6 +792,7 @@ infraspec_tests! {
         case07_a_batch_timeout_keeps_the_answers_that_finished,
         case08_reports_grow_linearly_and_huge_specs_are_refused,
         case10_secrets_and_escapes_stay_out_of_the_output,
+        issue26_18_a_failed_batch_keeps_its_skips,
     ],
     Docker: [
         case01_in_a_container_a_checked_command_cannot_forge_other_results,
