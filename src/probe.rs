@@ -471,12 +471,18 @@ impl Schedule {
 /// rest run in `schedule.lanes` lanes at the same time.
 pub fn render(probes: &[Probe], nonce: &str, schedule: Schedule) -> String {
     let (alone, rest): (Vec<_>, Vec<_>) = probes.iter().enumerate().partition(|(_, p)| p.alone);
-    let lanes = schedule.lanes.max(1).min(rest.len());
+    // infraspec's own probes run, and are measured and printed, before any
+    // command of the spec's author runs: nothing such a command can reach
+    // (its descriptors, its directory) then holds an own probe's unread output.
+    let (own, user): (Vec<_>, Vec<_>) = rest.iter().copied().partition(|(_, p)| !p.user);
+    let own_lanes = schedule.lanes.max(1).min(own.len());
+    let user_lanes = schedule.lanes.max(1).min(user.len());
     let mut s = String::with_capacity(PRELUDE.len() + 512 + probes.len() * 64);
     s.push_str("{\n");
     s.push_str(&format!(
-        "N={nonce}\nprintf '\\n%s start\\n' \"$N\"\nD={}\nK={lanes}\nW={}\n",
+        "N={nonce}\nprintf '\\n%s start\\n' \"$N\"\nD={}\nK={}\nW={}\n",
         &self::nonce()[..16],
+        own_lanes + user_lanes,
         schedule.deadline_secs.max(1)
     ));
     s.push_str(PRELUDE);
@@ -497,7 +503,7 @@ pub fn render(probes: &[Probe], nonce: &str, schedule: Schedule) -> String {
         line(&mut s, *i, probe);
     }
     s.push_str("E=0\ne\n");
-    if lanes > 0 {
+    if !rest.is_empty() {
         // Reads that cannot block need no watchdog; the runner's timeout
         // for the whole batch still bounds them.
         if rest.iter().any(|(_, p)| p.timeout_secs > 0) {
@@ -505,22 +511,28 @@ pub fn render(probes: &[Probe], nonce: &str, schedule: Schedule) -> String {
         } else {
             s.push_str("V=\n");
         }
-        s.push_str("P=\n");
-        for lane in 0..lanes {
-            s.push_str(&format!("(\nL={}\n", lane + 1));
-            for (i, probe) in rest.iter().skip(lane).step_by(lanes) {
-                line(&mut s, *i, probe);
+        // Each group in lanes of its own numbers, printed when it is done.
+        for (group, lanes, first) in [(&own, own_lanes, 1), (&user, user_lanes, own_lanes + 1)] {
+            if lanes == 0 {
+                continue;
             }
-            s.push_str(") </dev/null &\nP=\"$P $!\"\n");
+            s.push_str("P=\n");
+            for lane in 0..lanes {
+                s.push_str(&format!("(\nL={}\n", first + lane));
+                for (i, probe) in group.iter().skip(lane).step_by(lanes) {
+                    line(&mut s, *i, probe);
+                }
+                s.push_str(") </dev/null &\nP=\"$P $!\"\n");
+            }
+            s.push_str("for x in $P; do wait \"$x\"; done\n");
+            let these: Vec<String> = (first..first + lanes).map(|l| l.to_string()).collect();
+            s.push_str(&format!("E=\"{}\"\ne\n", these.join(" ")));
         }
-        s.push_str("for x in $P; do wait \"$x\"; done\n");
         // The watchdog is stopped without a signal it could miss (a TERM
         // that arrives before a subshell has reset its traps is lost): it
         // sees `end` before and after each `sleep`, and the current `sleep`
         // is killed so that it does not wait for it.
         s.push_str("[ -z \"$V\" ] || { true >\"$T/end\"; z=; read -r z <\"$T/zw\" 2>/dev/null && kill -KILL \"$z\" 2>/dev/null; wait \"$V\"; }\n");
-        let all: Vec<String> = (1..=lanes).map(|l| l.to_string()).collect();
-        s.push_str(&format!("E=\"{}\"\ne\n", all.join(" ")));
     }
     s.push_str(&format!(
         "printf '\\n%s done %s\\n' \"$N\" {}\n}}\n",

@@ -781,6 +781,42 @@ fn issue26_18_a_failed_batch_keeps_its_skips() {
     assert_ne!(out.status.code(), Some(0));
 }
 
+/// A checked command that finds the batch's private directory through its own
+/// stdout and, for three seconds, appends a forged package line to every
+/// other output file in it.
+const APPENDER: &str = r#"me=$(readlink /proc/$$/fd/1); d=${me%/*}; end=$(($(date +%s) + 3))
+while [ "$(date +%s)" -lt "$end" ]; do
+  for f in "$d"/*.o; do [ "$f" = "$me" ] || printf 'infraspec-forged-pkg\tinstall ok installed\t1.0\tamd64\n' >> "$f"; done
+done
+true"#;
+
+fn no_forged_package(target: Option<&str>) {
+    let mut args = vec!["--format", "json"];
+    if let Some(t) = target {
+        args.extend(["--target", t]);
+    }
+    let checks = vec![
+        serde_json::json!({"command": APPENDER}).to_string(),
+        "{package: infraspec-forged-pkg, installed: false}".to_string(),
+    ];
+    let out = infraspec(&with_checks(&args, &checks), &[]);
+    let all = outcomes(&out);
+    let forged = outcome_of(&all, "package infraspec-forged-pkg");
+    assert_eq!(forged.1, "pass", "{target:?}: {all:#?}");
+}
+
+/// Issue 26, case 6: infraspec's own probes are measured and printed before
+/// any checked command runs, so a checked command cannot append to their
+/// output.
+fn issue26_06_a_checked_command_cannot_append_to_own_probes() {
+    no_forged_package(None);
+}
+
+fn issue26_06_in_a_container_a_checked_command_cannot_append_to_own_probes() {
+    let c = run_with(&[], docker::DEBIAN, &["sleep", "600"]);
+    no_forged_package(Some(&format!("docker://{}", c.0)));
+}
+
 infraspec_tests! {
     Root: [issue26_04_what_is_hidden_from_the_user_is_no_absence],
     Nothing: [
@@ -793,6 +829,7 @@ infraspec_tests! {
         case08_reports_grow_linearly_and_huge_specs_are_refused,
         case10_secrets_and_escapes_stay_out_of_the_output,
         issue26_18_a_failed_batch_keeps_its_skips,
+        issue26_06_a_checked_command_cannot_append_to_own_probes,
     ],
     Docker: [
         case01_in_a_container_a_checked_command_cannot_forge_other_results,
@@ -808,5 +845,6 @@ infraspec_tests! {
         issue26_05_a_stale_pid_file_is_no_proof,
         issue26_13_args_leave_out_the_batch,
         issue26_18_names_with_spaces_are_read_whole,
+        issue26_06_in_a_container_a_checked_command_cannot_append_to_own_probes,
     ],
 }
