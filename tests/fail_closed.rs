@@ -590,37 +590,62 @@ fn case10_escapes_in_a_containers_facts_stay_out_of_the_terminal() {
     );
 }
 
-/// Issue 26, case 3: a /tmp that fills up during the batch. A probe whose
-/// output could not be written reads as empty, and empty `getent` output is
-/// "no such user": every answer given after the filesystem filled is an
-/// error, never absence. One CPU, so one lane runs the probes in order.
+/// Issue 26, case 3: a nearly full /tmp on the target. A probe whose output
+/// could not be written reads as empty, and empty `getent` output is "no
+/// such user". Here the batch's directory is on a 1 MiB tmpfs (a private
+/// mount namespace) and, in one lane, a probe fills it: the `getent` after it
+/// is an error saying the directory was full, never an empty answer.
 fn issue26_03_a_full_tmp_is_no_absence() {
-    let c = run_with(
-        &["--cpuset-cpus=0", "--tmpfs", "/tmp:rw,size=1m"],
-        docker::DEBIAN,
-        &["sleep", "600"],
+    use infraspec::probe::{self, Probe, Schedule};
+    let probes = vec![
+        Probe::argv(["sh", "-c", "true"]),
+        Probe::argv([
+            "sh",
+            "-c",
+            "head -c 2000000 /dev/zero > \"$TMPDIR/fill\"; true",
+        ]),
+        Probe::argv(["getent", "passwd", "root"]),
+    ];
+    let nonce = probe::nonce();
+    let script = probe::render(
+        &probes,
+        &nonce,
+        Schedule {
+            lanes: 1,
+            deadline_secs: 60,
+        },
     );
-    let target = format!("docker://{}", c.0);
-    let out = infraspec(
-        &[
-            "--format",
-            "json",
-            "--target",
-            &target,
-            "-c",
-            "{command: 'true'}",
-            "-c",
-            "{command: 'head -c 2000000 /dev/zero > /tmp/fill; true'}",
-            "-c",
-            "{user: nobody, exists: false}",
-        ],
-        &[],
-    );
-    let all = outcomes(&out);
-    let nobody = outcome_of(&all, "user nobody");
-    // Either this probe's own answer says the directory was full, or (when
-    // the status line could not be written either) the batch lost it.
-    assert_eq!(nobody.1, "error", "{all:#?}");
+    let dir = support::temp_dir();
+    let mnt = dir.path().to_str().unwrap().to_string();
+    let mut child = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(format!(
+            "mount -t tmpfs -o size=1m none '{mnt}' && TMPDIR='{mnt}' exec sh"
+        ))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("unshare");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let answers = probe::parse(&out.stdout, &nonce, &probes).expect("frames");
+    let root = answers[2]
+        .as_ref()
+        .map(|a| String::from_utf8_lossy(&a.stdout).into_owned());
+    match &root {
+        Err(why) => assert!(why.contains("was full"), "{why}"),
+        Ok(text) => panic!(
+            "the getent after the disk filled answered {text:?}: {}",
+            show(&out)
+        ),
+    }
 }
 
 /// Issue 26, case 5: without an init system, a pid file proves a service
@@ -818,7 +843,10 @@ fn issue26_06_in_a_container_a_checked_command_cannot_append_to_own_probes() {
 }
 
 infraspec_tests! {
-    Root: [issue26_04_what_is_hidden_from_the_user_is_no_absence],
+    Root: [
+        issue26_03_a_full_tmp_is_no_absence,
+        issue26_04_what_is_hidden_from_the_user_is_no_absence,
+    ],
     Nothing: [
         case01_a_checked_command_cannot_forge_other_results,
         case01_bytes_pushed_into_the_batch_output_pass_nothing,
@@ -841,7 +869,6 @@ infraspec_tests! {
         case09_no_throwaway_container_survives_a_signal,
         case09_the_reaper_spares_runs_that_may_be_alive,
         case10_escapes_in_a_containers_facts_stay_out_of_the_terminal,
-        issue26_03_a_full_tmp_is_no_absence,
         issue26_05_a_stale_pid_file_is_no_proof,
         issue26_13_args_leave_out_the_batch,
         issue26_18_names_with_spaces_are_read_whole,
