@@ -318,12 +318,330 @@ fn loops_and_dotdot_read_as_the_kernel_does() {
     assert_eq!(got, want, "docker:{image}: {doc:#}");
 }
 
+/// A raw tar header, as hostile archives are made by hand: `ustar` adds the
+/// USTAR magic (a V7 header has none).
+fn raw_header(name: &str, typeflag: u8, size: u64, link: &str, ustar: bool) -> Vec<u8> {
+    let mut b = vec![0u8; 512];
+    b[..name.len()].copy_from_slice(name.as_bytes());
+    let executable = typeflag == b'5' || name.starts_with("bin/");
+    let mode: &[u8] = if executable { b"0000755" } else { b"0000644" };
+    b[100..107].copy_from_slice(mode);
+    b[108..115].copy_from_slice(b"0000000");
+    b[116..123].copy_from_slice(b"0000000");
+    b[124..135].copy_from_slice(format!("{size:011o}").as_bytes());
+    b[136..147].copy_from_slice(b"14000000000");
+    b[156] = typeflag;
+    b[157..157 + link.len()].copy_from_slice(link.as_bytes());
+    if ustar {
+        b[257..263].copy_from_slice(b"ustar\0");
+        b[263..265].copy_from_slice(b"00");
+    }
+    b[148..156].copy_from_slice(b"        ");
+    let sum: u32 = b.iter().map(|&x| u32::from(x)).sum();
+    b[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    b
+}
+
+fn padded(data: &[u8]) -> Vec<u8> {
+    let mut v = data.to_vec();
+    v.resize(data.len().div_ceil(512) * 512, 0);
+    v
+}
+
+/// PAX records, in the order given (duplicates kept).
+fn pax(records: &[(&str, &str)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (k, v) in records {
+        let body = format!(" {k}={v}\n");
+        let mut len = body.len() + 1;
+        while format!("{len}{body}").len() != len {
+            len += 1;
+        }
+        out.extend_from_slice(format!("{len}{body}").as_bytes());
+    }
+    out
+}
+
+/// A tar of entries (header, data) and the two zero blocks.
+fn tar_of(entries: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (h, d) in entries {
+        out.extend(h);
+        out.extend(padded(d));
+    }
+    out.extend([0u8; 1024]);
+    out
+}
+
+fn file(name: &str, data: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    (
+        raw_header(name, b'0', data.len() as u64, "", true),
+        data.to_vec(),
+    )
+}
+
+fn pax_entry(records: &[(&str, &str)], ustar: bool) -> (Vec<u8>, Vec<u8>) {
+    let data = pax(records);
+    (
+        raw_header("PaxHeaders/x", b'x', data.len() as u64, "", ustar),
+        data,
+    )
+}
+
+/// A `docker save`-shaped archive of `layers` (gzip-compressed where the
+/// bool says so) with their diff_ids, tagged `tag`.
+fn docker_archive(path: &Path, layers: &[(Vec<u8>, bool)], tag: &str) {
+    use sha2::Digest;
+    let hex = |b: &[u8]| -> String {
+        sha2::Sha256::digest(b)
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect()
+    };
+    let diff_ids: Vec<String> = layers
+        .iter()
+        .map(|(plain, _)| format!("sha256:{}", hex(plain)))
+        .collect();
+    let config = serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {"Cmd": ["/bin/sleep", "3600"]},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+    })
+    .to_string();
+    let config_name = format!("{}.json", hex(config.as_bytes()));
+    let mut entries = vec![file(&config_name, config.as_bytes())];
+    let mut names = Vec::new();
+    for (i, (plain, gzip)) in layers.iter().enumerate() {
+        let stored = if *gzip {
+            gzip_members(plain)
+        } else {
+            plain.clone()
+        };
+        let name = format!("layer{i}.tar");
+        entries.push(file(&name, &stored));
+        names.push(name);
+    }
+    let manifest = serde_json::json!([{"Config": config_name, "RepoTags": [tag], "Layers": names}])
+        .to_string();
+    entries.push(file("manifest.json", manifest.as_bytes()));
+    std::fs::write(path, tar_of(&entries)).unwrap();
+}
+
+/// `data` gzip-compressed as two members (the second half in its own).
+fn gzip_members(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = Vec::new();
+    let half = (data.len() / 2 / 512) * 512;
+    for part in [&data[..half], &data[half..]] {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(part).unwrap();
+        out.extend(e.finish().unwrap());
+    }
+    out
+}
+
+/// Issue 26, case 15: hostile layer constructions that a reader unlike Go's
+/// archive/tar, or an applier unlike containerd's, reads differently from
+/// the engine. For each, the engine (`docker load`, then `docker:IMAGE`
+/// through its archive API) and infraspec's reading of the archive agree,
+/// and the engine does see /etc/evil.
+fn hostile_layers_read_as_the_engine_reads_them() {
+    let dir = support::temp_dir();
+    let busybox = std::fs::read("/bin/busybox").unwrap();
+    let base = tar_of(&[
+        (raw_header("bin/", b'5', 0, "", true), vec![]),
+        (raw_header("etc/", b'5', 0, "", true), vec![]),
+        file("bin/sleep", &busybox),
+    ]);
+    let evil = b"evil\n".to_vec();
+    let sparse_map = padded(b"1\n0\n5\n");
+    let mut sparse_data = sparse_map.clone();
+    sparse_data.extend(&evil);
+    // (what, hostile layers, gzip them, engines disagree so infraspec refuses)
+    let cases: Vec<(&str, Vec<Vec<u8>>, bool, bool)> = vec![
+        (
+            "the last of duplicate PAX path records wins",
+            vec![tar_of(&[
+                pax_entry(&[("path", "etc/decoy"), ("path", "etc/evil")], true),
+                file("short", &evil),
+            ])],
+            false,
+            false,
+        ),
+        (
+            "the last of duplicate PAX size records wins",
+            vec![tar_of(&[
+                pax_entry(&[("size", "1024"), ("size", "5")], true),
+                (raw_header("etc/evil", b'0', 0, "", true), evil.clone()),
+            ])],
+            false,
+            false,
+        ),
+        (
+            "a PAX header without the ustar magic still applies",
+            vec![tar_of(&[
+                pax_entry(&[("path", "etc/evil")], false),
+                file("decoy", &evil),
+            ])],
+            false,
+            false,
+        ),
+        (
+            "a GNU sparse 1.0 file takes its real name",
+            vec![tar_of(&[
+                pax_entry(
+                    &[
+                        ("GNU.sparse.major", "1"),
+                        ("GNU.sparse.minor", "0"),
+                        ("GNU.sparse.name", "etc/evil"),
+                        ("GNU.sparse.realsize", "5"),
+                    ],
+                    true,
+                ),
+                (
+                    raw_header(
+                        "GNUSparseFile.0/evil",
+                        b'0',
+                        sparse_data.len() as u64,
+                        "",
+                        true,
+                    ),
+                    sparse_data.clone(),
+                ),
+            ])],
+            false,
+            false,
+        ),
+        (
+            "a file written through a link made earlier in the same layer",
+            vec![tar_of(&[
+                (raw_header("lnk", b'2', 0, "/etc", true), vec![]),
+                file("lnk/evil", &evil),
+            ])],
+            false,
+            true,
+        ),
+        (
+            "a file written through a link of a lower layer",
+            vec![
+                tar_of(&[(raw_header("lnk2", b'2', 0, "/etc", true), vec![])]),
+                tar_of(&[file("lnk2/evil", &evil)]),
+            ],
+            false,
+            true,
+        ),
+        (
+            "a layer of several gzip members",
+            vec![tar_of(&[
+                file("pad", &vec![b'x'; 8192]),
+                file("etc/evil", &evil),
+            ])],
+            true,
+            false,
+        ),
+    ];
+    let spec = temp_file(
+        "evil.yaml",
+        "checks:\n  - file: /etc/evil\n    content: {contains: evil}\n",
+    );
+    for (n, (what, hostile, gzip, disagree)) in cases.into_iter().enumerate() {
+        let tag = format!("infraspec-test/hostile-{n}:{}", std::process::id());
+        let archive = dir.path().join(format!("hostile-{n}.tar"));
+        let mut layers = vec![(base.clone(), false)];
+        layers.extend(hostile.into_iter().map(|l| (l, gzip)));
+        docker_archive(&archive, &layers, &tag);
+        if disagree {
+            // Docker refuses a layer written through a link of its own and
+            // shadows a lower layer's link with a directory; containerd
+            // follows both links. No answer is read from such an image.
+            let out = Command::new(env!("CARGO_BIN_EXE_infraspec"))
+                .args(["--target", &format!("docker-archive:{}", archive.display())])
+                .arg(&spec)
+                .env("NO_COLOR", "1")
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(2), "{what}: {}", show(&out));
+            assert!(
+                support::text(&out.stdout).contains("written through the link"),
+                "{what}: {}",
+                show(&out)
+            );
+            continue;
+        }
+        run(Command::new("docker")
+            .args(["load", "-q", "-i"])
+            .arg(&archive));
+        let live = Command::new(env!("CARGO_BIN_EXE_infraspec"))
+            .args([
+                "--format",
+                "json",
+                "--target",
+                &format!("docker:{tag}"),
+                spec.to_str().unwrap(),
+            ])
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let _ = Command::new("docker").args(["rmi", "-f", &tag]).output();
+        let engine: serde_json::Value = serde_json::from_slice(&live.stdout)
+            .unwrap_or_else(|e| panic!("{what}: {e}: {}", show(&live)));
+        let engine = verdicts(&engine);
+        assert_eq!(
+            engine[0].1,
+            "pass",
+            "{what}: the engine does not see /etc/evil: {}",
+            show(&live)
+        );
+        let read = verdicts(&infraspec_offline(
+            &format!("docker-archive:{}", archive.display()),
+            &spec,
+        ));
+        assert_eq!(read, engine, "{what}");
+    }
+}
+
+/// Issue 26, case 15: a layer whose bytes do not match the config's
+/// diff_id is an error naming it, as `docker load` refuses it.
+fn a_layer_that_does_not_match_its_digest_is_refused() {
+    let dir = support::temp_dir();
+    let archive = dir.path().join("altered.tar");
+    docker_archive(
+        &archive,
+        &[(tar_of(&[file("etc/ok", b"ok\n")]), false)],
+        "x:y",
+    );
+    // Alter one byte of the layer's content, after the config was written.
+    let mut bytes = std::fs::read(&archive).unwrap();
+    let at = bytes.windows(3).position(|w| w == b"ok\n").unwrap();
+    bytes[at] = b'O';
+    std::fs::write(&archive, bytes).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_infraspec"))
+        .args([
+            "--target",
+            &format!("docker-archive:{}", archive.display()),
+            "-c",
+            "file: /etc/ok",
+        ])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        support::text(&out.stdout).contains("diff_id"),
+        "{}",
+        show(&out)
+    );
+}
+
 infraspec_tests! {
     Docker: [
         the_same_spec_gives_the_same_verdicts_on_every_image_form,
         loops_and_dotdot_read_as_the_kernel_does,
+        hostile_layers_read_as_the_engine_reads_them,
     ],
     Nothing: [
         bad_image_files_are_clear_errors,
+        a_layer_that_does_not_match_its_digest_is_refused,
     ],
 }

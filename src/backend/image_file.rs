@@ -88,6 +88,8 @@ struct Node {
     link_target: Option<String>,
     /// Where a regular file's bytes are: its layer and their offset in it.
     data: Option<(usize, u64)>,
+    /// A sparse file: how many packed bytes are stored, and where they go.
+    sparse: Option<(u64, Vec<super::ustar::Extent>)>,
 }
 
 /// The contents of an image or a root filesystem.
@@ -179,13 +181,27 @@ impl ImageFile {
                 let config_name = one["Config"]
                     .as_str()
                     .ok_or_else(|| connect("manifest.json names no Config".into()))?;
-                image.read_config(&archive.json(config_name).map_err(connect)?);
+                let config = archive.json(config_name).map_err(connect)?;
+                image.read_config(&config);
+                let diff_ids = strings(&config["rootfs"]["diff_ids"]);
+                let names = one["Layers"].as_array().cloned().unwrap_or_default();
+                if diff_ids.len() != names.len() {
+                    return Err(connect(format!(
+                        "manifest.json lists {} layer(s) and the config {} diff_id(s)",
+                        names.len(),
+                        diff_ids.len()
+                    )));
+                }
                 let mut layers = Vec::new();
-                for layer in one["Layers"].as_array().into_iter().flatten() {
+                for (layer, diff_id) in names.iter().zip(diff_ids) {
                     let name = layer
                         .as_str()
                         .ok_or_else(|| connect("a layer is not named".into()))?;
-                    layers.push(archive.slice(name).map_err(connect)?);
+                    layers.push(Layer {
+                        slice: archive.slice(name).map_err(connect)?,
+                        digest: None,
+                        diff_id: Some(diff_id),
+                    });
                 }
                 image.tree = layered(layers).map_err(connect)?;
             }
@@ -199,10 +215,19 @@ impl ImageFile {
                 let manifest = select_manifest(&store, &index, reference).map_err(connect)?;
                 let (names, manifest) = manifest;
                 image.names = names;
-                let config = blob_path(&manifest["config"]).map_err(connect)?;
-                image.read_config(&store.json(&config).map_err(connect)?);
+                let config = store.verified_json(&manifest["config"]).map_err(connect)?;
+                image.read_config(&config);
+                let diff_ids = strings(&config["rootfs"]["diff_ids"]);
+                let descriptors = manifest["layers"].as_array().cloned().unwrap_or_default();
+                if !diff_ids.is_empty() && diff_ids.len() != descriptors.len() {
+                    return Err(connect(format!(
+                        "the manifest lists {} layer(s) and the config {} diff_id(s)",
+                        descriptors.len(),
+                        diff_ids.len()
+                    )));
+                }
                 let mut layers = Vec::new();
-                for layer in manifest["layers"].as_array().into_iter().flatten() {
+                for (n, layer) in descriptors.iter().enumerate() {
                     let media = layer["mediaType"].as_str().unwrap_or_default();
                     if media.contains("zstd") {
                         return Err(connect(format!(
@@ -210,11 +235,13 @@ impl ImageFile {
                             layer["digest"].as_str().unwrap_or("?")
                         )));
                     }
-                    layers.push(
-                        store
+                    layers.push(Layer {
+                        slice: store
                             .slice(&blob_path(layer).map_err(connect)?)
                             .map_err(connect)?,
-                    );
+                        digest: layer["digest"].as_str().map(str::to_string),
+                        diff_id: diff_ids.get(n).cloned(),
+                    });
                 }
                 image.tree = layered(layers).map_err(connect)?;
             }
@@ -233,7 +260,11 @@ impl ImageFile {
         Ok(ImageFile {
             shown: shown.to_string(),
             format: Format::Rootfs,
-            tree: layered(vec![slice])?,
+            tree: layered(vec![Layer {
+                slice,
+                digest: None,
+                diff_id: None,
+            }])?,
             config: None,
             names: Vec::new(),
             arch: None,
@@ -273,15 +304,27 @@ impl ImageFile {
                 let Some(node) = nodes.get(path) else {
                     return Ok(None);
                 };
-                let (content, truncated) = match node.data {
-                    Some((layer, offset)) => {
-                        let cap = crate::probe::OUTPUT_CAP;
-                        let bytes = layers[layer]
-                            .read_at(offset, (node.size as usize).min(cap))
+                let cap = crate::probe::OUTPUT_CAP;
+                let (content, truncated) = match (&node.data, &node.sparse) {
+                    (Some((layer, offset)), Some((packed, extents))) => {
+                        let bytes = layers[*layer]
+                            .read_at(*offset, (*packed as usize).min(cap))
                             .map_err(|e| format!("reading {path} from the image: {e}"))?;
+                        (
+                            super::ustar::unsparse(&bytes, extents, node.size, cap),
+                            node.size > cap as u64,
+                        )
+                    }
+                    (Some((layer, offset)), None) => {
+                        let bytes = layers[*layer]
+                            .read_at(*offset, (node.size as usize).min(cap))
+                            .map_err(|e| format!("reading {path} from the image: {e}"))?;
+                        if (bytes.len() as u64) < node.size.min(cap as u64) {
+                            return Err(format!("{path}: its layer ends before its data"));
+                        }
                         (bytes, node.size > cap as u64)
                     }
-                    None => (Vec::new(), false),
+                    _ => (Vec::new(), false),
                 };
                 Ok(Some(PathEntry {
                     file_type: node.file_type,
@@ -550,7 +593,7 @@ fn select_manifest(
         },
     };
     let names: Vec<String> = ref_of(chosen).into_iter().collect();
-    let mut doc: serde_json::Value = store.json(&blob_path(chosen)?)?;
+    let mut doc: serde_json::Value = store.verified_json(chosen)?;
     for _ in 0..4 {
         let media = doc["mediaType"].as_str().unwrap_or_default();
         if !MEDIA_INDEX.contains(&media) && doc.get("manifests").is_none() {
@@ -563,7 +606,7 @@ fn select_manifest(
             .find(|m| m["platform"]["architecture"].as_str() == Some(want))
             .or(list.first())
             .ok_or("an image index lists no manifests")?;
-        doc = store.json(&blob_path(pick)?)?;
+        doc = store.verified_json(pick)?;
     }
     Err("image indexes nest too deep".into())
 }
@@ -587,24 +630,14 @@ impl Archive {
     fn open(path: &str) -> Result<Archive, String> {
         let file = File::open(path).map_err(|e| io_err(path, e))?;
         let mut members = BTreeMap::new();
-        {
-            let mut tar = tar::Archive::new(&file);
-            let entries = tar
-                .entries()
-                .map_err(|e| format!("{path} is not a tar archive: {e}"))?;
-            for entry in entries {
-                let entry = entry.map_err(|e| format!("{path}: unreadable archive: {e}"))?;
-                let name = entry
-                    .path()
-                    .map_err(|e| format!("{path}: bad member name: {e}"))?
-                    .to_string_lossy()
-                    .into_owned();
-                members.insert(
-                    member_name(&name),
-                    (entry.raw_file_position(), entry.size()),
-                );
+        // Read as `docker load` reads it (Go's archive/tar rules).
+        super::ustar::entries(std::io::BufReader::new(&file), |e| {
+            if e.kind == super::ustar::Kind::File {
+                members.insert(member_name(&e.name), (e.data_offset, e.data_len));
             }
-        }
+            Ok(std::ops::ControlFlow::Continue(()))
+        })
+        .map_err(|e| format!("{path} is not a tar archive infraspec can read: {e}"))?;
         if members.is_empty() {
             return Err(format!("{path} is empty or not a tar archive"));
         }
@@ -651,6 +684,28 @@ impl Archive {
         }
     }
 
+    /// A blob a descriptor names, as JSON, its digest verified.
+    fn verified_json(&self, descriptor: &serde_json::Value) -> Result<serde_json::Value, String> {
+        let name = blob_path(descriptor)?;
+        let digest = descriptor["digest"].as_str().unwrap_or_default();
+        let slice = self.slice(&name)?;
+        if slice.len > 16 << 20 {
+            return Err(format!("{name} is too large to be image metadata"));
+        }
+        let bytes = slice
+            .read_at(0, slice.len as usize)
+            .map_err(|e| io_err(&name, e))?;
+        let (mut h, want) = Hasher::for_digest(digest)?;
+        h.update(&bytes);
+        let got = h.hex();
+        if got != want {
+            return Err(format!(
+                "{name} does not match its digest {digest} (its bytes hash to {got}): the image file is corrupt or was altered"
+            ));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| format!("{name} is not valid JSON: {e}"))
+    }
+
     fn json(&self, name: &str) -> Result<serde_json::Value, String> {
         let slice = self.slice(name)?;
         if slice.len > 16 << 20 {
@@ -681,121 +736,349 @@ pub fn unnamed_temp_file() -> Result<File, String> {
     Ok(file)
 }
 
-/// A layer as a plain tar: a gzip layer is unpacked to an unnamed
-/// temporary file.
-fn plain_layer(slice: Slice) -> Result<Slice, String> {
-    let head = slice.read_at(0, 2).map_err(|e| io_err("a layer", e))?;
-    if head != [0x1f, 0x8b] {
-        return Ok(slice);
-    }
-    let mut out = unnamed_temp_file()?;
-    let reader = slice.reader().map_err(|e| io_err("a layer", e))?;
-    std::io::copy(&mut flate2::read::GzDecoder::new(reader), &mut out)
-        .map_err(|e| format!("unpacking a gzip layer: {e}"))?;
-    Slice::whole(out).map_err(|e| io_err("a layer", e))
+/// How much one layer may unpack to: a small gzip stream can expand
+/// without end, and is refused past this.
+pub const MAX_LAYER_UNPACKED: u64 = 16 << 30;
+
+/// A digest (`sha256:HEX`, `sha512:HEX`) being computed.
+enum Hasher {
+    Sha256(sha2::Sha256),
+    Sha512(sha2::Sha512),
 }
 
-/// Applies `layers` in order: each one's whiteouts remove what lower ones
-/// put there, then its entries replace what was at their paths.
-fn layered(layers: Vec<Slice>) -> Result<Tree, String> {
+impl Hasher {
+    fn for_digest(digest: &str) -> Result<(Hasher, String), String> {
+        use sha2::Digest;
+        let (algo, hex) = digest
+            .split_once(':')
+            .ok_or_else(|| format!("bad digest {digest:?}"))?;
+        let h = match algo {
+            "sha256" => Hasher::Sha256(sha2::Sha256::new()),
+            "sha512" => Hasher::Sha512(sha2::Sha512::new()),
+            other => {
+                return Err(format!(
+                    "digest algorithm {other:?} is not one infraspec verifies"
+                ))
+            }
+        };
+        Ok((h, hex.to_ascii_lowercase()))
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        use sha2::Digest;
+        match self {
+            Hasher::Sha256(h) => h.update(data),
+            Hasher::Sha512(h) => h.update(data),
+        }
+    }
+
+    fn hex(self) -> String {
+        use sha2::Digest;
+        let bytes = match self {
+            Hasher::Sha256(h) => h.finalize().to_vec(),
+            Hasher::Sha512(h) => h.finalize().to_vec(),
+        };
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// A writer that hashes what passes through it and counts it.
+struct Hashing<W> {
+    inner: W,
+    hasher: Option<Hasher>,
+    written: u64,
+    cap: u64,
+}
+
+impl<W: std::io::Write> std::io::Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.written + buf.len() as u64 > self.cap {
+            return Err(std::io::Error::other(format!(
+                "the layer unpacks to more than {} GiB, which infraspec refuses",
+                self.cap >> 30
+            )));
+        }
+        let n = self.inner.write(buf)?;
+        if let Some(h) = &mut self.hasher {
+            h.update(&buf[..n]);
+        }
+        self.written += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A layer and what its bytes must hash to.
+pub(crate) struct Layer {
+    slice: Slice,
+    /// The digest of the blob as stored (OCI descriptors).
+    digest: Option<String>,
+    /// The digest of the uncompressed tar (the config's `rootfs.diff_ids`).
+    diff_id: Option<String>,
+}
+
+/// A layer as a plain tar, its digests verified first: a gzip layer (every
+/// member of it, as Go's gzip reader reads them) is unpacked to an unnamed
+/// temporary file.
+fn plain_layer(i: usize, layer: Layer) -> Result<Slice, String> {
+    let Layer {
+        slice,
+        digest,
+        diff_id,
+    } = layer;
+    if let Some(digest) = &digest {
+        let (mut h, want) = Hasher::for_digest(digest)?;
+        let mut reader = slice.reader().map_err(|e| io_err("a layer", e))?;
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = reader
+                .read(&mut buf)
+                .map_err(|e| format!("layer {i}: reading it failed: {e}"))?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+        let got = h.hex();
+        if got != want {
+            return Err(format!(
+                "layer {i}: its blob does not match its digest {digest} (its bytes hash to {got}): the image file is corrupt or was altered"
+            ));
+        }
+    }
+    let head = slice.read_at(0, 2).map_err(|e| io_err("a layer", e))?;
+    let gzip = head == [0x1f, 0x8b];
+    let (hasher, want) = match &diff_id {
+        Some(d) => {
+            let (h, want) = Hasher::for_digest(d)?;
+            (Some(h), Some(want))
+        }
+        None => (None, None),
+    };
+    let (plain, got) = if gzip {
+        let out = unnamed_temp_file()?;
+        let mut w = Hashing {
+            inner: out,
+            hasher,
+            written: 0,
+            cap: MAX_LAYER_UNPACKED,
+        };
+        let reader = slice.reader().map_err(|e| io_err("a layer", e))?;
+        std::io::copy(&mut flate2::read::MultiGzDecoder::new(reader), &mut w)
+            .map_err(|e| format!("layer {i}: unpacking its gzip stream failed: {e}"))?;
+        let got = w.hasher.map(Hasher::hex);
+        (
+            Slice::whole(w.inner).map_err(|e| io_err("a layer", e))?,
+            got,
+        )
+    } else {
+        let got = match hasher {
+            Some(mut h) => {
+                let mut reader = slice.reader().map_err(|e| io_err("a layer", e))?;
+                let mut buf = vec![0u8; 1 << 16];
+                loop {
+                    let n = reader
+                        .read(&mut buf)
+                        .map_err(|e| format!("layer {i}: reading it failed: {e}"))?;
+                    if n == 0 {
+                        break;
+                    }
+                    h.update(&buf[..n]);
+                }
+                Some(h.hex())
+            }
+            None => None,
+        };
+        (slice, got)
+    };
+    if let (Some(want), Some(got)) = (want, got) {
+        if want != got {
+            return Err(format!(
+                "layer {i}: its content does not match the config's diff_id {} (it hashes to {got}): the image file is corrupt or was altered",
+                diff_id.unwrap_or_default()
+            ));
+        }
+    }
+    Ok(plain)
+}
+
+/// Resolves `parts` inside the image as containerd's `fs.RootPath` does:
+/// links followed (absolute ones from the image's root), `..` never above
+/// the root; where no link is on the way, every engine agrees. When `create`
+/// (an entry's parents), a missing directory is made (0755, as the engines
+/// make them), and a link on the way is an error: Docker refuses to write
+/// through it and containerd follows it. A non-directory on the way is an
+/// error, as the engines' unpacking fails on it.
+fn resolve_in(
+    nodes: &mut BTreeMap<String, Node>,
+    parts: &[String],
+    create: bool,
+) -> Result<Option<String>, String> {
+    let mut pending: Vec<String> = parts.iter().rev().cloned().collect();
+    let mut at: Vec<String> = Vec::new();
+    let mut hops = 0;
+    while let Some(part) = pending.pop() {
+        if part == ".." {
+            at.pop();
+            continue;
+        }
+        if part == "." || part.is_empty() {
+            continue;
+        }
+        at.push(part);
+        let key = join(&at);
+        match nodes.get(&key) {
+            None if create => {
+                nodes.insert(key, dir_node());
+            }
+            None => return Ok(None),
+            // An entry written through a link: containerd follows the link,
+            // Docker's own unpacker refuses the layer. Engines disagree, so
+            // no answer is read from such an image.
+            Some(n) if n.file_type == "symlink" && create => {
+                return Err(format!(
+                    "an entry is written through the link {key} (-> {}): Docker refuses such a layer and containerd follows the link, so infraspec reads no answer from it",
+                    n.link_target.as_deref().unwrap_or_default()
+                ));
+            }
+            Some(n) if n.file_type == "symlink" => {
+                hops += 1;
+                if hops > 255 {
+                    return Err(format!(
+                        "{}: too many levels of symbolic links",
+                        join(parts)
+                    ));
+                }
+                let target = n.link_target.clone().unwrap_or_default();
+                at.pop();
+                if target.starts_with('/') {
+                    at.clear();
+                }
+                pending.extend(target.split('/').rev().map(str::to_string));
+            }
+            Some(n) if n.file_type == "directory" => {}
+            Some(_) if pending.is_empty() && !create => {}
+            Some(_) => return Err(format!("{key} is not a directory")),
+        }
+    }
+    Ok(Some(join(&at)))
+}
+
+/// A tar name cleaned as Go's `filepath.Clean` cleans it: `.` and empty
+/// components dropped, `x/..` folded; a leading `..` stays (the root clamps
+/// it when the path is resolved).
+fn clean(name: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in name.split('/') {
+        match c {
+            "" | "." => {}
+            ".." if out.last().is_some_and(|l| l != "..") => {
+                out.pop();
+            }
+            other => out.push(other.to_string()),
+        }
+    }
+    out
+}
+
+/// Applies `layers` in order, each entry as containerd applies it: its
+/// parent resolved inside the image (links followed, also those made earlier
+/// in the same layer), whiteouts and opaque directories as they come, and
+/// what is at the path replaced unless both are directories.
+fn layered(layers: Vec<Layer>) -> Result<Tree, String> {
+    use super::ustar::Kind;
     let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
     nodes.insert("/".into(), dir_node());
     let mut plain = Vec::new();
     for (i, layer) in layers.into_iter().enumerate() {
-        let layer = plain_layer(layer)?;
-        let mut added: Vec<(String, Node)> = Vec::new();
-        let mut hard: Vec<(String, String)> = Vec::new();
-        {
-            let reader = layer.reader().map_err(|e| io_err("a layer", e))?;
-            let mut tar = tar::Archive::new(reader);
-            let entries = tar
-                .entries()
-                .map_err(|e| format!("layer {i} is not a tar: {e}"))?;
-            for entry in entries {
-                let entry = entry.map_err(|e| format!("layer {i}: unreadable entry: {e}"))?;
-                let raw = entry
-                    .path()
-                    .map_err(|e| format!("layer {i}: bad path: {e}"))?
-                    .to_string_lossy()
-                    .into_owned();
-                let parts = components(&raw);
-                if parts.iter().any(|c| c == "..") {
-                    return Err(format!("layer {i}: refused path {raw:?}"));
+        let layer = plain_layer(i, layer)?;
+        let mut unpacked: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let reader = layer.reader().map_err(|e| io_err("a layer", e))?;
+        super::ustar::entries(reader, |entry| {
+            let parts = clean(&entry.name);
+            let Some((base, parent)) = parts.split_last() else {
+                return Ok(std::ops::ControlFlow::Continue(()));
+            };
+            let Some(parent) = resolve_in(&mut nodes, parent, true)? else {
+                return Ok(std::ops::ControlFlow::Continue(()));
+            };
+            let under = |name: &str| {
+                if parent == "/" {
+                    format!("/{name}")
+                } else {
+                    format!("{parent}/{name}")
                 }
-                let Some(last) = parts.last() else { continue };
-                let parent = join(&parts[..parts.len() - 1]);
-                if last == ".wh..wh..opq" {
-                    // An opaque directory: what lower layers had in it goes.
-                    remove_under(&mut nodes, &parent, false);
-                    continue;
+            };
+            if base == ".wh..wh..opq" {
+                // An opaque directory: what is below it and was not unpacked
+                // from this layer goes.
+                let prefix = under("");
+                let gone: Vec<String> = nodes
+                    .range(prefix.clone()..)
+                    .take_while(|(k, _)| k.starts_with(&prefix))
+                    .map(|(k, _)| k.clone())
+                    .filter(|k| !unpacked.contains(k))
+                    .collect();
+                for k in gone {
+                    nodes.remove(&k);
                 }
-                if let Some(hidden) = last.strip_prefix(".wh.") {
-                    let gone = if parent == "/" {
-                        format!("/{hidden}")
-                    } else {
-                        format!("{parent}/{hidden}")
+                return Ok(std::ops::ControlFlow::Continue(()));
+            }
+            if let Some(hidden) = base.strip_prefix(".wh.") {
+                remove_under(&mut nodes, &under(hidden), true);
+                return Ok(std::ops::ControlFlow::Continue(()));
+            }
+            if base == ".." {
+                return Ok(std::ops::ControlFlow::Continue(()));
+            }
+            let path = under(base);
+            let is_dir = entry.kind == Kind::Dir;
+            if let Some(existing) = nodes.get(&path) {
+                if !(existing.file_type == "directory" && is_dir) {
+                    remove_under(&mut nodes, &path, true);
+                }
+            }
+            let node = match entry.kind {
+                Kind::Other => return Ok(std::ops::ControlFlow::Continue(())),
+                Kind::HardLink => {
+                    let target =
+                        resolve_in(&mut nodes, &clean(&entry.link), false)?.ok_or_else(|| {
+                            format!("layer {i}: hard link {path} to missing {}", entry.link)
+                        })?;
+                    nodes
+                        .get(&target)
+                        .cloned()
+                        .ok_or_else(|| format!("layer {i}: hard link {path} to missing {target}"))?
+                }
+                kind => {
+                    let file_type = match kind {
+                        Kind::File => "file",
+                        Kind::Dir => "directory",
+                        Kind::Symlink => "symlink",
+                        Kind::Char => "char",
+                        Kind::Block => "block",
+                        _ => "pipe",
                     };
-                    remove_under(&mut nodes, &gone, true);
-                    continue;
-                }
-                let path = join(&parts);
-                let h = entry.header();
-                let file_type = match h.entry_type() {
-                    tar::EntryType::Link => {
-                        let to = entry
-                            .link_name()
-                            .ok()
-                            .flatten()
-                            .map(|p| join(&components(&p.to_string_lossy())))
-                            .ok_or_else(|| format!("layer {i}: hard link {raw:?} names nothing"))?;
-                        hard.push((path, to));
-                        continue;
-                    }
-                    other => match super::tar_file_type(other) {
-                        Some(t) => t,
-                        None => continue,
-                    },
-                };
-                let size = if file_type == "file" { entry.size() } else { 0 };
-                added.push((
-                    path,
                     Node {
                         file_type,
-                        mode: h.mode().unwrap_or_default() & 0o7777,
-                        uid: h.uid().unwrap_or_default(),
-                        gid: h.gid().unwrap_or_default(),
-                        size,
-                        mtime: h.mtime().map_or(0, |m| m as i64),
-                        link_target: (file_type == "symlink")
-                            .then(|| {
-                                entry
-                                    .link_name()
-                                    .ok()
-                                    .flatten()
-                                    .map(|p| p.to_string_lossy().into_owned())
-                            })
-                            .flatten(),
-                        data: (file_type == "file").then(|| (i, entry.raw_file_position())),
-                    },
-                ));
-            }
-        }
-        for (path, node) in added {
-            if node.file_type != "directory" {
-                remove_under(&mut nodes, &path, true);
-            } else if nodes.get(&path).is_some_and(|n| n.file_type != "directory") {
-                nodes.remove(&path);
-            }
-            nodes.insert(path, node);
-        }
-        for (path, to) in hard {
-            let node = nodes
-                .get(&to)
-                .cloned()
-                .ok_or_else(|| format!("layer {i}: hard link {path} to missing {to}"))?;
-            remove_under(&mut nodes, &path, true);
-            nodes.insert(path, node);
-        }
+                        mode: entry.mode,
+                        uid: entry.uid,
+                        gid: entry.gid,
+                        size: entry.size,
+                        mtime: entry.mtime,
+                        link_target: (kind == Kind::Symlink).then(|| entry.link.clone()),
+                        data: (kind == Kind::File).then_some((i, entry.data_offset)),
+                        sparse: entry.sparse.clone().map(|e| (entry.data_len, e)),
+                    }
+                }
+            };
+            nodes.insert(path.clone(), node);
+            unpacked.insert(path);
+            Ok(std::ops::ControlFlow::Continue(()))
+        })
+        .map_err(|e| format!("layer {i}: {e}"))?;
         plain.push(layer);
     }
     Ok(Tree::Layered {
@@ -814,6 +1097,7 @@ fn dir_node() -> Node {
         mtime: 0,
         link_target: None,
         data: None,
+        sparse: None,
     }
 }
 
@@ -973,7 +1257,17 @@ mod tests {
         ImageFile {
             shown: "test".into(),
             format: Format::OciDir,
-            tree: layered(layers).unwrap(),
+            tree: layered(
+                layers
+                    .into_iter()
+                    .map(|slice| Layer {
+                        slice,
+                        digest: None,
+                        diff_id: None,
+                    })
+                    .collect(),
+            )
+            .unwrap(),
             config: None,
             names: vec![],
             arch: None,

@@ -15,6 +15,7 @@ pub mod local;
 pub mod netns;
 pub mod ssh;
 pub mod ssh_config;
+pub mod ustar;
 
 /// Most bytes of one exec's stdout (or stderr) a backend keeps; the rest is
 /// read and dropped, so a target that prints without end cannot exhaust memory.
@@ -299,64 +300,58 @@ pub(crate) fn resolve_path(
     Ok(Some(format!("/{}", at.join("/"))))
 }
 
-/// A tar entry's type as [`PathEntry::file_type`] names it; a hard link is
-/// the file it links to. `None` for entries that are no path (headers).
-pub(crate) fn tar_file_type(t: tar::EntryType) -> Option<&'static str> {
-    Some(match t {
-        tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::Link => "file",
-        tar::EntryType::Directory => "directory",
-        tar::EntryType::Symlink => "symlink",
-        tar::EntryType::Fifo => "pipe",
-        tar::EntryType::Block => "block",
-        tar::EntryType::Char => "char",
-        _ => return None,
-    })
-}
-
 /// Reads the first entry of a tar stream (the Docker archive API answers a
-/// path with a tar whose first entry is that path).
+/// path with a tar whose first entry is that path), as Go's archive/tar
+/// reads it. The stream may stop early after a large file's first bytes: a
+/// file's content is kept up to [`OUTPUT_CAP`](crate::probe::OUTPUT_CAP)
+/// bytes, and fewer than that of a smaller file is a cut answer.
 pub fn first_tar_entry(tar: &[u8]) -> Result<PathEntry, String> {
-    use std::io::Read;
-    let mut archive = tar::Archive::new(tar);
-    let mut entries = archive
-        .entries()
-        .map_err(|e| format!("unreadable archive: {e}"))?;
-    let mut entry = entries
-        .next()
-        .ok_or("the archive is empty")?
-        .map_err(|e| format!("unreadable archive entry: {e}"))?;
-    let header = entry.header().clone();
-    let file_type = tar_file_type(header.entry_type()).unwrap_or("unknown");
-    let size = header.size().unwrap_or_default();
+    use ustar::Kind;
+    let mut first = None;
+    ustar::entries(tar, |e| {
+        first = Some(e);
+        Ok(std::ops::ControlFlow::Break(()))
+    })
+    .map_err(|e| format!("unreadable archive: {e}"))?;
+    let e = first.ok_or("the archive is empty")?;
+    let file_type = match e.kind {
+        Kind::File | Kind::HardLink => "file",
+        Kind::Dir => "directory",
+        Kind::Symlink => "symlink",
+        Kind::Fifo => "pipe",
+        Kind::Block => "block",
+        Kind::Char => "char",
+        Kind::Other => "unknown",
+    };
     let mut content = Vec::new();
     let mut truncated = false;
-    if file_type == "file" {
+    if e.kind == Kind::File {
+        if e.sparse.is_some() {
+            return Err(
+                "the engine answered with a sparse file, which infraspec does not read".into(),
+            );
+        }
         let cap = crate::probe::OUTPUT_CAP as u64;
-        (&mut entry)
-            .take(cap)
-            .read_to_end(&mut content)
-            .map_err(|e| format!("reading the file from the archive failed: {e}"))?;
-        // A tar stream that ends early is a cut answer, not a short file.
-        if (content.len() as u64) < size.min(cap) {
+        let want = e.size.min(cap) as usize;
+        let start = e.data_offset as usize;
+        let have = tar.len().saturating_sub(start).min(want);
+        if have < want {
             return Err(format!(
-                "the archive holds {} of the file's {size} bytes: it was cut",
-                content.len()
+                "the archive holds {have} of the file's {} bytes: it was cut",
+                e.size
             ));
         }
-        truncated = size > cap;
+        content = tar[start..start + want].to_vec();
+        truncated = e.size > cap;
     }
     Ok(PathEntry {
         file_type,
-        mode: header.mode().unwrap_or_default() & 0o7777,
-        uid: header.uid().unwrap_or_default(),
-        gid: header.gid().unwrap_or_default(),
-        size,
-        mtime: header.mtime().map_or(0, |m| m as i64),
-        link_target: entry
-            .link_name()
-            .ok()
-            .flatten()
-            .map(|p| p.to_string_lossy().into_owned()),
+        mode: e.mode,
+        uid: e.uid,
+        gid: e.gid,
+        size: e.size,
+        mtime: e.mtime,
+        link_target: (e.kind == Kind::Symlink).then_some(e.link),
         content,
         truncated,
     })
