@@ -634,6 +634,41 @@ fn a_layer_that_does_not_match_its_digest_is_refused() {
     );
 }
 
+/// Issue 26, case 18: package databases in image files are read whole up to
+/// the 64 MiB a live target's database probe keeps, not cut at 4 MiB.
+fn a_large_package_database_in_an_image_file_is_read_whole() {
+    let dir = support::temp_dir();
+    let mut status = String::new();
+    let mut i = 0;
+    while status.len() < 6 << 20 {
+        status.push_str(&format!(
+            "Package: filler{i}\nStatus: install ok installed\nVersion: 1.0\nArchitecture: amd64\nDescription: {}\n\n",
+            "x".repeat(200)
+        ));
+        i += 1;
+    }
+    status.push_str(
+        "Package: wanted\nStatus: install ok installed\nVersion: 2.5\nArchitecture: amd64\n\n",
+    );
+    let layer = tar_of(&[
+        (raw_header("etc/", b'5', 0, "", true), vec![]),
+        file("etc/os-release", b"ID=debian\nVERSION_ID=12\n"),
+        (raw_header("var/", b'5', 0, "", true), vec![]),
+        (raw_header("var/lib/", b'5', 0, "", true), vec![]),
+        (raw_header("var/lib/dpkg/", b'5', 0, "", true), vec![]),
+        file("var/lib/dpkg/status", status.as_bytes()),
+    ]);
+    let archive = dir.path().join("bigdb.tar");
+    docker_archive(&archive, &[(layer, true)], "bigdb:1");
+    let spec = temp_file(
+        "bigdb.yaml",
+        "checks:\n  - package: wanted\n    version: '2.5'\n  - package: filler7\n  - package: absent\n    installed: false\n",
+    );
+    let doc = infraspec_offline(&format!("docker-archive:{}", archive.display()), &spec);
+    let got: Vec<String> = verdicts(&doc).into_iter().map(|(_, o)| o).collect();
+    assert_eq!(got, ["pass", "pass", "pass"], "{doc:#}");
+}
+
 infraspec_tests! {
     Docker: [
         the_same_spec_gives_the_same_verdicts_on_every_image_form,
@@ -643,5 +678,6 @@ infraspec_tests! {
     Nothing: [
         bad_image_files_are_clear_errors,
         a_layer_that_does_not_match_its_digest_is_refused,
+        a_large_package_database_in_an_image_file_is_read_whole,
     ],
 }

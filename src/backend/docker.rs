@@ -856,6 +856,32 @@ impl Backend for Docker {
     }
 
     fn read_path(&self, path: &str) -> Result<Option<PathEntry>, BackendError> {
+        self.read_capped(path, OUTPUT_CAP)
+    }
+
+    fn read_whole(&self, path: &str, cap: usize) -> Result<Option<Vec<u8>>, BackendError> {
+        if self.engine == Engine::Podman {
+            return self.export()?.read_whole(path, cap);
+        }
+        match self.read_capped(path, cap)? {
+            Some(e) if e.truncated => Err(BackendError::Exec {
+                target: self.shown.clone(),
+                command: format!("read {path} through the archive API"),
+                message: format!(
+                    "it is larger than the {} MiB infraspec reads of a database",
+                    cap >> 20
+                ),
+            }),
+            Some(e) => Ok(Some(e.content)),
+            None => Ok(None),
+        }
+    }
+}
+
+impl Docker {
+    /// A path through the archive API, keeping up to `cap` bytes of a
+    /// regular file.
+    fn read_capped(&self, path: &str, cap: usize) -> Result<Option<PathEntry>, BackendError> {
         if self.engine == Engine::Podman {
             return self.export()?.read_path(path);
         }
@@ -864,7 +890,7 @@ impl Backend for Docker {
             command: format!("read {path} through the archive API"),
             message,
         };
-        let limit = OUTPUT_CAP + 64 * 1024;
+        let limit = cap + 64 * 1024;
         let bytes = self.rt.block_on(async {
             let mut stream = self.api.download_from_container(
                 &self.container,
@@ -910,7 +936,7 @@ impl Backend for Docker {
                 content: Vec::new(),
                 truncated: false,
             })),
-            Archived::Tar(tar) => super::first_tar_entry(&tar).map(Some).map_err(fail),
+            Archived::Tar(tar) => super::first_tar_entry(&tar, cap).map(Some).map_err(fail),
         }
     }
 }

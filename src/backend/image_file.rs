@@ -299,12 +299,17 @@ impl ImageFile {
 
     /// The entry at a path whose directories are all real ones.
     fn entry_exact(&self, path: &str) -> Result<Option<PathEntry>, String> {
+        self.entry_capped(path, crate::probe::OUTPUT_CAP)
+    }
+
+    /// As [`entry_exact`](Self::entry_exact), keeping up to `cap` bytes of
+    /// a regular file's content.
+    fn entry_capped(&self, path: &str, cap: usize) -> Result<Option<PathEntry>, String> {
         match &self.tree {
             Tree::Layered { nodes, layers } => {
                 let Some(node) = nodes.get(path) else {
                     return Ok(None);
                 };
-                let cap = crate::probe::OUTPUT_CAP;
                 let (content, truncated) = match (&node.data, &node.sparse) {
                     (Some((layer, offset)), Some((packed, extents))) => {
                         let bytes = layers[*layer]
@@ -338,7 +343,7 @@ impl ImageFile {
                     truncated,
                 }))
             }
-            Tree::Dir(root) => nofollow::entry(root, path),
+            Tree::Dir(root) => nofollow::entry(root, path, cap),
         }
     }
 }
@@ -427,7 +432,11 @@ mod nofollow {
 
     /// The entry at `path` (every directory on the way a real one), as
     /// `lstat` and a read of it describe it.
-    pub(super) fn entry(root: &OwnedFd, path: &str) -> Result<Option<PathEntry>, String> {
+    pub(super) fn entry(
+        root: &OwnedFd,
+        path: &str,
+        cap: usize,
+    ) -> Result<Option<PathEntry>, String> {
         let Some((parent, fd)) = walk(root, path, libc::O_PATH)? else {
             return Ok(None);
         };
@@ -463,7 +472,7 @@ mod nofollow {
             if (now.dev(), now.ino()) != (meta.dev(), meta.ino()) {
                 return Err(format!("{path}: replaced while it was read"));
             }
-            let cap = crate::probe::OUTPUT_CAP as u64;
+            let cap = cap as u64;
             file.take(cap)
                 .read_to_end(&mut content)
                 .map_err(|e| format!("{path}: {e}"))?;
@@ -1152,6 +1161,25 @@ impl Backend for ImageFile {
                 command: format!("read {path} from the image"),
                 message,
             })
+    }
+
+    fn read_whole(&self, path: &str, cap: usize) -> Result<Option<Vec<u8>>, BackendError> {
+        let fail = |message: String| BackendError::Exec {
+            target: self.shown.clone(),
+            command: format!("read {path} from the image"),
+            message,
+        };
+        let Some(real) = self.resolve_parents(path).map_err(fail)? else {
+            return Ok(None);
+        };
+        match self.entry_capped(&real, cap).map_err(fail)? {
+            Some(e) if e.truncated => Err(fail(format!(
+                "{path} is larger than the {} MiB infraspec reads of a database",
+                cap >> 20
+            ))),
+            Some(e) => Ok(Some(e.content)),
+            None => Ok(None),
+        }
     }
 
     fn list_path(&self, dir: &str) -> Result<Option<Vec<String>>, BackendError> {

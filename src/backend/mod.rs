@@ -222,6 +222,26 @@ pub trait Backend: Send + Sync {
         })
     }
 
+    /// A whole regular file (a package or user database), read as
+    /// [`read_path`](Self::read_path) reads it but keeping up to `cap` bytes;
+    /// a larger file is an error, never a part of it. `None` when nothing is
+    /// there.
+    fn read_whole(&self, path: &str, cap: usize) -> Result<Option<Vec<u8>>, BackendError> {
+        let _ = cap;
+        match self.read_path(path)? {
+            Some(e) if e.truncated => Err(BackendError::Exec {
+                target: self.target(),
+                command: format!("read {path}"),
+                message: format!(
+                    "it is larger than the {} MiB read without a shell",
+                    crate::probe::OUTPUT_CAP >> 20
+                ),
+            }),
+            Some(e) => Ok(Some(e.content)),
+            None => Ok(None),
+        }
+    }
+
     /// The names in a directory, read as [`read_path`](Self::read_path)
     /// reads (links followed); `None` when it does not exist or is no
     /// directory.
@@ -303,9 +323,9 @@ pub(crate) fn resolve_path(
 /// Reads the first entry of a tar stream (the Docker archive API answers a
 /// path with a tar whose first entry is that path), as Go's archive/tar
 /// reads it. The stream may stop early after a large file's first bytes: a
-/// file's content is kept up to [`OUTPUT_CAP`](crate::probe::OUTPUT_CAP)
-/// bytes, and fewer than that of a smaller file is a cut answer.
-pub fn first_tar_entry(tar: &[u8]) -> Result<PathEntry, String> {
+/// file's content is kept up to `cap` bytes, and fewer than that of a
+/// smaller file is a cut answer.
+pub fn first_tar_entry(tar: &[u8], cap: usize) -> Result<PathEntry, String> {
     use ustar::Kind;
     let mut first = None;
     ustar::entries(tar, |e| {
@@ -331,7 +351,7 @@ pub fn first_tar_entry(tar: &[u8]) -> Result<PathEntry, String> {
                 "the engine answered with a sparse file, which infraspec does not read".into(),
             );
         }
-        let cap = crate::probe::OUTPUT_CAP as u64;
+        let cap = cap as u64;
         let want = e.size.min(cap) as usize;
         let start = e.data_offset as usize;
         let have = tar.len().saturating_sub(start).min(want);
@@ -429,9 +449,12 @@ mod tests {
             b.append(&header, &[7u8; 1000][..]).unwrap();
             b.finish().unwrap();
         }
-        assert_eq!(super::first_tar_entry(&whole).unwrap().content.len(), 1000);
+        assert_eq!(
+            super::first_tar_entry(&whole, 4096).unwrap().content.len(),
+            1000
+        );
         let cut = &whole[..512 + 300];
-        assert!(super::first_tar_entry(cut).is_err());
+        assert!(super::first_tar_entry(cut, 4096).is_err());
     }
 
     #[test]

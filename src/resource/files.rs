@@ -26,6 +26,9 @@ pub trait Files {
     fn entry(&mut self, path: &str) -> Result<Option<PathEntry>, String>;
     /// The names in a directory (links followed); `None` when there is none.
     fn list(&mut self, dir: &str) -> Result<Option<Vec<String>>, String>;
+    /// A whole regular file at a real path (no link on the way), up to
+    /// `cap` bytes; a larger one is an error.
+    fn whole(&mut self, path: &str, cap: usize) -> Result<Option<Vec<u8>>, String>;
 }
 
 /// A [`Backend`](crate::backend::Backend) read through its second door
@@ -61,6 +64,13 @@ impl Files for BackendFiles<'_> {
         self.paths[path].clone()
     }
 
+    fn whole(&mut self, path: &str, cap: usize) -> Result<Option<Vec<u8>>, String> {
+        self.reads += 1;
+        self.backend
+            .read_whole(path, cap)
+            .map_err(|e| e.to_string())
+    }
+
     fn list(&mut self, dir: &str) -> Result<Option<Vec<String>>, String> {
         if !self.dirs.contains_key(dir) {
             self.reads += 1;
@@ -84,7 +94,16 @@ fn text(files: &mut dyn Files, path: &str) -> Result<String, String> {
 fn file_bytes(files: &mut dyn Files, path: &str) -> Result<Option<Vec<u8>>, String> {
     match follow(files, path)? {
         (Some(e), _) if e.file_type != "file" => Err(format!("{path} is a {}", e.file_type)),
-        (Some(e), _) if e.truncated => Err(format!("{path} is larger than infraspec reads")),
+        // Larger than a file check reads: read it whole, up to what a live
+        // target's database probe keeps.
+        (Some(e), _) if e.truncated => {
+            let real = crate::backend::resolve_path(path, true, &mut |p| files.entry(p))?
+                .ok_or_else(|| format!("{path} vanished while it was read"))?;
+            files
+                .whole(&real, crate::probe::TABLE_CAP)?
+                .ok_or_else(|| format!("{path} vanished while it was read"))
+                .map(Some)
+        }
         (Some(e), _) => Ok(Some(e.content)),
         (None, _) => Ok(None),
     }
@@ -490,6 +509,10 @@ mod tests {
                     truncated: false,
                 }))
         }
+        fn whole(&mut self, path: &str, _cap: usize) -> Result<Option<Vec<u8>>, String> {
+            Ok(self.entry(path)?.map(|e| e.content))
+        }
+
         fn list(&mut self, dir: &str) -> Result<Option<Vec<String>>, String> {
             let prefix = format!("{dir}/");
             let names: Vec<String> = self
@@ -662,6 +685,9 @@ mod tests {
             }
             fn list(&mut self, _: &str) -> Result<Option<Vec<String>>, String> {
                 Err("no listing here".into())
+            }
+            fn whole(&mut self, path: &str, cap: usize) -> Result<Option<Vec<u8>>, String> {
+                self.0.whole(path, cap)
             }
         }
         let mut unlistable = Unlistable(files);
