@@ -786,6 +786,17 @@ impl Backend for Docker {
             Err(_) => (None, true),
             Ok(result) => (result.map_err(fail)?, false),
         };
+        // A command killed (137) or lost because the container itself
+        // exited meanwhile: say so, with the container's own last words,
+        // rather than blame the command.
+        if matches!(code, Some(137) | None) {
+            if let Ok((false, exit)) = self.state() {
+                return Err(fail(format!(
+                    "the container exited while it was being checked (exit code {exit}); last lines of its log:\n{}",
+                    self.last_log_lines(20)
+                )));
+            }
+        }
         Ok(ExecOutput {
             status: code.map(|c| c as i32),
             stdout,
