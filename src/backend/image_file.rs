@@ -365,18 +365,7 @@ mod nofollow {
 
     use super::PathEntry;
 
-    fn open_at(dir: Option<&OwnedFd>, name: &str, flags: libc::c_int) -> std::io::Result<OwnedFd> {
-        let c = std::ffi::CString::new(name).map_err(|_| std::io::ErrorKind::InvalidInput)?;
-        let base = dir.map_or(libc::AT_FDCWD, |d| d.as_raw_fd());
-        // SAFETY: a valid C string and descriptor; the result is checked.
-        let fd = unsafe { libc::openat(base, c.as_ptr(), flags | libc::O_CLOEXEC) };
-        if fd < 0 {
-            Err(std::io::Error::last_os_error())
-        } else {
-            // SAFETY: a descriptor just opened and owned here.
-            Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-        }
-    }
+    use super::super::open_at;
 
     /// A directory, opened to walk from (links in `path` are followed: the
     /// root as the user names it).
@@ -837,8 +826,8 @@ fn plain_layer(i: usize, layer: Layer) -> Result<Slice, String> {
         digest,
         diff_id,
     } = layer;
-    if let Some(digest) = &digest {
-        let (mut h, want) = Hasher::for_digest(digest)?;
+    // Every byte of a stored layer through a hasher.
+    let hash_all = |mut h: Hasher| -> Result<String, String> {
         let mut reader = slice.reader().map_err(|e| io_err("a layer", e))?;
         let mut buf = vec![0u8; 1 << 16];
         loop {
@@ -846,11 +835,14 @@ fn plain_layer(i: usize, layer: Layer) -> Result<Slice, String> {
                 .read(&mut buf)
                 .map_err(|e| format!("layer {i}: reading it failed: {e}"))?;
             if n == 0 {
-                break;
+                return Ok(h.hex());
             }
             h.update(&buf[..n]);
         }
-        let got = h.hex();
+    };
+    if let Some(digest) = &digest {
+        let (h, want) = Hasher::for_digest(digest)?;
+        let got = hash_all(h)?;
         if got != want {
             return Err(format!(
                 "layer {i}: its blob does not match its digest {digest} (its bytes hash to {got}): the image file is corrupt or was altered"
@@ -883,23 +875,7 @@ fn plain_layer(i: usize, layer: Layer) -> Result<Slice, String> {
             got,
         )
     } else {
-        let got = match hasher {
-            Some(mut h) => {
-                let mut reader = slice.reader().map_err(|e| io_err("a layer", e))?;
-                let mut buf = vec![0u8; 1 << 16];
-                loop {
-                    let n = reader
-                        .read(&mut buf)
-                        .map_err(|e| format!("layer {i}: reading it failed: {e}"))?;
-                    if n == 0 {
-                        break;
-                    }
-                    h.update(&buf[..n]);
-                }
-                Some(h.hex())
-            }
-            None => None,
-        };
+        let got = hasher.map(hash_all).transpose()?;
         (slice, got)
     };
     if let (Some(want), Some(got)) = (want, got) {

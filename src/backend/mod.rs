@@ -260,6 +260,25 @@ pub trait Backend: Send + Sync {
     }
 }
 
+/// `openat(2)` from `dir` (the working directory when `None`), close-on-exec.
+pub(crate) fn open_at(
+    dir: Option<&std::os::fd::OwnedFd>,
+    path: &str,
+    flags: libc::c_int,
+) -> std::io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let c = std::ffi::CString::new(path).map_err(|_| std::io::ErrorKind::InvalidInput)?;
+    let base = dir.map_or(libc::AT_FDCWD, |d| d.as_raw_fd());
+    // SAFETY: a valid C string and directory descriptor; the result is checked.
+    let fd = unsafe { libc::openat(base, c.as_ptr(), flags | libc::O_CLOEXEC) };
+    if fd < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        // SAFETY: a descriptor just opened and owned by the caller.
+        Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+    }
+}
+
 /// A path's components, `.` and empty ones left out.
 pub(crate) fn components(path: &str) -> Vec<String> {
     path.split('/')

@@ -21,25 +21,12 @@
 
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Forward, ForwardError};
-
-fn open_at(dir: Option<&OwnedFd>, path: &str, flags: libc::c_int) -> std::io::Result<OwnedFd> {
-    let c = std::ffi::CString::new(path).map_err(|_| std::io::ErrorKind::InvalidInput)?;
-    let base = dir.map_or(libc::AT_FDCWD, |d| d.as_raw_fd());
-    // SAFETY: a valid C string and directory descriptor; the result is checked.
-    let fd = unsafe { libc::openat(base, c.as_ptr(), flags | libc::O_CLOEXEC) };
-    if fd < 0 {
-        Err(std::io::Error::last_os_error())
-    } else {
-        // SAFETY: a descriptor we just opened and own.
-        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-    }
-}
+use super::{open_at, Forward, ForwardError};
 
 /// True when a mount table names `id` as a whole path component.
 fn mounts_name(mountinfo: &str, id: &str) -> bool {
