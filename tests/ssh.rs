@@ -382,7 +382,7 @@ fn a_sudo_that_wants_a_password_is_a_clear_error_or_takes_it_from_the_environmen
     );
     assert_eq!(refused.status.code(), Some(2), "{}", show(&refused));
     assert!(
-        text(&refused.stdout).contains("sudo needs a password"),
+        text(&refused.stdout).contains("sudo refused to run the checks: it needs a password"),
         "{}",
         show(&refused)
     );

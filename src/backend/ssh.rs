@@ -737,20 +737,21 @@ impl Backend for Ssh {
         }
         let _ = channel.wait_close();
         let status = channel.exit_status().ok();
+        // The batch prints its start line at once: exit 1 with nothing on
+        // stdout is sudo's own refusal, whatever language it said it in.
         if self.sudo.is_some() && stdout.is_empty() && status == Some(1) {
             let text = String::from_utf8_lossy(&stderr);
-            if text.contains("password is required")
-                || text.contains("incorrect password")
-                || text.contains("a terminal is required")
-            {
-                return Err(fail(format!(
-                    "sudo needs a password: allow NOPASSWD for this user or set {SUDO_PASSWORD_ENV} ({})",
-                    text.trim()
-                )));
-            }
-            if text.contains("not in the sudoers") || text.contains("not allowed") {
-                return Err(fail(format!("sudo refused: {}", text.trim())));
-            }
+            let hint = if self.sudo_password.is_some() {
+                format!("the password in {SUDO_PASSWORD_ENV} was not accepted, or the user may not sudo")
+            } else {
+                format!(
+                    "it needs a password (allow NOPASSWD for this user or set {SUDO_PASSWORD_ENV}), or the user may not sudo"
+                )
+            };
+            return Err(fail(format!(
+                "sudo refused to run the checks: {hint} (sudo said: {})",
+                text.trim()
+            )));
         }
         Ok(ExecOutput {
             status,
