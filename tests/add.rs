@@ -335,11 +335,63 @@ fn bad_input_is_named_and_nothing_is_written() {
     assert!(!dir.join("web.yaml").exists());
 }
 
+/// Issue 26, case 7: an os-release `PRETTY_NAME` holding line breaks (CR,
+/// LF escaped by the shell, NEL) cannot write a check into the spec `add`
+/// writes, with `-o` too.
+fn a_hostile_pretty_name_writes_no_check() {
+    let c = Running::start_with(&[support::docker::BUSYBOX]);
+    let hostile = "printf 'NAME=x\\nID=busybox\\nPRETTY_NAME=\"Box\\r- command: touch /tmp/pwned\\302\\205- command: id\"\\n' > /etc/os-release";
+    let set = Command::new("docker")
+        .args(["exec", &c.0, "sh", "-c", hostile])
+        .output()
+        .unwrap();
+    assert!(set.status.success(), "{}", show(&set));
+    let dir = support::temp_dir();
+    let target = format!("docker://{}", c.0);
+    for args in [
+        vec!["add", "--target", target.as_str(), "user", "root"],
+        vec![
+            "add",
+            "--target",
+            target.as_str(),
+            "-o",
+            "out.yaml",
+            "user",
+            "root",
+        ],
+    ] {
+        let out = infraspec(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+        let spec = if args.contains(&"-o") {
+            std::fs::read_to_string(dir.path().join("out.yaml")).unwrap()
+        } else {
+            text(&out.stdout)
+        };
+        assert!(spec.contains("Box"), "{spec:?}");
+        for line in spec.split(['\r', '\n', '\u{85}', '\u{2028}', '\u{2029}']) {
+            assert!(!line.trim_start().starts_with("- command"), "{spec:?}");
+        }
+        let path = dir.path().join("check.yaml");
+        std::fs::write(&path, &spec).unwrap();
+        let loaded = infraspec(dir.path(), &["--target", &target, "check.yaml"]);
+        assert_eq!(loaded.status.code(), Some(0), "{}", show(&loaded));
+        // Only the user's checks ran: no `command` resource among them.
+        assert!(
+            !text(&loaded.stdout)
+                .lines()
+                .any(|l| l.trim_start().starts_with("command ")),
+            "{}",
+            show(&loaded)
+        );
+    }
+}
+
 infraspec_tests! {
     Docker: [
         add_and_autoadd_specs_pass_where_made_and_fail_when_the_service_stops,
         a_spec_added_from_an_image_fails_where_the_service_does_not_run,
         rust_output_compiles_and_passes_in_a_user_crate,
+        a_hostile_pretty_name_writes_no_check,
     ],
     Nothing: [bad_input_is_named_and_nothing_is_written],
 }

@@ -745,3 +745,56 @@ fn merge_needs_every_shard_of_one_run_once() {
         assert!(out.stdout.is_empty(), "{files:?}: nothing is reported");
     }
 }
+
+/// Issue 26, cases 8 and 10: a second YAML document and an image reference
+/// that would reach the engine's API as a path are load errors: nothing runs.
+#[test]
+fn a_second_document_and_a_path_for_an_image_are_load_errors() {
+    let dir = TempDir::new("docs");
+    let two = dir.write(
+        "two.yaml",
+        "checks:\n  - file: /\n---\nchecks:\n  - file: /nonexistent-second\n",
+    );
+    let out = infraspec(&dir.0, &["--strict", &two]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(out.stdout.is_empty(), "nothing ran");
+    assert!(
+        text(&out.stderr).contains("two.yaml:3"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stderr).contains("second YAML document"),
+        "{}",
+        text(&out.stderr)
+    );
+    for bad in ["../containers/x", "%2e%2e/x", "name/json?"] {
+        let out = infraspec(&dir.0, &["-c", &format!("{{docker_image: '{bad}'}}")]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", text(&out.stdout));
+        assert!(
+            text(&out.stderr).contains("not an image reference"),
+            "{bad}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+/// Issue 26, case 12: a unix socket whose path has a space is read whole: a
+/// shorter path that is its prefix does not listen.
+#[test]
+fn a_unix_socket_path_with_a_space_is_read_whole() {
+    let dir = TempDir::new("sock");
+    let path = dir.0.join("sp ace.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let prefix = dir.0.join("sp");
+    let out = infraspec(
+        &dir.0,
+        &[
+            "-c",
+            &format!("{{unix_socket: '{}'}}", path.display()),
+            "-c",
+            &format!("{{unix_socket: '{}', listening: false}}", prefix.display()),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+}
