@@ -136,13 +136,7 @@ fn the_same_spec_gives_the_same_verdicts_on_every_image_form() {
         committed.as_ref().is_ok_and(|o| o.status.success()),
         "{committed:?}"
     );
-    struct Rmi(String);
-    impl Drop for Rmi {
-        fn drop(&mut self) {
-            let _ = Command::new("docker").args(["rmi", "-f", &self.0]).output();
-        }
-    }
-    let _rmi = Rmi(image.clone());
+    let _rmi = LoadedImage(image.clone());
 
     run(Command::new("docker").args(["save", "-o", &p("img.tar"), &image]));
     run(Command::new("skopeo").args([
@@ -254,6 +248,16 @@ fn bad_image_files_are_clear_errors() {
     }
 }
 
+/// An image tag this test loaded, removed when dropped (also when the test
+/// panics).
+struct LoadedImage(String);
+
+impl Drop for LoadedImage {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(["rmi", "-f", &self.0]).output();
+    }
+}
+
 /// Issue 26, case 17: a symlink loop makes only its own path absent, and
 /// `..` after a link steps back from where the link leads, on a shell-less
 /// `docker:IMAGE` (read through the archive API) as on the image's files.
@@ -280,6 +284,7 @@ fn loops_and_dotdot_read_as_the_kernel_does() {
         .args(["import", "-c", "CMD [\"/bin/sleep\", \"3600\"]"])
         .arg(&tar)
         .arg(&image));
+    let _loaded = LoadedImage(image.clone());
     let archive = dir.path().join("links.tar");
     run(Command::new("docker")
         .args(["save", "-o"])
@@ -572,6 +577,7 @@ fn hostile_layers_read_as_the_engine_reads_them() {
         run(Command::new("docker")
             .args(["load", "-q", "-i"])
             .arg(&archive));
+        let _loaded = LoadedImage(tag.clone());
         let live = Command::new(env!("CARGO_BIN_EXE_infraspec"))
             .args([
                 "--format",
