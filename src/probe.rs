@@ -329,26 +329,43 @@ for d in "${TMPDIR:-/tmp}" /tmp /dev/shm /var/tmp "${HOME:-/}"; do
 done
 B="stopped at the batch's deadline"
 if [ -z "$T" ]; then printf '\n%s fatal %s\n' "$N" 'no writable temporary directory with a free inode (tried $TMPDIR, /tmp, /dev/shm, /var/tmp, $HOME)'; exit 70; fi
+V=; P=; Q=
 trap 'rm -rf "$T"' EXIT
-trap 'rm -rf "$T"; exit 130' HUP INT TERM PIPE
+trap 'q; exit 143' HUP INT TERM PIPE
+q() {
+  trap '' HUP INT TERM PIPE
+  for y in 1 2; do
+    for f in "$T"/c*; do
+      x=; read -r x t i <"$f" 2>/dev/null
+      case $x in ''|*[!0-9]*) ;; *) kill -KILL -"$x" "$x" 2>/dev/null;; esac
+    done
+    [ "$y" = 2 ] || kill -KILL $V $P $Q 2>/dev/null
+  done
+  rm -rf "$T"
+}
 for x in wc cat head; do command -v "$x" >/dev/null 2>&1 || { printf '\n%s fatal %s\n' "$N" "the target has no $x, which reading probe output needs"; exit 70; }; done
 l=1
 while [ "$l" -le "$K" ]; do
   { true >"$T/s$l" && true >"$T/c$l"; } 2>/dev/null || { printf '\n%s fatal %s\n' "$N" "cannot create files in $T (disk or inodes full?)"; exit 70; }
   l=$((l + 1))
 done
+{ true >"$T/run" && true >"$T/go" && echo "$$" >"$T/pid"; } 2>/dev/null || { printf '\n%s fatal %s\n' "$N" "cannot create files in $T (disk or inodes full?)"; exit 70; }
 S=
-command -v sleep >/dev/null 2>&1 && S=1
+if command -v sleep >/dev/null 2>&1; then S=sleep
+elif command -v busybox >/dev/null 2>&1 && busybox sleep 0 >/dev/null 2>&1; then S="busybox sleep"
+fi
+G=
+command -v setsid >/dev/null 2>&1 && G=setsid
 L=0
 p() {
   i=$1; t=$2; c=$3; u=$4; shift 4
-  if [ -e "$T/stop" ]; then echo "$i late" >>"$T/s$L"; return; fi
+  if [ ! -e "$T/go" ]; then echo "$i late" >>"$T/s$L"; return; fi
   o="$T/$i.o"; e="$T/$i.e"
   if ! { true >"$o" && true >"$e"; } 2>/dev/null; then echo "$i lost" >>"$T/s$L"; return; fi
   if [ "$L" -eq 0 ]; then
     if [ "$u" = 1 ]; then "$@" </dev/null >"$o" 2>"$e"; else LC_ALL=C "$@" </dev/null >"$o" 2>"$e"; fi; s=$?
   else
-    if [ "$u" = 1 ]; then "$@" </dev/null >"$o" 2>"$e" & else LC_ALL=C "$@" </dev/null >"$o" 2>"$e" & fi
+    if [ "$u" = 1 ]; then $G "$@" </dev/null >"$o" 2>"$e" & else LC_ALL=C $G "$@" </dev/null >"$o" 2>"$e" & fi
     x=$!
     echo "$x $t $i" >"$T/c$L"
     wait "$x"; s=$?
@@ -363,15 +380,15 @@ p() {
 w() {
   k=0
   while :; do
-    [ -e "$T/end" ] && exit 0
-    sleep 1 </dev/null >/dev/null 2>&1 &
+    [ -e "$T/run" ] || exit 0
+    $S 1 </dev/null >/dev/null 2>&1 &
     z=$!
-    echo "$z" >"$T/zw"
-    [ -e "$T/end" ] && { kill -KILL "$z" 2>/dev/null; exit 0; }
+    echo "$z" >"$T/zw" 2>/dev/null
+    [ -e "$T/run" ] || { kill -KILL "$z" 2>/dev/null; exit 0; }
     wait "$z"
-    [ -e "$T/end" ] && exit 0
+    [ -e "$T/run" ] || exit 0
     k=$((k + 1))
-    [ "$k" -ge "$W" ] && true >"$T/stop"
+    [ "$k" -ge "$W" ] && rm -f "$T/go"
     for f in "$T"/c*; do
       x=; t=; i=
       read -r x t i <"$f" 2>/dev/null
@@ -379,9 +396,9 @@ w() {
       eval "a=\${a$i:-}"
       [ -n "$a" ] || { a=$k; eval "a$i=$k"; }
       if [ "$k" -ge "$W" ]; then
-        true >"$T/$i.d"; kill -KILL "$x" 2>/dev/null
+        true >"$T/$i.d" 2>/dev/null; kill -KILL -"$x" "$x" 2>/dev/null
       elif [ "$t" -gt 0 ] && [ $((k - a)) -ge "$t" ]; then
-        true >"$T/$i.k"; kill -KILL "$x" 2>/dev/null
+        true >"$T/$i.k" 2>/dev/null; kill -KILL -"$x" "$x" 2>/dev/null
       fi
     done
   done
@@ -459,7 +476,13 @@ impl Schedule {
     pub fn new(cpus: Option<u32>, timeout: Duration) -> Schedule {
         Schedule {
             lanes: cpus.unwrap_or(2).clamp(1, 8) as usize,
-            deadline_secs: timeout.as_secs().saturating_sub(2).max(1),
+            // The watchdog's seconds run a little slow (each tick is a
+            // `sleep 1` and a look at the lanes): a tenth of the time, 2 to
+            // 10 s, is left for that and for printing.
+            deadline_secs: {
+                let t = timeout.as_secs();
+                t.saturating_sub((t / 10).clamp(2, 10)).max(1)
+            },
         }
     }
 }
@@ -507,9 +530,7 @@ pub fn render(probes: &[Probe], nonce: &str, schedule: Schedule) -> String {
         // Reads that cannot block need no watchdog; the runner's timeout
         // for the whole batch still bounds them.
         if rest.iter().any(|(_, p)| p.timeout_secs > 0) {
-            s.push_str("V=\n[ -z \"$S\" ] || { w </dev/null >/dev/null 2>&1 & V=$!; }\n");
-        } else {
-            s.push_str("V=\n");
+            s.push_str("[ -z \"$S\" ] || { w </dev/null >/dev/null 2>&1 & V=$!; }\n");
         }
         // Each group in lanes of its own numbers, printed when it is done.
         for (group, lanes, first) in [(&own, own_lanes, 1), (&user, user_lanes, own_lanes + 1)] {
@@ -524,7 +545,7 @@ pub fn render(probes: &[Probe], nonce: &str, schedule: Schedule) -> String {
                 }
                 s.push_str(") </dev/null &\nP=\"$P $!\"\n");
             }
-            s.push_str("for x in $P; do wait \"$x\"; done\n");
+            s.push_str("for x in $P; do wait \"$x\"; done\nP=\n");
             let these: Vec<String> = (first..first + lanes).map(|l| l.to_string()).collect();
             s.push_str(&format!("E=\"{}\"\ne\n", these.join(" ")));
         }
@@ -532,7 +553,7 @@ pub fn render(probes: &[Probe], nonce: &str, schedule: Schedule) -> String {
         // that arrives before a subshell has reset its traps is lost): it
         // sees `end` before and after each `sleep`, and the current `sleep`
         // is killed so that it does not wait for it.
-        s.push_str("[ -z \"$V\" ] || { true >\"$T/end\"; z=; read -r z <\"$T/zw\" 2>/dev/null && kill -KILL \"$z\" 2>/dev/null; wait \"$V\"; }\n");
+        s.push_str("[ -z \"$V\" ] || { rm -f \"$T/run\"; z=; read -r z <\"$T/zw\" 2>/dev/null && kill -KILL \"$z\" 2>/dev/null; wait \"$V\"; }\n");
     }
     s.push_str(&format!(
         "printf '\\n%s done %s\\n' \"$N\" {}\n}}\n",

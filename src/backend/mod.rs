@@ -127,19 +127,28 @@ pub struct PathEntry {
 /// it; whatever keeps that path open lives as long as this does.
 pub struct Forward {
     pub addr: std::net::SocketAddr,
+    /// How long the request waited for its turn before the path was opened
+    /// (an SSH session carries one forward at a time): not part of the
+    /// server's response time.
+    pub queued: std::time::Duration,
     _keep: Option<Box<dyn Send>>,
 }
 
 impl Forward {
     /// A path that needs nothing kept open.
     pub fn direct(addr: std::net::SocketAddr) -> Forward {
-        Forward { addr, _keep: None }
+        Forward {
+            addr,
+            queued: std::time::Duration::ZERO,
+            _keep: None,
+        }
     }
 
     /// A path kept open by `keep` (a forwarding thread, say).
     pub fn kept(addr: std::net::SocketAddr, keep: Box<dyn Send>) -> Forward {
         Forward {
             addr,
+            queued: std::time::Duration::ZERO,
             _keep: Some(keep),
         }
     }
@@ -188,6 +197,14 @@ pub trait Backend: Send + Sync {
         stdin: &[u8],
         timeout: Duration,
     ) -> Result<ExecOutput, BackendError>;
+
+    /// The time a command may run here when `asked` is wanted: the least of
+    /// `asked` and the target's own limit (`ssh://…?timeout=10s`). The batch's
+    /// deadline is set from it, so that what finished is printed before the
+    /// limit ends the command.
+    fn exec_limit(&self, asked: Duration) -> Duration {
+        asked
+    }
 
     /// The target, as the user wrote it.
     fn target(&self) -> String;

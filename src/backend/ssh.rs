@@ -98,17 +98,25 @@ struct Gate {
 }
 
 impl Gate {
-    fn enter(&self) {
+    /// Waits for the turn; the turn ends when the ticket is dropped, on every
+    /// path (an error, a panic, the forward's end).
+    fn enter(self: &std::sync::Arc<Self>) -> Ticket {
         let mut busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
         while *busy {
             busy = self.free.wait(busy).unwrap_or_else(|e| e.into_inner());
         }
         *busy = true;
+        Ticket(self.clone())
     }
+}
 
-    fn leave(&self) {
-        *self.busy.lock().unwrap_or_else(|e| e.into_inner()) = false;
-        self.free.notify_one();
+/// A turn at a [`Gate`], given back when dropped.
+struct Ticket(std::sync::Arc<Gate>);
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        *self.0.busy.lock().unwrap_or_else(|e| e.into_inner()) = false;
+        self.0.free.notify_one();
     }
 }
 
@@ -133,6 +141,12 @@ pub struct Ssh {
     /// The bastion this session goes through, and the forward that carries
     /// it; dropped after the session (fields drop in order).
     _jump: Option<(Mutex<super::Forward>, Box<Ssh>)>,
+    /// A jump host: its forwards carry the next hop's session and are never
+    /// closed for being idle.
+    carries_sessions: bool,
+    /// Why the session is gone, once it is: later commands fail at once
+    /// instead of waiting on a dead connection.
+    lost: std::sync::OnceLock<String>,
 }
 
 fn key_type_name(t: HostKeyType) -> &'static str {
@@ -233,8 +247,9 @@ impl Ssh {
             .collect();
         let mut jump = None;
         let stream = if let Some((last, before)) = hops.split_last() {
-            let bastion = Ssh::connect_hops(last, before, accept_new_flag)
+            let mut bastion = Ssh::connect_hops(last, before, accept_new_flag)
                 .map_err(|e| fail(format!("through the jump host {last}: {e}")))?;
+            bastion.carries_sessions = true;
             let forward = bastion
                 .forward(&real_host, port, connect_timeout)
                 .map_err(|e| {
@@ -350,6 +365,8 @@ impl Ssh {
             peer,
             dead_after: connect_timeout,
             _jump: jump,
+            carries_sessions: false,
+            lost: std::sync::OnceLock::new(),
         })
     }
 
@@ -582,7 +599,17 @@ impl Backend for Ssh {
             command: shown.clone(),
             message,
         };
-        let timeout = self.command_timeout.map_or(timeout, |t| t.min(timeout));
+        if let Some(why) = self.lost.get() {
+            return Err(fail(format!("the session was lost earlier: {why}")));
+        }
+        // The connection is gone: the session stays non-blocking, so that
+        // freeing the channel does not wait on it (it would for the
+        // session's whole timeout), and later commands fail at once.
+        let lost = |why: String| {
+            let _ = self.lost.set(why.clone());
+            fail(why)
+        };
+        let timeout = self.exec_limit(timeout);
         let deadline = std::time::Instant::now() + timeout;
         let session = self
             .session
@@ -660,10 +687,7 @@ impl Backend for Ssh {
                         progressed = true;
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(e) => {
-                        session.set_blocking(true);
-                        return Err(fail(format!("reading output: {e}")));
-                    }
+                    Err(e) => return Err(lost(format!("reading output: {e}"))),
                 }
             }
             let now = std::time::Instant::now();
@@ -692,10 +716,7 @@ impl Backend for Ssh {
                     }
                 });
             match heard {
-                Ok(Some(0)) => {
-                    session.set_blocking(true);
-                    return Err(fail("the server closed the connection".into()));
-                }
+                Ok(Some(0)) => return Err(lost("the server closed the connection".into())),
                 Ok(Some(_)) => {
                     last_heard = std::time::Instant::now();
                     last_asked = None;
@@ -703,10 +724,7 @@ impl Backend for Ssh {
                 }
                 Ok(None) => pause = (pause * 2).min(Duration::from_millis(100)),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(e) => {
-                    session.set_blocking(true);
-                    return Err(fail(format!("the connection failed: {e}")));
-                }
+                Err(e) => return Err(lost(format!("the connection failed: {e}"))),
             }
             let now = std::time::Instant::now();
             if now.duration_since(last_heard) >= keepalive
@@ -717,8 +735,7 @@ impl Backend for Ssh {
             }
             if let Some(asked) = last_asked {
                 if now.duration_since(asked) >= self.dead_after && last_heard < asked {
-                    session.set_blocking(true);
-                    return Err(fail(format!(
+                    return Err(lost(format!(
                         "the server stopped answering: nothing came back for {}s, not even to keepalives (network down, or the host hangs)",
                         now.duration_since(last_heard).as_secs()
                     )));
@@ -762,6 +779,10 @@ impl Backend for Ssh {
         })
     }
 
+    fn exec_limit(&self, asked: Duration) -> Duration {
+        self.command_timeout.map_or(asked, |t| t.min(asked))
+    }
+
     fn target(&self) -> String {
         self.shown.clone()
     }
@@ -783,11 +804,10 @@ impl Backend for Ssh {
             .clone();
         // Requests take turns on the session (see `Gate`); it runs
         // non-blocking while one does, and every call retries what would block.
-        self.http_gate.enter();
-        let leave = |e: ForwardError| {
-            self.http_gate.leave();
-            e
-        };
+        let waiting = std::time::Instant::now();
+        let ticket = self.http_gate.enter();
+        let queued = waiting.elapsed();
+        let timeout = timeout.saturating_sub(queued);
         session.set_blocking(false);
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         let started = std::time::Instant::now();
@@ -796,28 +816,28 @@ impl Backend for Ssh {
                 Ok(c) => break c,
                 Err(e) if e.code() == ssh2::ErrorCode::Session(-37) => {
                     if started.elapsed() > timeout {
-                        return Err(leave(ForwardError::Failed(format!(
+                        return Err(ForwardError::Failed(format!(
                             "{}: opening a channel to {bare}:{port} timed out",
                             self.shown
-                        ))));
+                        )));
                     }
                     std::thread::sleep(Duration::from_millis(1));
                 }
                 // The server answered the channel request with a failure:
                 // it tried to connect and could not.
                 Err(e) if e.code() == ssh2::ErrorCode::Session(-21) => {
-                    return Err(leave(ForwardError::Unreachable(format!(
+                    return Err(ForwardError::Unreachable(format!(
                         "{} could not open a connection to {bare}:{port}: {} (refused, unreachable or not resolvable there)",
                         self.shown,
                         e.message()
-                    ))))
+                    )))
                 }
                 Err(e) => {
-                    return Err(leave(ForwardError::Failed(format!(
+                    return Err(ForwardError::Failed(format!(
                         "{}: opening a channel to {bare}:{port} failed: {}",
                         self.shown,
                         e.message()
-                    ))))
+                    )))
                 }
             }
         };
@@ -827,26 +847,33 @@ impl Backend for Ssh {
             .local_addr()
             .map_err(|e| ForwardError::Failed(e.to_string()))?;
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // A forward that carries a jump host's session lives as long as that
+        // session, however long it is silent between commands; a request's
+        // forward ends after a minute without traffic.
+        let idle_limit = (!self.carries_sessions).then_some(Duration::from_secs(60));
         let handle = {
             let stop = stop.clone();
-            std::thread::spawn(move || pump(listener, channel, &stop))
+            std::thread::spawn(move || pump(listener, channel, &stop, idle_limit))
         };
-        Ok(super::Forward::kept(
+        let mut forward = super::Forward::kept(
             addr,
             Box::new(Pump {
                 stop,
                 handle: Some(handle),
-                gate: self.http_gate.clone(),
+                _ticket: ticket,
             }),
-        ))
+        );
+        forward.queued = queued;
+        Ok(forward)
     }
 }
 
 /// Ends and joins a forwarding thread when the forward is dropped.
+/// Fields drop in order: the thread is joined before the turn is given back.
 struct Pump {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     handle: Option<std::thread::JoinHandle<()>>,
-    gate: std::sync::Arc<Gate>,
+    _ticket: Ticket,
 }
 
 impl Drop for Pump {
@@ -855,27 +882,28 @@ impl Drop for Pump {
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
-        self.gate.leave();
     }
 }
 
 /// Moves bytes between one accepted local connection and the channel until
-/// both sides are done, the forward is dropped, or nothing happens for a minute.
+/// both sides are done, the forward is dropped, or nothing happens for
+/// `idle_limit` (never, without one).
 fn pump(
     listener: std::net::TcpListener,
     mut channel: ssh2::Channel,
     stop: &std::sync::atomic::AtomicBool,
+    idle_limit: Option<Duration>,
 ) {
     use std::io::{ErrorKind, Read};
     use std::sync::atomic::Ordering;
-    let idle_limit = Duration::from_secs(60);
+    let idle = |last: std::time::Instant| idle_limit.is_some_and(|l| last.elapsed() > l);
     let _ = listener.set_nonblocking(true);
     let mut last = std::time::Instant::now();
     let mut stream = loop {
         match listener.accept() {
             Ok((s, _)) => break s,
             Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                if stop.load(Ordering::SeqCst) || last.elapsed() > idle_limit {
+                if stop.load(Ordering::SeqCst) || idle(last) {
                     return;
                 }
                 std::thread::sleep(Duration::from_millis(1));
@@ -945,8 +973,11 @@ fn pump(
         if moved {
             last = std::time::Instant::now();
         } else {
-            if last.elapsed() > idle_limit
-                || (stop.load(Ordering::SeqCst) && up.is_empty() && down.is_empty())
+            // Once dropped, what is buffered gets a second to drain.
+            if idle(last)
+                || (stop.load(Ordering::SeqCst)
+                    && ((up.is_empty() && down.is_empty())
+                        || last.elapsed() > Duration::from_secs(1)))
             {
                 break;
             }

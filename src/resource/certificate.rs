@@ -128,10 +128,13 @@ pub fn fetch(
     let forward = backend
         .forward(host, port, timeout)
         .map_err(|e| e.to_string())?;
-    let mut tcp = std::net::TcpStream::connect_timeout(&forward.addr, timeout)
+    let started = std::time::Instant::now();
+    let deadline = started + timeout.saturating_sub(forward.queued);
+    let tcp = std::net::TcpStream::connect_timeout(&forward.addr, timeout)
         .map_err(|e| format!("connecting to {host}:{port}: {e}"))?;
-    let _ = tcp.set_read_timeout(Some(timeout));
-    let _ = tcp.set_write_timeout(Some(timeout));
+    // The whole handshake is bounded, not each read: a server that sends a
+    // byte a second never lets a per-read timeout fire.
+    let mut tcp = Deadline { tcp, deadline };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -144,13 +147,59 @@ pub fn fetch(
     let mut conn = rustls::ClientConnection::new(Arc::new(config), name)
         .map_err(|e| format!("TLS to {host}:{port}: {e}"))?;
     while conn.is_handshaking() {
-        conn.complete_io(&mut tcp)
-            .map_err(|e| format!("TLS handshake with {host}:{port} failed: {e}"))?;
+        conn.complete_io(&mut tcp).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::TimedOut || e.kind() == std::io::ErrorKind::WouldBlock
+            {
+                format!(
+                    "the TLS handshake with {host}:{port} did not finish within {}s",
+                    timeout.as_secs_f64()
+                )
+            } else {
+                format!("TLS handshake with {host}:{port} failed: {e}")
+            }
+        })?;
     }
     conn.peer_certificates()
         .and_then(|c| c.first())
         .map(|c| c.as_ref().to_vec())
         .ok_or_else(|| format!("{host}:{port} presented no certificate"))
+}
+
+/// A connection that refuses to read or write past `deadline`.
+struct Deadline {
+    tcp: std::net::TcpStream,
+    deadline: std::time::Instant,
+}
+
+impl Deadline {
+    fn left(&self) -> std::io::Result<Duration> {
+        let left = self
+            .deadline
+            .saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            Err(std::io::ErrorKind::TimedOut.into())
+        } else {
+            Ok(left)
+        }
+    }
+}
+
+impl std::io::Read for Deadline {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.tcp.set_read_timeout(Some(self.left()?))?;
+        self.tcp.read(buf)
+    }
+}
+
+impl std::io::Write for Deadline {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.tcp.set_write_timeout(Some(self.left()?))?;
+        self.tcp.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.tcp.flush()
+    }
 }
 
 /// `tls://HOST:PORT` as host and port.
@@ -221,11 +270,20 @@ pub fn observe(
     .into())
 }
 
+/// How long a TLS server may take to present its certificate when the
+/// check sets no `timeout`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The server a `certificate: tls://…` check asks, and within how long.
-pub fn fetch_key(check: &crate::spec::Check) -> Option<String> {
+pub fn fetch_key(check: &crate::spec::Check) -> Option<(String, Duration)> {
     (check.resource.kind == crate::spec::ResourceKind::Certificate
         && check.resource.name.starts_with("tls://"))
-    .then(|| check.resource.name.clone())
+    .then(|| {
+        (
+            check.resource.name.clone(),
+            check.options.timeout.unwrap_or(DEFAULT_TIMEOUT),
+        )
+    })
 }
 
 #[cfg(test)]
