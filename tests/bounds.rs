@@ -1,0 +1,271 @@
+//! Issue 27, "Bounded and clean, round two": runs that must end within a
+//! bound, and leave nothing behind on the target, against the real thing
+//! (TLS servers written here, containers, the test sshd).
+
+#[macro_use]
+mod support;
+
+use support::docker::{container_target, Running};
+use support::{show, text};
+
+use std::io::{Read, Write};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+infraspec_tests! {
+    Nothing: [
+        a_tls_server_that_sends_a_byte_a_second_is_stopped_at_the_checks_timeout,
+        a_silent_tls_server_is_stopped_at_the_checks_timeout,
+        a_timed_out_command_leaves_no_child_behind_locally,
+    ],
+    Docker: [
+        a_full_tmp_never_hangs_the_batch_nor_leaves_it_running,
+        a_target_without_sleep_still_keeps_check_timeouts,
+        a_timed_out_command_leaves_no_child_behind_in_a_container,
+    ],
+    Ssh: [
+        a_timed_out_command_leaves_no_child_behind_over_ssh,
+        the_batch_deadline_follows_the_targets_own_timeout,
+    ],
+}
+
+fn infraspec(args: &[&str]) -> (Output, Duration) {
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_infraspec"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("INFRASPEC_TARGET")
+        .output()
+        .expect("run infraspec");
+    (out, started.elapsed())
+}
+
+/// A TCP server on 127.0.0.1 that reads what a client sends and answers with
+/// `serve`, on a thread that lives as long as the test.
+fn server(serve: fn(std::net::TcpStream)) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            std::thread::spawn(move || serve(conn));
+        }
+    });
+    port
+}
+
+fn certificate_check(port: u16) -> String {
+    format!("{{certificate: 'tls://127.0.0.1:{port}', valid: true, timeout: 3s}}")
+}
+
+/// Case 1: a record header, then a byte a second, for ever: no read ever
+/// times out, only the check's deadline can end it.
+fn a_tls_server_that_sends_a_byte_a_second_is_stopped_at_the_checks_timeout() {
+    let port = server(|mut conn| {
+        let _ = conn.read(&mut [0u8; 4096]);
+        if conn.write_all(&[0x16, 0x03, 0x03, 0x40, 0x00]).is_err() {
+            return;
+        }
+        for _ in 0..120 {
+            std::thread::sleep(Duration::from_secs(1));
+            if conn.write_all(&[0x02]).is_err() {
+                return;
+            }
+        }
+    });
+    let (out, took) = infraspec(&["--target", "local", "-c", &certificate_check(port)]);
+    assert!(took < Duration::from_secs(7), "took {took:?}: {}", show(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        text(&out.stdout).contains("did not finish within 3s"),
+        "{}",
+        show(&out)
+    );
+}
+
+/// Case 1: a server that accepts and says nothing is stopped at the check's
+/// timeout (not a fixed 10 s), and says so.
+fn a_silent_tls_server_is_stopped_at_the_checks_timeout() {
+    let port = server(|conn| {
+        std::thread::sleep(Duration::from_secs(60));
+        drop(conn);
+    });
+    let (out, took) = infraspec(&["--target", "local", "-c", &certificate_check(port)]);
+    assert!(took < Duration::from_secs(7), "took {took:?}: {}", show(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        text(&out.stdout).contains("did not finish within 3s"),
+        "{}",
+        show(&out)
+    );
+}
+
+/// A `sleep SECONDS` no other test runs: its command line names it.
+fn marker_sleep() -> (String, String) {
+    let seconds = 31 + std::process::id() % 500;
+    (
+        format!("{{command: 'sleep {seconds}; true', timeout: 2s}}"),
+        format!("sleep {seconds}"),
+    )
+}
+
+/// The command lines of the processes a shell on the target sees.
+const LIST_PROCESSES: &str =
+    "for p in /proc/[0-9]*; do tr '\\000' ' ' < $p/cmdline 2>/dev/null; echo; done";
+
+fn assert_timed_out_and_gone(out: &Output, took: Duration, left: impl Fn() -> String, what: &str) {
+    assert_eq!(out.status.code(), Some(1), "{}", show(out));
+    assert!(took < Duration::from_secs(20), "took {took:?}: {}", show(out));
+    // The watchdog kills at the tick that sees the probe's time up; give the
+    // kernel a moment to reap.
+    std::thread::sleep(Duration::from_millis(300));
+    let processes = left();
+    assert!(
+        !processes.lines().any(|l| l.trim_end() == what),
+        "{what:?} still runs after its check timed out:\n{processes}"
+    );
+}
+
+/// Case 7: the probe's whole process group goes at its timeout, not only
+/// the shell that ran `sleep`.
+fn a_timed_out_command_leaves_no_child_behind_locally() {
+    let (check, what) = marker_sleep();
+    let (out, took) = infraspec(&["--target", "local", "-c", &check]);
+    let list = || {
+        let o = Command::new("sh").args(["-c", LIST_PROCESSES]).output().unwrap();
+        text(&o.stdout)
+    };
+    assert_timed_out_and_gone(&out, took, list, &what);
+}
+
+fn container_processes(name: &str) -> String {
+    let o = Command::new("docker")
+        .args(["exec", name, "sh", "-c", LIST_PROCESSES])
+        .output()
+        .unwrap();
+    text(&o.stdout)
+}
+
+fn a_timed_out_command_leaves_no_child_behind_in_a_container() {
+    let c = Running::start_with(&["infraspec-test/debian:12", "sleep", "infinity"]);
+    let (check, what) = marker_sleep();
+    let (out, took) = infraspec(&["--target", &container_target(&c.0), "-c", &check]);
+    assert_timed_out_and_gone(&out, took, || container_processes(&c.0), &what);
+}
+
+fn a_timed_out_command_leaves_no_child_behind_over_ssh() {
+    let s = support::sshd::start();
+    let (check, what) = marker_sleep();
+    let started = Instant::now();
+    let out = s.infraspec(&["--target", "ssh://box", "-c", &check], &[]);
+    let took = started.elapsed();
+    assert_timed_out_and_gone(&out, took, || text(&s.exec(LIST_PROCESSES).stdout), &what);
+}
+
+/// Case 4: with `?timeout=10s` the script's deadline comes from 10 s, so the
+/// checks that finished keep their answers and only the slow one errors,
+/// with the limit that stopped it.
+fn the_batch_deadline_follows_the_targets_own_timeout() {
+    let s = support::sshd::start();
+    let spec = support::temp_file(
+        "deadline.yaml",
+        "checks:\n  - file: /etc/passwd\n  - command: 'echo fast'\n    stdout: fast\n  - command: 'sleep 40'\n    timeout: 60s\n",
+    );
+    let started = Instant::now();
+    let out = s.infraspec(
+        &[
+            "--format",
+            "json",
+            "--target",
+            "ssh://box?timeout=10s",
+            spec.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(14), "took {took:?}: {}", show(&out));
+    let checks = support::checks_of(&out);
+    let outcomes: Vec<&str> = checks.iter().map(|(_, o, _)| o.as_str()).collect();
+    assert_eq!(outcomes, ["pass", "pass", "error"], "{}", show(&out));
+    let why = &checks[2].2;
+    assert!(why.contains("10s") && !why.contains("300s"), "{why}");
+    let _ = s.exec("pkill -f 'sleep 40'");
+}
+
+/// Case 2: a /tmp with room for the batch's directory but not for every
+/// file it makes, at each number of free inodes from none to plenty: the
+/// batch ends within a bound, a check that must fail never passes, and
+/// nothing of the batch is left running or on disk.
+fn a_full_tmp_never_hangs_the_batch_nor_leaves_it_running() {
+    let c = Running::start_with(&[
+        "--tmpfs",
+        "/tmp:rw,nr_inodes=400",
+        "infraspec-test/debian:12",
+        "sleep",
+        "infinity",
+    ]);
+    let spec = support::temp_file(
+        "fulltmp.yaml",
+        "checks:\n  - file: /etc/passwd\n  - command: 'exit 3'\n    exit_status: 0\n  - command: 'sleep 1'\n    timeout: 5s\n  - file: /etc/hostname\n",
+    );
+    let target = container_target(&c.0);
+    let exec = |script: &str| {
+        let o = Command::new("docker")
+            .args(["exec", &c.0, "sh", "-c", script])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{script}: {}", show(&o));
+        text(&o.stdout)
+    };
+    for free in 0..30 {
+        // Fill every inode of /tmp, then free `free` of them.
+        exec(&format!(
+            "rm -rf /tmp/fill; mkdir /tmp/fill; i=0; while true >/tmp/fill/$i 2>/dev/null; do i=$((i+1)); done; j=0; while [ $j -lt {free} ]; do rm -f /tmp/fill/$j; j=$((j+1)); done"
+        ));
+        let (out, took) = infraspec(&["--format", "json", "--target", &target, spec.to_str().unwrap()]);
+        assert!(
+            took < Duration::from_secs(30),
+            "{free} free inodes: took {took:?}: {}",
+            show(&out)
+        );
+        let checks = support::checks_of(&out);
+        assert!(
+            checks.get(1).is_none_or(|(_, o, _)| o != "pass"),
+            "{free} free inodes: a failing command passed: {}",
+            show(&out)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+        let left = exec(&format!("{LIST_PROCESSES}; ls -a /tmp /dev/shm /var/tmp /root"));
+        assert!(
+            !left.contains(".infraspec-") && !left.lines().any(|l| l.trim_end() == "sleep 1"),
+            "{free} free inodes: the batch left this behind:\n{left}\n{}",
+            show(&out)
+        );
+    }
+}
+
+/// Case 3: a target whose `sleep` is gone (busybox, without the applet's
+/// link) still has a watchdog, so a command that never ends is stopped at
+/// its timeout, and not left spinning.
+fn a_target_without_sleep_still_keeps_check_timeouts() {
+    let c = Running::start_with(&["infraspec-test/busybox:1", "/bin/busybox", "sleep", "3600"]);
+    let rm = Command::new("docker")
+        .args(["exec", &c.0, "/bin/busybox", "rm", "-f", "/bin/sleep"])
+        .output()
+        .unwrap();
+    assert!(rm.status.success(), "{}", show(&rm));
+    let (out, took) = infraspec(&[
+        "--target",
+        &container_target(&c.0),
+        "-c",
+        "{command: 'while :; do :; done', timeout: 2s}",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(took < Duration::from_secs(10), "took {took:?}: {}", show(&out));
+    assert!(text(&out.stdout).contains("2s"), "{}", show(&out));
+    std::thread::sleep(Duration::from_millis(300));
+    let left = container_processes(&c.0);
+    assert!(
+        !left.contains("while :"),
+        "the command still spins:\n{left}"
+    );
+}
