@@ -197,9 +197,20 @@ fn pairs(items: &[String]) -> anyhow::Result<Vec<Resource>> {
         .collect()
 }
 
-/// Replaces `path` with `text` at once (a temporary file beside it, then a
-/// rename), so that an interrupted write leaves the old file.
+/// Replaces the file at `path` with `text` at once (a temporary file beside
+/// it, then a rename), so that an interrupted write leaves the old file. A
+/// symbolic link is written through (the file it leads to is replaced, the
+/// link stays), and the file keeps its mode and, where this process may
+/// set them, its owner and group: a 0600 spec that holds `auth:` stays 0600.
 fn write_whole(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+    let path = match std::fs::canonicalize(path) {
+        Ok(real) => real,
+        // A new file, or a link that leads nowhere yet: written where it is.
+        Err(_) => path.to_path_buf(),
+    };
+    let before = std::fs::metadata(&path).ok();
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -209,6 +220,40 @@ fn write_whole(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
         path.file_name().and_then(|n| n.to_str()).unwrap_or("spec"),
         std::process::id()
     ));
-    std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    let written = (|| -> std::io::Result<()> {
+        let _ = std::fs::remove_file(&tmp);
+        // Created private, then given the old file's mode: never readable by
+        // others in between.
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        if let Some(m) = &before {
+            // As root, the old owner; otherwise a chown may be refused, and
+            // the file is then this user's, as a new file would be.
+            let _ = std::os::unix::fs::fchown(&f, Some(m.uid()), Some(m.gid()));
+            f.set_permissions(std::fs::Permissions::from_mode(m.mode() & 0o7777))?;
+        } else {
+            let umask = current_umask();
+            f.set_permissions(std::fs::Permissions::from_mode(0o666 & !umask))?;
+        }
+        f.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot write {}", tmp.display()));
+    }
+    std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The process's umask (read by setting it, and setting it back at once).
+fn current_umask() -> u32 {
+    // SAFETY: umask has no preconditions; the old value is restored at once.
+    unsafe {
+        let old = libc::umask(0o022);
+        libc::umask(old);
+        old as u32
+    }
 }

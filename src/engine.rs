@@ -158,8 +158,16 @@ pub fn run_batch(
     let timeout = backend.exec_limit(timeout);
     let nonce = probe::nonce();
     let script = probe::render(probes, &nonce, probe::Schedule::new(cpus, timeout));
+    // The script prints at most `cap` bytes of each stream of each probe,
+    // and a header: the batch's own limit follows, so that a check's
+    // `max_output` is never cut by the batch's.
+    let cap = probes
+        .iter()
+        .map(|p| p.cap().saturating_mul(2).saturating_add(256))
+        .fold(64 << 10, usize::saturating_add)
+        .max(crate::backend::EXEC_OUTPUT_CAP);
     let out = backend
-        .exec(&["sh".to_string()], script.as_bytes(), timeout)
+        .exec_capped(&["sh".to_string()], script.as_bytes(), timeout, cap)
         .map_err(|e| BatchError::Failed(e.to_string()))?;
     let mut results =
         probe::parse(&out.stdout, &nonce, probes).map_err(|e| BatchError::Failed(e.to_string()))?;
@@ -176,8 +184,8 @@ pub fn run_batch(
         Some(late)
     } else if out.truncated {
         Some(format!(
-            "the target printed more than {} MiB in one batch; the rest was dropped",
-            crate::backend::EXEC_OUTPUT_CAP >> 20
+            "the target printed more than {} MiB in one batch, more than its probes can print; the rest was dropped",
+            cap >> 20
         ))
     } else {
         None
@@ -438,7 +446,10 @@ fn network_round<'c>(
             Tls(&'j (String, Duration)),
         }
         enum Done {
-            Http(resource::http::Key, Result<resource::http::Response, String>),
+            Http(
+                resource::http::Key,
+                Result<resource::http::Response, String>,
+            ),
             Tcp((String, u16), Result<resource::host::Reach, String>),
             Tls(String, Result<Vec<u8>, String>),
         }

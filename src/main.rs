@@ -301,7 +301,7 @@ fn merge(args: Vec<std::ffi::OsString>) -> anyhow::Result<u8> {
     let mut shards = Vec::new();
     for path in &cli.reports {
         let shown = path.display().to_string();
-        let text = read_capped(path, &shown)?;
+        let text = read_capped(path, &shown, 256 << 20, "an infraspec report")?;
         let (shard, read) = report::json::parse_shard(&text, &shown).map_err(anyhow::Error::msg)?;
         shards.push((shown, shard));
         reports.extend(read);
@@ -320,19 +320,24 @@ fn merge(args: Vec<std::ffi::OsString>) -> anyhow::Result<u8> {
 
 /// A report file's text, refused at once when it is larger than any report
 /// infraspec writes could sensibly be (`/dev/zero` is not read to its end).
-fn read_capped(path: &std::path::Path, shown: &str) -> anyhow::Result<String> {
+fn read_capped(
+    path: &std::path::Path,
+    shown: &str,
+    cap: u64,
+    what: &str,
+) -> anyhow::Result<String> {
     use std::io::Read;
-    const CAP: u64 = 256 << 20;
+    let too_big = || anyhow::anyhow!("{shown} is larger than {} MiB: not {what}", cap >> 20);
     let file = std::fs::File::open(path).with_context(|| format!("cannot read {shown}"))?;
-    if file.metadata().is_ok_and(|m| m.is_file() && m.len() > CAP) {
-        anyhow::bail!("{shown} is larger than 256 MiB: not an infraspec report");
+    if file.metadata().is_ok_and(|m| m.is_file() && m.len() > cap) {
+        return Err(too_big());
     }
     let mut bytes = Vec::new();
-    file.take(CAP + 1)
+    file.take(cap + 1)
         .read_to_end(&mut bytes)
         .with_context(|| format!("cannot read {shown}"))?;
-    if bytes.len() as u64 > CAP {
-        anyhow::bail!("{shown} is larger than 256 MiB: not an infraspec report");
+    if bytes.len() as u64 > cap {
+        return Err(too_big());
     }
     String::from_utf8(bytes).with_context(|| format!("{shown} is not UTF-8 text"))
 }
@@ -422,8 +427,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         .collect();
     let mut labels: Vec<Option<String>> = vec![None; targets.len()];
     if let Some(path) = &cli.inventory {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("failed to read the inventory {}", path.display()))?;
+        let shown = format!("the inventory {}", path.display());
+        let text = read_capped(
+            path,
+            &shown,
+            infraspec::inventory::ansible::MAX_INVENTORY_BYTES,
+            "an inventory",
+        )?;
         let entries = infraspec::inventory::parse(&text, &path.display().to_string())
             .map_err(|e| anyhow::anyhow!(e))?;
         for e in entries {

@@ -17,6 +17,9 @@ infraspec_tests! {
         a_tls_server_that_sends_a_byte_a_second_is_stopped_at_the_checks_timeout,
         a_silent_tls_server_is_stopped_at_the_checks_timeout,
         a_timed_out_command_leaves_no_child_behind_locally,
+        inputs_without_end_and_huge_ranges_are_refused_at_once,
+        a_checks_max_output_is_never_cut_by_the_batchs_limit,
+        add_writes_through_a_link_and_keeps_mode_and_owner,
     ],
     Docker: [
         a_full_tmp_never_hangs_the_batch_nor_leaves_it_running,
@@ -73,7 +76,11 @@ fn a_tls_server_that_sends_a_byte_a_second_is_stopped_at_the_checks_timeout() {
         }
     });
     let (out, took) = infraspec(&["--target", "local", "-c", &certificate_check(port)]);
-    assert!(took < Duration::from_secs(7), "took {took:?}: {}", show(&out));
+    assert!(
+        took < Duration::from_secs(7),
+        "took {took:?}: {}",
+        show(&out)
+    );
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     assert!(
         text(&out.stdout).contains("did not finish within 3s"),
@@ -90,7 +97,11 @@ fn a_silent_tls_server_is_stopped_at_the_checks_timeout() {
         drop(conn);
     });
     let (out, took) = infraspec(&["--target", "local", "-c", &certificate_check(port)]);
-    assert!(took < Duration::from_secs(7), "took {took:?}: {}", show(&out));
+    assert!(
+        took < Duration::from_secs(7),
+        "took {took:?}: {}",
+        show(&out)
+    );
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     assert!(
         text(&out.stdout).contains("did not finish within 3s"),
@@ -114,7 +125,11 @@ const LIST_PROCESSES: &str =
 
 fn assert_timed_out_and_gone(out: &Output, took: Duration, left: impl Fn() -> String, what: &str) {
     assert_eq!(out.status.code(), Some(1), "{}", show(out));
-    assert!(took < Duration::from_secs(20), "took {took:?}: {}", show(out));
+    assert!(
+        took < Duration::from_secs(20),
+        "took {took:?}: {}",
+        show(out)
+    );
     // The watchdog kills at the tick that sees the probe's time up; give the
     // kernel a moment to reap.
     std::thread::sleep(Duration::from_millis(300));
@@ -131,7 +146,10 @@ fn a_timed_out_command_leaves_no_child_behind_locally() {
     let (check, what) = marker_sleep();
     let (out, took) = infraspec(&["--target", "local", "-c", &check]);
     let list = || {
-        let o = Command::new("sh").args(["-c", LIST_PROCESSES]).output().unwrap();
+        let o = Command::new("sh")
+            .args(["-c", LIST_PROCESSES])
+            .output()
+            .unwrap();
         text(&o.stdout)
     };
     assert_timed_out_and_gone(&out, took, list, &what);
@@ -182,7 +200,11 @@ fn the_batch_deadline_follows_the_targets_own_timeout() {
         &[],
     );
     let took = started.elapsed();
-    assert!(took < Duration::from_secs(14), "took {took:?}: {}", show(&out));
+    assert!(
+        took < Duration::from_secs(14),
+        "took {took:?}: {}",
+        show(&out)
+    );
     let checks = support::checks_of(&out);
     let outcomes: Vec<&str> = checks.iter().map(|(_, o, _)| o.as_str()).collect();
     assert_eq!(outcomes, ["pass", "pass", "error"], "{}", show(&out));
@@ -221,7 +243,13 @@ fn a_full_tmp_never_hangs_the_batch_nor_leaves_it_running() {
         exec(&format!(
             "rm -rf /tmp/fill; mkdir /tmp/fill; i=0; while true >/tmp/fill/$i 2>/dev/null; do i=$((i+1)); done; j=0; while [ $j -lt {free} ]; do rm -f /tmp/fill/$j; j=$((j+1)); done"
         ));
-        let (out, took) = infraspec(&["--format", "json", "--target", &target, spec.to_str().unwrap()]);
+        let (out, took) = infraspec(&[
+            "--format",
+            "json",
+            "--target",
+            &target,
+            spec.to_str().unwrap(),
+        ]);
         assert!(
             took < Duration::from_secs(30),
             "{free} free inodes: took {took:?}: {}",
@@ -234,7 +262,9 @@ fn a_full_tmp_never_hangs_the_batch_nor_leaves_it_running() {
             show(&out)
         );
         std::thread::sleep(Duration::from_millis(200));
-        let left = exec(&format!("{LIST_PROCESSES}; ls -a /tmp /dev/shm /var/tmp /root"));
+        let left = exec(&format!(
+            "{LIST_PROCESSES}; ls -a /tmp /dev/shm /var/tmp /root"
+        ));
         assert!(
             !left.contains(".infraspec-") && !left.lines().any(|l| l.trim_end() == "sleep 1"),
             "{free} free inodes: the batch left this behind:\n{left}\n{}",
@@ -260,7 +290,11 @@ fn a_target_without_sleep_still_keeps_check_timeouts() {
         "{command: 'while :; do :; done', timeout: 2s}",
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
-    assert!(took < Duration::from_secs(10), "took {took:?}: {}", show(&out));
+    assert!(
+        took < Duration::from_secs(10),
+        "took {took:?}: {}",
+        show(&out)
+    );
     assert!(text(&out.stdout).contains("2s"), "{}", show(&out));
     std::thread::sleep(Duration::from_millis(300));
     let left = container_processes(&c.0);
@@ -268,4 +302,88 @@ fn a_target_without_sleep_still_keeps_check_timeouts() {
         !left.contains("while :"),
         "the command still spins:\n{left}"
     );
+}
+
+/// Case 11: an endless inventory or report, and ranges whose product is
+/// huge, are refused at once (exit 2, a message) without taking memory.
+fn inputs_without_end_and_huge_ranges_are_refused_at_once() {
+    let ranges = support::temp_file("inv.ini", "web[0:99999]-[0:99999]-[a:z].example.com\n");
+    let many = support::temp_file(
+        "many.ini",
+        &(0..3)
+            .map(|i| format!("g{i}-[0:49999]\n"))
+            .collect::<String>(),
+    );
+    for (args, said) in [
+        (
+            vec!["--inventory", "/dev/zero", "-c", "file: /"],
+            "larger than 16 MiB",
+        ),
+        (
+            vec!["--inventory", ranges.to_str().unwrap(), "-c", "file: /"],
+            "more than 100000",
+        ),
+        (
+            vec!["--inventory", many.to_str().unwrap(), "-c", "file: /"],
+            "more than 100000 hosts",
+        ),
+        (vec!["merge", "/dev/zero"], "larger than 256 MiB"),
+    ] {
+        let (out, took) = infraspec(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", show(&out));
+        assert!(text(&out.stderr).contains(said), "{args:?}: {}", show(&out));
+        assert!(took < Duration::from_secs(5), "{args:?} took {took:?}");
+    }
+}
+
+/// Case 13: a check that asks for 300 MiB of output gets it judged whole:
+/// the batch's own limit follows the largest `max_output` asked for.
+fn a_checks_max_output_is_never_cut_by_the_batchs_limit() {
+    let (out, _) = infraspec(&[
+        "--target",
+        "local",
+        "-c",
+        "{command: 'head -c 314572800 /dev/zero | tr \"\\000\" x; echo END', stdout: {contains: xxxxEND}, max_output: 400MiB, timeout: 60s}",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+}
+
+/// Case 16: `add -o` on a spec that is a link to a 0600 file writes the
+/// file it leads to, keeps the link, and keeps the mode.
+fn add_writes_through_a_link_and_keeps_mode_and_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = support::temp_dir();
+    let real = dir.path().join("real.yaml");
+    std::fs::write(&real, "checks:\n  - file: /etc/hostname\n").unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let link = dir.path().join("spec.yaml");
+    std::os::unix::fs::symlink("real.yaml", &link).unwrap();
+    let (out, _) = infraspec(&[
+        "add",
+        "--target",
+        "local",
+        "-o",
+        link.to_str().unwrap(),
+        "file",
+        "/etc/passwd",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let meta = std::fs::symlink_metadata(&link).unwrap();
+    assert!(
+        meta.file_type().is_symlink(),
+        "the link was replaced by a file"
+    );
+    let after = std::fs::read_to_string(&real).unwrap();
+    assert!(
+        after.contains("/etc/passwd") && after.contains("/etc/hostname"),
+        "{after}"
+    );
+    let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o600, "mode {mode:o}");
+    let stray: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(stray.len(), 2, "{stray:?}");
 }

@@ -11,6 +11,7 @@
 use proc_macro::TokenStream;
 
 mod ast;
+mod duration;
 mod expand;
 mod valid;
 

@@ -65,11 +65,10 @@ pub fn check(spec: &Spec) -> syn::Result<()> {
     errors.finish()
 }
 
-/// A duration like `30s`, `500ms`, `2m`, `1h`, or seconds.
+/// A duration like `30s`, `500ms`, `2m`, `1h`, or seconds (see
+/// [`crate::duration`]).
 fn is_duration(s: &str) -> bool {
-    let digits = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let unit = &s[digits.len()..];
-    !digits.is_empty() && digits.parse::<f64>().is_ok() && ["", "ms", "s", "m", "h"].contains(&unit)
+    crate::duration::is_duration(s)
 }
 
 fn lit_str(expr: &Expr) -> Option<String> {

@@ -713,6 +713,16 @@ impl Backend for Docker {
         stdin: &[u8],
         timeout: Duration,
     ) -> Result<ExecOutput, BackendError> {
+        self.exec_capped(argv, stdin, timeout, super::EXEC_OUTPUT_CAP)
+    }
+
+    fn exec_capped(
+        &self,
+        argv: &[String],
+        stdin: &[u8],
+        timeout: Duration,
+        cap: usize,
+    ) -> Result<ExecOutput, BackendError> {
         let shown = argv.join(" ");
         let fail = |message: String| BackendError::Exec {
             target: self.shown.clone(),
@@ -757,10 +767,10 @@ impl Backend for Docker {
                         while let Some(chunk) = output.next().await {
                             match chunk.map_err(|e| format!("reading output: {e}"))? {
                                 LogOutput::StdOut { message } | LogOutput::Console { message } => {
-                                    cut |= super::push_capped(&mut stdout, &message)
+                                    cut |= super::push_capped(&mut stdout, &message, cap)
                                 }
                                 LogOutput::StdErr { message } => {
-                                    cut |= super::push_capped(&mut stderr, &message)
+                                    cut |= super::push_capped(&mut stderr, &message, cap)
                                 }
                                 LogOutput::StdIn { .. } => {}
                             }

@@ -46,6 +46,16 @@ impl Backend for Local {
         stdin: &[u8],
         timeout: Duration,
     ) -> Result<ExecOutput, BackendError> {
+        self.exec_capped(argv, stdin, timeout, super::EXEC_OUTPUT_CAP)
+    }
+
+    fn exec_capped(
+        &self,
+        argv: &[String],
+        stdin: &[u8],
+        timeout: Duration,
+        cap: usize,
+    ) -> Result<ExecOutput, BackendError> {
         use std::os::unix::process::CommandExt;
         use std::sync::mpsc;
         let command = argv.join(" ");
@@ -130,7 +140,7 @@ impl Backend for Local {
             match rx.recv_timeout(pause) {
                 Ok((is_err, Some(data))) => {
                     let sink = if is_err { &mut stderr } else { &mut stdout };
-                    cut |= super::push_capped(sink, &data);
+                    cut |= super::push_capped(sink, &data, cap);
                     pause = Duration::from_micros(200);
                 }
                 Ok((_, None)) => open -= 1,
@@ -143,7 +153,7 @@ impl Backend for Local {
         // What the readers had already passed on still counts.
         while let Ok((is_err, Some(data))) = rx.try_recv() {
             let sink = if is_err { &mut stderr } else { &mut stdout };
-            cut |= super::push_capped(sink, &data);
+            cut |= super::push_capped(sink, &data, cap);
         }
         Ok(ExecOutput {
             status: if timed_out {

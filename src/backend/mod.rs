@@ -61,8 +61,8 @@ pub fn wait_readable(fd: &impl std::os::fd::AsRawFd, timeout: Duration) -> std::
 }
 
 /// Appends what fits under [`EXEC_OUTPUT_CAP`]; true when something was dropped.
-pub fn push_capped(buf: &mut Vec<u8>, data: &[u8]) -> bool {
-    let room = EXEC_OUTPUT_CAP.saturating_sub(buf.len());
+pub fn push_capped(buf: &mut Vec<u8>, data: &[u8], cap: usize) -> bool {
+    let room = cap.saturating_sub(buf.len());
     buf.extend_from_slice(&data[..data.len().min(room)]);
     data.len() > room
 }
@@ -197,6 +197,21 @@ pub trait Backend: Send + Sync {
         stdin: &[u8],
         timeout: Duration,
     ) -> Result<ExecOutput, BackendError>;
+
+    /// [`Backend::exec`], keeping up to `cap` bytes of each stream (instead
+    /// of [`EXEC_OUTPUT_CAP`]): a batch whose probes may print more, by the
+    /// `max_output` its checks ask for, is not cut. Backends that carry
+    /// output override it; the default keeps [`Backend::exec`]'s cap.
+    fn exec_capped(
+        &self,
+        argv: &[String],
+        stdin: &[u8],
+        timeout: Duration,
+        cap: usize,
+    ) -> Result<ExecOutput, BackendError> {
+        let _ = cap;
+        self.exec(argv, stdin, timeout)
+    }
 
     /// The time a command may run here when `asked` is wanted: the least of
     /// `asked` and the target's own limit (`ssh://…?timeout=10s`). The batch's

@@ -578,6 +578,16 @@ impl Backend for Ssh {
         stdin: &[u8],
         timeout: Duration,
     ) -> Result<ExecOutput, BackendError> {
+        self.exec_capped(argv, stdin, timeout, super::EXEC_OUTPUT_CAP)
+    }
+
+    fn exec_capped(
+        &self,
+        argv: &[String],
+        stdin: &[u8],
+        timeout: Duration,
+        cap: usize,
+    ) -> Result<ExecOutput, BackendError> {
         use std::io::Read;
         let password = self.sudo.as_ref().and(self.sudo_password.as_deref());
         let mut words: Vec<String> = self.sudo.clone().unwrap_or_default();
@@ -683,7 +693,7 @@ impl Backend for Ssh {
                     }
                     Ok(n) => {
                         let sink = if is_err { &mut stderr } else { &mut stdout };
-                        cut |= super::push_capped(sink, &buf[..n]);
+                        cut |= super::push_capped(sink, &buf[..n], cap);
                         progressed = true;
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}

@@ -36,9 +36,31 @@ struct Inventory {
     /// Groups in the order they are first named.
     order: Vec<String>,
     groups: BTreeMap<String, Group>,
+    /// Host names made so far, ranges expanded.
+    hosts: usize,
 }
 
+/// Most host names an inventory may hold, ranges expanded: a fleet far
+/// larger than one run checks, and small enough that a range like
+/// `web[0:99999]-[0:99999]` is refused at once, not expanded into gigabytes.
+pub const MAX_HOSTS: usize = 100_000;
+
+/// Largest inventory file read (`/dev/zero` is not read to its end).
+pub const MAX_INVENTORY_BYTES: u64 = 16 << 20;
+
 impl Inventory {
+    /// The names `pattern` expands to, counted against [`MAX_HOSTS`].
+    fn expand(&mut self, pattern: &str) -> Result<Vec<String>, String> {
+        let names = expand(pattern)?;
+        self.hosts = self.hosts.saturating_add(names.len());
+        if self.hosts > MAX_HOSTS {
+            return Err(format!(
+                "{pattern:?}: the inventory names more than {MAX_HOSTS} hosts, ranges expanded"
+            ));
+        }
+        Ok(names)
+    }
+
     fn group(&mut self, name: &str) -> &mut Group {
         if !self.groups.contains_key(name) {
             self.order.push(name.to_string());
@@ -137,7 +159,7 @@ fn parse_ini(text: &str, file: &str) -> Result<Inventory, String> {
                         .ok_or_else(|| at(format!("{w:?} is not a variable (key=value)")))?;
                     vars.insert(k.to_string(), v.to_string());
                 }
-                for name in expand(host).map_err(at)? {
+                for name in inv.expand(host).map_err(at)? {
                     inv.group(&current.0).hosts.push((name, vars.clone()));
                 }
             }
@@ -222,9 +244,8 @@ fn expand(pattern: &str) -> Result<Vec<String>, String> {
             .ok_or_else(|| format!("{pattern:?}: a range's step is a positive number"))?,
         None => 1,
     };
-    let mut out = Vec::new();
     let items: Vec<String> = match (from.parse::<u64>(), to.parse::<u64>()) {
-        (Ok(a), Ok(b)) if a <= b && b - a < 100_000 => (a..=b)
+        (Ok(a), Ok(b)) if a <= b && b - a < MAX_HOSTS as u64 => (a..=b)
             .step_by(step)
             .map(|i| format!("{i:0width$}", width = from.len()))
             .collect(),
@@ -241,8 +262,18 @@ fn expand(pattern: &str) -> Result<Vec<String>, String> {
             }
         }
     };
-    for item in items {
-        for rest in expand(suffix)? {
+    // The product of the ranges is capped, not only each range.
+    let rests = expand(suffix)?;
+    if items.len().saturating_mul(rests.len()) > MAX_HOSTS {
+        return Err(format!(
+            "{pattern:?} expands to {} x {} names, more than {MAX_HOSTS}",
+            items.len(),
+            rests.len()
+        ));
+    }
+    let mut out = Vec::with_capacity(items.len() * rests.len());
+    for item in &items {
+        for rest in &rests {
             out.push(format!("{prefix}{item}{rest}"));
         }
     }
@@ -321,7 +352,10 @@ fn yaml_group(inv: &mut Inventory, name: &str, node: &Node, file: &str) -> Resul
                 };
                 for (host, vars) in hosts.iter() {
                     let vars = yaml_scalars(vars, &format!("host {}", host.as_str()), file)?;
-                    for h in expand(host.as_str()).map_err(|e| format!("{file}: {e}"))? {
+                    for h in inv
+                        .expand(host.as_str())
+                        .map_err(|e| format!("{file}: {e}"))?
+                    {
                         inv.group(name).hosts.push((h, vars.clone()));
                     }
                 }
@@ -615,6 +649,16 @@ all:
         assert!(e.contains("its own ancestor"), "{e}");
         let e = parse("all:\n  hostz: {}\n", "inv.yaml").unwrap_err();
         assert!(e.contains("inv.yaml:2: unknown key \"hostz\""), "{e}");
+    }
+
+    #[test]
+    fn ranges_are_capped_as_a_product_and_in_total() {
+        let e = parse("web[0:99999]-[0:99999]-[a:z].example.com\n", "inv").unwrap_err();
+        assert!(e.contains("more than 100000"), "{e}");
+        let many: String = (0..3).map(|i| format!("g{i}-[0:49999]\n")).collect();
+        let e = parse(&many, "inv").unwrap_err();
+        assert!(e.contains("more than 100000 hosts"), "{e}");
+        assert_eq!(parse("w[1:3]-[a:b]\n", "inv").unwrap().len(), 6);
     }
 
     #[test]

@@ -148,7 +148,8 @@ pub fn fetch(
         .map_err(|e| format!("TLS to {host}:{port}: {e}"))?;
     while conn.is_handshaking() {
         conn.complete_io(&mut tcp).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::TimedOut || e.kind() == std::io::ErrorKind::WouldBlock
+            if e.kind() == std::io::ErrorKind::TimedOut
+                || e.kind() == std::io::ErrorKind::WouldBlock
             {
                 format!(
                     "the TLS handshake with {host}:{port} did not finish within {}s",

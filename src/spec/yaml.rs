@@ -1041,10 +1041,56 @@ fn matcher(node: &Node, kind: ValueKind, key: &str) -> Result<Matcher, (usize, S
     }
 }
 
+/// The macros' duration grammar, compiled here only to be held to
+/// [`parse_duration`]'s answers.
+#[cfg(test)]
+#[path = "../../macros/src/duration.rs"]
+mod macro_duration;
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::matcher::dsl::*;
+
+    #[test]
+    fn the_dsl_and_yaml_read_durations_by_one_grammar() {
+        for text in [
+            "30s",
+            "500ms",
+            "2m",
+            "1h",
+            "10",
+            "0.5s",
+            "1.5",
+            "168h",
+            "-1s",
+            "1e3s",
+            "1000h",
+            "inf",
+            "NaN",
+            "s",
+            "",
+            " 5s",
+            "5 s",
+            "1..2s",
+            "10d",
+            "1E3",
+            "+1s",
+            "604801",
+            "604800",
+            "0x10",
+            "9999999999999999999999s",
+        ] {
+            assert_eq!(
+                macro_duration::is_duration(text),
+                parse_duration(text).is_ok(),
+                "{text:?}"
+            );
+        }
+        for bad in ["-1s", "1e3s", "1000h"] {
+            assert!(!macro_duration::is_duration(bad), "{bad}");
+        }
+    }
 
     fn load(text: &str) -> Result<Vec<Check>, SpecErrors> {
         load_str(text, "spec.yaml")
