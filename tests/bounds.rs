@@ -34,7 +34,7 @@ infraspec_tests! {
 
 fn infraspec(args: &[&str]) -> (Output, Duration) {
     let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_infraspec"))
+    let out = Command::new(support::bin())
         .args(args)
         .env("NO_COLOR", "1")
         .env_remove("INFRASPEC_TARGET")
@@ -225,9 +225,29 @@ fn a_full_tmp_never_hangs_the_batch_nor_leaves_it_running() {
         "sleep",
         "infinity",
     ]);
+    // More probes than the facts batch has, so that some numbers of free
+    // inodes let the facts through and run out during the checks.
     let spec = support::temp_file(
         "fulltmp.yaml",
-        "checks:\n  - file: /etc/passwd\n  - command: 'exit 3'\n    exit_status: 0\n  - command: 'sleep 1'\n    timeout: 5s\n  - file: /etc/hostname\n",
+        "checks:
+  - file: /etc/passwd
+  - command: 'exit 3'
+    exit_status: 0
+  - command: 'sleep 1'
+    timeout: 5s
+  - file: /etc/hostname
+  - file: /etc/group
+    content: {contains: root}
+  - file: /etc/hosts
+    content: {contains: localhost}
+  - file: /etc/shells
+    content: {contains: sh}
+  - command: 'echo a'
+  - command: 'echo b'
+  - command: 'echo c'
+  - user: root
+  - group: root
+",
     );
     let target = container_target(&c.0);
     let exec = |script: &str| {
@@ -238,7 +258,7 @@ fn a_full_tmp_never_hangs_the_batch_nor_leaves_it_running() {
         assert!(o.status.success(), "{script}: {}", show(&o));
         text(&o.stdout)
     };
-    for free in 0..30 {
+    for free in (0..70).step_by(2) {
         // Fill every inode of /tmp, then free `free` of them.
         exec(&format!(
             "rm -rf /tmp/fill; mkdir /tmp/fill; i=0; while true >/tmp/fill/$i 2>/dev/null; do i=$((i+1)); done; j=0; while [ $j -lt {free} ]; do rm -f /tmp/fill/$j; j=$((j+1)); done"
@@ -273,35 +293,54 @@ fn a_full_tmp_never_hangs_the_batch_nor_leaves_it_running() {
     }
 }
 
-/// Case 3: a target whose `sleep` is gone (busybox, without the applet's
-/// link) still has a watchdog, so a command that never ends is stopped at
-/// its timeout, and not left spinning.
+/// Case 3: a target without `sleep` still has a watchdog (perl's sleep,
+/// and without perl a clock read from /proc/uptime), so a command that never
+/// ends is stopped at its timeout, and not left spinning.
 fn a_target_without_sleep_still_keeps_check_timeouts() {
-    let c = Running::start_with(&["infraspec-test/busybox:1", "/bin/busybox", "sleep", "3600"]);
-    let rm = Command::new("docker")
-        .args(["exec", &c.0, "/bin/busybox", "rm", "-f", "/bin/sleep"])
-        .output()
-        .unwrap();
-    assert!(rm.status.success(), "{}", show(&rm));
-    let (out, took) = infraspec(&[
-        "--target",
-        &container_target(&c.0),
-        "-c",
-        "{command: 'while :; do :; done', timeout: 2s}",
-    ]);
-    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
-    assert!(
-        took < Duration::from_secs(10),
-        "took {took:?}: {}",
-        show(&out)
-    );
-    assert!(text(&out.stdout).contains("2s"), "{}", show(&out));
-    std::thread::sleep(Duration::from_millis(300));
-    let left = container_processes(&c.0);
-    assert!(
-        !left.contains("while :"),
-        "the command still spins:\n{left}"
-    );
+    let c = Running::start_with(&["infraspec-test/debian:12", "tail", "-f", "/dev/null"]);
+    let target = container_target(&c.0);
+    let exec = |script: &str| {
+        let o = Command::new("docker")
+            .args(["exec", &c.0, "sh", "-c", script])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{script}: {}", show(&o));
+    };
+    exec("rm -f /usr/bin/sleep /bin/sleep; ! command -v sleep; ! command -v busybox");
+    for (i, without) in ["sleep", "sleep and perl"].iter().enumerate() {
+        if i == 1 {
+            exec("rm -f /usr/bin/perl /bin/perl; ! command -v perl");
+        }
+        let spin = format!("while :; do :; done; echo {i}");
+        let (out, took) = infraspec(&[
+            "--target",
+            &target,
+            "-c",
+            &format!("{{command: '{spin}', timeout: 2s}}"),
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "without {without}: {}",
+            show(&out)
+        );
+        assert!(
+            took < Duration::from_secs(10),
+            "without {without}: took {took:?}: {}",
+            show(&out)
+        );
+        assert!(
+            text(&out.stdout).contains("timed out after 2s"),
+            "without {without}: {}",
+            show(&out)
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        let left = container_processes(&c.0);
+        assert!(
+            !left.contains("while :"),
+            "without {without}, the command still spins:\n{left}"
+        );
+    }
 }
 
 /// Case 11: an endless inventory or report, and ranges whose product is

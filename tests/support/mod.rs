@@ -21,6 +21,14 @@ macro_rules! infraspec_tests {
     };
 }
 
+/// The infraspec binary the tests run: this build's, or another build's
+/// named by `INFRASPEC_TEST_BIN` (to see a test fail on an older build).
+pub fn bin() -> std::path::PathBuf {
+    std::env::var_os("INFRASPEC_TEST_BIN")
+        .map(Into::into)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_infraspec").into())
+}
+
 pub mod corpus;
 pub mod docker;
 pub mod harness;

@@ -199,7 +199,7 @@ impl Sshd {
 
     /// Runs infraspec with this HOME, no agent, and the given extra environment.
     pub fn infraspec(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_infraspec"));
+        let mut cmd = Command::new(super::bin());
         cmd.args(args)
             .env("HOME", &self.home)
             .env("NO_COLOR", "1")
