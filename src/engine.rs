@@ -157,7 +157,12 @@ pub fn run_batch(
 ) -> Result<Vec<probe::Answer>, BatchError> {
     let timeout = backend.exec_limit(timeout);
     let nonce = probe::nonce();
-    let script = probe::render(probes, &nonce, probe::Schedule::new(cpus, timeout));
+    let token = probe::dir_token();
+    let script = probe::render_in(probes, &nonce, &token, probe::Schedule::new(cpus, timeout));
+    // While it runs, a signal that ends this process stops it on the target.
+    let _running = backend
+        .side_channel()
+        .map(|side| crate::backend::inflight::register(side, probe::stop_script(&token)));
     // The script prints at most `cap` bytes of each stream of each probe,
     // and a header: the batch's own limit follows, so that a check's
     // `max_output` is never cut by the batch's.

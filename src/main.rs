@@ -182,6 +182,9 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
+    // Ctrl-C or SIGTERM during a run stops its batches on the targets and
+    // removes throwaway containers before exiting.
+    infraspec::backend::docker::install_signal_cleanup();
     // `add` and `autoadd` are subcommands only as the first argument, so that
     // `infraspec [SPEC]…` keeps its meaning (a spec file named add: ./add).
     let mut args = std::env::args_os().skip(1);

@@ -329,7 +329,7 @@ for d in "${TMPDIR:-/tmp}" /tmp /dev/shm /var/tmp "${HOME:-/}"; do
 done
 B="stopped at the batch's deadline"
 if [ -z "$T" ]; then printf '\n%s fatal %s\n' "$N" 'no writable temporary directory with a free inode (tried $TMPDIR, /tmp, /dev/shm, /var/tmp, $HOME)'; exit 70; fi
-V=; P=; Q=
+V=; P=
 trap 'rm -rf "$T"' EXIT
 trap 'q; exit 143' HUP INT TERM PIPE
 q() {
@@ -339,8 +339,10 @@ q() {
       x=; read -r x t i <"$f" 2>/dev/null
       case $x in ''|*[!0-9]*) ;; *) kill -KILL -"$x" "$x" 2>/dev/null;; esac
     done
-    [ "$y" = 2 ] || kill -KILL $V $P $Q 2>/dev/null
+    [ "$y" = 2 ] || kill -KILL $V $P 2>/dev/null
   done
+  z=; read -r z <"$T/zw" 2>/dev/null
+  case $z in ''|*[!0-9]*) ;; *) kill -KILL "$z" 2>/dev/null;; esac
   rm -rf "$T"
 }
 for x in wc cat head; do command -v "$x" >/dev/null 2>&1 || { printf '\n%s fatal %s\n' "$N" "the target has no $x, which reading probe output needs"; exit 70; }; done
@@ -502,6 +504,48 @@ impl Schedule {
 /// the other, so that no other probe (and no timer) is in what they see; the
 /// rest run in `schedule.lanes` lanes at the same time.
 pub fn render(probes: &[Probe], nonce: &str, schedule: Schedule) -> String {
+    render_in(probes, nonce, &dir_token(), schedule)
+}
+
+/// A fresh name for a batch's private directory (`.infraspec-TOKEN`): not
+/// the nonce, which no command on the target may learn.
+pub fn dir_token() -> String {
+    self::nonce()[..16].to_string()
+}
+
+/// The script that stops the batch whose directory is `.infraspec-TOKEN`,
+/// run on the target through a second exec: it asks the batch's shell to
+/// stop (SIGTERM: the shell's trap kills its lanes, the watchdog and every
+/// running probe's process group, and removes the directory), and whatever
+/// is still there after two seconds it kills and removes itself.
+pub fn stop_script(token: &str) -> String {
+    assert!(
+        token.bytes().all(|b| b.is_ascii_hexdigit()),
+        "a directory token is hex"
+    );
+    format!(
+        r#"for d in "${{TMPDIR:-/tmp}}" /tmp /dev/shm /var/tmp "${{HOME:-/}}"; do
+  T="$d/.infraspec-{token}"
+  [ -d "$T" ] || continue
+  p=; read -r p <"$T/pid" 2>/dev/null
+  case $p in ''|*[!0-9]*) ;; *) kill -TERM "$p" 2>/dev/null;; esac
+  n=0
+  while [ -d "$T" ] && [ "$n" -lt 20 ]; do sleep 0.1 2>/dev/null || n=$((n + 1)); n=$((n + 1)); done
+  [ -d "$T" ] || continue
+  for f in "$T"/c*; do
+    x=; read -r x t i <"$f" 2>/dev/null
+    case $x in ''|*[!0-9]*) ;; *) kill -KILL -"$x" "$x" 2>/dev/null;; esac
+  done
+  case $p in ''|*[!0-9]*) ;; *) kill -KILL "$p" 2>/dev/null;; esac
+  rm -rf "$T"
+done
+"#
+    )
+}
+
+/// [`render`], with the private directory named by `token` (from
+/// [`dir_token`]), so that [`stop_script`] can find the batch.
+pub fn render_in(probes: &[Probe], nonce: &str, token: &str, schedule: Schedule) -> String {
     let (alone, rest): (Vec<_>, Vec<_>) = probes.iter().enumerate().partition(|(_, p)| p.alone);
     // infraspec's own probes run, and are measured and printed, before any
     // command of the spec's author runs: nothing such a command can reach
@@ -513,7 +557,7 @@ pub fn render(probes: &[Probe], nonce: &str, schedule: Schedule) -> String {
     s.push_str("{\n");
     s.push_str(&format!(
         "N={nonce}\nprintf '\\n%s start\\n' \"$N\"\nD={}\nK={}\nW={}\n",
-        &self::nonce()[..16],
+        token,
         own_lanes + user_lanes,
         schedule.deadline_secs.max(1)
     ));

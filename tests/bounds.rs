@@ -20,15 +20,18 @@ infraspec_tests! {
         inputs_without_end_and_huge_ranges_are_refused_at_once,
         a_checks_max_output_is_never_cut_by_the_batchs_limit,
         add_writes_through_a_link_and_keeps_mode_and_owner,
+        a_signal_stops_the_batch_locally,
     ],
     Docker: [
         a_full_tmp_never_hangs_the_batch_nor_leaves_it_running,
         a_target_without_sleep_still_keeps_check_timeouts,
         a_timed_out_command_leaves_no_child_behind_in_a_container,
+        a_signal_stops_the_batch_in_a_container,
     ],
     Ssh: [
         a_timed_out_command_leaves_no_child_behind_over_ssh,
         the_batch_deadline_follows_the_targets_own_timeout,
+        a_signal_stops_the_batch_over_ssh,
     ],
 }
 
@@ -425,4 +428,97 @@ fn add_writes_through_a_link_and_keeps_mode_and_owner() {
         .map(|e| e.file_name())
         .collect();
     assert_eq!(stray.len(), 2, "{stray:?}");
+}
+
+/// Case 8: SIGTERM (or Ctrl-C) in the middle of a batch stops it on the
+/// target: its shell, lanes, running probes and directory, before the run
+/// exits with 128 + 15. `list` says what runs (and what is in the temporary
+/// directories) on the target.
+fn interrupted_run_leaves_nothing(cmd: &mut Command, list: impl Fn() -> String) {
+    let seconds = 200 + std::process::id() % 500;
+    let what = format!("sleep {seconds}");
+    let mut child = cmd
+        .args([
+            "-c",
+            &format!("{{command: '{what}; true', timeout: 90s}}"),
+            "-c",
+            &format!("{{command: '{what}', timeout: 90s}}"),
+        ])
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Both probes run.
+    let started = Instant::now();
+    while list().matches(&what).count() < 2 {
+        assert!(started.elapsed() < Duration::from_secs(20), "{}", list());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // SAFETY: kill(2) on a child of this process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let asked = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        asked.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        asked.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(143), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("stopped 1 batch"),
+        "{}",
+        show(&out)
+    );
+    let left = list();
+    assert!(
+        !left.contains(&what) && !left.contains(".infraspec-") && !left.contains("sleep 1"),
+        "left on the target:\n{left}"
+    );
+}
+
+fn a_signal_stops_the_batch_locally() {
+    let mut cmd = Command::new(support::bin());
+    cmd.args(["--target", "local"]);
+    // Only processes: other runs on this machine have directories in /tmp.
+    interrupted_run_leaves_nothing(&mut cmd, || {
+        let o = Command::new("sh")
+            .args(["-c", LIST_PROCESSES])
+            .output()
+            .unwrap();
+        text(&o.stdout)
+            .replace(".infraspec-", "")
+            .replace("sleep 1 ", "")
+    });
+}
+
+fn a_signal_stops_the_batch_in_a_container() {
+    let c = Running::start_with(&["infraspec-test/debian:12", "tail", "-f", "/dev/null"]);
+    let mut cmd = Command::new(support::bin());
+    cmd.args(["--target", &container_target(&c.0)]);
+    interrupted_run_leaves_nothing(&mut cmd, || {
+        container_processes(&c.0)
+            + &text(
+                &Command::new("docker")
+                    .args(["exec", &c.0, "ls", "-a", "/tmp", "/dev/shm"])
+                    .output()
+                    .unwrap()
+                    .stdout,
+            )
+    });
+}
+
+fn a_signal_stops_the_batch_over_ssh() {
+    let s = support::sshd::start();
+    let mut cmd = Command::new(support::bin());
+    cmd.args(["--target", "ssh://box?sudo=true"])
+        .env("HOME", &s.home)
+        .env_remove("SSH_AUTH_SOCK")
+        .env_remove("INFRASPEC_TARGET");
+    interrupted_run_leaves_nothing(&mut cmd, || {
+        text(
+            &s.exec(&format!("{LIST_PROCESSES}; ls -a /tmp /dev/shm"))
+                .stdout,
+        )
+    });
 }

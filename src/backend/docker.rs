@@ -209,7 +209,13 @@ const FATAL_SIGNALS: &[i32] = &[
     signal_hook::consts::SIGXFSZ,
 ];
 
-fn install_signal_cleanup() {
+/// Catches the signals that end the process (see [`FATAL_SIGNALS`]): on one,
+/// the batches running on targets are stopped there (see
+/// [`super::inflight`]), throwaway containers are removed, the private podman
+/// service is stopped, and the process ends with 128 + the signal's number.
+/// The CLI installs it at start; a backend that makes throwaway containers
+/// installs it too.
+pub fn install_signal_cleanup() {
     SIGNALS.call_once(|| {
         let Ok(mut signals) = signal_hook::iterator::Signals::new(FATAL_SIGNALS) else {
             // Signals cannot be caught here: Drop still cleans up on every
@@ -221,6 +227,9 @@ fn install_signal_cleanup() {
                 return;
             };
             INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+            // Batches on targets first: their shells, probes and
+            // directories, while the containers they run in still exist.
+            let stopped = super::inflight::stop_all(Duration::from_secs(5));
             // A creation under way ends in a container to remove too.
             let waited = Instant::now();
             while CREATING.load(std::sync::atomic::Ordering::SeqCst) > 0
@@ -244,7 +253,9 @@ fn install_signal_cleanup() {
                 removed += ids.len();
             }
             super::endpoint::stop_service();
-            eprintln!("infraspec: interrupted; removed {removed} throwaway container(s)");
+            eprintln!(
+                "infraspec: interrupted; stopped {stopped} batch(es) on their targets, removed {removed} throwaway container(s)"
+            );
             std::process::exit(128 + signal);
         });
     });
@@ -818,6 +829,39 @@ impl Backend for Docker {
 
     fn target(&self) -> String {
         self.shown.clone()
+    }
+
+    /// A second exec in the container, through a client of its own.
+    fn side_channel(&self) -> Option<super::inflight::SideChannel> {
+        let (engine, container, user) = (self.engine, self.container.clone(), self.user.clone());
+        Some(std::sync::Arc::new(move |script: &str, limit: Duration| {
+            let Ok(rt) = runtime() else { return };
+            let Some(api) = super::endpoint::known_client(engine) else {
+                return;
+            };
+            let work = async {
+                let exec = api
+                    .create_exec(
+                        &container,
+                        CreateExecOptions {
+                            attach_stdout: Some(true),
+                            attach_stderr: Some(true),
+                            cmd: Some(vec!["sh".to_string(), "-c".into(), script.to_string()]),
+                            user: user.clone(),
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .ok()?;
+                if let Ok(StartExecResults::Attached { mut output, .. }) =
+                    api.start_exec(&exec.id, None).await
+                {
+                    while let Some(Ok(_)) = output.next().await {}
+                }
+                Some(())
+            };
+            let _ = rt.block_on(async { tokio::time::timeout(limit, work).await });
+        }))
     }
 
     /// `localhost` is the container: its address on its network (on Linux,

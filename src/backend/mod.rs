@@ -11,6 +11,7 @@ use crate::target::Target;
 pub mod docker;
 pub mod endpoint;
 pub mod image_file;
+pub mod inflight;
 pub mod local;
 pub mod netns;
 pub mod ssh;
@@ -223,6 +224,13 @@ pub trait Backend: Send + Sync {
 
     /// The target, as the user wrote it.
     fn target(&self) -> String;
+
+    /// A way to run a short shell script on the target from another thread
+    /// while a batch runs, to stop that batch when the run is interrupted
+    /// (see [`inflight`]); `None` where nothing runs on the target.
+    fn side_channel(&self) -> Option<inflight::SideChannel> {
+        None
+    }
 
     /// The container runtime, when the backend knows it is one without asking
     /// the target (a shell-less image cannot be asked).

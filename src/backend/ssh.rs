@@ -789,6 +789,70 @@ impl Backend for Ssh {
         })
     }
 
+    /// A second channel on the session, driven without blocking (the
+    /// batch's own channel may be in a call on the same session), as the
+    /// batch's user (sudo as it was asked for, with `-n` or the password).
+    fn side_channel(&self) -> Option<super::inflight::SideChannel> {
+        let session = self.session.lock().ok()?.clone();
+        let sudo = self.sudo.clone();
+        let password = self.sudo_password.clone();
+        Some(std::sync::Arc::new(move |script: &str, limit: Duration| {
+            use std::io::Read;
+            let deadline = std::time::Instant::now() + limit;
+            let again = |e: &ssh2::Error| e.code() == ssh2::ErrorCode::Session(-37);
+            let mut words: Vec<String> = sudo.clone().unwrap_or_default();
+            words.extend(["sh".to_string(), "-c".into(), script.to_string()]);
+            let command: String = words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ");
+            session.set_blocking(false);
+            let mut channel = loop {
+                match session.channel_session() {
+                    Ok(c) => break c,
+                    Err(e) if again(&e) && std::time::Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(2))
+                    }
+                    Err(_) => return,
+                }
+            };
+            loop {
+                match channel.exec(&command) {
+                    Ok(()) => break,
+                    Err(e) if again(&e) && std::time::Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(2))
+                    }
+                    Err(_) => return,
+                }
+            }
+            // `sh -c SCRIPT` reads no input: a password sudo did not ask
+            // for is never read as a command.
+            if let (Some(_), Some(pw)) = (&sudo, &password) {
+                let line = format!("{pw}\n");
+                let mut sent = 0;
+                while sent < line.len() && std::time::Instant::now() < deadline {
+                    match channel.write(&line.as_bytes()[sent..]) {
+                        Ok(n) => sent += n,
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                            std::thread::sleep(Duration::from_millis(2))
+                        }
+                        Err(_) => break,
+                    }
+                }
+            }
+            let _ = channel.send_eof();
+            let mut buf = [0u8; 1024];
+            while std::time::Instant::now() < deadline {
+                match channel.read(&mut buf) {
+                    Ok(0) if channel.eof() => break,
+                    Ok(0) => std::thread::sleep(Duration::from_millis(5)),
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_millis(5))
+                    }
+                    Err(_) => break,
+                }
+            }
+        }))
+    }
+
     fn exec_limit(&self, asked: Duration) -> Duration {
         self.command_timeout.map_or(asked, |t| t.min(asked))
     }
