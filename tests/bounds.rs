@@ -27,6 +27,8 @@ infraspec_tests! {
         a_target_without_sleep_still_keeps_check_timeouts,
         a_timed_out_command_leaves_no_child_behind_in_a_container,
         a_signal_stops_the_batch_in_a_container,
+        a_throwaway_of_a_runner_in_a_gone_container_is_reaped,
+        a_private_podman_service_never_outlives_its_run,
     ],
     Ssh: [
         a_timed_out_command_leaves_no_child_behind_over_ssh,
@@ -521,4 +523,176 @@ fn a_signal_stops_the_batch_over_ssh() {
                 .stdout,
         )
     });
+}
+
+/// Case 10: a run inside a container (a CI runner) is killed with its
+/// container; its throwaway container carries the runner container's id as
+/// a lease, and the next run on the engine, in another PID namespace, sees
+/// the runner gone and removes the throwaway.
+fn a_throwaway_of_a_runner_in_a_gone_container_is_reaped() {
+    let bin = format!("{}:/infraspec:ro", support::bin().display());
+    let runner = Running::start_with(&[
+        "-v",
+        &bin,
+        "-v",
+        "/var/run/docker.sock:/var/run/docker.sock",
+        "infraspec-test/debian:12",
+        "/infraspec",
+        "--target",
+        "docker:infraspec-test/busybox:1",
+        "-c",
+        "{command: sleep 300, timeout: 400s}",
+    ]);
+    let id = text(
+        &Command::new("docker")
+            .args(["inspect", "-f", "{{.Id}}", &runner.0])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .trim()
+    .to_string();
+    // Whatever the run in the runner made is removed at the end, by the
+    // label that names the runner as its host, reaped or not.
+    struct Made(String);
+    impl Drop for Made {
+        fn drop(&mut self) {
+            let o = Command::new("docker")
+                .args(["ps", "-aq", "--filter", &self.0])
+                .output()
+                .unwrap();
+            let ids = text(&o.stdout);
+            if !ids.trim().is_empty() {
+                let mut rm = vec!["rm", "-f", "-v"];
+                rm.extend(ids.split_whitespace());
+                let _ = Command::new("docker").args(&rm).output();
+            }
+        }
+    }
+    let _made = Made(format!("label=org.infraspec.host={}", &id[..12]));
+    let lease = format!("label=org.infraspec.runner-container=docker:{id}");
+    let throwaways = || {
+        text(
+            &Command::new("docker")
+                .args(["ps", "-aq", "--filter", &lease])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+    };
+    let started = Instant::now();
+    while throwaways().trim().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the run in the container made no throwaway"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The runner dies with its container: SIGKILL, nothing cleans up.
+    drop(runner);
+    let left = throwaways();
+    assert!(
+        !left.trim().is_empty(),
+        "the throwaway went with its runner"
+    );
+    let (out, _) = infraspec(&[
+        "--target",
+        "docker:infraspec-test/busybox:1",
+        "-c",
+        "file: /",
+    ]);
+    let after = throwaways();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        after.trim().is_empty(),
+        "not reaped: {after}\n{}",
+        show(&out)
+    );
+    assert!(
+        text(&out.stderr).contains("left by an earlier run"),
+        "{}",
+        show(&out)
+    );
+}
+
+/// Case 9: the private `podman system service` a run starts goes with the
+/// run, on SIGTERM while it starts; and after a SIGKILL (nothing can clean
+/// up), the next run reaps its service and its socket directory.
+fn a_private_podman_service_never_outlives_its_run() {
+    assert!(
+        Command::new("podman").arg("--version").output().is_ok(),
+        "podman is not installed (apt-get install podman)"
+    );
+    let tmp = support::temp_dir();
+    let services = |dir: &std::path::Path| -> Vec<String> {
+        let all = Command::new("sh")
+            .args(["-c", LIST_PROCESSES])
+            .output()
+            .unwrap();
+        text(&all.stdout)
+            .lines()
+            .filter(|l| l.contains("system service") && l.contains(&*dir.to_string_lossy()))
+            .map(str::to_string)
+            .collect()
+    };
+    let dirs = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(tmp.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.to_string_lossy().contains("infraspec-podman-"))
+            .collect()
+    };
+    let spawn = || {
+        Command::new(support::bin())
+            .args([
+                "--target",
+                "podman://infraspec-no-such-container",
+                "-c",
+                "file: /",
+            ])
+            .env("TMPDIR", tmp.path())
+            .env_remove("XDG_RUNTIME_DIR")
+            .env_remove("CONTAINER_HOST")
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let wait_for_dir = || {
+        let started = Instant::now();
+        while dirs().is_empty() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "no service directory"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+    for signal in [libc::SIGTERM, libc::SIGKILL] {
+        let child = spawn();
+        wait_for_dir();
+        let dir = dirs().remove(0);
+        // The service was just started (or is about to be): signal now.
+        std::thread::sleep(Duration::from_millis(50));
+        // SAFETY: kill(2) on a child of this process.
+        unsafe { libc::kill(child.id() as i32, signal) };
+        let out = child.wait_with_output().unwrap();
+        if signal == libc::SIGKILL {
+            // Nothing could clean up; the next run must.
+            let next = spawn().wait_with_output().unwrap();
+            assert_eq!(next.status.code(), Some(2), "{}", show(&next));
+        } else {
+            assert_eq!(out.status.code(), Some(143), "{}", show(&out));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(!dir.exists(), "signal {signal}: {} is left", dir.display());
+        assert!(
+            services(&dir).is_empty(),
+            "signal {signal}: {:?}",
+            services(&dir)
+        );
+        assert!(dirs().is_empty(), "signal {signal}: {:?}", dirs());
+    }
 }

@@ -47,6 +47,32 @@ const PID_LABEL: &str = "org.infraspec.pid";
 /// process's start time, so that a later run can prove the creator gone.
 const RUN_LABEL: &str = "org.infraspec.run";
 
+/// When the run is itself in a container (a CI runner): `ENGINE:ID` of that
+/// container, a lease a later run can check on the engine (see
+/// [`reap_leftovers`]) when the run's PID namespace is not its own.
+const RUNNER_LABEL: &str = "org.infraspec.runner-container";
+
+/// The container this process runs in, as `docker:ID` or `podman:ID`, read
+/// from the mounts the engine makes for /etc/hostname (Docker:
+/// `…/containers/ID/hostname`; podman: `…/overlay-containers/ID/userdata/hostname`).
+fn own_container() -> Option<String> {
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    mounts.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let (root, point) = (*fields.get(3)?, *fields.get(4)?);
+        if point != "/etc/hostname" {
+            return None;
+        }
+        let hex = |s: &str| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
+        let parts: Vec<&str> = root.split('/').collect();
+        parts.windows(2).find_map(|w| match w {
+            ["overlay-containers", id] if hex(id) => Some(format!("podman:{id}")),
+            ["containers", id] if hex(id) => Some(format!("docker:{id}")),
+            _ => None,
+        })
+    })
+}
+
 /// Throwaway containers alive in this process, for the signal handler.
 static THROWAWAYS: Mutex<Vec<(Engine, String)>> = Mutex::new(Vec::new());
 /// Container creations under way: the signal handler waits for them, so that
@@ -64,7 +90,7 @@ pub fn interrupted() -> bool {
 }
 
 /// This process, as a run that made containers: `BOOT/PIDNS/PID/START`.
-fn run_id() -> String {
+pub(crate) fn run_id() -> String {
     run_id_of("self").unwrap_or_else(|| format!("?/?/{}/?", std::process::id()))
 }
 
@@ -95,7 +121,7 @@ fn run_id_of(pid: &str) -> Option<String> {
 /// its PID is free or now belongs to a process that started at another time.
 /// Anything else (another host, namespace or boot, an unreadable label) might
 /// be alive and is left alone.
-fn run_is_gone(label: &str, mine: &str) -> bool {
+pub(crate) fn run_is_gone(label: &str, mine: &str) -> bool {
     let (Some((my_scope, _)), Some((scope, rest))) = (split_scope(mine), split_scope(label)) else {
         return false;
     };
@@ -435,6 +461,10 @@ impl Docker {
             (PID_LABEL.to_string(), std::process::id().to_string()),
             (RUN_LABEL.to_string(), run_id()),
         ]);
+        let mut labels = labels;
+        if let Some(runner) = own_container() {
+            labels.insert(RUNNER_LABEL.to_string(), runner);
+        }
         let body = ContainerCreateBody {
             image: Some(image.to_string()),
             cmd: opts.cmd.clone(),
@@ -671,14 +701,32 @@ fn reap_leftovers(rt: &tokio::runtime::Runtime, api: &bollard::Docker, engine: E
     };
     let host = hostname();
     let mine = run_id();
+    // A run in a container of this engine is gone once that container is:
+    // removed, or no longer running (its processes ended with it).
+    let runner_gone = |lease: &str| {
+        let Some((kind, id)) = lease.split_once(':') else {
+            return false;
+        };
+        if kind != engine.as_str() {
+            return false;
+        }
+        match rt.block_on(api.inspect_container(id, None)) {
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => true,
+            Ok(c) => c.state.and_then(|s| s.running) == Some(false),
+            Err(_) => false,
+        }
+    };
     let stale: Vec<String> = list
         .into_iter()
         .filter(|c| {
             let labels = c.labels.clone().unwrap_or_default();
-            labels.get(HOST_LABEL) == Some(&host)
+            let by_run = labels.get(HOST_LABEL) == Some(&host)
                 && labels
                     .get(RUN_LABEL)
-                    .is_some_and(|run| run_is_gone(run, &mine))
+                    .is_some_and(|run| run_is_gone(run, &mine));
+            by_run || labels.get(RUNNER_LABEL).is_some_and(|l| runner_gone(l))
         })
         .filter_map(|c| c.id)
         .collect();

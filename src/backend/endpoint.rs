@@ -230,13 +230,18 @@ fn start_service(env: &HashMap<String, String>) -> Result<Host, String> {
     let base = set(env, "XDG_RUNTIME_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(std::env::temp_dir);
+    reap_services(&base);
     let dir = base.join(format!(
-        "infraspec-podman-{}-{}",
+        "{SERVICE_PREFIX}{}-{}",
         std::process::id(),
         &crate::probe::nonce()[..8]
     ));
     std::fs::create_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let _ = std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700));
+    // Who owns the service, for a later run to prove it gone (this process
+    // may be killed with SIGKILL, which nothing here can catch).
+    std::fs::write(dir.join("owner"), super::docker::run_id())
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
     let socket = dir.join("podman.sock");
     // With `--time`, the service also ends by itself once idle, should this
     // process be killed before it can stop it.
@@ -248,6 +253,7 @@ fn start_service(env: &HashMap<String, String>) -> Result<Host, String> {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start `{} system service`: {e}", podman.display()))?;
+    let _ = std::fs::write(dir.join("service.pid"), child.id().to_string());
     *SERVICE.lock().unwrap_or_else(|e| e.into_inner()) = Some((child, dir.clone()));
     // SAFETY: registers a plain extern "C" function without arguments.
     unsafe { libc::atexit(stop_service_at_exit) };
@@ -278,11 +284,70 @@ fn start_service(env: &HashMap<String, String>) -> Result<Host, String> {
     Err("`podman system service` did not answer within 20s".into())
 }
 
+/// Private podman services' directories: `PREFIX<pid>-<random>`, holding the
+/// socket, `owner` (the run id of the process that started it) and
+/// `service.pid`.
+const SERVICE_PREFIX: &str = "infraspec-podman-";
+
+/// Stops the services, and removes the directories, that runs now gone left
+/// in `base` (killed before they could clean up): a run is gone when no
+/// process has its run id (boot, PID namespace, PID and start time). The
+/// service is killed only when its command line names its own socket, so a
+/// reused PID is never hit.
+fn reap_services(base: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(SERVICE_PREFIX)) else {
+            continue;
+        };
+        let dir = entry.path();
+        let Ok(owner) = std::fs::read_to_string(dir.join("owner")) else {
+            // Being made right now, or made by an older infraspec: its PID
+            // is in its name.
+            let pid = rest.split('-').next().unwrap_or_default();
+            if pid.parse::<u32>().is_ok() && !std::path::Path::new("/proc").join(pid).exists() {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            continue;
+        };
+        if !super::docker::run_is_gone(owner.trim(), &super::docker::run_id()) {
+            continue;
+        }
+        if let Ok(pid) = std::fs::read_to_string(dir.join("service.pid")) {
+            let pid = pid.trim();
+            let socket = dir.join("podman.sock");
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let names_socket =
+                String::from_utf8_lossy(&cmdline).contains(&socket.display().to_string());
+            if let (true, Ok(pid)) = (names_socket, pid.parse::<libc::pid_t>()) {
+                // SAFETY: a signal to the service of a run that is gone,
+                // checked by its command line just above.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
 /// Stops the podman service this process started, and removes its socket.
 pub fn stop_service() {
-    let taken = match SERVICE.try_lock() {
-        Ok(mut s) => s.take(),
-        Err(_) => return,
+    // The starting thread holds the lock only for moments: wait for it, so
+    // that a signal during the start still stops the service.
+    let waited = Instant::now();
+    let taken = loop {
+        match SERVICE.try_lock() {
+            Ok(mut s) => break s.take(),
+            Err(std::sync::TryLockError::Poisoned(e)) => break e.into_inner().take(),
+            Err(std::sync::TryLockError::WouldBlock)
+                if waited.elapsed() < Duration::from_secs(2) =>
+            {
+                std::thread::sleep(Duration::from_millis(5))
+            }
+            Err(std::sync::TryLockError::WouldBlock) => return,
+        }
     };
     if let Some((mut child, dir)) = taken {
         // SAFETY: a signal to our own child, by its pid.
