@@ -439,7 +439,7 @@ fn add_writes_through_a_link_and_keeps_mode_and_owner() {
 fn interrupted_run_leaves_nothing(cmd: &mut Command, list: impl Fn() -> String) {
     let seconds = 200 + std::process::id() % 500;
     let what = format!("sleep {seconds}");
-    let mut child = cmd
+    let child = cmd
         .args([
             "-c",
             &format!("{{command: '{what}; true', timeout: 90s}}"),

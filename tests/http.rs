@@ -476,6 +476,49 @@ fn redirects_carry_credentials_only_to_their_origin() {
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
 }
 
+/// Issue 27, case 5: over SSH, requests take turns on the session; the
+/// time one waits for its turn is not the server's response time. Four
+/// requests to a server that answers each after 0.8 s: each one's
+/// response time is under 1.6 s, though the last is answered about 3.2 s
+/// after the first was sent.
+fn response_time_leaves_out_the_wait_for_the_session() {
+    const SLOW: &str = r#"
+import http.server, sys, time
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        time.sleep(0.8)
+        self.send_response(200); self.send_header("content-length", "2"); self.end_headers()
+        self.wfile.write(b"ok")
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"#;
+    let s = support::sshd::start();
+    let port = free_port();
+    let mut server = Command::new("python3")
+        .args(["-c", SLOW, &port.to_string()])
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let checks: Vec<String> = (0..4)
+        .map(|i| format!("{{http: 'http://127.0.0.1:{port}/{i}', response_time: {{lt: 1600}}}}"))
+        .collect();
+    let mut args = vec!["--target", "ssh://box"];
+    for c in &checks {
+        args.extend(["-c", c.as_str()]);
+    }
+    let out = s.infraspec(&args, &[]);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+}
+
 infraspec_tests! {
     Nothing: [
         local_requests_their_properties_and_distinct_errors,
@@ -486,6 +529,7 @@ infraspec_tests! {
     ],
     Ssh: [
         through_ssh_localhost_is_the_target,
+        response_time_leaves_out_the_wait_for_the_session,
     ],
     Docker: [
         in_a_container_without_curl_localhost_is_the_container,

@@ -675,6 +675,48 @@ fn a_large_package_database_in_an_image_file_is_read_whole() {
     assert_eq!(got, ["pass", "pass", "pass"], "{doc:#}");
 }
 
+/// Issue 27, case 12: a layer's unpacked size is capped (16 GiB unless
+/// `INFRASPEC_MAX_LAYER_SIZE` says otherwise): a 4 MiB layer, a few KiB of
+/// gzip, is refused under a 1 MiB limit with a message naming the setting,
+/// and read under the default.
+fn a_layer_that_unpacks_past_its_limit_is_refused() {
+    let dir = support::temp_dir();
+    let layer = tar_of(&[
+        (raw_header("etc/", b'5', 0, "", true), vec![]),
+        file("etc/zeros", &vec![0u8; 4 << 20]),
+    ]);
+    let archive = dir.path().join("bomb.tar");
+    docker_archive(&archive, &[(layer, true)], "bomb:1");
+    assert!(std::fs::metadata(&archive).unwrap().len() < 64 << 10);
+    let target = format!("docker-archive:{}", archive.display());
+    let run = |limit: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_infraspec"));
+        cmd.args(["--target", &target, "-c", "file: /etc/zeros"])
+            .env("NO_COLOR", "1")
+            .env_remove("INFRASPEC_MAX_LAYER_SIZE");
+        if let Some(l) = limit {
+            cmd.env("INFRASPEC_MAX_LAYER_SIZE", l);
+        }
+        cmd.output().unwrap()
+    };
+    let refused = run(Some("1MiB"));
+    assert_eq!(refused.status.code(), Some(2), "{}", show(&refused));
+    assert!(
+        support::text(&refused.stdout).contains("INFRASPEC_MAX_LAYER_SIZE"),
+        "{}",
+        show(&refused)
+    );
+    let bad = run(Some("lots"));
+    assert_eq!(bad.status.code(), Some(2), "{}", show(&bad));
+    assert!(
+        support::text(&bad.stdout).contains("is not a size"),
+        "{}",
+        show(&bad)
+    );
+    let read = run(None);
+    assert_eq!(read.status.code(), Some(0), "{}", show(&read));
+}
+
 infraspec_tests! {
     Docker: [
         the_same_spec_gives_the_same_verdicts_on_every_image_form,
@@ -685,5 +727,6 @@ infraspec_tests! {
         bad_image_files_are_clear_errors,
         a_layer_that_does_not_match_its_digest_is_refused,
         a_large_package_database_in_an_image_file_is_read_whole,
+        a_layer_that_unpacks_past_its_limit_is_refused,
     ],
 }

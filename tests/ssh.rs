@@ -730,6 +730,52 @@ fn a_fake_sudo_prompt_never_gets_the_password() {
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
 }
 
+/// Issue 27, case 5: the tunnel through a jump host carries the session
+/// for as long as the run needs it, however long it is silent: a retry 65 s
+/// after the first try still reaches the target.
+fn a_jump_tunnel_outlives_a_minute_of_silence() {
+    let s = sshd::start();
+    let flag = format!("/tmp/infraspec-jump-flag-{}", std::process::id());
+    let _ = s.exec(&format!("rm -f {flag}"));
+    let behind = format!(
+        "ssh://{USER}@127.0.0.1:{}?identity={}&jump=box",
+        s.port,
+        s.ssh_dir().join("id_test").display()
+    );
+    let container = s.container.clone();
+    let later = flag.clone();
+    let maker = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(5));
+        Command::new("docker")
+            .args(["exec", &container, "touch", &later])
+            .output()
+            .unwrap()
+    });
+    let started = Instant::now();
+    let out = s.infraspec(
+        &[
+            "--ssh-accept-new",
+            "--target",
+            &behind,
+            "--retry-timeout",
+            "100s",
+            "--sleep",
+            "65s",
+            "-c",
+            &format!("{{file: {flag}, exists: true}}"),
+        ],
+        &[],
+    );
+    let _ = maker.join();
+    let _ = s.exec(&format!("rm -f {flag}"));
+    assert!(
+        started.elapsed() > Duration::from_secs(60),
+        "no silence: {}",
+        show(&out)
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+}
+
 infraspec_tests! {
     Ssh: [
         key_auth_through_an_ssh_config_alias,
@@ -749,6 +795,7 @@ infraspec_tests! {
         an_ansible_inventory_reaches_ssh_containers_and_local,
         shards_of_a_fleet_merge_into_the_whole_run,
         proxy_jump_reaches_what_only_the_bastion_sees,
+        a_jump_tunnel_outlives_a_minute_of_silence,
         a_sudo_password_is_never_run_as_shell_text,
         a_fake_sudo_prompt_never_gets_the_password,
         a_server_that_stops_answering_is_detected_within_the_connect_timeout,

@@ -235,10 +235,11 @@ const FATAL_SIGNALS: &[i32] = &[
     signal_hook::consts::SIGXFSZ,
 ];
 
-/// Catches the signals that end the process (see [`FATAL_SIGNALS`]): on one,
-/// the batches running on targets are stopped there (see
-/// [`super::inflight`]), throwaway containers are removed, the private podman
-/// service is stopped, and the process ends with 128 + the signal's number.
+/// Catches the signals that end the process (INT, TERM, HUP, QUIT, USR1,
+/// USR2, ALRM, VTALRM, PROF, XCPU, XFSZ): on one, the batches running on
+/// targets are stopped there (see [`super::inflight`]), throwaway containers
+/// are removed, the private podman service is stopped, and the process ends
+/// with 128 + the signal's number.
 /// The CLI installs it at start; a backend that makes throwaway containers
 /// installs it too.
 pub fn install_signal_cleanup() {

@@ -734,9 +734,37 @@ pub fn unnamed_temp_file() -> Result<File, String> {
     Ok(file)
 }
 
-/// How much one layer may unpack to: a small gzip stream can expand
-/// without end, and is refused past this.
+/// How much one layer may unpack to by default: a small gzip stream can
+/// expand without end, and is refused past this.
 pub const MAX_LAYER_UNPACKED: u64 = 16 << 30;
+
+/// The environment variable that sets another limit (`64GiB`, `512MiB`).
+pub const MAX_LAYER_ENV: &str = "INFRASPEC_MAX_LAYER_SIZE";
+
+/// The limit on one layer's unpacked size: [`MAX_LAYER_ENV`], else
+/// [`MAX_LAYER_UNPACKED`].
+fn max_layer_unpacked() -> Result<u64, String> {
+    let Some(text) = std::env::var_os(MAX_LAYER_ENV) else {
+        return Ok(MAX_LAYER_UNPACKED);
+    };
+    let text = text.to_string_lossy();
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let shift = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kib" => 10,
+        "m" | "mib" => 20,
+        "g" | "gib" => 30,
+        "t" | "tib" => 40,
+        _ => 64,
+    };
+    num.parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0 && shift < 64)
+        .and_then(|n| n.checked_mul(1u64 << shift))
+        .ok_or_else(|| format!("{MAX_LAYER_ENV}={text:?} is not a size like 32GiB or 512MiB"))
+}
 
 /// A digest (`sha256:HEX`, `sha512:HEX`) being computed.
 enum Hasher {
@@ -792,8 +820,8 @@ impl<W: std::io::Write> std::io::Write for Hashing<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         if self.written + buf.len() as u64 > self.cap {
             return Err(std::io::Error::other(format!(
-                "the layer unpacks to more than {} GiB, which infraspec refuses",
-                self.cap >> 30
+                "the layer unpacks to more than {} MiB, which infraspec refuses (set {MAX_LAYER_ENV}, e.g. 64GiB, to allow more)",
+                self.cap >> 20
             )));
         }
         let n = self.inner.write(buf)?;
@@ -864,7 +892,7 @@ fn plain_layer(i: usize, layer: Layer) -> Result<Slice, String> {
             inner: out,
             hasher,
             written: 0,
-            cap: MAX_LAYER_UNPACKED,
+            cap: max_layer_unpacked()?,
         };
         let reader = slice.reader().map_err(|e| io_err("a layer", e))?;
         std::io::copy(&mut flate2::read::MultiGzDecoder::new(reader), &mut w)
