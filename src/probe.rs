@@ -302,15 +302,24 @@ pub fn nonce() -> String {
 /// itself, one probe after the other; lanes 1… are background subshells that
 /// run at the same time. A probe in a lane runs in the background and its
 /// lane records `PID TIMEOUT I` in `$T/cLANE` while it runs, for the watchdog.
+/// Where the target has `setsid`, such a probe runs in a session of its own,
+/// so that it is killed with everything it started (`kill -KILL -PID`).
 ///
 /// `w`, the watchdog, is one background loop for the whole batch: once a
-/// second (`sleep 1`, the batch's only timer) it kills, by PID and with
-/// SIGKILL, every probe that has been seen running for its timeout, marking
-/// it `I.k`; when the batch's deadline `W` comes, it marks and kills whatever
-/// still runs (`I.d`) and stops lanes from starting more (`stop`), so the
-/// batch prints what finished before the runner gives up on it. A probe is
-/// never killed early: it is timed from the first tick that sees it. It ends
-/// when the script creates `end` (see [`render`]), never by a signal.
+/// second (`$S 1`, the batch's only timer: `sleep`, `busybox sleep`, perl's
+/// sleep, or `y`, a loop on /proc/uptime) it kills, with SIGKILL and with its
+/// process group, every probe that has been seen running for its timeout,
+/// marking it `I.k`; when the batch's deadline `W` comes, it marks and kills
+/// whatever still runs (`I.d`) and stops lanes from starting more (it
+/// removes `go`), so the batch prints what finished before the runner gives
+/// up on it. A probe is never killed early: it is timed from the first tick
+/// that sees it. It ends when `run` is removed (see [`render`]) or the
+/// directory is gone, never by a signal. Both signals are removals, which
+/// need no free inode: a full /tmp cannot keep the watchdog running.
+///
+/// `q`, the trap on HUP, INT, TERM and PIPE (sent by [`stop_script`] when the
+/// run is interrupted), kills the lanes, the watchdog, its timer and every
+/// running probe's process group, and removes the directory.
 ///
 /// `e` prints the frames of the lanes in `$E`: `\nNONCE I STATUS KILLED
 /// OUTLEN ERRLEN\n`, then exactly min(OUTLEN, CAP) and min(ERRLEN, CAP) bytes.
@@ -604,7 +613,7 @@ pub fn render_in(probes: &[Probe], nonce: &str, token: &str, schedule: Schedule)
         }
         // The watchdog is stopped without a signal it could miss (a TERM
         // that arrives before a subshell has reset its traps is lost): it
-        // sees `end` before and after each `sleep`, and the current `sleep`
+        // sees `run` gone before and after each tick, and the current tick
         // is killed so that it does not wait for it.
         s.push_str("[ -z \"$V\" ] || { rm -f \"$T/run\"; z=; read -r z <\"$T/zw\" 2>/dev/null && kill -KILL \"$z\" 2>/dev/null; wait \"$V\"; }\n");
     }

@@ -661,7 +661,7 @@ fn a_sudo_password_is_never_run_as_shell_text() {
 fn a_server_that_stops_answering_is_detected_within_the_connect_timeout() {
     let s = sshd::start();
     let target = "ssh://box?connect_timeout=3s".to_string();
-    let child = Command::new(env!("CARGO_BIN_EXE_infraspec"))
+    let child = Command::new(support::bin())
         .args([
             "--target",
             &target,
