@@ -162,7 +162,9 @@ pub fn run_batch(
     // While it runs, a signal that ends this process stops it on the target.
     let _running = backend
         .side_channel()
-        .map(|side| crate::backend::inflight::register(side, probe::stop_script(&token)));
+        .map(|side| crate::backend::inflight::register(side, probe::stop_script(&token)))
+        .transpose()
+        .map_err(|e| BatchError::Failed(e.to_string()))?;
     // The script prints at most `cap` bytes of each stream of each probe,
     // and a header: the batch's own limit follows, so that a check's
     // `max_output` is never cut by the batch's.

@@ -78,6 +78,10 @@ static THROWAWAYS: Mutex<Vec<(Engine, String)>> = Mutex::new(Vec::new());
 /// Container creations under way: the signal handler waits for them, so that
 /// a container the engine creates just after a signal is removed too.
 static CREATING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// Removals under way in `Drop`: the signal handler waits for them, since
+/// ending the process mid-request can leave the engine's removal undone
+/// while the handler's own request was refused as "already in progress".
+static REMOVING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 static SIGNALS: Once = Once::new();
 static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
@@ -257,28 +261,42 @@ pub fn install_signal_cleanup() {
             // Batches on targets first: their shells, probes and
             // directories, while the containers they run in still exist.
             let stopped = super::inflight::stop_all(Duration::from_secs(5));
-            // A creation under way ends in a container to remove too.
+            // A creation under way ends in a container to remove too; a
+            // removal under way is let finish.
             let waited = Instant::now();
-            while CREATING.load(std::sync::atomic::Ordering::SeqCst) > 0
-                && waited.elapsed() < Duration::from_secs(20)
+            while (CREATING.load(std::sync::atomic::Ordering::SeqCst) > 0
+                || REMOVING.load(std::sync::atomic::Ordering::SeqCst) > 0)
+                && waited.elapsed() < Duration::from_secs(30)
             {
                 std::thread::sleep(Duration::from_millis(20));
             }
-            let throwaways: Vec<(Engine, String)> =
-                THROWAWAYS.lock().map(|v| v.clone()).unwrap_or_default();
-            let mut removed = 0;
-            for engine in [Engine::Docker, Engine::Podman] {
-                let mut ids: Vec<String> = throwaways
-                    .iter()
-                    .filter(|(e, _)| *e == engine)
-                    .map(|(_, id)| id.clone())
-                    .collect();
-                ids.extend(containers_labelled(engine, RUN_LABEL, &run_id()));
-                ids.sort();
-                ids.dedup();
-                remove_all(engine, &ids);
-                removed += ids.len();
+            // Removed means gone from the engine's list: ask again until it
+            // is, for at most 20 s.
+            let mut removed = std::collections::BTreeSet::new();
+            let tried = Instant::now();
+            loop {
+                let throwaways: Vec<(Engine, String)> =
+                    THROWAWAYS.lock().map(|v| v.clone()).unwrap_or_default();
+                let mut left = 0;
+                for engine in [Engine::Docker, Engine::Podman] {
+                    let mut ids: Vec<String> = throwaways
+                        .iter()
+                        .filter(|(e, _)| *e == engine)
+                        .map(|(_, id)| id.clone())
+                        .collect();
+                    ids.extend(containers_labelled(engine, RUN_LABEL, &run_id()));
+                    ids.sort();
+                    ids.dedup();
+                    remove_all(engine, &ids);
+                    left += containers_labelled(engine, RUN_LABEL, &run_id()).len();
+                    removed.extend(ids);
+                }
+                if left == 0 || tried.elapsed() > Duration::from_secs(20) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(200));
             }
+            let removed = removed.len();
             super::endpoint::stop_service();
             eprintln!(
                 "infraspec: interrupted; stopped {stopped} batch(es) on their targets, removed {removed} throwaway container(s)"
@@ -746,6 +764,7 @@ impl Drop for Docker {
             return;
         }
         let id = self.container.clone();
+        REMOVING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let _ = self.rt.block_on(async {
             tokio::time::timeout(
                 Duration::from_secs(30),
@@ -763,6 +782,7 @@ impl Drop for Docker {
         if let Ok(mut v) = THROWAWAYS.lock() {
             v.retain(|(_, c)| *c != id);
         }
+        REMOVING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

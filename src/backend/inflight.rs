@@ -17,6 +17,11 @@ pub type SideChannel = Arc<dyn Fn(&str, Duration) + Send + Sync>;
 
 static RUNNING: Mutex<Vec<(u64, SideChannel, String)>> = Mutex::new(Vec::new());
 static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Set once [`stop_all`] began: no batch starts after it.
+static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Why a batch was not started: the run is being stopped by a signal.
+pub const INTERRUPTED: &str = "the run was interrupted by a signal before this batch started";
 
 /// A registered batch; dropping it (the batch ended) unregisters it.
 pub struct Registered(u64);
@@ -29,18 +34,25 @@ impl Drop for Registered {
     }
 }
 
-/// Registers a batch that `stop` (a script) stops through `side`.
-pub fn register(side: SideChannel, stop: String) -> Registered {
+/// Registers a batch that `stop` (a script) stops through `side`; refused
+/// (with [`INTERRUPTED`]) once the run is being stopped, so that no batch
+/// starts on a target after the stops were sent.
+pub fn register(side: SideChannel, stop: String) -> Result<Registered, &'static str> {
     let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    if let Ok(mut v) = RUNNING.lock() {
-        v.push((id, side, stop));
+    let mut v = RUNNING.lock().map_err(|_| INTERRUPTED)?;
+    // Checked under the lock that stop_all takes after setting it: either
+    // this batch is in its list, or it sees the flag.
+    if STOPPING.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(INTERRUPTED);
     }
-    Registered(id)
+    v.push((id, side, stop));
+    Ok(Registered(id))
 }
 
 /// Stops every registered batch on its target, all at once, and waits for
 /// them at most `limit`. Returns how many there were.
 pub fn stop_all(limit: Duration) -> usize {
+    STOPPING.store(true, std::sync::atomic::Ordering::SeqCst);
     let running: Vec<(SideChannel, String)> = RUNNING
         .lock()
         .map(|v| v.iter().map(|(_, s, t)| (s.clone(), t.clone())).collect())
