@@ -1,4 +1,7 @@
 //! The Docker backend against a real Docker engine and locally built images.
 //! The same cases run against podman in `tests/podman.rs`.
 
-include!("engine_cases.rs");
+#[macro_use]
+mod support;
+
+include!("cases/container_cases.rs");

@@ -36,17 +36,22 @@ fn debian(argv: &[String], _round: usize) -> Answer {
         ["cat", "/proc/1/environ"] | ["cat", "/proc/self/mountinfo"] => ok(""),
         ["dpkg-query", ..] => ok(fixture("packages/dpkg-debian-12.txt")),
         ["sh", "-c", s, "sh", paths @ ..] if s.contains("exec stat") => {
+            // Flags, then `test -r/-w/-x` as root, then one stat line per
+            // existing path (see `resource::file::STAT`).
             let mut flags = String::new();
+            let mut access = String::new();
             let mut lines = String::new();
             for p in paths {
                 if p.starts_with("/etc") {
                     flags.push('1');
+                    access.push_str("110");
                     lines.push_str("81a4 0 0 1267 1700000000 root:root\n");
                 } else {
                     flags.push('0');
+                    access.push_str("000");
                 }
             }
-            ok(format!("{flags}\n{lines}"))
+            ok(format!("{flags}\n{access}\n{lines}"))
         }
         ["sh", "-c", _, "sh", "passwd", ..] => ok(fixture("users/passwd-debian-12.txt")),
         ["sh", "-c", _, "sh", "group", ..] => ok(fixture("users/group-debian-12.txt")),
@@ -126,6 +131,20 @@ fn a_hundred_checks_take_two_round_trips_with_batched_probes() {
     );
     // 14 distinct commands + 7 shared probes.
     assert_eq!(round2.len(), 14 + 1 + 1 + 1 + 1 + 4 + 1);
+    // Every check is judged, and only the two absent things fail.
+    assert_eq!(report.results.len(), 100);
+    for r in &report.results {
+        let name = r.check.name();
+        if name.contains("no-such-package") || name.contains("port 9999") {
+            assert!(
+                matches!(r.outcome, Outcome::Fail { .. }),
+                "{name}: {:?}",
+                r.outcome
+            );
+        } else {
+            assert_eq!(r.outcome, Outcome::Pass, "{name}");
+        }
+    }
 
     let outcome_of = |name: &str| {
         report

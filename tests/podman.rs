@@ -3,4 +3,7 @@
 //! with this test binary's name, which selects the engine (see
 //! `support::docker::engine`).
 
-include!("engine_cases.rs");
+#[macro_use]
+mod support;
+
+include!("cases/container_cases.rs");

@@ -1,5 +1,5 @@
-#[macro_use]
-mod support;
+// Included by tests/docker.rs and tests/podman.rs, after their `mod support;`;
+// a file under a subdirectory of tests/ is no test target of its own.
 
 use support::{show, temp_file, text};
 
