@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 use crate::backend::{self, Backend};
 use crate::facts::{self, Facts};
 use crate::matcher::Value;
+use crate::model::target::Target;
 use crate::probe::{self, Probe, ProbeOutput};
 use crate::resource::{self, Early, Observations, Plan};
 use crate::rules::{self, Decision};
 use crate::spec::{Check, ValueKind};
-use crate::target::Target;
 
 /// How a check ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -240,7 +240,7 @@ pub fn run_batch(
             };
             BatchError::Failed(format!(
                 "the probe script gave no results ({status}{why}): {}",
-                crate::report::escape_text(stderr.trim())
+                crate::model::text::escape_text(stderr.trim())
             ))
         });
     }
@@ -313,7 +313,7 @@ fn found_words(check: &Check, value: &Value) -> String {
             _,
             crate::matcher::Matcher::Eq(crate::matcher::Scalar::Str(expected)),
         ) if found.contains('\n') || expected.contains('\n') => {
-            let diff = crate::report::diff(expected, found);
+            let diff = crate::model::text::diff(expected, found);
             // Texts that differ only where lines do not show (a trailing
             // newline) read better quoted.
             if diff

@@ -1,7 +1,7 @@
 //! The library's error type, for plain-Rust checks and library users.
 
 use crate::backend::BackendError;
-use crate::target::TargetError;
+use crate::model::target::TargetError;
 
 /// What can go wrong when a [`Host`](crate::host::Host) is asked something.
 #[derive(Debug, thiserror::Error)]

@@ -16,8 +16,8 @@ use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use crate::dsl::{Fits, Prop, PropertyOf, ResourceType};
 use crate::engine::{self, CheckResult, Outcome};
 use crate::host::Host;
+use crate::model::target::{self, Target};
 use crate::spec::{Check, CheckOptions, Origin, Resource, ResourceKind};
-use crate::target::{self, Target};
 
 /// A plain-Rust check registered in `spec!`.
 pub struct Custom {

@@ -18,10 +18,10 @@ use crate::engine;
 use crate::error::{Error, Result};
 use crate::facts::Facts;
 use crate::matcher::Value;
+use crate::model::target::Target;
 use crate::probe::Probe;
 use crate::resource::Early;
 use crate::spec::{Property, Resource, ResourceKind};
-use crate::target::Target;
 
 /// What a command printed and how it ended.
 #[derive(Debug, Clone, PartialEq, Eq)]

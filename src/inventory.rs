@@ -9,7 +9,7 @@
 //!
 //! Ansible inventories (INI and YAML) are read too: see [`ansible`].
 
-use crate::target::Target;
+use crate::model::target::Target;
 
 pub mod ansible;
 
@@ -40,7 +40,7 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Entry>, String> {
             .next()
             .expect("non-empty")
             .parse()
-            .map_err(|e: crate::target::TargetError| at(e.to_string()))?;
+            .map_err(|e: crate::model::target::TargetError| at(e.to_string()))?;
         let mut entry = Entry {
             target,
             name: None,

@@ -48,6 +48,7 @@ pub mod host;
 #[doc(hidden)]
 pub mod inventory;
 pub mod matcher;
+pub mod model;
 #[doc(hidden)]
 pub mod probe;
 pub mod report;
@@ -56,7 +57,9 @@ pub mod resource;
 #[doc(hidden)]
 pub mod rules;
 pub mod spec;
-pub mod target;
+pub use model::target;
+#[cfg(test)]
+mod testing;
 #[doc(hidden)]
 pub mod version;
 
@@ -80,8 +83,8 @@ pub mod prelude {
     pub use crate::engine::{Options, Outcome};
     pub use crate::host::Host;
     pub use crate::matcher::{Matcher, Scalar, Value};
+    pub use crate::model::target::Target;
     pub use crate::spec::{Check, Expectation, Property, Protocol, Resource, ResourceKind};
-    pub use crate::target::Target;
 }
 
 /// What `spec!` expands to reaches the library only through here.

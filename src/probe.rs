@@ -793,7 +793,7 @@ fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Builds what the target would print for these results, as the script does.
@@ -900,7 +900,7 @@ mod tests {
     }
 
     /// The answers, and the PID of the batch's shell.
-    fn run_scheduled(
+    pub(crate) fn run_scheduled(
         probes: &[Probe],
         env: &[(&str, &str)],
         schedule: Schedule,
@@ -1038,36 +1038,5 @@ mod tests {
         assert_eq!(got[0].as_ref().unwrap().stdout, b"first\n");
         assert_eq!(got[1], Err(STOPPED.to_string()));
         assert_eq!(got[2], Err(STOPPED.to_string()));
-    }
-
-    #[test]
-    fn a_probe_that_reads_the_process_table_sees_none_of_the_batch() {
-        // A uniquely named `sleep` as a probe of the same batch: the table,
-        // read alone before it and without the batch's own processes, has
-        // neither it nor any shell of the batch.
-        let dir = tempfile::tempdir().unwrap();
-        let name = format!("isx{}", &nonce()[..8]);
-        let sleep = ["/usr/bin/sleep", "/bin/sleep"]
-            .into_iter()
-            .find(|p| std::path::Path::new(p).exists())
-            .unwrap();
-        std::os::unix::fs::symlink(sleep, dir.path().join(&name)).unwrap();
-        let probes = vec![
-            Probe::argv([dir.path().join(&name).to_str().unwrap(), "2"]),
-            crate::resource::process::probe()
-                .alone()
-                .with_cap(TABLE_CAP),
-        ];
-        let schedule = Schedule::new(Some(2), Duration::from_secs(60));
-        let (got, batch) = run_scheduled(&probes, &[], schedule);
-        let text = String::from_utf8_lossy(&got[1].as_ref().unwrap().stdout).into_owned();
-        let procs = crate::resource::process::parse(&text);
-        assert!(!procs.iter().any(|p| p.name == name), "{procs:?}");
-        // Other tests of this process run shells too: only this batch's own
-        // shell and its children must be missing.
-        assert!(
-            !procs.iter().any(|p| p.pid == batch || p.ppid == batch),
-            "the batch shell or a child of it is listed: {procs:?}"
-        );
     }
 }

@@ -100,7 +100,7 @@ const RULES: &[Rule] = &[
 ];
 
 /// Why what needs a running system is skipped on an image file.
-pub const NOTHING_RUNS: &str = crate::backend::image_file::NOTHING_RUNS;
+pub const NOTHING_RUNS: &str = crate::model::target::NOTHING_RUNS;
 
 const fn nothing_runs(resource: ResourceKind, property: Option<Property>) -> Rule {
     Rule {

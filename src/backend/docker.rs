@@ -25,8 +25,8 @@ use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
 use super::{Backend, BackendError, ExecOutput, PathEntry};
+use crate::model::target::Engine;
 use crate::probe::OUTPUT_CAP;
-use crate::target::Engine;
 
 /// Most bytes of a container's filesystem read by export.
 const EXPORT_CAP: u64 = 4 << 30;
@@ -382,7 +382,7 @@ fn parse_options(options: &BTreeMap<String, String>, image: bool) -> Result<Dock
                     .collect()
             }
             "network" => o.network = Some(v.clone()),
-            "start_timeout" => o.start_timeout = Some(crate::spec::yaml::parse_duration(v)?),
+            "start_timeout" => o.start_timeout = Some(crate::model::duration::parse_duration(v)?),
             _ => unreachable!("checked against the allowed list"),
         }
     }
@@ -673,7 +673,7 @@ impl Docker {
 
 /// Reads an image's metadata from the Docker engine of this machine; `None`
 /// when the image is not there.
-pub fn inspect_image(name: &str) -> Result<Option<crate::resource::image::ImageMeta>, String> {
+pub fn inspect_image(name: &str) -> Result<Option<crate::model::image::ImageMeta>, String> {
     let rt = runtime()?;
     let api = client(&rt, Engine::Docker)?;
     let info = match rt.block_on(api.inspect_image(name)) {
@@ -696,7 +696,7 @@ pub fn inspect_image(name: &str) -> Result<Option<crate::resource::image::ImageM
         v.sort();
         v
     };
-    Ok(Some(crate::resource::image::ImageMeta {
+    Ok(Some(crate::model::image::ImageMeta {
         env: c.env.unwrap_or_default(),
         labels,
         exposed_ports: sorted(c.exposed_ports),
@@ -962,7 +962,7 @@ impl Backend for Docker {
             let out = self
                 .exec(&argv, b"", timeout)
                 .map_err(|e| ForwardError::Failed(e.to_string()))?;
-            let addrs = crate::resource::host::parse(&String::from_utf8_lossy(&out.stdout));
+            let addrs = crate::model::net::parse_ahosts(&String::from_utf8_lossy(&out.stdout));
             addrs.iter().find_map(|a| a.parse().ok()).ok_or_else(|| {
                 ForwardError::Dns(format!("could not resolve {bare} inside the container"))
             })?
@@ -972,10 +972,10 @@ impl Backend for Docker {
         super::netns::relay(stream)
     }
 
-    fn container_runtime(&self) -> Option<crate::facts::ContainerRuntime> {
+    fn container_runtime(&self) -> Option<crate::model::facts::ContainerRuntime> {
         Some(match self.engine {
-            Engine::Docker => crate::facts::ContainerRuntime::Docker,
-            Engine::Podman => crate::facts::ContainerRuntime::Podman,
+            Engine::Docker => crate::model::facts::ContainerRuntime::Docker,
+            Engine::Podman => crate::model::facts::ContainerRuntime::Podman,
         })
     }
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::target::Engine;
+use crate::model::target::Engine;
 
 /// How an engine's API is reached.
 #[derive(Debug, Clone, PartialEq, Eq)]

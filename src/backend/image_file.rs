@@ -17,32 +17,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{components, Backend, BackendError, ExecOutput, PathEntry};
-use crate::resource::image::ImageMeta;
+use crate::model::image::ImageMeta;
 
-/// Which kind of image file, as the target names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// `docker save` output.
-    DockerArchive,
-    /// An OCI image layout in a tar.
-    OciArchive,
-    /// An OCI image layout in a directory.
-    OciDir,
-    /// An unpacked or mounted root filesystem.
-    Rootfs,
-}
-
-impl Format {
-    /// The target prefix.
-    pub fn prefix(self) -> &'static str {
-        match self {
-            Format::DockerArchive => "docker-archive",
-            Format::OciArchive => "oci-archive",
-            Format::OciDir => "oci",
-            Format::Rootfs => "rootfs",
-        }
-    }
-}
+pub use crate::model::target::Format;
 
 /// A byte range of a file: a layer, whole or inside an archive.
 #[derive(Clone)]
@@ -597,7 +574,7 @@ fn select_manifest(
         if !MEDIA_INDEX.contains(&media) && doc.get("manifests").is_none() {
             return Ok((names, doc));
         }
-        let want = crate::facts::oci_arch(std::env::consts::ARCH);
+        let want = crate::model::facts::oci_arch(std::env::consts::ARCH);
         let list = doc["manifests"].as_array().cloned().unwrap_or_default();
         let pick = list
             .iter()
@@ -1242,8 +1219,7 @@ impl ImageFile {
     }
 }
 
-/// Why nothing can be run on an image file.
-pub const NOTHING_RUNS: &str = "nothing runs in an image file";
+pub use crate::model::target::NOTHING_RUNS;
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::target::Target;
+use crate::model::target::Target;
 
 pub mod docker;
 pub mod endpoint;
@@ -234,7 +234,7 @@ pub trait Backend: Send + Sync {
 
     /// The container runtime, when the backend knows it is one without asking
     /// the target (a shell-less image cannot be asked).
-    fn container_runtime(&self) -> Option<crate::facts::ContainerRuntime> {
+    fn container_runtime(&self) -> Option<crate::model::facts::ContainerRuntime> {
         None
     }
 

@@ -21,11 +21,11 @@ use ssh2::{CheckResult, HostKeyType, KnownHostFileKind, Session};
 
 use super::ssh_config::{self, HostConfig};
 use super::{Backend, BackendError, ExecOutput};
+use crate::model::duration::parse_duration;
 use crate::probe::quote;
-use crate::spec::yaml::parse_duration;
 
 /// Environment variables that may hold secrets. Nothing else is read for them.
-pub const PASSWORD_ENV: &str = "INFRASPEC_SSH_PASSWORD";
+pub use crate::model::target::PASSWORD_ENV;
 pub const PASSPHRASE_ENV: &str = "INFRASPEC_SSH_PASSPHRASE";
 pub const SUDO_PASSWORD_ENV: &str = "INFRASPEC_SUDO_PASSWORD";
 

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use marked_yaml::Node;
 
 use super::Entry;
-use crate::target::Target;
+use crate::model::target::Target;
 
 type Vars = BTreeMap<String, String>;
 
@@ -495,9 +495,9 @@ fn target_of(name: &str, vars: &Vars) -> Result<Target, String> {
                 options.insert("user".to_string(), u);
             }
             let engine = if connection.contains("podman") {
-                crate::target::Engine::Podman
+                crate::model::target::Engine::Podman
             } else {
-                crate::target::Engine::Docker
+                crate::model::target::Engine::Docker
             };
             Ok(Target::DockerContainer {
                 engine,

@@ -368,7 +368,7 @@ fn hash(obs: &Observations<'_>, need: &Need, len: usize, tool: &str) -> Result<V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resource::testing::fixture;
+    use crate::testing::fixture;
 
     impl Found {
         fn as_ref(&self) -> Option<&Stat> {

@@ -14,18 +14,7 @@ pub fn probe(name: &str) -> Probe {
     )
 }
 
-/// Distinct addresses, in the resolver's order.
-pub fn parse(text: &str) -> Vec<String> {
-    let mut addrs: Vec<String> = Vec::new();
-    for line in text.lines() {
-        if let Some(a) = line.split_whitespace().next() {
-            if a.parse::<std::net::IpAddr>().is_ok() && !addrs.iter().any(|x| x == a) {
-                addrs.push(a.to_string());
-            }
-        }
-    }
-    addrs
-}
+pub use crate::model::net::parse_ahosts as parse;
 
 /// What a TCP connection tried from the target's point of view found.
 #[derive(Debug, Clone, PartialEq, Eq)]

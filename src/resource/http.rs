@@ -41,13 +41,16 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The host and port of a URL, with the scheme's default port.
 fn host_port(url: &str) -> Result<(String, u16, bool), String> {
-    let uri: ureq::http::Uri = url
-        .parse()
-        .map_err(|e| format!("{:?} is not a URL: {e}", crate::target::redact_url(url)))?;
+    let uri: ureq::http::Uri = url.parse().map_err(|e| {
+        format!(
+            "{:?} is not a URL: {e}",
+            crate::model::target::redact_url(url)
+        )
+    })?;
     let tls = uri.scheme_str() == Some("https");
     let host = uri
         .host()
-        .ok_or_else(|| format!("{:?} has no host", crate::target::redact_url(url)))?
+        .ok_or_else(|| format!("{:?} has no host", crate::model::target::redact_url(url)))?
         .to_string();
     let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
     Ok((host, port, tls))
@@ -282,7 +285,7 @@ pub fn fetch(backend: &dyn Backend, key: &Key) -> Result<Response, String> {
     }
     Err(format!(
         "more than 10 redirects from {}",
-        crate::target::redact_url(&key.url)
+        crate::model::target::redact_url(&key.url)
     ))
 }
 

@@ -119,7 +119,7 @@ pub fn observe(obs: &Observations<'_>, name: &str, property: Property) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resource::testing::fixture;
+    use crate::testing::fixture;
 
     #[test]
     fn ip_addr_output_from_debian_12() {

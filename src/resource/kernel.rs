@@ -94,7 +94,7 @@ pub fn observe_module(obs: &Observations<'_>, name: &str) -> Result<Observed, Ea
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resource::testing::fixture;
+    use crate::testing::fixture;
 
     #[test]
     fn param_paths() {

@@ -574,16 +574,3 @@ pub fn has_service_manager(init: InitSystem) -> bool {
 pub(crate) fn stdout_text(out: &ProbeOutput) -> std::borrow::Cow<'_, str> {
     String::from_utf8_lossy(&out.stdout)
 }
-
-#[cfg(test)]
-pub(crate) mod testing {
-    //! Helpers for the parsers' tests.
-
-    pub fn fixture(name: &str) -> Vec<u8> {
-        std::fs::read(format!(
-            "{}/tests/fixtures/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap_or_else(|e| panic!("fixture {name}: {e}"))
-    }
-}

@@ -74,7 +74,7 @@ pub fn observe(obs: &Observations<'_>, point: &str, property: Property) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resource::testing::fixture;
+    use crate::testing::fixture;
 
     #[test]
     fn mounts_from_debian_12() {

@@ -155,7 +155,7 @@ pub fn observe(obs: &Observations<'_>, name: &str, property: Property) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resource::testing::fixture;
+    use crate::testing::fixture;
 
     fn db(pm: PackageManager, file: &str) -> Db {
         parse(pm, &String::from_utf8(fixture(file)).unwrap())

@@ -137,7 +137,7 @@ pub fn observe(obs: &Observations<'_>, port: &str, listen: &Listen) -> Result<Ob
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resource::testing::fixture;
+    use crate::testing::fixture;
 
     fn file(name: &str, p: Protocol) -> Vec<Socket> {
         parse(p, &String::from_utf8(fixture(name)).unwrap())

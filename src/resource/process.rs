@@ -318,7 +318,7 @@ mod tests {
     }
 
     use super::*;
-    use crate::resource::testing::fixture;
+    use crate::testing::fixture;
 
     #[test]
     fn status_files_from_debian_12() {
@@ -357,5 +357,34 @@ mod tests {
         assert!(!name_matches("systemd-journa", "systemd-journald"));
         assert!(name_matches("nginx", "nginx"));
         assert!(!name_matches("nginx", "ngin"));
+    }
+
+    #[test]
+    fn a_probe_that_reads_the_process_table_sees_none_of_the_batch() {
+        // A uniquely named `sleep` as a probe of the same batch: the table,
+        // read alone before it and without the batch's own processes, has
+        // neither it nor any shell of the batch.
+        let dir = tempfile::tempdir().unwrap();
+        let name = format!("isx{}", &crate::probe::nonce()[..8]);
+        let sleep = ["/usr/bin/sleep", "/bin/sleep"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .unwrap();
+        std::os::unix::fs::symlink(sleep, dir.path().join(&name)).unwrap();
+        let probes = vec![
+            crate::probe::Probe::argv([dir.path().join(&name).to_str().unwrap(), "2"]),
+            probe().alone().with_cap(crate::probe::TABLE_CAP),
+        ];
+        let schedule = crate::probe::Schedule::new(Some(2), std::time::Duration::from_secs(60));
+        let (got, batch) = crate::probe::tests::run_scheduled(&probes, &[], schedule);
+        let text = String::from_utf8_lossy(&got[1].as_ref().unwrap().stdout).into_owned();
+        let procs = parse(&text);
+        assert!(!procs.iter().any(|p| p.name == name), "{procs:?}");
+        // Other tests of this process run shells too: only this batch's own
+        // shell and its children must be missing.
+        assert!(
+            !procs.iter().any(|p| p.pid == batch || p.ppid == batch),
+            "the batch shell or a child of it is listed: {procs:?}"
+        );
     }
 }

@@ -494,7 +494,7 @@ fn running_offline(obs: &Observations<'_>, name: &str) -> Result<Observed, Early
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resource::testing::fixture;
+    use crate::testing::fixture;
 
     #[test]
     fn enablement_on_disk() {

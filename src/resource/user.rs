@@ -198,7 +198,7 @@ pub fn observe_group(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resource::testing::fixture;
+    use crate::testing::fixture;
 
     #[test]
     fn passwd_from_debian_12() {

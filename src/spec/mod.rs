@@ -776,7 +776,12 @@ pub fn is_image_reference(text: &str) -> bool {
 impl fmt::Display for Resource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.kind == ResourceKind::Http {
-            return write!(f, "{} {}", self.kind, crate::target::redact_url(&self.name));
+            return write!(
+                f,
+                "{} {}",
+                self.kind,
+                crate::model::target::redact_url(&self.name)
+            );
         }
         write!(f, "{} {}", self.kind, self.name)
     }

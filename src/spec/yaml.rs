@@ -6,7 +6,6 @@
 //! used here. Every error in a file is collected, not only the first.
 
 use std::fmt;
-use std::time::Duration;
 
 use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
 use marked_yaml::{LoadError, LoaderOptions, Node};
@@ -188,28 +187,7 @@ fn key_line(key: &MarkedScalarNode) -> usize {
     key.span().start().map(|m| m.line()).unwrap_or(0)
 }
 
-/// Parses `30s`, `500ms`, `2m`, `1h`, or a plain number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 30s, 500ms, 2m"))?;
-    let secs = match unit.trim() {
-        "" | "s" => n,
-        "ms" => n / 1000.0,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return Err(format!("{text:?} is not a duration like 30s, 500ms, 2m")),
-    };
-    if !secs.is_finite() || secs > 86_400.0 * 7.0 {
-        return Err(format!("{text:?} is not a reasonable duration"));
-    }
-    Ok(Duration::from_secs_f64(secs))
-}
+pub use crate::model::duration::parse_duration;
 
 /// Parses a size: bytes, or a number with KiB, MiB, GiB (or K, M, G, KB, MB, GB
 /// as the same binary units).
@@ -707,7 +685,7 @@ impl<'f> Loader<'f> {
                 (ResourceKind::Http, "ca") => request.ca = Some(scalar_text(value)?),
                 (ResourceKind::Http | ResourceKind::File | ResourceKind::Command, "json_path") => {
                     let path = scalar_text(value)?;
-                    crate::resource::document::validate_path(&path)?;
+                    crate::model::document::validate_path(&path)?;
                     request.json_path = Some(path)
                 }
                 (ResourceKind::Host, "port") => {
@@ -833,7 +811,7 @@ fn typed_scalar(node: &Node, kind: ValueKind, key: &str) -> Result<Scalar, (usiz
 /// string, a plain one is typed, a list or a mapping is an array or object.
 fn json_scalar(node: &Node) -> Scalar {
     use serde_json::Value as J;
-    match crate::resource::document::from_yaml(node) {
+    match crate::model::document::from_yaml(node) {
         J::Bool(b) => Scalar::Bool(b),
         J::Number(n) if n.is_i64() => Scalar::Int(n.as_i64().unwrap_or_default()),
         J::String(s) => Scalar::Str(s),

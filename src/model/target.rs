@@ -43,7 +43,7 @@ pub enum Target {
     /// engine; nothing runs.
     ImageFile {
         /// Which kind of file.
-        format: crate::backend::image_file::Format,
+        format: Format,
         /// The file or directory.
         path: String,
         /// The image in an OCI layout (`org.opencontainers.image.ref.name`).
@@ -153,7 +153,7 @@ impl FromStr for Target {
                 Some((u, _)) if u.contains(':') => {
                     return Err(err(format!(
                         "a password in the target is refused (it would show in process lists, shell history and reports); give it in {} instead",
-                        crate::backend::ssh::PASSWORD_ENV
+                        PASSWORD_ENV
                     )))
                 }
                 Some((u, h)) => (Some(percent_decode(u).map_err(err)?), h),
@@ -197,7 +197,6 @@ impl FromStr for Target {
                 options: parse_query(query).map_err(err)?,
             });
         }
-        use crate::backend::image_file::Format;
         for format in [
             Format::DockerArchive,
             Format::OciArchive,
@@ -446,3 +445,35 @@ mod tests {
         assert_eq!(parse_list("local, docker://x").unwrap().len(), 2);
     }
 }
+
+/// Which kind of image file, as the target names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `docker save` output.
+    DockerArchive,
+    /// An OCI image layout in a tar.
+    OciArchive,
+    /// An OCI image layout in a directory.
+    OciDir,
+    /// An unpacked or mounted root filesystem.
+    Rootfs,
+}
+
+impl Format {
+    /// The target prefix.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Format::DockerArchive => "docker-archive",
+            Format::OciArchive => "oci-archive",
+            Format::OciDir => "oci",
+            Format::Rootfs => "rootfs",
+        }
+    }
+}
+
+/// Why nothing can be run on an image file.
+pub const NOTHING_RUNS: &str = "nothing runs in an image file";
+
+/// The environment variable that may hold an SSH password (nothing else is
+/// read for it).
+pub const PASSWORD_ENV: &str = "INFRASPEC_SSH_PASSWORD";
