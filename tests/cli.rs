@@ -2,7 +2,7 @@
 
 mod support;
 
-use support::text;
+use support::{show, text};
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -797,4 +797,33 @@ fn a_unix_socket_path_with_a_space_is_read_whole() {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+}
+
+#[test]
+fn target_options_are_checked_when_the_target_is_read() {
+    // `--list` connects to nothing: a misspelled option must still be
+    // refused there, naming the option, before any run could reach it.
+    let dir = TempDir::new("options");
+    let spec = dir.write("s.yaml", "checks:\n  - user: root\n");
+    for (target, says) in [
+        (
+            "ssh://h?sudo=ture",
+            "option sudo=\"ture\" must be true or false",
+        ),
+        ("ssh://h?time_out=3s", "unknown option \"time_out\""),
+        (
+            "docker://c?usr=x",
+            "unknown option \"usr\" (this target takes: user)",
+        ),
+        ("docker:img?start_timeout=-1s", "\"-1s\" is not a duration"),
+        ("podman:img?cmd=[1", "is not a JSON list of strings"),
+    ] {
+        let out = infraspec(&dir.0, &["--list", "--target", target, &spec]);
+        assert_eq!(out.status.code(), Some(2), "{target}: {}", show(&out));
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("invalid target") && err.contains(says),
+            "{target}: {err}"
+        );
+    }
 }

@@ -330,64 +330,7 @@ fn containers_labelled(engine: Engine, label: &str, value: &str) -> Vec<String> 
     })
 }
 
-/// Options of a docker target's query string.
-#[derive(Debug, Default, Clone)]
-struct DockerOptions {
-    user: Option<String>,
-    cmd: Option<Vec<String>>,
-    entrypoint: Option<Vec<String>>,
-    env: Vec<String>,
-    network: Option<String>,
-    start_timeout: Option<Duration>,
-}
-
-fn words(v: &str) -> Result<Vec<String>, String> {
-    if v.trim_start().starts_with('[') {
-        serde_json::from_str(v).map_err(|e| format!("{v:?} is not a JSON list of strings: {e}"))
-    } else {
-        Ok(v.split_whitespace().map(str::to_string).collect())
-    }
-}
-
-fn parse_options(options: &BTreeMap<String, String>, image: bool) -> Result<DockerOptions, String> {
-    let mut o = DockerOptions::default();
-    let allowed: &[&str] = if image {
-        &[
-            "user",
-            "cmd",
-            "entrypoint",
-            "env",
-            "network",
-            "start_timeout",
-        ]
-    } else {
-        &["user"]
-    };
-    for (k, v) in options {
-        if !allowed.contains(&k.as_str()) {
-            return Err(format!(
-                "unknown option {k:?} (this target takes: {})",
-                allowed.join(", ")
-            ));
-        }
-        match k.as_str() {
-            "user" => o.user = Some(v.clone()),
-            "cmd" => o.cmd = Some(words(v)?),
-            "entrypoint" => o.entrypoint = Some(words(v)?),
-            "env" => {
-                o.env = v
-                    .split(',')
-                    .filter(|e| !e.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            }
-            "network" => o.network = Some(v.clone()),
-            "start_timeout" => o.start_timeout = Some(crate::model::duration::parse_duration(v)?),
-            _ => unreachable!("checked against the allowed list"),
-        }
-    }
-    Ok(o)
-}
+use crate::model::target::parse_docker_options as parse_options;
 
 /// A docker target: a running container, maybe one we started and own.
 pub struct Docker {

@@ -21,7 +21,6 @@ use ssh2::{CheckResult, HostKeyType, KnownHostFileKind, Session};
 
 use super::ssh_config::{self, HostConfig};
 use super::{Backend, BackendError, ExecOutput};
-use crate::model::duration::parse_duration;
 use crate::probe::quote;
 
 /// Environment variables that may hold secrets. Nothing else is read for them.
@@ -29,64 +28,7 @@ pub use crate::model::target::PASSWORD_ENV;
 pub const PASSPHRASE_ENV: &str = "INFRASPEC_SSH_PASSPHRASE";
 pub const SUDO_PASSWORD_ENV: &str = "INFRASPEC_SUDO_PASSWORD";
 
-const OPTIONS: &[&str] = &[
-    "sudo",
-    "sudo_user",
-    "timeout",
-    "connect_timeout",
-    "accept_new",
-    "identity",
-    "known_hosts",
-    "jump",
-];
-
-/// The options of an `ssh://` target, from its query string.
-#[derive(Debug, Clone, Default)]
-struct SshOptions {
-    sudo: bool,
-    sudo_user: Option<String>,
-    timeout: Option<Duration>,
-    connect_timeout: Option<Duration>,
-    accept_new: bool,
-    identity: Option<PathBuf>,
-    known_hosts: Option<PathBuf>,
-    /// ProxyJump: `[ssh://][user@]host[:port]`, comma-separated hops.
-    jump: Option<String>,
-}
-
-fn parse_options(options: &BTreeMap<String, String>) -> Result<SshOptions, String> {
-    let mut o = SshOptions::default();
-    let boolean = |k: &str, v: &str| match v {
-        "true" | "1" | "yes" => Ok(true),
-        "false" | "0" | "no" => Ok(false),
-        _ => Err(format!("option {k}={v:?} must be true or false")),
-    };
-    for (k, v) in options {
-        match k.as_str() {
-            "sudo" => o.sudo = boolean(k, v)?,
-            "sudo_user" => {
-                if v.is_empty() || v.starts_with('-') {
-                    return Err(format!("sudo_user {v:?} is not a user name"));
-                }
-                o.sudo = true;
-                o.sudo_user = Some(v.clone())
-            }
-            "timeout" => o.timeout = Some(parse_duration(v)?),
-            "connect_timeout" => o.connect_timeout = Some(parse_duration(v)?),
-            "accept_new" => o.accept_new = boolean(k, v)?,
-            "identity" => o.identity = Some(PathBuf::from(v)),
-            "known_hosts" => o.known_hosts = Some(PathBuf::from(v)),
-            "jump" => o.jump = Some(v.clone()),
-            other => {
-                return Err(format!(
-                    "unknown option {other:?} (ssh targets take: {})",
-                    OPTIONS.join(", ")
-                ))
-            }
-        }
-    }
-    Ok(o)
-}
+use crate::model::target::{parse_ssh_options as parse_options, SshOptions};
 
 /// One HTTP connection at a time per session: libssh2 keeps the state of a
 /// channel being opened, and of a packet half sent, in the session itself, so

@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 /// A machine to check, parsed from the `--target` syntax.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,11 +192,13 @@ impl FromStr for Target {
             {
                 return Err(err("the user name is empty or starts with '-'".into()));
             }
+            let options = parse_query(query).map_err(err)?;
+            parse_ssh_options(&options).map_err(err)?;
             return Ok(Target::Ssh {
                 user,
                 host,
                 port,
-                options: parse_query(query).map_err(err)?,
+                options,
             });
         }
         for format in [
@@ -245,10 +249,12 @@ impl FromStr for Target {
                         engine.as_str()
                     )));
                 }
+                let options = parse_query(query).map_err(err)?;
+                parse_docker_options(&options, false).map_err(err)?;
                 return Ok(Target::DockerContainer {
                     engine,
                     container: name.to_string(),
-                    options: parse_query(query).map_err(err)?,
+                    options,
                 });
             }
             if let Some(rest) = s
@@ -263,10 +269,12 @@ impl FromStr for Target {
                 {
                     return Err(err(format!("no image name after {}:", engine.as_str())));
                 }
+                let options = parse_query(query).map_err(err)?;
+                parse_docker_options(&options, true).map_err(err)?;
                 return Ok(Target::DockerImage {
                     engine,
                     image: image.to_string(),
-                    options: parse_query(query).map_err(err)?,
+                    options,
                 });
             }
         }
@@ -321,6 +329,146 @@ pub fn parse_list(list: &str) -> Result<Vec<Target>, TargetError> {
         .filter(|s| !s.is_empty())
         .map(str::parse)
         .collect()
+}
+
+const OPTIONS: &[&str] = &[
+    "sudo",
+    "sudo_user",
+    "timeout",
+    "connect_timeout",
+    "accept_new",
+    "identity",
+    "known_hosts",
+    "jump",
+];
+
+/// The options of an `ssh://` target, from its query string; checked when
+/// the target is parsed.
+#[derive(Debug, Clone, Default)]
+pub struct SshOptions {
+    /// Run probes under sudo.
+    pub sudo: bool,
+    /// The user sudo runs probes as (`-u`).
+    pub sudo_user: Option<String>,
+    /// The longest a command on this target may run.
+    pub timeout: Option<Duration>,
+    /// The longest connecting may take.
+    pub connect_timeout: Option<Duration>,
+    /// Accept and record the host key of a host not yet known.
+    pub accept_new: bool,
+    /// The private key to log in with.
+    pub identity: Option<PathBuf>,
+    /// The known_hosts file to check the host key against.
+    pub known_hosts: Option<PathBuf>,
+    /// ProxyJump: `[ssh://][user@]host[:port]`, comma-separated hops.
+    pub jump: Option<String>,
+}
+
+/// Checks and reads an `ssh://` target's options.
+pub fn parse_ssh_options(options: &BTreeMap<String, String>) -> Result<SshOptions, String> {
+    let mut o = SshOptions::default();
+    let boolean = |k: &str, v: &str| match v {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(format!("option {k}={v:?} must be true or false")),
+    };
+    for (k, v) in options {
+        match k.as_str() {
+            "sudo" => o.sudo = boolean(k, v)?,
+            "sudo_user" => {
+                if v.is_empty() || v.starts_with('-') {
+                    return Err(format!("sudo_user {v:?} is not a user name"));
+                }
+                o.sudo = true;
+                o.sudo_user = Some(v.clone())
+            }
+            "timeout" => o.timeout = Some(crate::model::duration::parse_duration(v)?),
+            "connect_timeout" => {
+                o.connect_timeout = Some(crate::model::duration::parse_duration(v)?)
+            }
+            "accept_new" => o.accept_new = boolean(k, v)?,
+            "identity" => o.identity = Some(PathBuf::from(v)),
+            "known_hosts" => o.known_hosts = Some(PathBuf::from(v)),
+            "jump" => o.jump = Some(v.clone()),
+            other => {
+                return Err(format!(
+                    "unknown option {other:?} (ssh targets take: {})",
+                    OPTIONS.join(", ")
+                ))
+            }
+        }
+    }
+    Ok(o)
+}
+
+/// Options of a container or image target's query string; checked when the
+/// target is parsed.
+#[derive(Debug, Default, Clone)]
+pub struct DockerOptions {
+    /// The user probes run as in the container.
+    pub user: Option<String>,
+    /// The throwaway container's command.
+    pub cmd: Option<Vec<String>>,
+    /// The throwaway container's entrypoint.
+    pub entrypoint: Option<Vec<String>>,
+    /// `KEY=value` pairs for the throwaway container.
+    pub env: Vec<String>,
+    /// The network the throwaway container joins.
+    pub network: Option<String>,
+    /// How long the throwaway container may take to start.
+    pub start_timeout: Option<Duration>,
+}
+
+fn words(v: &str) -> Result<Vec<String>, String> {
+    if v.trim_start().starts_with('[') {
+        serde_json::from_str(v).map_err(|e| format!("{v:?} is not a JSON list of strings: {e}"))
+    } else {
+        Ok(v.split_whitespace().map(str::to_string).collect())
+    }
+}
+
+/// Checks and reads a container (`image` false) or image target's options.
+pub fn parse_docker_options(
+    options: &BTreeMap<String, String>,
+    image: bool,
+) -> Result<DockerOptions, String> {
+    let mut o = DockerOptions::default();
+    let allowed: &[&str] = if image {
+        &[
+            "user",
+            "cmd",
+            "entrypoint",
+            "env",
+            "network",
+            "start_timeout",
+        ]
+    } else {
+        &["user"]
+    };
+    for (k, v) in options {
+        if !allowed.contains(&k.as_str()) {
+            return Err(format!(
+                "unknown option {k:?} (this target takes: {})",
+                allowed.join(", ")
+            ));
+        }
+        match k.as_str() {
+            "user" => o.user = Some(v.clone()),
+            "cmd" => o.cmd = Some(words(v)?),
+            "entrypoint" => o.entrypoint = Some(words(v)?),
+            "env" => {
+                o.env = v
+                    .split(',')
+                    .filter(|e| !e.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            }
+            "network" => o.network = Some(v.clone()),
+            "start_timeout" => o.start_timeout = Some(crate::model::duration::parse_duration(v)?),
+            _ => unreachable!("checked against the allowed list"),
+        }
+    }
+    Ok(o)
 }
 
 #[cfg(test)]
