@@ -14,10 +14,9 @@ use std::time::Duration;
 
 use sha2::Digest;
 
-use crate::backend::Backend;
-use crate::engine::BatchError;
 use crate::facts::Facts;
 use crate::matcher::{Matcher, Value};
+use crate::observe::{BatchError, Session};
 use crate::resource::{self, Early, Need, Observations};
 use crate::spec::{Check, Expectation, Property, Protocol, Resource, ResourceKind};
 
@@ -134,15 +133,17 @@ fn socket_needs(names: &[String]) -> Vec<Need> {
 
 /// Observes `wanted` in one batch and says what to assert of each.
 pub fn observe(
-    backend: &dyn Backend,
-    facts: &Facts,
+    session: &Session<'_>,
     wanted: &[Resource],
     opts: AddOptions,
     timeout: Duration,
 ) -> Result<Vec<Found>, BatchError> {
     let checks = checks_for(wanted);
-    crate::engine::observe_with(backend, facts, &checks, &[], timeout, |obs| {
-        wanted.iter().flat_map(|r| found(obs, r, opts)).collect()
+    session.observe_with(&checks, &[], timeout, |obs| {
+        wanted
+            .iter()
+            .flat_map(|r| found(session, obs, r, opts))
+            .collect()
     })
 }
 
@@ -163,8 +164,7 @@ fn checks_for(wanted: &[Resource]) -> Vec<Check> {
 /// group of that name, and the ports the processes listen on. Only what is
 /// there is kept; when nothing is, one note says so.
 pub fn autoadd(
-    backend: &dyn Backend,
-    facts: &Facts,
+    session: &Session<'_>,
     names: &[String],
     opts: AddOptions,
     timeout: Duration,
@@ -183,36 +183,45 @@ pub fn autoadd(
         Property::Listening,
     ));
     let extra = socket_needs(names);
-    crate::engine::observe_with(backend, facts, &checks, &extra, timeout, |obs| {
-        let mut out = Vec::new();
-        for name in names {
-            let mut mine: Vec<Found> = wanted
-                .iter()
-                .filter(|r| &r.name == name)
-                .flat_map(|r| found(obs, r, opts))
-                // What could not be observed stays, as its comment.
-                .filter(|f| is_there(f) || (f.asserts.is_empty() && !f.notes.is_empty()))
-                .collect();
-            match process_ports(obs, name) {
-                Ok(ports) => mine.extend(ports),
-                Err(e) => mine.push(Found {
-                    notes: vec![format!("the ports of {name}'s processes: {e}")],
-                    ..Found::new(K::Port, "0")
-                }),
-            }
-            if mine.is_empty() {
-                let mut f = Found::new(K::Package, name);
-                f.notes.push(format!(
+    session
+        .observe_with(&checks, &extra, timeout, |obs| {
+            let mut out = Vec::new();
+            for name in names {
+                let mut mine: Vec<Found> = wanted
+                    .iter()
+                    .filter(|r| &r.name == name)
+                    .flat_map(|r| found(session, obs, r, opts))
+                    // What could not be observed stays, as its comment.
+                    .filter(|f| is_there(f) || (f.asserts.is_empty() && !f.notes.is_empty()))
+                    .collect();
+                let port_check = asking(
+                    &Resource::new(K::Port, "1").expect("a valid port"),
+                    Property::Listening,
+                );
+                let ports = match session.cannot_observe(&port_check) {
+                    Some(why) => Err(format!("not asserted: {why}")),
+                    None => process_ports(obs, name),
+                };
+                match ports {
+                    Ok(ports) => mine.extend(ports),
+                    Err(e) => mine.push(Found {
+                        notes: vec![format!("the ports of {name}'s processes: {e}")],
+                        ..Found::new(K::Port, "0")
+                    }),
+                }
+                if mine.is_empty() {
+                    let mut f = Found::new(K::Package, name);
+                    f.notes.push(format!(
                     "nothing named {name} was found: no package, service, process, user or group"
                 ));
-                f.asserts.push((Property::Installed, Value::Bool(false)));
-                mine.push(f);
+                    f.asserts.push((Property::Installed, Value::Bool(false)));
+                    mine.push(f);
+                }
+                out.extend(mine);
             }
-            out.extend(mine);
-        }
-        out
-    })
-    .map_err(|e| e.to_string())
+            out
+        })
+        .map_err(|e| e.to_string())
 }
 
 /// Whether autoadd keeps a found resource: it is there (a service that
@@ -260,13 +269,23 @@ fn listeners<'s>(sockets: impl Iterator<Item = &'s resource::port::Socket>) -> V
 }
 
 /// What to assert of one resource, from the batch's answers.
-fn found(obs: &Observations<'_>, r: &Resource, opts: AddOptions) -> Vec<Found> {
+fn found(
+    session: &Session<'_>,
+    obs: &Observations<'_>,
+    r: &Resource,
+    opts: AddOptions,
+) -> Vec<Found> {
     if r.kind == ResourceKind::Port {
         return port(obs, r);
     }
     let mut f = Found::new(r.kind, &r.name);
     for p in properties(r.kind).unwrap_or(&[]) {
-        match resource::observe(&asking(r, *p), obs).map(|o| o.value) {
+        let check = asking(r, *p);
+        if let Some(why) = session.cannot_observe(&check) {
+            f.notes.push(format!("{p} is not asserted: {why}"));
+            continue;
+        }
+        match resource::observe(&check, obs).map(|o| o.value) {
             Ok(Value::Bool(false)) if presence(r.kind, *p) => {
                 f.asserts = vec![(*p, Value::Bool(false))];
                 f.notes = vec![format!("{} was not found", r)];

@@ -8,7 +8,8 @@ use anyhow::{bail, Context};
 use clap::{Parser, ValueEnum};
 
 use infraspec::add::{self, AddOptions};
-use infraspec::engine::{self, Options};
+use infraspec::engine::Options;
+use infraspec::observe::Session;
 use infraspec::spec::{yaml, Resource, ResourceKind};
 use infraspec::target::{self, Target};
 
@@ -113,27 +114,19 @@ pub fn main(auto: bool, args: Vec<std::ffi::OsString>) -> anyhow::Result<u8> {
     };
     let backend = infraspec::backend::connect(&target, &run_opts.connect)
         .with_context(|| format!("connecting to {target}"))?;
-    let facts = engine::gather_facts(backend.as_ref(), run_opts.batch_timeout)
+    // Facts from a shell, or from the target's files where nothing runs
+    // (an image file, a container without a shell).
+    let session = Session::open(backend.as_ref(), run_opts.batch_timeout, &mut 0)
         .map_err(|e| anyhow::anyhow!("gathering facts on {target}: {e}"))?;
+    let facts = session.facts().clone();
     let found = if auto {
-        add::autoadd(
-            backend.as_ref(),
-            &facts,
-            &cli.items,
-            opts,
-            run_opts.batch_timeout,
-        )
-        .map_err(|e| anyhow::anyhow!("observing {target}: {e}"))?
+        add::autoadd(&session, &cli.items, opts, run_opts.batch_timeout)
+            .map_err(|e| anyhow::anyhow!("observing {target}: {e}"))?
     } else {
-        add::observe(
-            backend.as_ref(),
-            &facts,
-            &wanted,
-            opts,
-            run_opts.batch_timeout,
-        )
-        .map_err(|e| anyhow::anyhow!("observing {target}: {e}"))?
+        add::observe(&session, &wanted, opts, run_opts.batch_timeout)
+            .map_err(|e| anyhow::anyhow!("observing {target}: {e}"))?
     };
+    drop(session);
     drop(backend);
     let header = add::observed_on(&target.to_string(), &facts, std::time::SystemTime::now());
 

@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::facts::Facts;
 use crate::matcher::Value;
 use crate::model::target::Target;
+use crate::observe::Session;
 use crate::probe::Probe;
 use crate::resource::Early;
 use crate::spec::{Property, Resource, ResourceKind};
@@ -38,7 +39,8 @@ pub struct CommandOutput {
 pub struct Host {
     target: Target,
     backend: Box<dyn Backend>,
-    facts: OnceLock<Facts>,
+    /// The facts, and whether the target's files answer (nothing runs).
+    facts: OnceLock<(Facts, bool)>,
 }
 
 impl Host {
@@ -69,14 +71,30 @@ impl Host {
         }
     }
 
-    /// The target's facts, gathered once.
+    /// The target's facts, gathered once (from its files where nothing
+    /// runs: an image file, a container without a shell).
     pub fn facts(&self) -> Result<&Facts> {
+        Ok(&self.opened()?.0)
+    }
+
+    fn opened(&self) -> Result<&(Facts, bool)> {
         if let Some(f) = self.facts.get() {
             return Ok(f);
         }
-        let facts = engine::gather_facts(self.backend(), engine::Options::default().batch_timeout)
-            .map_err(|e| self.fail("facts", e))?;
-        Ok(self.facts.get_or_init(|| facts))
+        let session = Session::open(
+            self.backend(),
+            engine::Options::default().batch_timeout,
+            &mut 0,
+        )
+        .map_err(|e| self.fail("facts", e))?;
+        let opened = (session.facts().clone(), session.by_files());
+        Ok(self.facts.get_or_init(|| opened))
+    }
+
+    /// A session on the target, its facts gathered once.
+    fn session(&self) -> Result<Session<'_>> {
+        let (facts, by_files) = self.opened()?;
+        Ok(Session::resume(self.backend(), facts.clone(), *by_files))
     }
 
     /// Runs a command as argv (no shell) and returns what it printed.
@@ -127,14 +145,13 @@ impl Host {
     ) -> Result<Option<Value>> {
         let resource = Resource::new(kind, name).map_err(Error::Invalid)?;
         let what = format!("{resource} {property}");
-        let facts = self.facts()?;
-        let mut values = engine::observe_values(
-            self.backend(),
-            facts,
-            &[(resource, property)],
-            engine::Options::default().batch_timeout,
-        )
-        .map_err(|e| self.fail(&what, e))?;
+        let mut values = self
+            .session()?
+            .values(
+                &[(resource, property)],
+                engine::Options::default().batch_timeout,
+            )
+            .map_err(|e| self.fail(&what, e))?;
         match values.pop().expect("one value per request") {
             Ok(v) => Ok(Some(v)),
             Err(Early::Fail(_)) => Ok(None),

@@ -49,6 +49,7 @@ pub mod host;
 pub mod inventory;
 pub mod matcher;
 pub mod model;
+pub mod observe;
 #[doc(hidden)]
 pub mod probe;
 pub mod report;

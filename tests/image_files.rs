@@ -717,11 +717,181 @@ fn a_layer_that_unpacks_past_its_limit_is_refused() {
     assert_eq!(read.status.code(), Some(0), "{}", show(&read));
 }
 
+/// `infraspec add`/`autoadd` on a target, with every engine address pointing
+/// nowhere unless `engine` (a live target needs its engine).
+fn add_on(target: &str, args: &[&str], engine: bool) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_infraspec"));
+    cmd.args(args[..1].iter().copied())
+        .args(["--target", target])
+        .args(args[1..].iter().copied())
+        .env("NO_COLOR", "1")
+        .env_remove("INFRASPEC_TARGET");
+    if !engine {
+        cmd.env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .env("CONTAINER_HOST", "unix:///nonexistent/podman.sock");
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{target}: {}", show(&out));
+    support::text(&out.stdout)
+}
+
+/// What `add` asserts, without its header and comments.
+fn asserted(yaml: &str) -> Vec<&str> {
+    yaml.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect()
+}
+
+fn add_autoadd_and_host_work_on_every_image_form() {
+    use infraspec::host::Host;
+    let dir = support::temp_dir();
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    run(Command::new("docker").args(["save", "-o", &p("img.tar"), d::DEBIAN]));
+    run(Command::new("skopeo").args([
+        "copy",
+        "-q",
+        &format!("docker-archive:{}", p("img.tar")),
+        &format!("oci-archive:{}:app", p("oci.tar")),
+    ]));
+    run(Command::new("skopeo").args([
+        "copy",
+        "-q",
+        &format!("docker-archive:{}", p("img.tar")),
+        &format!("oci:{}:app", p("layout")),
+    ]));
+    std::fs::create_dir(p("rootfs")).unwrap();
+    let cid = String::from_utf8(
+        run(Command::new("docker").args([
+            "create",
+            "--label",
+            &format!("infraspec.test={}", std::process::id()),
+            d::DEBIAN,
+        ]))
+        .stdout,
+    )
+    .unwrap();
+    let cid = cid.trim().to_string();
+    run(Command::new("sh").args([
+        "-c",
+        &format!("docker export {cid} | tar -C {} -x", p("rootfs")),
+    ]));
+    let _ = Command::new("docker").args(["rm", "-f", &cid]).output();
+
+    // Everything files can answer: the same checks as on the live image.
+    let items = [
+        "add",
+        "package",
+        "bash",
+        "package",
+        "no-such-package",
+        "user",
+        "root",
+        "user",
+        "nobody",
+        "group",
+        "root",
+        "file",
+        "/etc/passwd",
+        "file",
+        "/etc/os-release",
+        "file",
+        "/etc/no-such-file",
+    ];
+    let live_target = format!("docker:{}", d::DEBIAN);
+    let live = add_on(&live_target, &items, true);
+    assert!(live.contains("version:"), "{live}");
+    let forms = [
+        format!("docker-archive:{}", p("img.tar")),
+        format!("oci-archive:{}", p("oci.tar")),
+        format!("oci:{}:app", p("layout")),
+        format!("rootfs:{}", p("rootfs")),
+    ];
+    for target in &forms {
+        let got = add_on(target, &items, false);
+        assert_eq!(
+            asserted(&got),
+            asserted(&live),
+            "{target}:\n{got}\nlive:\n{live}"
+        );
+    }
+    // What needs a process is a comment that says why, not an error (one
+    // form: all read through the same files observer).
+    let service = add_on(
+        &forms[0],
+        &["add", "service", "cron", "process", "sleep"],
+        false,
+    );
+    assert!(
+        service.contains("running is not asserted: nothing runs in an image file"),
+        "{service}"
+    );
+    let auto = add_on(&forms[0], &["autoadd", "root"], false);
+    assert!(
+        auto.contains("- user: root") && auto.contains("- group: root"),
+        "{auto}"
+    );
+
+    // The Host API: the same answers as on the live image.
+    let host_answers = |host: &Host| {
+        (
+            host.package("bash").installed().unwrap(),
+            host.package("bash").version().unwrap(),
+            host.package("no-such-package").installed().unwrap(),
+            host.user("nobody").uid().unwrap(),
+            host.file("/etc/passwd").mode().unwrap(),
+            host.file("/etc/passwd").owner().unwrap(),
+            host.file("/etc/no-such-file").exists().unwrap(),
+            host.facts().unwrap().os_id.clone(),
+        )
+    };
+    let live = host_answers(&Host::connect(&live_target.parse().unwrap()).unwrap());
+    assert!(live.0 && live.1.is_some() && !live.2, "{live:?}");
+    for target in &forms {
+        let host = Host::connect(&target.parse().unwrap()).unwrap();
+        assert_eq!(host_answers(&host), live, "{target}");
+        let e = host.process("sleep").running().unwrap_err().to_string();
+        assert!(e.contains("nothing runs in an image file"), "{target}: {e}");
+    }
+
+    // A running container without a shell: its files answer, the same as
+    // its image file's.
+    run(Command::new("docker").args(["save", "-o", &p("noshell.tar"), d::NOSHELL]));
+    let items = [
+        "add",
+        "file",
+        "/etc/app/app.conf",
+        "file",
+        "/etc/app/current.conf",
+        "user",
+        "root",
+    ];
+    let container = add_on(&format!("docker:{}", d::NOSHELL), &items, true);
+    let archive = add_on(
+        &format!("docker-archive:{}", p("noshell.tar")),
+        &items,
+        false,
+    );
+    assert_eq!(
+        asserted(&container),
+        asserted(&archive),
+        "{container}\n{archive}"
+    );
+    assert!(
+        container.contains("- file: /etc/app/app.conf"),
+        "{container}"
+    );
+    let host = Host::connect(&format!("docker:{}", d::NOSHELL).parse().unwrap()).unwrap();
+    assert_eq!(host.file("/etc/app/app.conf").mode().unwrap(), Some(0o640));
+    let e = host.process("sleep").running().unwrap_err().to_string();
+    assert!(e.contains("has no shell"), "{e}");
+}
+
 infraspec_tests! {
     Docker: [
         the_same_spec_gives_the_same_verdicts_on_every_image_form,
         loops_and_dotdot_read_as_the_kernel_does,
         hostile_layers_read_as_the_engine_reads_them,
+        add_autoadd_and_host_work_on_every_image_form,
     ],
     Nothing: [
         bad_image_files_are_clear_errors,

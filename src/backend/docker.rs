@@ -258,6 +258,13 @@ pub fn install_signal_cleanup() {
                 return;
             };
             INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+            // The run's throwaways at the signal: the report counts them
+            // removed once they are gone, whether this thread or a removal
+            // already under way in the run did it.
+            let mut removed: std::collections::BTreeSet<String> = THROWAWAYS
+                .lock()
+                .map(|v| v.iter().map(|(_, id)| id.clone()).collect())
+                .unwrap_or_default();
             // Batches on targets first: their shells, probes and
             // directories, while the containers they run in still exist.
             let stopped = super::inflight::stop_all(Duration::from_secs(5));
@@ -272,12 +279,12 @@ pub fn install_signal_cleanup() {
             }
             // Removed means gone from the engine's list: ask again until it
             // is, for at most 20 s.
-            let mut removed = std::collections::BTreeSet::new();
             let tried = Instant::now();
+            let mut left = Vec::new();
             loop {
                 let throwaways: Vec<(Engine, String)> =
                     THROWAWAYS.lock().map(|v| v.clone()).unwrap_or_default();
-                let mut left = 0;
+                left.clear();
                 for engine in [Engine::Docker, Engine::Podman] {
                     let mut ids: Vec<String> = throwaways
                         .iter()
@@ -288,15 +295,15 @@ pub fn install_signal_cleanup() {
                     ids.sort();
                     ids.dedup();
                     remove_all(engine, &ids);
-                    left += containers_labelled(engine, RUN_LABEL, &run_id()).len();
+                    left.extend(containers_labelled(engine, RUN_LABEL, &run_id()));
                     removed.extend(ids);
                 }
-                if left == 0 || tried.elapsed() > Duration::from_secs(20) {
+                if left.is_empty() || tried.elapsed() > Duration::from_secs(20) {
                     break;
                 }
                 std::thread::sleep(Duration::from_millis(200));
             }
-            let removed = removed.len();
+            let removed = removed.iter().filter(|id| !left.contains(id)).count();
             super::endpoint::stop_service();
             eprintln!(
                 "infraspec: interrupted; stopped {stopped} batch(es) on their targets, removed {removed} throwaway container(s)"
