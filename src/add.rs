@@ -16,6 +16,7 @@ use sha2::Digest;
 
 use crate::facts::Facts;
 use crate::matcher::{Matcher, Value};
+use crate::model::file::FileType;
 use crate::observe::{BatchError, Session};
 use crate::resource::{self, Early, Need, Observations};
 use crate::spec::{Check, Expectation, Property, Protocol, Resource, ResourceKind};
@@ -320,7 +321,7 @@ fn file_content(obs: &Observations<'_>, r: &Resource, opts: AddOptions, f: &mut 
             && matches!(
                 v,
                 Value::FileType {
-                    target: Some("file"),
+                    target: Some(FileType::File),
                     ..
                 }
             )
@@ -478,8 +479,8 @@ fn yaml_value(v: &Value) -> String {
         Value::Text(s) | Value::Version(s, _) => yaml_str(s),
         Value::Named { name, .. } => yaml_str(name),
         Value::Mode(m) => format!("'{m:04o}'"),
-        Value::FileType { link: true, .. } => "symlink".into(),
-        Value::FileType { target, .. } => target.unwrap_or("missing").into(),
+        Value::FileType { link: true, .. } => FileType::Symlink.as_str().into(),
+        Value::FileType { target, .. } => target.map_or("missing", |t| t.as_str()).into(),
         Value::Json(j) => match serde_json::from_str::<serde_json::Value>(j) {
             Ok(serde_json::Value::String(s)) => yaml_str(&s),
             Ok(serde_json::Value::Array(_) | serde_json::Value::Object(_)) => {
@@ -643,14 +644,14 @@ fn rust_line(f: &Found, p: Property, v: &Value) -> String {
         (Property::Type, Value::FileType { target, link }) => {
             let m = match (link, target) {
                 (true, _) => "be_symlink()",
-                (false, Some("file")) => "be_file()",
-                (false, Some("directory")) => "be_directory()",
-                (false, Some("socket")) => "be_socket()",
-                (false, Some("pipe")) => "be_pipe()",
+                (false, Some(FileType::File)) => "be_file()",
+                (false, Some(FileType::Directory)) => "be_directory()",
+                (false, Some(FileType::Socket)) => "be_socket()",
+                (false, Some(FileType::Pipe)) => "be_pipe()",
                 (false, other) => {
                     return format!(
                         "// type {} has no DSL matcher: not asserted",
-                        other.unwrap_or("missing")
+                        other.map_or("missing", |t| t.as_str())
                     )
                 }
             };
@@ -675,7 +676,7 @@ fn rust_value(v: &Value) -> String {
         Value::Named { name, .. } => format!("{name:?}"),
         Value::Mode(m) => format!("\"{m:04o}\""),
         Value::FileType { link: true, .. } => "\"symlink\"".into(),
-        Value::FileType { target, .. } => format!("{:?}", target.unwrap_or("missing")),
+        Value::FileType { target, .. } => format!("{:?}", target.map_or("missing", |t| t.as_str())),
         Value::List(items) => format!("vec!{items:?}"),
         Value::Json(j) => match serde_json::from_str::<serde_json::Value>(j) {
             Ok(serde_json::Value::String(s)) => format!("{s:?}"),
@@ -736,7 +737,7 @@ mod tests {
                     (
                         Property::Type,
                         Value::FileType {
-                            target: Some("file"),
+                            target: Some(FileType::File),
                             link: false,
                         },
                     ),

@@ -12,6 +12,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use crate::matcher::{parse_mode, Cmp, Matcher, Pattern, Scalar};
+use crate::model::file::FileType;
 use crate::spec::{Expectation, Listen, Property, Protocol, ResourceKind, ValueKind};
 use crate::version::VersionReq;
 
@@ -275,32 +276,35 @@ impl Fits<res::Port> for BeListening {
 
 /// The file is of a type (`be_file()`, `be_directory()`…).
 #[derive(Debug, Clone, Copy)]
-pub struct BeType(&'static str);
+pub struct BeType(crate::model::file::FileType);
 
 /// The path is a regular file (links followed).
 pub fn be_file() -> BeType {
-    BeType("file")
+    BeType(FileType::File)
 }
 /// The path is a directory (links followed).
 pub fn be_directory() -> BeType {
-    BeType("directory")
+    BeType(FileType::Directory)
 }
 /// The path is a symlink.
 pub fn be_symlink() -> BeType {
-    BeType("symlink")
+    BeType(FileType::Symlink)
 }
 /// The path is a unix socket.
 pub fn be_socket() -> BeType {
-    BeType("socket")
+    BeType(FileType::Socket)
 }
 /// The path is a named pipe.
 pub fn be_pipe() -> BeType {
-    BeType("pipe")
+    BeType(FileType::Pipe)
 }
 
 impl Fits<res::File> for BeType {
     fn expectation(self) -> Expectation {
-        Expectation::new(Property::Type, Matcher::Eq(Scalar::Str(self.0.into())))
+        Expectation::new(
+            Property::Type,
+            Matcher::Eq(Scalar::Str(self.0.as_str().into())),
+        )
     }
 }
 

@@ -37,7 +37,7 @@ pub enum Value {
     /// type of its target.
     FileType {
         /// The type of what the path resolves to.
-        target: Option<&'static str>,
+        target: Option<crate::model::file::FileType>,
         /// Whether the path itself is a symlink.
         link: bool,
     },
@@ -54,8 +54,10 @@ impl Value {
             Value::Bool(b) => Some(b.to_string().into()),
             Value::Mode(m) => Some(format!("{m:04o}").into()),
             Value::Named { name, .. } => Some(name.as_str().into()),
-            Value::FileType { link: true, .. } => Some("symlink".into()),
-            Value::FileType { target, .. } => Some(target.unwrap_or("missing").into()),
+            Value::FileType { link: true, .. } => {
+                Some(crate::model::file::FileType::Symlink.as_str().into())
+            }
+            Value::FileType { target, .. } => Some(target.map_or("missing", |t| t.as_str()).into()),
             Value::List(_) => None,
             // Text matchers read a JSON string as its text, anything else
             // as JSON.
@@ -83,7 +85,7 @@ impl fmt::Display for Value {
                 target,
                 link: false,
             } => {
-                write!(f, "{:?}", target.unwrap_or("missing"))
+                write!(f, "{:?}", target.map_or("missing", |t| t.as_str()))
             }
             Value::FileType {
                 target: Some(t),
@@ -444,7 +446,8 @@ fn scalar_eq(want: &Scalar, actual: &Value) -> Result<bool, String> {
         }
         (Value::FileType { target, link }, w) => {
             let w = w.text();
-            (*link && w == "symlink") || target.is_some_and(|t| t == w)
+            (*link && w == crate::model::file::FileType::Symlink.as_str())
+                || target.is_some_and(|t| t.as_str() == w)
         }
         (Value::List(items), Scalar::Set(w)) => {
             let mut have: Vec<&String> = items.iter().collect();
@@ -597,14 +600,14 @@ mod tests {
     #[test]
     fn a_link_is_a_symlink_and_the_type_of_what_it_points_to() {
         let link = Value::FileType {
-            target: Some("file"),
+            target: Some(crate::model::file::FileType::File),
             link: true,
         };
         assert!(eq("symlink").eval(&link).unwrap());
         assert!(eq("file").eval(&link).unwrap());
         assert!(!eq("directory").eval(&link).unwrap());
         let plain = Value::FileType {
-            target: Some("directory"),
+            target: Some(crate::model::file::FileType::Directory),
             link: false,
         };
         assert!(!eq("symlink").eval(&plain).unwrap());

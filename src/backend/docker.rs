@@ -10,6 +10,7 @@
 //! bollard is async; the runtime lives inside this backend, and the engine
 //! sees only the synchronous [`Backend`] door.
 
+use crate::model::file::FileType;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
@@ -1010,7 +1011,7 @@ impl Docker {
         match bytes.map_err(fail)? {
             Archived::Missing => Ok(None),
             Archived::Loop => Ok(Some(PathEntry {
-                file_type: "symlink",
+                file_type: FileType::Symlink,
                 mode: 0o777,
                 uid: 0,
                 gid: 0,

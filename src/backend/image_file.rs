@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{components, Backend, BackendError, ExecOutput, PathEntry};
+use crate::model::file::FileType;
 use crate::model::image::ImageMeta;
 
 pub use crate::model::target::Format;
@@ -56,7 +57,7 @@ impl Slice {
 /// One path of a layered image.
 #[derive(Clone)]
 struct Node {
-    file_type: &'static str,
+    file_type: FileType,
     mode: u32,
     uid: u64,
     gid: u64,
@@ -340,7 +341,7 @@ mod nofollow {
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
 
-    use super::PathEntry;
+    use super::{FileType, PathEntry};
 
     use super::super::open_at;
 
@@ -409,23 +410,23 @@ mod nofollow {
         let meta = fstat(&fd).map_err(|e| format!("{path}: {e}"))?;
         let ft = meta.file_type();
         let file_type = if ft.is_symlink() {
-            "symlink"
+            FileType::Symlink
         } else if ft.is_dir() {
-            "directory"
+            FileType::Directory
         } else if ft.is_file() {
-            "file"
+            FileType::File
         } else if ft.is_fifo() {
-            "pipe"
+            FileType::Pipe
         } else if ft.is_socket() {
-            "socket"
+            FileType::Socket
         } else if ft.is_block_device() {
-            "block"
+            FileType::Block
         } else {
-            "char"
+            FileType::Char
         };
         let mut content = Vec::new();
         let mut truncated = false;
-        if file_type == "file" {
+        if file_type == FileType::File {
             let name = super::components(path).pop().unwrap_or_default();
             let readable = open_at(
                 Some(&parent),
@@ -444,7 +445,7 @@ mod nofollow {
                 .map_err(|e| format!("{path}: {e}"))?;
             truncated = meta.len() > cap;
         }
-        let link_target = if file_type == "symlink" {
+        let link_target = if file_type == FileType::Symlink {
             let mut buf = vec![0u8; 4096];
             // SAFETY: readlinkat on an O_PATH descriptor of the link with an
             // empty name reads that link; the buffer outlives the call.
@@ -927,13 +928,13 @@ fn resolve_in(
             // An entry written through a link: containerd follows the link,
             // Docker's own unpacker refuses the layer. Engines disagree, so
             // no answer is read from such an image.
-            Some(n) if n.file_type == "symlink" && create => {
+            Some(n) if n.file_type == FileType::Symlink && create => {
                 return Err(format!(
                     "an entry is written through the link {key} (-> {}): Docker refuses such a layer and containerd follows the link, so infraspec reads no answer from it",
                     n.link_target.as_deref().unwrap_or_default()
                 ));
             }
-            Some(n) if n.file_type == "symlink" => {
+            Some(n) if n.file_type == FileType::Symlink => {
                 hops += 1;
                 if hops > 255 {
                     return Err(format!(
@@ -948,7 +949,7 @@ fn resolve_in(
                 }
                 pending.extend(target.split('/').rev().map(str::to_string));
             }
-            Some(n) if n.file_type == "directory" => {}
+            Some(n) if n.file_type == FileType::Directory => {}
             Some(_) if pending.is_empty() && !create => {}
             Some(_) => return Err(format!("{key} is not a directory")),
         }
@@ -1026,7 +1027,7 @@ fn layered(layers: Vec<Layer>) -> Result<Tree, String> {
             let path = under(base);
             let is_dir = entry.kind == Kind::Dir;
             if let Some(existing) = nodes.get(&path) {
-                if !(existing.file_type == "directory" && is_dir) {
+                if !(existing.file_type == FileType::Directory && is_dir) {
                     remove_under(&mut nodes, &path, true);
                 }
             }
@@ -1044,12 +1045,12 @@ fn layered(layers: Vec<Layer>) -> Result<Tree, String> {
                 }
                 kind => {
                     let file_type = match kind {
-                        Kind::File => "file",
-                        Kind::Dir => "directory",
-                        Kind::Symlink => "symlink",
-                        Kind::Char => "char",
-                        Kind::Block => "block",
-                        _ => "pipe",
+                        Kind::File => FileType::File,
+                        Kind::Dir => FileType::Directory,
+                        Kind::Symlink => FileType::Symlink,
+                        Kind::Char => FileType::Char,
+                        Kind::Block => FileType::Block,
+                        _ => FileType::Pipe,
                     };
                     Node {
                         file_type,
@@ -1079,7 +1080,7 @@ fn layered(layers: Vec<Layer>) -> Result<Tree, String> {
 
 fn dir_node() -> Node {
     Node {
-        file_type: "directory",
+        file_type: FileType::Directory,
         mode: 0o755,
         uid: 0,
         gid: 0,
@@ -1176,7 +1177,7 @@ impl Backend for ImageFile {
                 if self
                     .entry_exact(&real)
                     .map_err(fail)?
-                    .is_some_and(|e| e.file_type == "directory") =>
+                    .is_some_and(|e| e.file_type == FileType::Directory) =>
             {
                 self.children(&real).map(Some).map_err(fail)
             }
@@ -1341,7 +1342,7 @@ mod tests {
         let bin = img.read_path("/bin").unwrap().unwrap();
         assert_eq!(
             (bin.file_type, bin.link_target.as_deref()),
-            ("symlink", Some("usr/bin"))
+            (FileType::Symlink, Some("usr/bin"))
         );
         assert_eq!(img.read_path("/usr/bin/tool/x").unwrap(), None);
         assert_eq!(

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use crate::model::file::FileType;
 use crate::model::target::Target;
 
 pub mod docker;
@@ -110,8 +111,8 @@ pub enum BackendError {
 /// A path on the target as read without a shell (the Docker archive API).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathEntry {
-    /// file, directory, symlink, socket, pipe, block, char
-    pub file_type: &'static str,
+    /// What kind of file the path is.
+    pub file_type: FileType,
     pub mode: u32,
     pub uid: u64,
     pub gid: u64,
@@ -354,7 +355,7 @@ pub(crate) fn resolve_path(
         match lookup(&format!("/{}", at.join("/")))? {
             None if last => break,
             None => return Ok(None),
-            Some(e) if e.file_type == "symlink" => {
+            Some(e) if e.file_type == FileType::Symlink => {
                 hops += 1;
                 if hops > 40 {
                     // A loop: the kernel answers ELOOP, and for `test -e`
@@ -372,7 +373,7 @@ pub(crate) fn resolve_path(
                 }
                 pending.extend(components(&target).into_iter().rev());
             }
-            Some(e) if last || e.file_type == "directory" => {}
+            Some(e) if last || e.file_type == FileType::Directory => {}
             Some(_) => return Ok(None),
         }
     }
@@ -394,13 +395,13 @@ pub fn first_tar_entry(tar: &[u8], cap: usize) -> Result<PathEntry, String> {
     .map_err(|e| format!("unreadable archive: {e}"))?;
     let e = first.ok_or("the archive is empty")?;
     let file_type = match e.kind {
-        Kind::File | Kind::HardLink => "file",
-        Kind::Dir => "directory",
-        Kind::Symlink => "symlink",
-        Kind::Fifo => "pipe",
-        Kind::Block => "block",
-        Kind::Char => "char",
-        Kind::Other => "unknown",
+        Kind::File | Kind::HardLink => FileType::File,
+        Kind::Dir => FileType::Directory,
+        Kind::Symlink => FileType::Symlink,
+        Kind::Fifo => FileType::Pipe,
+        Kind::Block => FileType::Block,
+        Kind::Char => FileType::Char,
+        Kind::Other => FileType::Unknown,
     };
     let mut content = Vec::new();
     let mut truncated = false;

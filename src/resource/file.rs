@@ -14,6 +14,7 @@
 
 use super::{stdout_text, Early, Need, Observations, Observed};
 use crate::matcher::Value;
+use crate::model::file::FileType;
 use crate::probe::Probe;
 use crate::spec::Property;
 
@@ -21,7 +22,7 @@ use crate::spec::Property;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stat {
     /// The type of the file, or of what a link points to.
-    pub file_type: &'static str,
+    pub file_type: FileType,
     /// The path itself is a symlink (the rest describes its target).
     pub link: bool,
     /// Seconds since the epoch.
@@ -80,19 +81,6 @@ pub fn stat_probe<'a>(paths: impl Iterator<Item = &'a str>) -> Probe {
     Probe::script(STAT, paths, shown)
 }
 
-fn file_type(raw_mode: u32) -> &'static str {
-    match raw_mode & 0o170000 {
-        0o100000 => "file",
-        0o040000 => "directory",
-        0o120000 => "symlink",
-        0o140000 => "socket",
-        0o010000 => "pipe",
-        0o060000 => "block",
-        0o020000 => "char",
-        _ => "unknown",
-    }
-}
-
 /// Parses one `stat -c '%f %u %g %s %Y %U:%G'` line. Owner and group names
 /// may hold spaces (`domain users` on SSSD and AD hosts) but never a colon
 /// (the passwd and group databases' separator): the five numbers come first,
@@ -105,7 +93,7 @@ pub fn parse_stat_line(line: &str) -> Option<Stat> {
     let (owner, group) = names.split_once(':')?;
     let raw = u32::from_str_radix(raw, 16).ok()?;
     Some(Stat {
-        file_type: file_type(raw),
+        file_type: FileType::from_mode(raw),
         link: false,
         mtime: mtime.parse().ok()?,
         access: None,
@@ -284,7 +272,7 @@ pub fn observe(
         }
     };
     let content = || {
-        if st.file_type == "directory" {
+        if st.file_type == FileType::Directory {
             return Err(Early::Fail("a directory, which has no content".into()));
         }
         Ok(obs.ok(&Need::Content(path.to_string(), cap))?)
@@ -403,13 +391,13 @@ mod tests {
         let passwd = stats[0].1.as_ref().unwrap();
         assert_eq!(
             (passwd.file_type, passwd.mode, passwd.owner.as_str()),
-            ("file", 0o644, "root")
+            (FileType::File, 0o644, "root")
         );
         assert!(stats[1].1.is_none());
-        assert_eq!(stats[2].1.as_ref().unwrap().file_type, "directory");
+        assert_eq!(stats[2].1.as_ref().unwrap().file_type, FileType::Directory);
         // /bin is a link to usr/bin (usrmerge): a directory, through a link.
         let bin = stats[3].1.as_ref().unwrap();
-        assert_eq!((bin.file_type, bin.link), ("directory", true));
+        assert_eq!((bin.file_type, bin.link), (FileType::Directory, true));
         // Read as root: everything readable and writable, /etc searchable.
         assert_eq!(passwd.access, Some([true, true, false]));
         assert_eq!(
@@ -424,7 +412,7 @@ mod tests {
     #[test]
     fn busybox_stat_output_from_alpine() {
         let st = parse_stat_line("41ed 0 0 4096 1700000000 root:root").unwrap();
-        assert_eq!((st.file_type, st.mode), ("directory", 0o755));
+        assert_eq!((st.file_type, st.mode), (FileType::Directory, 0o755));
         let sticky = parse_stat_line("43ff 0 0 4096 1700000000 root:root").unwrap();
         assert_eq!(sticky.mode, 0o1777);
         // Names with spaces, as SSSD and AD give them.

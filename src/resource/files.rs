@@ -13,6 +13,7 @@
 //! it cannot answer (`rpm`, a process table) gets `None`, and the check says
 //! so.
 
+use crate::model::file::FileType;
 use std::collections::HashMap;
 
 use crate::backend::PathEntry;
@@ -93,7 +94,9 @@ fn text(files: &mut dyn Files, path: &str) -> Result<String, String> {
 /// is an error: a database is never judged on a part of it.
 fn file_bytes(files: &mut dyn Files, path: &str) -> Result<Option<Vec<u8>>, String> {
     match follow(files, path)? {
-        (Some(e), _) if e.file_type != "file" => Err(format!("{path} is a {}", e.file_type)),
+        (Some(e), _) if e.file_type != FileType::File => {
+            Err(format!("{path} is a {}", e.file_type))
+        }
         // Larger than a file check reads: read it whole, up to what a live
         // target's database probe keeps.
         (Some(e), _) if e.truncated => {
@@ -142,7 +145,7 @@ pub fn follow(files: &mut dyn Files, path: &str) -> Result<(Option<PathEntry>, b
             return Ok((None, link));
         };
         match files.entry(&real)? {
-            Some(e) if e.file_type == "symlink" => {
+            Some(e) if e.file_type == FileType::Symlink => {
                 link = true;
                 // A link whose target could not be read (the engine refused
                 // it as a loop) leads nowhere.
@@ -242,7 +245,7 @@ fn pacman_list(files: &mut dyn Files) -> Result<Option<String>, String> {
 fn enabled_on_disk(files: &mut dyn Files, name: &str, unit: &str) -> Result<String, String> {
     let mut out = String::new();
     let is_dir = |files: &mut dyn Files, d: &str| -> Result<bool, String> {
-        Ok(matches!(follow(files, d)?.0, Some(e) if e.file_type == "directory"))
+        Ok(matches!(follow(files, d)?.0, Some(e) if e.file_type == FileType::Directory))
     };
     for d in [
         "/etc/systemd/system",
@@ -345,13 +348,15 @@ pub fn answer(probe: &Probe, files: &mut dyn Files) -> Option<ProbeOutput> {
                 match follow(files, path) {
                     Ok((Some(e), link)) => {
                         flags.push(if link { '3' } else { '1' });
+                        // What a link points to was followed; a type no
+                        // spec names reads as a file, as before.
                         let type_bits = match e.file_type {
-                            "directory" => 0o040000,
-                            "pipe" => 0o010000,
-                            "block" => 0o060000,
-                            "char" => 0o020000,
-                            "socket" => 0o140000,
-                            _ => 0o100000,
+                            FileType::Directory
+                            | FileType::Pipe
+                            | FileType::Block
+                            | FileType::Char
+                            | FileType::Socket => e.file_type.mode_bits(),
+                            FileType::File | FileType::Symlink | FileType::Unknown => 0o100000,
                         };
                         let (owner, group) =
                             (id_name(files, true, e.uid), id_name(files, false, e.gid));
@@ -374,7 +379,7 @@ pub fn answer(probe: &Probe, files: &mut dyn Files) -> Option<ProbeOutput> {
             ok(format!("{flags}\n{access}\n{lines}").into_bytes())
         }
         ["head", "-c", _, "--", path] => match follow(files, path) {
-            Ok((Some(e), _)) if e.file_type == "file" => ProbeOutput {
+            Ok((Some(e), _)) if e.file_type == FileType::File => ProbeOutput {
                 // The true size: longer than what was read means too long.
                 stdout_len: if e.truncated {
                     e.size.max(e.content.len() as u64 + 1)
@@ -389,7 +394,7 @@ pub fn answer(probe: &Probe, files: &mut dyn Files) -> Option<ProbeOutput> {
             Err(e) => fail(e),
         },
         [tool @ ("sha256sum" | "md5sum"), "--", path] => match follow(files, path) {
-            Ok((Some(e), _)) if e.file_type == "file" && !e.truncated => {
+            Ok((Some(e), _)) if e.file_type == FileType::File && !e.truncated => {
                 use sha2::Digest;
                 let digest: Vec<u8> = if *tool == "sha256sum" {
                     sha2::Sha256::digest(&e.content).to_vec()
@@ -409,7 +414,7 @@ pub fn answer(probe: &Probe, files: &mut dyn Files) -> Option<ProbeOutput> {
         ["readlink", "--", path] => match files.entry(path) {
             Ok(Some(e)) => match e.link_target {
                 Some(t) => ok(format!("{t}\n").into_bytes()),
-                None if e.file_type == "symlink" => fail(format!(
+                None if e.file_type == FileType::Symlink => fail(format!(
                     "{path}: the link's target could not be read (it loops)"
                 )),
                 None => fail(String::new()),
@@ -478,7 +483,7 @@ mod tests {
                     .any(|(p, _, _)| p.starts_with(&format!("{path}/")));
             if implied && !self.0.iter().any(|(p, _, _)| *p == path) {
                 return Ok(Some(PathEntry {
-                    file_type: "directory",
+                    file_type: FileType::Directory,
                     mode: 0o755,
                     uid: 0,
                     gid: 0,
@@ -494,7 +499,7 @@ mod tests {
                 .iter()
                 .find(|(p, _, _)| *p == path)
                 .map(|(_, t, c)| PathEntry {
-                    file_type: t,
+                    file_type: FileType::named(t).unwrap_or(FileType::Unknown),
                     mode: 0o644,
                     uid: 0,
                     gid: 0,

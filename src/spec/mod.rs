@@ -910,16 +910,8 @@ impl Expectation {
 }
 
 fn article(file_type: &str) -> String {
-    match file_type {
-        "file" => "a file".into(),
-        "directory" => "a directory".into(),
-        "symlink" => "a symlink".into(),
-        "socket" => "a socket".into(),
-        "pipe" => "a pipe".into(),
-        "block" => "a block device".into(),
-        "char" => "a character device".into(),
-        other => other.into(),
-    }
+    crate::model::file::FileType::named(file_type)
+        .map_or_else(|| file_type.to_string(), |t| t.article().to_string())
 }
 
 /// `only_if`: facts a target must have for the check to run.

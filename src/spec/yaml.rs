@@ -782,17 +782,10 @@ fn typed_scalar(node: &Node, kind: ValueKind, key: &str) -> Result<Scalar, (usiz
             Scalar::Str(format!("{m:04o}"))
         }
         ValueKind::FileType => {
-            const TYPES: [&str; 7] = [
-                "file",
-                "directory",
-                "symlink",
-                "socket",
-                "pipe",
-                "block",
-                "char",
-            ];
-            if !TYPES.contains(&text.as_str()) {
-                return Err(fail(&format!("one of {}", TYPES.join(", "))));
+            use crate::model::file::FileType;
+            if FileType::named(&text).is_none() {
+                let names: Vec<&str> = FileType::NAMED.iter().map(|t| t.as_str()).collect();
+                return Err(fail(&format!("one of {}", names.join(", "))));
             }
             Scalar::Str(text)
         }
