@@ -18,8 +18,10 @@ use crate::probe::{self, Probe, ProbeOutput};
 use crate::resource::{self, Early, Observations, Plan};
 use crate::spec::Check;
 
+pub mod http;
 pub mod network;
 pub mod shell;
+pub mod tls;
 
 pub use shell::{run_batch, BatchError};
 

@@ -63,14 +63,11 @@ pub(crate) fn network_round<'c>(
         let done = bounded(&jobs, NETWORK_WORKERS, |job, panicked| match job {
             Job::Http(k) => Done::Http(
                 (*k).clone(),
-                panicked.map_or_else(|| resource::http::fetch(backend, k), Err),
+                panicked.map_or_else(|| super::http::fetch(backend, k), Err),
             ),
             Job::Tcp((host, port, timeout)) => Done::Tcp(
                 (host.clone(), *port),
-                panicked.map_or_else(
-                    || resource::host::connect(backend, host, *port, *timeout),
-                    Err,
-                ),
+                panicked.map_or_else(|| connect(backend, host, *port, *timeout), Err),
             ),
             Job::Tls((name, timeout)) => Done::Tls(
                 name.clone(),
@@ -78,7 +75,7 @@ pub(crate) fn network_round<'c>(
                     || {
                         let (host, port) = resource::certificate::tls_address(name)
                             .expect("checked when the spec loaded");
-                        resource::certificate::fetch(backend, &host, port, *timeout)
+                        super::tls::fetch(backend, &host, port, *timeout)
                     },
                     Err,
                 ),
@@ -162,6 +159,35 @@ fn bounded<T: Sync, R: Send>(
                 .expect("every item was worked on")
         })
         .collect()
+}
+
+/// Tries a TCP connection to `host:port` from the target's point of view
+/// (through the backend's forward: an SSH `direct-tcpip` channel, the
+/// container's network, or this machine), within `timeout`. `Err` when the
+/// attempt itself could not be made: then nothing is known of `host:port`.
+fn connect(
+    backend: &dyn Backend,
+    host: &str,
+    port: u16,
+    timeout: std::time::Duration,
+) -> Result<resource::host::Reach, String> {
+    use crate::backend::ForwardError;
+    let forward = match backend.forward(host, port, timeout) {
+        Ok(f) => f,
+        Err(ForwardError::Dns(why) | ForwardError::Unreachable(why)) => {
+            return Ok(resource::host::Reach::Refused(why))
+        }
+        Err(ForwardError::Failed(why)) => return Err(why),
+    };
+    let reach = match std::net::TcpStream::connect_timeout(&forward.addr, timeout) {
+        Ok(stream) => {
+            drop(stream);
+            resource::host::Reach::Accepted
+        }
+        Err(e) => resource::host::Reach::Refused(format!("connecting to {host}:{port}: {e}")),
+    };
+    drop(forward);
+    Ok(reach)
 }
 
 #[cfg(test)]

@@ -24,35 +24,6 @@ pub enum Reach {
     Refused(String),
 }
 
-/// Tries a TCP connection to `host:port` from the target's point of view
-/// (through the backend's forward: an SSH `direct-tcpip` channel, the
-/// container's network, or this machine), within `timeout`. `Err` when the
-/// attempt itself could not be made: then nothing is known of `host:port`.
-pub fn connect(
-    backend: &dyn crate::backend::Backend,
-    host: &str,
-    port: u16,
-    timeout: std::time::Duration,
-) -> Result<Reach, String> {
-    use crate::backend::ForwardError;
-    let forward = match backend.forward(host, port, timeout) {
-        Ok(f) => f,
-        Err(ForwardError::Dns(why) | ForwardError::Unreachable(why)) => {
-            return Ok(Reach::Refused(why))
-        }
-        Err(ForwardError::Failed(why)) => return Err(why),
-    };
-    let reach = match std::net::TcpStream::connect_timeout(&forward.addr, timeout) {
-        Ok(stream) => {
-            drop(stream);
-            Reach::Accepted
-        }
-        Err(e) => Reach::Refused(format!("connecting to {host}:{port}: {e}")),
-    };
-    drop(forward);
-    Ok(reach)
-}
-
 pub fn observe_reachable(
     obs: &Observations<'_>,
     name: &str,
