@@ -278,33 +278,44 @@ pub fn install_signal_cleanup() {
             {
                 std::thread::sleep(Duration::from_millis(20));
             }
-            // Removed means gone from the engine's list: ask again until it
-            // is, for at most 20 s.
-            let tried = Instant::now();
-            let mut left = Vec::new();
-            loop {
-                let throwaways: Vec<(Engine, String)> =
-                    THROWAWAYS.lock().map(|v| v.clone()).unwrap_or_default();
-                left.clear();
+            // Removed means gone from the engine's list: remove what is
+            // left and ask again, for at most 20 s.
+            let run = run_id();
+            let listed = |left: &mut Vec<(Engine, String)>| {
                 for engine in [Engine::Docker, Engine::Podman] {
-                    let mut ids: Vec<String> = throwaways
+                    left.extend(
+                        containers_labelled(engine, RUN_LABEL, &run)
+                            .into_iter()
+                            .map(|id| (engine, id)),
+                    );
+                }
+            };
+            let mut left: Vec<(Engine, String)> =
+                THROWAWAYS.lock().map(|v| v.clone()).unwrap_or_default();
+            listed(&mut left);
+            let tried = Instant::now();
+            loop {
+                for engine in [Engine::Docker, Engine::Podman] {
+                    let ids: std::collections::BTreeSet<String> = left
                         .iter()
                         .filter(|(e, _)| *e == engine)
                         .map(|(_, id)| id.clone())
                         .collect();
-                    ids.extend(containers_labelled(engine, RUN_LABEL, &run_id()));
-                    ids.sort();
-                    ids.dedup();
+                    let ids: Vec<String> = ids.into_iter().collect();
                     remove_all(engine, &ids);
-                    left.extend(containers_labelled(engine, RUN_LABEL, &run_id()));
                     removed.extend(ids);
                 }
+                left.clear();
+                listed(&mut left);
                 if left.is_empty() || tried.elapsed() > Duration::from_secs(20) {
                     break;
                 }
                 std::thread::sleep(Duration::from_millis(200));
             }
-            let removed = removed.iter().filter(|id| !left.contains(id)).count();
+            let removed = removed
+                .iter()
+                .filter(|id| !left.iter().any(|(_, l)| l == *id))
+                .count();
             super::endpoint::stop_service();
             eprintln!(
                 "infraspec: interrupted; stopped {stopped} batch(es) on their targets, removed {removed} throwaway container(s)"
