@@ -105,9 +105,50 @@ const SPEC: &str = r#"checks:
     skip_in_container: true
 "#;
 
+/// The image as `docker-archive:`, `oci-archive:`, `oci:` and `rootfs:`
+/// targets, written under `dir` (`docker save`, `skopeo copy`, `docker
+/// export` of a container labelled as this test's).
+fn image_forms(dir: &Path, image: &str) -> [String; 4] {
+    let p = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    run(Command::new("docker").args(["save", "-o", &p("img.tar"), image]));
+    for to in [
+        format!("oci-archive:{}:app", p("oci.tar")),
+        format!("oci:{}:app", p("layout")),
+    ] {
+        run(Command::new("skopeo").args([
+            "copy",
+            "-q",
+            &format!("docker-archive:{}", p("img.tar")),
+            &to,
+        ]));
+    }
+    std::fs::create_dir(p("rootfs")).unwrap();
+    let cid = String::from_utf8(
+        run(Command::new("docker").args([
+            "create",
+            "--label",
+            &format!("infraspec.test={}", std::process::id()),
+            image,
+        ]))
+        .stdout,
+    )
+    .unwrap();
+    let cid = cid.trim().to_string();
+    run(Command::new("sh").args([
+        "-c",
+        &format!("docker export {cid} | tar -C {} -x", p("rootfs")),
+    ]));
+    let _ = Command::new("docker").args(["rm", "-f", &cid]).output();
+    [
+        format!("docker-archive:{}", p("img.tar")),
+        format!("oci-archive:{}", p("oci.tar")),
+        format!("oci:{}:app", p("layout")),
+        format!("rootfs:{}", p("rootfs")),
+    ]
+}
+
 fn the_same_spec_gives_the_same_verdicts_on_every_image_form() {
     let dir = support::temp_dir();
-    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
     // One more layer on the test image, which deletes a file: a whiteout.
     let name = format!("infraspec-test-wh-{}", std::process::id());
     let cmd = run(Command::new("docker").args([
@@ -138,28 +179,7 @@ fn the_same_spec_gives_the_same_verdicts_on_every_image_form() {
     );
     let _rmi = LoadedImage(image.clone());
 
-    run(Command::new("docker").args(["save", "-o", &p("img.tar"), &image]));
-    run(Command::new("skopeo").args([
-        "copy",
-        "-q",
-        &format!("docker-archive:{}", p("img.tar")),
-        &format!("oci-archive:{}:app", p("oci.tar")),
-    ]));
-    run(Command::new("skopeo").args([
-        "copy",
-        "-q",
-        &format!("docker-archive:{}", p("img.tar")),
-        &format!("oci:{}:app", p("layout")),
-    ]));
-    std::fs::create_dir(p("rootfs")).unwrap();
-    let cid =
-        String::from_utf8(run(Command::new("docker").args(["create", &image])).stdout).unwrap();
-    let cid = cid.trim().to_string();
-    run(Command::new("sh").args([
-        "-c",
-        &format!("docker export {cid} | tar -C {} -x", p("rootfs")),
-    ]));
-    let _ = Command::new("docker").args(["rm", "-f", &cid]).output();
+    let forms = image_forms(dir.path(), &image);
 
     let spec = temp_file("image-forms.yaml", SPEC);
     let live = {
@@ -185,12 +205,7 @@ fn the_same_spec_gives_the_same_verdicts_on_every_image_form() {
         "process nginx should be running",
         "kernel_param kernel.ostype value should eq \"Linux\"",
     ];
-    for target in [
-        format!("docker-archive:{}", p("img.tar")),
-        format!("oci-archive:{}", p("oci.tar")),
-        format!("oci:{}:app", p("layout")),
-        format!("rootfs:{}", p("rootfs")),
-    ] {
+    for target in forms {
         let doc = infraspec_offline(&target, &spec);
         assert_eq!(
             doc["targets"][0]["stats"]["round_trips"], 0,
@@ -746,36 +761,7 @@ fn add_autoadd_and_host_work_on_every_image_form() {
     use infraspec::host::Host;
     let dir = support::temp_dir();
     let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
-    run(Command::new("docker").args(["save", "-o", &p("img.tar"), d::DEBIAN]));
-    run(Command::new("skopeo").args([
-        "copy",
-        "-q",
-        &format!("docker-archive:{}", p("img.tar")),
-        &format!("oci-archive:{}:app", p("oci.tar")),
-    ]));
-    run(Command::new("skopeo").args([
-        "copy",
-        "-q",
-        &format!("docker-archive:{}", p("img.tar")),
-        &format!("oci:{}:app", p("layout")),
-    ]));
-    std::fs::create_dir(p("rootfs")).unwrap();
-    let cid = String::from_utf8(
-        run(Command::new("docker").args([
-            "create",
-            "--label",
-            &format!("infraspec.test={}", std::process::id()),
-            d::DEBIAN,
-        ]))
-        .stdout,
-    )
-    .unwrap();
-    let cid = cid.trim().to_string();
-    run(Command::new("sh").args([
-        "-c",
-        &format!("docker export {cid} | tar -C {} -x", p("rootfs")),
-    ]));
-    let _ = Command::new("docker").args(["rm", "-f", &cid]).output();
+    let forms = image_forms(dir.path(), d::DEBIAN);
 
     // Everything files can answer: the same checks as on the live image.
     let items = [
@@ -800,12 +786,6 @@ fn add_autoadd_and_host_work_on_every_image_form() {
     let live_target = format!("docker:{}", d::DEBIAN);
     let live = add_on(&live_target, &items, true);
     assert!(live.contains("version:"), "{live}");
-    let forms = [
-        format!("docker-archive:{}", p("img.tar")),
-        format!("oci-archive:{}", p("oci.tar")),
-        format!("oci:{}:app", p("layout")),
-        format!("rootfs:{}", p("rootfs")),
-    ];
     for target in &forms {
         let got = add_on(target, &items, false);
         assert_eq!(
