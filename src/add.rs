@@ -179,10 +179,11 @@ pub fn autoadd(
     }
     let mut checks = checks_for(&wanted);
     // The ports' tables too, so that the sockets can be named.
-    checks.push(asking(
+    let port_check = asking(
         &Resource::new(K::Port, "1").expect("a valid port"),
         Property::Listening,
-    ));
+    );
+    checks.push(port_check.clone());
     let extra = socket_needs(names);
     session
         .observe_with(&checks, &extra, timeout, |obs| {
@@ -195,10 +196,6 @@ pub fn autoadd(
                     // What could not be observed stays, as its comment.
                     .filter(|f| is_there(f) || (f.asserts.is_empty() && !f.notes.is_empty()))
                     .collect();
-                let port_check = asking(
-                    &Resource::new(K::Port, "1").expect("a valid port"),
-                    Property::Listening,
-                );
                 let ports = match session.cannot_observe(&port_check) {
                     Some(why) => Err(format!("not asserted: {why}")),
                     None => process_ports(obs, name),
