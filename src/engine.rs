@@ -316,18 +316,18 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
                     duration: Duration::ZERO,
                 })
             }
-            Decision::Run if !session.can_observe(check) => {
-                results[i] = Some(CheckResult {
-                    check: check.clone(),
-                    outcome: Outcome::Error {
-                        message: crate::observe::no_shell(check),
-                    },
-                    note: None,
-                    observed_by: Vec::new(),
-                    duration: Duration::ZERO,
-                })
-            }
-            Decision::Run => to_run.push(i),
+            Decision::Run => match session.cannot_observe(check) {
+                Some(message) => {
+                    results[i] = Some(CheckResult {
+                        check: check.clone(),
+                        outcome: Outcome::Error { message },
+                        note: None,
+                        observed_by: Vec::new(),
+                        duration: Duration::ZERO,
+                    })
+                }
+                None => to_run.push(i),
+            },
         }
     }
     let record = |results: &mut Vec<Option<CheckResult>>, round: Vec<Judged>, elapsed: Duration| {

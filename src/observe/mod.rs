@@ -112,15 +112,10 @@ impl<'b> Session<'b> {
         matches!(self.prober, Prober::Files(_))
     }
 
-    /// Whether this session can observe `check` (where nothing runs, only
-    /// what files say).
-    pub fn can_observe(&self, check: &Check) -> bool {
-        !self.by_files() || answered_by_files(check)
-    }
-
-    /// Why `check` cannot be observed here, if it cannot.
+    /// Why `check` cannot be observed here, if it cannot: where nothing
+    /// runs, only what files say is read.
     pub fn cannot_observe(&self, check: &Check) -> Option<String> {
-        if self.can_observe(check) {
+        if !self.by_files() || answered_by_files(check) {
             None
         } else if self.backend.image_file().is_some() {
             Some(crate::model::target::NOTHING_RUNS.to_string())
@@ -217,7 +212,7 @@ impl<'b> Session<'b> {
 }
 
 /// Why a check cannot be observed on a target without a shell.
-pub fn no_shell(check: &Check) -> String {
+fn no_shell(check: &Check) -> String {
     format!(
         "the target has no shell (/bin/sh): {} checks need a process in it; only what its files say (files, packages, users, groups, service enablement) is read",
         check.resource.kind
@@ -307,7 +302,7 @@ fn file_facts(
 
 /// Whether the filesystem observer can answer a check (on a running
 /// container without a shell, the rest needs a process in it).
-pub fn answered_by_files(check: &Check) -> bool {
+fn answered_by_files(check: &Check) -> bool {
     use crate::spec::{Property, ResourceKind as K};
     match check.resource.kind {
         K::File | K::DockerImage | K::Http | K::Package | K::User | K::Group => true,
