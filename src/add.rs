@@ -326,16 +326,26 @@ fn file_content(obs: &Observations<'_>, r: &Resource, opts: AddOptions, f: &mut 
     if !regular {
         return;
     }
-    let need = Need::Content(r.name.clone(), HASH_LIMIT);
-    match obs.raw_any_size(&need) {
-        Ok(out) if out.status == 0 && !out.truncated() => {
-            let hex: String = sha2::Sha256::digest(&out.stdout)
+    let size = match obs.stat(&r.name) {
+        Ok(resource::file::Found::Exists(st)) => st.size,
+        _ => 0,
+    };
+    if size > HASH_LIMIT as u64 {
+        f.notes.push(format!(
+            "sha256 is not asserted: the file is larger than {} KiB",
+            HASH_LIMIT / 1024
+        ));
+        return;
+    }
+    match obs.content(&r.name, HASH_LIMIT) {
+        Ok(bytes) => {
+            let hex: String = sha2::Sha256::digest(bytes)
                 .iter()
                 .map(|b| format!("{b:02x}"))
                 .collect();
             f.asserts.push((Property::Sha256, Value::Text(hex)));
             if opts.content {
-                match String::from_utf8(out.stdout.clone()) {
+                match String::from_utf8(bytes.to_vec()) {
                     Ok(text) => f.asserts.push((Property::Content, Value::Text(text))),
                     Err(_) => f
                         .notes
@@ -343,13 +353,10 @@ fn file_content(obs: &Observations<'_>, r: &Resource, opts: AddOptions, f: &mut 
                 }
             }
         }
-        Ok(out) if out.truncated() => f.notes.push(format!(
-            "sha256 is not asserted: the file is larger than {} KiB",
-            HASH_LIMIT / 1024
+        Err(why) => f.notes.push(format!(
+            "sha256 is not asserted: the content could not be read: {}",
+            comment(&why)
         )),
-        Ok(_) | Err(_) => f
-            .notes
-            .push("sha256 is not asserted: the content could not be read".into()),
     }
 }
 

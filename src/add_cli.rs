@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use clap::{Parser, ValueEnum};
+use clap::{Args, ValueEnum};
 
 use infraspec::add::{self, AddOptions};
 use infraspec::engine::Options;
@@ -23,12 +23,11 @@ enum AddFormat {
 /// observes the named resources; `infraspec autoadd NAME…` finds the package,
 /// service, processes, their listening ports, the user and the group of each
 /// name.
-#[derive(Debug, Parser)]
+#[derive(Debug, Args)]
 #[command(
-    version,
     after_help = "Examples:\n  infraspec add package nginx service nginx port 80 file /etc/nginx/nginx.conf\n  infraspec add --target docker:web:1.4 -o web.yaml user www-data\n  infraspec autoadd --target ssh://web1 nginx\n  infraspec add --format rust package bash > tests/infra.rs\n\nA spec file named `add` or `autoadd` is run as ./add."
 )]
-struct AddCli {
+pub struct AddCli {
     /// Where to observe: local, ssh://[user@]host[:port], docker://container,
     /// docker:image[:tag].
     #[arg(
@@ -61,21 +60,8 @@ struct AddCli {
     items: Vec<String>,
 }
 
-/// Runs `infraspec add` (`auto` false) or `autoadd` with the arguments after
-/// the subcommand's name. Returns the exit code.
-pub fn main(auto: bool, args: Vec<std::ffi::OsString>) -> anyhow::Result<u8> {
-    let name = if auto {
-        "infraspec autoadd"
-    } else {
-        "infraspec add"
-    };
-    let cli = match AddCli::try_parse_from(std::iter::once(name.into()).chain(args)) {
-        Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return Ok(if e.use_stderr() { 2 } else { 0 });
-        }
-    };
+/// Runs `infraspec add` (`auto` false) or `autoadd`. Returns the exit code.
+pub fn main(auto: bool, cli: AddCli) -> anyhow::Result<u8> {
     let target: Target = match &cli.target {
         Some(t) => {
             let mut all = target::parse_list(t)?;

@@ -14,8 +14,8 @@ use crate::backend::{self, Backend};
 use crate::facts::{self, Facts};
 use crate::matcher::Value;
 use crate::model::target::Target;
+use crate::observe::Session;
 pub use crate::observe::{gather_facts, run_batch, BatchError};
-use crate::observe::{network, Session};
 use crate::probe;
 use crate::resource::{self, Early, Observations, Plan};
 use crate::rules::{self, Decision};
@@ -221,21 +221,16 @@ fn observe_round(
         .map(|&i| resource::needs(&all[i], facts))
         .collect();
     let needs: BTreeSet<resource::Need> = per_check.iter().flatten().cloned().collect();
-    let plan = Plan::new(&needs, facts);
-    let outputs = if plan.probes.is_empty() {
-        Vec::new()
-    } else {
-        stats.probes += plan.probes.len();
-        session.answer(&plan.probes, opts.batch_timeout, &mut stats.round_trips)?
-    };
-    let mut obs = Observations::new(facts, &plan, &outputs);
-    if network::network_round(
-        session.backend(),
+    let mut cost = crate::observe::Cost::default();
+    let observed = session.observe(
+        &needs,
         indices.iter().map(|&i| &all[i]),
-        &mut obs,
-    ) {
-        stats.round_trips += 1;
-    }
+        opts.batch_timeout,
+        &mut cost,
+    );
+    stats.probes += cost.probes;
+    stats.round_trips += cost.round_trips;
+    let obs = observed?;
     Ok(indices
         .iter()
         .enumerate()
@@ -243,8 +238,7 @@ fn observe_round(
             let check = &all[i];
             let mut by: Vec<String> = per_check[k]
                 .iter()
-                .filter(|n| plan.probe_of(n).is_some())
-                .map(|n| plan.shown_for(n))
+                .filter_map(|n| obs.observed_by(n))
                 .collect();
             by.dedup();
             let (outcome, note) = judge(check, &obs);

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use infraspec::engine::{self, Options};
 use infraspec::report;
@@ -67,7 +67,9 @@ impl Color {
 #[command(
     name = "infraspec",
     version,
-    after_help = "Examples:\n  infraspec examples/local.yaml\n  infraspec -c 'port: 22' -c '{file: /etc/motd, content: {contains: hello}}'\n  infraspec --format json -o report.json spec.yaml\n\nExit codes: 0 every check passed, 1 a check failed or could not be observed,\n2 nothing could be checked (bad arguments, invalid spec, unreachable target, no check ran).\n\nWriting specs from what a target has: infraspec add KIND NAME… and infraspec autoadd NAME…\n(see infraspec add --help). Joining the JSON reports of CI shards (--shard K/N):\ninfraspec merge REPORT.json… (see infraspec merge --help)."
+    args_conflicts_with_subcommands = true,
+    term_width = 80,
+    after_help = "Examples:\n  infraspec examples/local.yaml\n  infraspec -c 'port: 22' -c '{file: /etc/motd, content: {contains: hello}}'\n  infraspec --format json -o report.json spec.yaml\n\nExit codes: 0 every check passed, 1 a check failed or could not be observed,\n2 nothing could be checked (bad arguments, invalid spec, unreachable target, no check ran).\n\nA spec file named like a command (add, autoadd, merge, help) runs as ./add."
 )]
 struct Cli {
     /// Where to run the checks: local, ssh://[user@]host[:port], docker://container,
@@ -179,26 +181,41 @@ struct Cli {
     /// YAML spec files.
     #[arg(value_name = "SPEC")]
     specs: Vec<PathBuf>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// What infraspec does besides running specs.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write checks asserting what a target has: KIND NAME pairs
+    /// (`package nginx port 80`).
+    Add(add_cli::AddCli),
+    /// Write checks for everything a name stands for on a target: its
+    /// package, service, processes, their ports, its user and group.
+    Autoadd(add_cli::AddCli),
+    /// Join the JSON reports of several runs (CI shards) into one report.
+    Merge(MergeCli),
 }
 
 fn main() -> ExitCode {
     // Ctrl-C or SIGTERM during a run stops its batches on the targets and
     // removes throwaway containers before exiting.
     infraspec::backend::docker::install_signal_cleanup();
-    // `add` and `autoadd` are subcommands only as the first argument, so that
-    // `infraspec [SPEC]…` keeps its meaning (a spec file named add: ./add).
-    let mut args = std::env::args_os().skip(1);
-    let sub = args.next();
-    let result = match sub.as_ref().and_then(|s| s.to_str()) {
-        Some(name @ ("add" | "autoadd")) => add_cli::main(name == "autoadd", args.collect()),
-        Some("merge") => merge(args.collect()),
-        _ => match Cli::try_parse() {
-            Ok(cli) => run(cli),
-            Err(e) => {
-                let _ = e.print();
-                return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
-            }
+    // Subcommands come first and take no spec: a spec file named like one
+    // runs as ./add.
+    let result = match Cli::try_parse() {
+        Ok(mut cli) => match cli.command.take() {
+            Some(Command::Add(add)) => add_cli::main(false, add),
+            Some(Command::Autoadd(add)) => add_cli::main(true, add),
+            Some(Command::Merge(m)) => merge(m),
+            None => run(cli),
         },
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
     };
     // A signal handler is removing throwaway containers and will end the
     // process with 130: what failed meanwhile is its doing, not a result.
@@ -265,10 +282,8 @@ impl Progress {
 
 /// Joins the JSON reports of several runs (the shards of a CI matrix) into
 /// one report, with the exit code that one run over every target would have.
-#[derive(Debug, Parser)]
+#[derive(Debug, Args)]
 #[command(
-    name = "infraspec merge",
-    version,
     after_help = "Example:\n  infraspec merge shard-*.json --format junit -o fleet.xml\n\nA spec file named `merge` is run as ./merge."
 )]
 struct MergeCli {
@@ -289,15 +304,7 @@ struct MergeCli {
     reports: Vec<PathBuf>,
 }
 
-fn merge(args: Vec<std::ffi::OsString>) -> anyhow::Result<u8> {
-    let cli = match MergeCli::try_parse_from(std::iter::once("infraspec merge".into()).chain(args))
-    {
-        Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return Ok(if e.use_stderr() { 2 } else { 0 });
-        }
-    };
+fn merge(cli: MergeCli) -> anyhow::Result<u8> {
     cli.color
         .apply(cli.output.is_none() && std::io::stdout().is_terminal());
     let mut reports = Vec::new();
@@ -408,12 +415,11 @@ fn duration(text: &str) -> Result<std::time::Duration, String> {
 fn run(cli: Cli) -> anyhow::Result<u8> {
     if let Some(shell) = cli.completions {
         use clap::CommandFactory;
-        clap_complete::generate(
-            shell,
-            &mut Cli::command(),
-            "infraspec",
-            &mut std::io::stdout(),
-        );
+        // Written whole, so that a reader that stops early (`| head`) ends
+        // the write quietly rather than a panic on a closed pipe.
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "infraspec", &mut script);
+        let _ = std::io::stdout().lock().write_all(&script);
         return Ok(0);
     }
     cli.color

@@ -827,3 +827,56 @@ fn target_options_are_checked_when_the_target_is_read() {
         );
     }
 }
+
+/// Issue 28/30: `add`, `autoadd` and `merge` are subcommands clap knows (in
+/// the help and the completions), `help` is one too, help fits 80 columns,
+/// a completion script cut short by its reader ends quietly, and a spec
+/// file named like a subcommand still runs as a path.
+#[test]
+fn subcommands_are_listed_and_a_spec_named_like_one_runs_as_a_path() {
+    let dir = TempDir::new("subcommands");
+    for args in [
+        &["--help"][..],
+        &["help"],
+        &["add", "--help"],
+        &["autoadd", "--help"],
+        &["merge", "--help"],
+        &["help", "merge"],
+    ] {
+        let out = infraspec(&dir.0, args);
+        let stdout = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", show(&out));
+        assert!(stdout.contains("Usage: infraspec"), "{args:?}: {stdout}");
+        for line in stdout.lines() {
+            assert!(line.chars().count() <= 80, "{args:?}: too long: {line:?}");
+        }
+        if args[0] == "--help" || args == ["help"] {
+            for sub in ["add", "autoadd", "merge"] {
+                assert!(
+                    stdout.lines().any(|l| l.trim_start().starts_with(sub)),
+                    "{sub} missing from {args:?}: {stdout}"
+                );
+            }
+        }
+    }
+    let bash = infraspec(&dir.0, &["--completions", "bash"]);
+    assert!(text(&bash.stdout).contains("autoadd"), "{}", show(&bash));
+    // The reader closes the pipe after one line.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_infraspec"))
+        .args(["--completions", "bash"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_ne!(out.status.code(), Some(101), "{}", show(&out));
+    assert!(!text(&out.stderr).contains("panicked"), "{}", show(&out));
+
+    for name in ["add", "merge", "help"] {
+        dir.write(name, "checks:\n  - file: /\n    exists: true\n");
+        let out = infraspec(&dir.0, &[&format!("./{name}")]);
+        assert_eq!(out.status.code(), Some(0), "./{name}: {}", show(&out));
+        assert!(text(&out.stdout).contains("1 passed"), "{}", show(&out));
+    }
+}

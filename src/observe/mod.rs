@@ -3,7 +3,7 @@
 //! and how its probes are answered, by the shell observer ([`shell`], one
 //! framed script per round) or, where nothing runs (an image file, a
 //! container without a shell), by the target's files
-//! ([`crate::resource::files`]); then the network observer ([`network`]).
+//! ([`files`]); then the network observer ([`network`]).
 //! The engine, the `Host` API and `add`/`autoadd` all observe through it, so
 //! each works on every kind of target.
 
@@ -14,10 +14,11 @@ use std::time::Duration;
 use crate::backend::Backend;
 use crate::facts::{self, Facts};
 use crate::matcher::Value;
-use crate::probe::{self, Probe, ProbeOutput};
+use crate::probe::ProbeOutput;
 use crate::resource::{self, Early, Observations, Plan};
 use crate::spec::Check;
 
+pub mod files;
 pub mod http;
 pub mod network;
 pub mod shell;
@@ -31,7 +32,16 @@ enum Prober<'b> {
     Shell,
     /// Nothing can run (an image file, a container without a shell): the
     /// filesystem observer answers from the target's files what they can.
-    Files(RefCell<resource::files::BackendFiles<'b>>),
+    Files(RefCell<files::BackendFiles<'b>>),
+}
+
+/// What observing cost: probes run on the target and round trips to it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Cost {
+    /// Probes the shell observer ran.
+    pub probes: usize,
+    /// Round trips to the target (a batch, a remote read, a network round).
+    pub round_trips: u32,
 }
 
 /// A connected target, observed: its facts, and the observer that answers
@@ -68,7 +78,7 @@ impl<'b> Session<'b> {
             Err(BatchError::NoShell(why)) => {
                 // The checks read through the same files as the facts: each
                 // path is read once.
-                let mut files = resource::files::BackendFiles::new(backend);
+                let mut files = files::BackendFiles::new(backend);
                 match file_facts(backend, &mut files) {
                     Some(facts) => Ok(Session {
                         backend,
@@ -86,7 +96,7 @@ impl<'b> Session<'b> {
     /// [`Session::open`]; `by_files` as [`Session::by_files`] said then).
     pub fn resume(backend: &'b dyn Backend, facts: Facts, by_files: bool) -> Session<'b> {
         let prober = if by_files {
-            Prober::Files(RefCell::new(resource::files::BackendFiles::new(backend)))
+            Prober::Files(RefCell::new(files::BackendFiles::new(backend)))
         } else {
             Prober::Shell
         };
@@ -124,38 +134,48 @@ impl<'b> Session<'b> {
         }
     }
 
-    /// Answers probes: one round trip on a shell, a read a path where the
-    /// backend reads remotely (both counted in `round_trips`).
-    pub fn answer(
+    /// Answers `needs` in one round (one round trip on a shell; a read a
+    /// path where the backend reads remotely), then makes the requests of
+    /// `checks` that reach out (the network round), adding what it cost to
+    /// `cost`.
+    pub fn observe<'c>(
         &self,
-        probes: &[Probe],
+        needs: &BTreeSet<resource::Need>,
+        checks: impl Iterator<Item = &'c Check> + Clone,
         timeout: Duration,
-        round_trips: &mut u32,
-    ) -> Result<Vec<probe::Answer>, BatchError> {
-        match &self.prober {
+        cost: &mut Cost,
+    ) -> Result<Observations<'_>, BatchError> {
+        let mut obs = match &self.prober {
             Prober::Shell => {
-                *round_trips += 1;
-                run_batch(self.backend, probes, timeout, self.facts.cpus)
+                let plan = Plan::new(needs, &self.facts);
+                let outputs = if plan.probes.is_empty() {
+                    Vec::new()
+                } else {
+                    cost.probes += plan.probes.len();
+                    cost.round_trips += 1;
+                    run_batch(self.backend, &plan.probes, timeout, self.facts.cpus)?
+                };
+                Observations::shell(&self.facts, plan, outputs)
             }
             Prober::Files(files) => {
                 let mut files = files.borrow_mut();
                 let before = files.reads;
-                let outputs = probes
+                let records = needs
                     .iter()
-                    .map(|p| {
-                        resource::files::answer(p, &mut *files).ok_or_else(|| {
-                            format!("`{p}` cannot be answered without running it on the target")
-                        })
-                    })
+                    .filter_map(|n| Some((n.clone(), files::answer(n, &self.facts, &mut *files)?)))
                     .collect();
                 // A backend that reads remotely pays a round trip a read; an
                 // image file is read here.
                 if self.backend.image_file().is_none() {
-                    *round_trips += files.reads - before;
+                    cost.round_trips += files.reads - before;
                 }
-                Ok(outputs)
+                Observations::files(&self.facts, records)
             }
+        };
+        if network::network_round(self.backend, checks, &mut obs) {
+            cost.round_trips += 1;
         }
+        Ok(obs)
     }
 
     /// Observes what `checks` need, and `extra` needs, in one round (and one
@@ -172,14 +192,7 @@ impl<'b> Session<'b> {
             .flat_map(|c| resource::needs(c, &self.facts))
             .chain(extra.iter().cloned())
             .collect();
-        let plan = Plan::new(&needs, &self.facts);
-        let outputs = if plan.probes.is_empty() {
-            Vec::new()
-        } else {
-            self.answer(&plan.probes, timeout, &mut 0)?
-        };
-        let mut obs = Observations::new(&self.facts, &plan, &outputs);
-        network::network_round(self.backend, checks.iter(), &mut obs);
+        let obs = self.observe(&needs, checks.iter(), timeout, &mut Cost::default())?;
         Ok(read(&obs))
     }
 
@@ -239,14 +252,11 @@ pub fn gather_facts(backend: &dyn Backend, timeout: Duration) -> Result<Facts, B
 /// file, the package manager from which database is there, the
 /// architecture from the image config or a binary. `None` when the backend
 /// cannot read paths either.
-fn file_facts(
-    backend: &dyn Backend,
-    files: &mut resource::files::BackendFiles<'_>,
-) -> Option<Facts> {
-    use resource::files::Files;
+fn file_facts(backend: &dyn Backend, files: &mut files::BackendFiles<'_>) -> Option<Facts> {
+    use files::Files;
     // os-release is often a link (to ../usr/lib/os-release).
-    let text = |files: &mut resource::files::BackendFiles<'_>, path: &str| {
-        resource::files::follow(files, path)
+    let text = |files: &mut files::BackendFiles<'_>, path: &str| {
+        files::follow(files, path)
             .map(|(e, _)| e.map(|e| String::from_utf8_lossy(&e.content).into_owned()))
     };
     let os_release = match text(files, "/etc/os-release") {
@@ -261,9 +271,8 @@ fn file_facts(
         os_release: &os_release,
         ..Default::default()
     });
-    let exists = |files: &mut resource::files::BackendFiles<'_>, p: &str| {
-        matches!(files.entry(p), Ok(Some(_)))
-    };
+    let exists =
+        |files: &mut files::BackendFiles<'_>, p: &str| matches!(files.entry(p), Ok(Some(_)));
     use facts::PackageManager as Pm;
     let found: Vec<Pm> = [
         (Pm::Dpkg, "/var/lib/dpkg/status"),
@@ -292,7 +301,7 @@ fn file_facts(
         None => ["/bin/sh", "/bin/busybox", "/usr/bin/env", "/bin/sleep"]
             .iter()
             .find_map(|p| {
-                let (e, _) = resource::files::follow(files, p).ok()?;
+                let (e, _) = files::follow(files, p).ok()?;
                 facts::elf_arch(&e?.content).map(str::to_string)
             })
             .unwrap_or_default(),

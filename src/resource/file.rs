@@ -12,7 +12,7 @@
 //! on the ones that exist. Content, checksums and link targets are one small
 //! process per file, only for the checks that ask for them.
 
-use super::{stdout_text, Early, Need, Observations, Observed};
+use super::{Early, Need, Observations, Observed};
 use crate::matcher::Value;
 use crate::model::file::FileType;
 use crate::probe::Probe;
@@ -181,42 +181,6 @@ pub fn needs(path: &str, property: Property, cap: usize) -> Vec<Need> {
     }
 }
 
-fn stat<'s>(obs: &'s Observations<'_>, path: &str) -> Result<&'s Found, String> {
-    let need = Need::Stat(path.to_string());
-    let all = obs.cached_for(&obs.stats, &need, || {
-        let out = obs.raw(&need)?;
-        if out.status != 0 && out.stdout.is_empty() {
-            return Err(obs.failure(&need, out));
-        }
-        let probe = obs.probe_of(&need).expect("planned");
-        // argv is sh -c SNIPPET sh PATH…
-        let paths: Vec<String> = probe.argv_slice().iter().skip(4).cloned().collect();
-        let parsed = parse_stats(&stdout_text(out), &paths).map_err(|e| {
-            let stderr = out.stderr_excerpt();
-            if stderr.is_empty() {
-                e
-            } else {
-                format!("{e}: {stderr}")
-            }
-        })?;
-        Ok(parsed.into_iter().collect())
-    })?;
-    match all.get(path) {
-        Some(Found::Denied) => Err(format!(
-            "permission denied: {} may not search a directory on the way to {path}, so whether it exists cannot be told",
-            obs.facts.checking_user()
-        )),
-        Some(found) => Ok(found),
-        None => Err(format!("internal: {path} was not in its stat probe")),
-    }
-}
-
-/// A one-line answer without its line break.
-fn text_line(out: &crate::probe::ProbeOutput) -> String {
-    let text = stdout_text(out);
-    text.strip_suffix('\n').unwrap_or(&text).to_string()
-}
-
 pub fn observe(
     obs: &Observations<'_>,
     path: &str,
@@ -230,7 +194,7 @@ pub fn observe(
             "judged through the symlink, at what it points to (as test and stat -L do)".into(),
         ),
     };
-    let st = match (stat(obs, path)?, property) {
+    let st = match (obs.stat(path)?, property) {
         (Found::Exists(st), Property::Exists) if st.link => {
             return Ok(through_link(Value::Bool(true)))
         }
@@ -253,8 +217,7 @@ pub fn observe(
         }
         // A dangling link: only where it points can be read.
         (Found::Dangling, Property::LinkTarget) => {
-            let out = obs.ok(&Need::LinkTarget(path.to_string()))?;
-            return Ok(Value::Text(text_line(out)).into());
+            return Ok(Value::Text(obs.line(&Need::LinkTarget(path.to_string()), 0)?).into());
         }
         (Found::Dangling, _) => {
             return Err(Early::Fail(
@@ -275,7 +238,7 @@ pub fn observe(
         if st.file_type == FileType::Directory {
             return Err(Early::Fail("a directory, which has no content".into()));
         }
-        Ok(obs.ok(&Need::Content(path.to_string(), cap))?)
+        Ok(obs.content(path, cap)?)
     };
     Ok(match property {
         Property::Type => Value::FileType {
@@ -316,41 +279,24 @@ pub fn observe(
                 )),
             }
         }
-        Property::Content => {
-            Value::Text(String::from_utf8_lossy(&content()?.stdout).into_owned()).into()
-        }
+        Property::Content => Value::Text(String::from_utf8_lossy(content()?).into_owned()).into(),
         Property::Json => {
             let yaml = path.ends_with(".yaml") || path.ends_with(".yml");
-            let doc = super::document::parse(&content()?.stdout, yaml)
+            let doc = super::document::parse(content()?, yaml)
                 .map_err(|e| Early::Fail(format!("content that is {e}")))?;
             super::document::value_at(&doc, json_path.unwrap_or("."))?.into()
         }
-        Property::Sha256 => hash(obs, &Need::Sha256(path.to_string()), 64, "sha256sum")?.into(),
-        Property::Md5 => hash(obs, &Need::Md5(path.to_string()), 32, "md5sum")?.into(),
+        Property::Sha256 => Value::Text(obs.line(&Need::Sha256(path.to_string()), 64)?).into(),
+        Property::Md5 => Value::Text(obs.line(&Need::Md5(path.to_string()), 32)?).into(),
         Property::LinkTarget => {
             if !st.link {
                 return Err(Early::Fail(format!("a {}, not a symlink", st.file_type)));
             }
-            let out = obs.ok(&Need::LinkTarget(path.to_string()))?;
-            Value::Text(text_line(out)).into()
+            Value::Text(obs.line(&Need::LinkTarget(path.to_string()), 0)?).into()
         }
-        Property::ResolvesTo => {
-            let out = obs.ok(&Need::RealPath(path.to_string()))?;
-            Value::Text(text_line(out)).into()
-        }
+        Property::ResolvesTo => Value::Text(obs.line(&Need::RealPath(path.to_string()), 0)?).into(),
         other => return Err(Early::Error(format!("file has no property {other}"))),
     })
-}
-
-/// The hex digest `tool` printed for `need`, checked to be `len` digits long.
-fn hash(obs: &Observations<'_>, need: &Need, len: usize, tool: &str) -> Result<Value, Early> {
-    let out = obs.ok(need)?;
-    let text = stdout_text(out);
-    let digest = text.split_whitespace().next().unwrap_or_default();
-    if digest.len() != len {
-        return Err(Early::Error(format!("unexpected {tool} output {text:?}")));
-    }
-    Ok(Value::Text(digest.to_string()))
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@
 //! probes as possible (one `stat` for all paths, one `getent` for all users, one
 //! package list for all packages). After the batch ran, each check reads its
 //! answer from [`Observations`], which parses each probe's output once, however
-//! many checks read it.
+//! many checks read it, or, where nothing runs on the target, from the files
+//! observer's typed [`Record`]s.
 
 use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -22,7 +23,6 @@ pub mod certificate;
 pub mod command;
 pub mod document;
 pub mod file;
-pub mod files;
 pub mod host;
 pub mod http;
 pub mod image;
@@ -163,6 +163,14 @@ impl Plan {
         self.index.get(need).map(|i| &self.probes[*i])
     }
 
+    /// The index of the probe that answers `need`.
+    fn index_of(&self, need: &Need) -> Result<usize, String> {
+        self.index
+            .get(need)
+            .copied()
+            .ok_or_else(|| format!("internal: {need:?} was not planned"))
+    }
+
     /// The command that observes `need`, as people can run it: for a need
     /// batched with others (one `stat` for every path), the same command for
     /// that one name only, so that a report grows with its checks, not with
@@ -294,11 +302,45 @@ impl From<Value> for Observed {
     }
 }
 
-/// The answers of one batch, parsed on first use.
+/// An answer read without running anything on the target (by the files
+/// observer, [`crate::observe::files`]): typed, as the shell observer's
+/// answers are once parsed, so a resource judges both the same way.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    /// What is at a path (`Need::Stat`).
+    Stat(file::Found),
+    /// A file's whole content (`Need::Content`), no longer than asked.
+    Bytes(Vec<u8>),
+    /// One line of text: a hex digest, a link's target, a canonical path.
+    Text(String),
+    /// Group names, the primary first (`Need::UserGroups`, `Need::PrimaryGroup`).
+    Names(Vec<String>),
+    /// passwd entries (`Need::Passwd`, `Need::PasswdAll`).
+    Passwd(Vec<user::Passwd>),
+    /// group entries (`Need::GroupEntry`).
+    Groups(Vec<user::GroupEntry>),
+    /// The installed packages (`Need::Packages`).
+    Packages(package::Db),
+    /// What the disk says of a service's enablement.
+    OnDisk(service::OnDisk),
+}
+
+/// Where a round's answers come from.
+enum Source {
+    /// The shell observer: one output per planned probe, parsed on first use.
+    Shell {
+        plan: Plan,
+        outputs: Vec<crate::probe::Answer>,
+    },
+    /// The files observer: a typed record (or why there is none) per need.
+    Files(HashMap<Need, Result<Record, String>>),
+}
+
+/// The answers of one round, read through typed accessors: the shell's
+/// parsed on first use, the files observer's as they are.
 pub struct Observations<'a> {
     pub facts: &'a Facts,
-    plan: &'a Plan,
-    outputs: &'a [crate::probe::Answer],
+    source: Source,
     packages: OnceCell<Result<package::Db, String>>,
     /// One cell per probe: batched needs may be split over several probes.
     stats: Vec<OnceCell<Result<HashMap<String, file::Found>, String>>>,
@@ -319,18 +361,35 @@ pub struct Observations<'a> {
     pub certs: HashMap<String, Result<Vec<u8>, String>>,
 }
 
+/// What the files observer says of a need it has no record for.
+const NEEDS_A_PROCESS: &str =
+    "it needs a command run on the target, and nothing runs there: only its files are read";
+
 impl<'a> Observations<'a> {
-    pub fn new(facts: &'a Facts, plan: &'a Plan, outputs: &'a [crate::probe::Answer]) -> Self {
+    /// The shell observer's answers: `outputs[i]` answers `plan.probes[i]`.
+    pub fn shell(facts: &'a Facts, plan: Plan, outputs: Vec<crate::probe::Answer>) -> Self {
+        let cells = plan.probes.len();
+        Self::with(facts, Source::Shell { plan, outputs }, cells)
+    }
+
+    /// The files observer's answers.
+    pub fn files(facts: &'a Facts, records: HashMap<Need, Result<Record, String>>) -> Self {
+        Self::with(facts, Source::Files(records), 0)
+    }
+
+    fn with(facts: &'a Facts, source: Source, cells: usize) -> Self {
+        fn per_probe<T>(cells: usize) -> Vec<OnceCell<T>> {
+            (0..cells).map(|_| OnceCell::new()).collect()
+        }
         Observations {
             facts,
-            plan,
-            outputs,
+            source,
             packages: OnceCell::new(),
-            stats: per_probe(plan),
-            passwd: per_probe(plan),
+            stats: per_probe(cells),
+            passwd: per_probe(cells),
             passwd_all: OnceCell::new(),
-            groups: per_probe(plan),
-            units: per_probe(plan),
+            groups: per_probe(cells),
+            units: per_probe(cells),
             processes: OnceCell::new(),
             sockets: OnceCell::new(),
             images: image::Images::new(),
@@ -340,9 +399,46 @@ impl<'a> Observations<'a> {
         }
     }
 
+    fn plan(&self) -> Option<&Plan> {
+        match &self.source {
+            Source::Shell { plan, .. } => Some(plan),
+            Source::Files(_) => None,
+        }
+    }
+
     /// The probe that answered `need`, for messages.
     pub fn probe_of(&self, need: &Need) -> Option<&Probe> {
-        self.plan.probe_of(need)
+        self.plan()?.probe_of(need)
+    }
+
+    /// What observed `need`, as people read it: the command (for one name
+    /// where a probe asked for many), or the target's files; `None` when
+    /// nothing did.
+    pub fn observed_by(&self, need: &Need) -> Option<String> {
+        match &self.source {
+            Source::Shell { plan, .. } => plan.probe_of(need).map(|_| plan.shown_for(need)),
+            Source::Files(records) => records
+                .contains_key(need)
+                .then(|| "the target's files (nothing ran on it)".to_string()),
+        }
+    }
+
+    /// The files observer's record for `need`, picked by `pick`; `None` on
+    /// a shell, whose output the caller parses.
+    fn record<T>(
+        &self,
+        need: &Need,
+        pick: impl FnOnce(&Record) -> Option<&T>,
+    ) -> Option<Result<&T, String>> {
+        let Source::Files(records) = &self.source else {
+            return None;
+        };
+        Some(match records.get(need) {
+            Some(Ok(record)) => pick(record)
+                .ok_or_else(|| format!("internal: {need:?} was answered with {record:?}")),
+            Some(Err(why)) => Err(why.clone()),
+            None => Err(NEEDS_A_PROCESS.to_string()),
+        })
     }
 
     /// The raw output for `need`, whatever its exit status; `Err` when there is
@@ -352,13 +448,9 @@ impl<'a> Observations<'a> {
     pub fn raw(&self, need: &Need) -> Result<&ProbeOutput, String> {
         let out = self.raw_any_size(need)?;
         if out.truncated() {
-            let probe = self.probe_of(need).expect("planned");
-            return Err(format!(
-                "the output of `{}` exceeded {} (it was {} bytes long) and was not judged on a part; raise the limit with the check option `max_output`",
-                self.plan.shown_for(need),
-                crate::spec::yaml::show_size(probe.cap() as u64),
-                out.stdout_len
-            ));
+            let plan = self.plan().expect("a shell answered");
+            let probe = plan.probe_of(need).expect("planned");
+            return Err(too_long(&plan.shown_for(need), probe.cap(), out.stdout_len));
         }
         Ok(out)
     }
@@ -366,14 +458,13 @@ impl<'a> Observations<'a> {
     /// As [`raw`](Self::raw), but also when stdout was longer than its cap:
     /// for what does not read the output (an exit status).
     pub fn raw_any_size(&self, need: &Need) -> Result<&ProbeOutput, String> {
-        let i = *self
-            .plan
-            .index
-            .get(need)
-            .ok_or_else(|| format!("internal: {need:?} was not planned"))?;
-        let probe = &self.plan.probes[i];
-        let shown = self.plan.shown_for(need);
-        let out = match self.outputs.get(i) {
+        let Source::Shell { plan, outputs } = &self.source else {
+            return Err(NEEDS_A_PROCESS.to_string());
+        };
+        let i = plan.index_of(need)?;
+        let probe = &plan.probes[i];
+        let shown = plan.shown_for(need);
+        let out = match outputs.get(i) {
             Some(Ok(out)) => out,
             Some(Err(why)) => return Err(format!("no result for `{shown}`: {why}")),
             None => return Err(format!("no result for `{shown}`: it was not run")),
@@ -400,7 +491,9 @@ impl<'a> Observations<'a> {
 
     /// Describes a probe that did not succeed.
     pub fn failure(&self, need: &Need, out: &ProbeOutput) -> String {
-        let probe = self.plan.shown_for(need);
+        let probe = self
+            .plan()
+            .map_or_else(|| format!("{need:?}"), |p| p.shown_for(need));
         if out.status == 127 {
             let tool = self
                 .probe_of(need)
@@ -428,12 +521,8 @@ impl<'a> Observations<'a> {
         need: &Need,
         load: impl FnOnce() -> Result<T, String>,
     ) -> Result<&'s T, String> {
-        let i = *self
-            .plan
-            .index
-            .get(need)
-            .ok_or_else(|| format!("internal: {need:?} was not planned"))?;
-        self.cached(&cells[i], load)
+        let plan = self.plan().ok_or(NEEDS_A_PROCESS)?;
+        self.cached(&cells[plan.index_of(need)?], load)
     }
 
     fn cached<'s, T>(
@@ -443,10 +532,174 @@ impl<'a> Observations<'a> {
     ) -> Result<&'s T, String> {
         cell.get_or_init(load).as_ref().map_err(Clone::clone)
     }
+
+    /// What is at `path`, links followed (`stat -L`); an error when a
+    /// directory on the way may not be searched.
+    pub fn stat(&self, path: &str) -> Result<&file::Found, String> {
+        let need = Need::Stat(path.to_string());
+        let found = match self.record(&need, |r| match r {
+            Record::Stat(f) => Some(f),
+            _ => None,
+        }) {
+            Some(found) => found?,
+            None => {
+                let all = self.cached_for(&self.stats, &need, || {
+                    let out = self.raw(&need)?;
+                    if out.status != 0 && out.stdout.is_empty() {
+                        return Err(self.failure(&need, out));
+                    }
+                    let probe = self.probe_of(&need).expect("planned");
+                    // argv is sh -c SNIPPET sh PATH…
+                    let paths: Vec<String> = probe.argv_slice().iter().skip(4).cloned().collect();
+                    let parsed = file::parse_stats(&stdout_text(out), &paths).map_err(|e| {
+                        let stderr = out.stderr_excerpt();
+                        if stderr.is_empty() {
+                            e
+                        } else {
+                            format!("{e}: {stderr}")
+                        }
+                    })?;
+                    Ok(parsed.into_iter().collect())
+                })?;
+                all.get(path)
+                    .ok_or_else(|| format!("internal: {path} was not in its stat probe"))?
+            }
+        };
+        if *found == file::Found::Denied {
+            return Err(format!(
+                "permission denied: {} may not search a directory on the way to {path}, so whether it exists cannot be told",
+                self.facts.checking_user()
+            ));
+        }
+        Ok(found)
+    }
+
+    /// A file's content (`Need::Content`), whole: never a part of it.
+    pub fn content(&self, path: &str, cap: usize) -> Result<&[u8], String> {
+        let need = Need::Content(path.to_string(), cap);
+        match self.record(&need, |r| match r {
+            Record::Bytes(b) => Some(b),
+            _ => None,
+        }) {
+            Some(bytes) => Ok(bytes?),
+            None => Ok(&self.ok(&need)?.stdout),
+        }
+    }
+
+    /// One line of text: a hex digest (`Need::Sha256`, `Need::Md5`, checked
+    /// to be `hex` digits long), a link's target or a canonical path (`hex`
+    /// 0).
+    pub fn line(&self, need: &Need, hex: usize) -> Result<String, String> {
+        let text = match self.record(need, |r| match r {
+            Record::Text(t) => Some(t),
+            _ => None,
+        }) {
+            Some(text) => text?.clone(),
+            None => {
+                let text = stdout_text(self.ok(need)?);
+                if hex == 0 {
+                    text.strip_suffix('\n').unwrap_or(&text).to_string()
+                } else {
+                    text.split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string()
+                }
+            }
+        };
+        if hex != 0 && (text.len() != hex || !text.bytes().all(|b| b.is_ascii_hexdigit())) {
+            return Err(format!("unexpected digest {text:?} for {need:?}"));
+        }
+        Ok(text)
+    }
+
+    /// Group names, the primary first (`Need::UserGroups`, `Need::PrimaryGroup`).
+    pub fn names(&self, need: &Need) -> Result<Vec<String>, String> {
+        match self.record(need, |r| match r {
+            Record::Names(n) => Some(n),
+            _ => None,
+        }) {
+            Some(names) => Ok(names?.clone()),
+            None => Ok(stdout_text(self.ok(need)?)
+                .split_whitespace()
+                .map(str::to_string)
+                .collect()),
+        }
+    }
+
+    /// The passwd entries answered for `name` (`getent passwd NAME`).
+    pub fn passwd(&self, name: &str) -> Result<&[user::Passwd], String> {
+        let need = Need::Passwd(name.to_string());
+        match self.record(&need, |r| match r {
+            Record::Passwd(p) => Some(p),
+            _ => None,
+        }) {
+            Some(entries) => Ok(entries?),
+            None => Ok(self.cached_for(&self.passwd, &need, || {
+                Ok(user::parse_passwd(&stdout_text(self.ok(&need)?)))
+            })?),
+        }
+    }
+
+    /// Every passwd entry, for naming process owners.
+    pub fn passwd_all(&self) -> Result<&[user::Passwd], String> {
+        match self.record(&Need::PasswdAll, |r| match r {
+            Record::Passwd(p) => Some(p),
+            _ => None,
+        }) {
+            Some(entries) => Ok(entries?),
+            None => Ok(self.cached(&self.passwd_all, || {
+                Ok(user::parse_passwd(&stdout_text(self.ok(&Need::PasswdAll)?)))
+            })?),
+        }
+    }
+
+    /// The group entries answered for `name` (`getent group NAME`).
+    pub fn groups(&self, name: &str) -> Result<&[user::GroupEntry], String> {
+        let need = Need::GroupEntry(name.to_string());
+        match self.record(&need, |r| match r {
+            Record::Groups(g) => Some(g),
+            _ => None,
+        }) {
+            Some(entries) => Ok(entries?),
+            None => Ok(self.cached_for(&self.groups, &need, || {
+                Ok(user::parse_group(&stdout_text(self.ok(&need)?)))
+            })?),
+        }
+    }
+
+    /// The installed packages of the target's package manager.
+    pub fn packages(&self, pm: crate::facts::PackageManager) -> Result<&package::Db, String> {
+        match self.record(&Need::Packages, |r| match r {
+            Record::Packages(db) => Some(db),
+            _ => None,
+        }) {
+            Some(db) => db,
+            None => self.cached(&self.packages, || {
+                Ok(package::parse(pm, &stdout_text(self.ok(&Need::Packages)?)))
+            }),
+        }
+    }
+
+    /// What the disk says of a service's enablement.
+    pub fn on_disk(&self, name: &str) -> Result<service::OnDisk, String> {
+        let need = Need::ServiceEnabledOnDisk(name.to_string());
+        match self.record(&need, |r| match r {
+            Record::OnDisk(d) => Some(d),
+            _ => None,
+        }) {
+            Some(d) => Ok(d?.clone()),
+            None => Ok(service::parse_on_disk(&stdout_text(self.ok(&need)?))),
+        }
+    }
 }
 
-fn per_probe<T>(plan: &Plan) -> Vec<OnceCell<T>> {
-    (0..plan.probes.len()).map(|_| OnceCell::new()).collect()
+/// The error for an answer longer than what a check judges.
+pub(crate) fn too_long(shown: &str, cap: usize, len: u64) -> String {
+    format!(
+        "the output of `{shown}` exceeded {} (it was {len} bytes long) and was not judged on a part; raise the limit with the check option `max_output`",
+        crate::spec::yaml::show_size(cap as u64),
+    )
 }
 
 /// The needs of one check on a target with these facts.

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use super::{stdout_text, Early, Need, Observations, Observed};
+use super::{Early, Need, Observations, Observed};
 use crate::facts::PackageManager;
 use crate::matcher::Value;
 use crate::probe::Probe;
@@ -20,11 +20,38 @@ pub struct Db {
 }
 
 impl Db {
-    fn insert(&mut self, name: &str, version: &str) {
+    /// No package yet.
+    pub fn new(manager: PackageManager) -> Db {
+        Db {
+            manager,
+            packages: HashMap::new(),
+        }
+    }
+
+    /// `name` has `version` installed.
+    pub fn insert(&mut self, name: &str, version: &str) {
         self.packages
             .entry(name.to_string())
             .or_default()
             .push(version.to_string());
+    }
+
+    /// A dpkg package as `dpkg-query` names it (`${binary:Package}`: with
+    /// `:arch` only for `Multi-Arch: same`), its status, version and
+    /// architecture. Only installed ones count; `name` and `name:arch` both
+    /// work for every package, as dpkg-query takes them, so the plain name
+    /// gets its architecture from its own field.
+    pub fn add_dpkg(&mut self, name: &str, status: &str, version: &str, arch: &str) {
+        if status.split_whitespace().last() != Some("installed") {
+            return;
+        }
+        let base = name.split_once(':').map_or(name, |(base, _)| base);
+        self.insert(base, version);
+        match Some(arch.trim()).filter(|a| !a.is_empty()) {
+            Some(arch) => self.insert(&format!("{base}:{arch}"), version),
+            None if base != name => self.insert(name, version),
+            None => {}
+        }
     }
 }
 
@@ -60,10 +87,7 @@ pub fn list_probe(pm: Option<PackageManager>) -> Probe {
 
 /// Parses the output of [`list_probe`].
 pub fn parse(pm: PackageManager, text: &str) -> Db {
-    let mut db = Db {
-        manager: pm,
-        packages: HashMap::new(),
-    };
+    let mut db = Db::new(pm);
     match pm {
         PackageManager::Dpkg => {
             for line in text.lines() {
@@ -72,20 +96,7 @@ pub fn parse(pm: PackageManager, text: &str) -> Db {
                 else {
                     continue;
                 };
-                if status.split_whitespace().last() != Some("installed") {
-                    continue;
-                }
-                // `name` and `name:arch` both work for every package, as
-                // dpkg-query takes them: `${binary:Package}` qualifies only
-                // Multi-Arch: same packages (`libc6:amd64`), so the plain
-                // name gets its architecture from its own field.
-                let base = name.split_once(':').map_or(name, |(base, _)| base);
-                db.insert(base, version);
-                match f.next().map(str::trim).filter(|a| !a.is_empty()) {
-                    Some(arch) => db.insert(&format!("{base}:{arch}"), version),
-                    None if base != name => db.insert(name, version),
-                    None => {}
-                }
+                db.add_dpkg(name, status, version, f.next().unwrap_or_default());
             }
         }
         PackageManager::Rpm => {
@@ -132,10 +143,7 @@ pub fn observe(obs: &Observations<'_>, name: &str, property: Property) -> Result
             "no supported package manager on the target (looked for dpkg, rpm, apk, pacman)".into(),
         ));
     };
-    let db = obs.cached(&obs.packages, || {
-        let out = obs.ok(&Need::Packages)?;
-        Ok(parse(pm, &stdout_text(out)))
-    })?;
+    let db = obs.packages(pm)?;
     let versions = db.packages.get(name);
     match property {
         Property::Installed => Ok(Value::Bool(versions.is_some()).into()),

@@ -224,7 +224,7 @@ pub fn running_offline_probe(name: &str) -> Probe {
 }
 
 /// What is on disk about whether a service is enabled, parsed.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct OnDisk {
     pub systems: Vec<String>,
     pub known: bool,
@@ -338,8 +338,7 @@ pub fn observe(obs: &Observations<'_>, name: &str, property: Property) -> Result
         }
         (InitSystem::None, Property::Running) => return running_offline(obs, name),
         (InitSystem::None, Property::Masked) => {
-            let out = obs.ok(&Need::ServiceEnabledOnDisk(name.to_string()))?;
-            let d = parse_on_disk(&stdout_text(out));
+            let d = obs.on_disk(name)?;
             return Ok(Observed {
                 value: Value::Bool(d.masked),
                 note: Some(
@@ -354,8 +353,7 @@ pub fn observe(obs: &Observations<'_>, name: &str, property: Property) -> Result
 
 /// `enabled` where no init system runs: from what is on disk.
 fn enabled_on_disk(obs: &Observations<'_>, name: &str) -> Result<Observed, Early> {
-    let out = obs.ok(&Need::ServiceEnabledOnDisk(name.to_string()))?;
-    let d = parse_on_disk(&stdout_text(out));
+    let d = obs.on_disk(name)?;
     if d.systems.is_empty() {
         return Err(Early::Skip(
             "no init system on this target, and nothing on disk can tell (no systemd unit directories, /etc/init.d or /etc/runlevels)".into(),

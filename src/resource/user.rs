@@ -3,7 +3,7 @@
 //! fallback where there is no getent (busybox images). One `getent` answers
 //! every user of a batch, another every group.
 
-use super::{stdout_text, Early, Need, Observations, Observed};
+use super::{Early, Need, Observations, Observed};
 use crate::matcher::Value;
 use crate::probe::Probe;
 use crate::spec::Property;
@@ -109,10 +109,8 @@ pub fn user_needs(name: &str, property: Property) -> Vec<Need> {
 }
 
 /// Every passwd entry, for naming process owners.
-pub fn all_users<'s>(obs: &'s Observations<'_>) -> Result<&'s Vec<Passwd>, String> {
-    obs.cached(&obs.passwd_all, || {
-        Ok(parse_passwd(&stdout_text(obs.ok(&Need::PasswdAll)?)))
-    })
+pub fn all_users<'s>(obs: &'s Observations<'_>) -> Result<&'s [Passwd], String> {
+    obs.passwd_all()
 }
 
 /// A user or group written as a number is looked up by id, as `getent` and
@@ -129,10 +127,7 @@ pub fn observe_user(
     name: &str,
     property: Property,
 ) -> Result<Observed, Early> {
-    let need = Need::Passwd(name.to_string());
-    let entries = obs.cached_for(&obs.passwd, &need, || {
-        Ok(parse_passwd(&stdout_text(obs.ok(&need)?)))
-    })?;
+    let entries = obs.passwd(name)?;
     let entry = entries
         .iter()
         .find(|e| e.name == name)
@@ -147,16 +142,9 @@ pub fn observe_user(
         Property::Home => Value::Text(entry.home.clone()),
         Property::Shell => Value::Text(entry.shell.clone()),
         Property::Gecos => Value::Text(entry.gecos.clone()),
-        Property::Group => {
-            let out = obs.ok(&Need::PrimaryGroup(name.to_string()))?;
-            Value::Text(stdout_text(out).trim().to_string())
-        }
+        Property::Group => Value::Text(obs.names(&Need::PrimaryGroup(name.to_string()))?.join(" ")),
         Property::Groups => {
-            let out = obs.ok(&Need::UserGroups(name.to_string()))?;
-            let mut groups: Vec<String> = stdout_text(out)
-                .split_whitespace()
-                .map(str::to_string)
-                .collect();
+            let mut groups = obs.names(&Need::UserGroups(name.to_string()))?;
             groups.sort();
             groups.dedup();
             Value::List(groups)
@@ -171,10 +159,7 @@ pub fn observe_group(
     name: &str,
     property: Property,
 ) -> Result<Observed, Early> {
-    let need = Need::GroupEntry(name.to_string());
-    let entries = obs.cached_for(&obs.groups, &need, || {
-        Ok(parse_group(&stdout_text(obs.ok(&need)?)))
-    })?;
+    let entries = obs.groups(name)?;
     let entry = entries
         .iter()
         .find(|e| e.name == name)

@@ -1,23 +1,26 @@
-//! The filesystem observer: answers probes from files read without running
-//! anything on the target.
+//! The files observer: answers needs from the target's files, read without
+//! running anything on it.
 //!
 //! Live targets answer a plan's probes with one shell script. Where nothing
 //! can run (an image file, a root filesystem, a container without a shell),
-//! this observer answers the same probes from the target's files, printing
-//! what the command would have printed, so that one parser per need reads
-//! both: `stat` from the path's metadata, `cat`/`sha256sum`/`md5sum` from its
-//! bytes, `readlink` from its link, `getent` and `id` from `/etc/passwd` and
-//! `/etc/group`, `dpkg-query` from dpkg's status files (`status.d` too, as
-//! distroless images keep it), apk's database as it is, pacman's from its
-//! `desc` files, and a service's enablement from unit and rc links. A probe
-//! it cannot answer (`rpm`, a process table) gets `None`, and the check says
-//! so.
+//! this observer answers the same needs from the target's files, as typed
+//! [`Record`]s the resources judge as they judge the shell's parsed answers:
+//! what is at a path from its metadata, content and checksums from its bytes,
+//! a link's target, users and groups from `/etc/passwd` and `/etc/group`, the
+//! packages from dpkg's status files (`status.d` too, as distroless images
+//! keep it), apk's database and pacman's `desc` files, and a service's
+//! enablement from unit and rc links. A need it cannot answer (`rpm`, a
+//! process table) gets no record, and the check says why.
 
 use crate::model::file::FileType;
 use std::collections::HashMap;
 
 use crate::backend::PathEntry;
-use crate::probe::{Probe, ProbeOutput};
+use crate::resource::file::{Found, Stat};
+use crate::resource::package::Db;
+use crate::resource::service::OnDisk;
+use crate::resource::user::{parse_group, parse_passwd};
+use crate::resource::{Need, Record};
 
 /// A target's files, as the observer reads them.
 pub trait Files {
@@ -165,104 +168,123 @@ pub fn follow(files: &mut dyn Files, path: &str) -> Result<(Option<PathEntry>, b
     Ok((None, true))
 }
 
-/// The canonical path (`readlink -f`): every link resolved; an error (with
-/// nothing to say, as GNU readlink) when a directory on the way is missing.
+/// The canonical path (`readlink -f`): every link resolved; an error when a
+/// directory on the way is missing (GNU readlink fails there too).
 fn real_path(files: &mut dyn Files, path: &str) -> Result<String, String> {
-    crate::backend::resolve_path(path, true, &mut |p| files.entry(p))?.ok_or_else(String::new)
+    crate::backend::resolve_path(path, true, &mut |p| files.entry(p))?
+        .ok_or_else(|| format!("{path}: a directory on the way is missing"))
 }
 
-/// `dpkg-query -W -f '${binary:Package}\t${Status}\t${Version}\t${Architecture}\n'`
-/// from dpkg's status file and the `status.d` files of distroless images.
-fn dpkg_list(files: &mut dyn Files) -> Result<Option<String>, String> {
-    let mut texts = Vec::new();
-    if let Some(bytes) = file_bytes(files, "/var/lib/dpkg/status")? {
-        texts.push(String::from_utf8_lossy(&bytes).into_owned());
-    }
-    // Where status.d is there, it must be read: a package missing from an
-    // unread directory would pass `installed: false`.
-    let status_d = "/var/lib/dpkg/status.d";
-    if follow(files, status_d)?.0.is_some() {
-        let names = files.list(status_d)?.unwrap_or_default();
-        for n in names {
-            texts.push(text(files, &format!("/var/lib/dpkg/status.d/{n}"))?);
+/// The installed packages of `pm` from its database: dpkg's status file and
+/// the `status.d` files of distroless images, apk's database, pacman's
+/// `desc` files. `None` where the database is not there.
+fn packages(files: &mut dyn Files, pm: crate::facts::PackageManager) -> Result<Option<Db>, String> {
+    use crate::facts::PackageManager as Pm;
+    let mut db = Db::new(pm);
+    match pm {
+        Pm::Dpkg => {
+            let mut texts = Vec::new();
+            if let Some(bytes) = file_bytes(files, "/var/lib/dpkg/status")? {
+                texts.push(String::from_utf8_lossy(&bytes).into_owned());
+            }
+            // Where status.d is there, it must be read: a package missing
+            // from an unread directory would pass `installed: false`.
+            let status_d = "/var/lib/dpkg/status.d";
+            if follow(files, status_d)?.0.is_some() {
+                let names = files.list(status_d)?.unwrap_or_default();
+                for n in names {
+                    texts.push(text(files, &format!("{status_d}/{n}"))?);
+                }
+            }
+            if texts.is_empty() {
+                return Ok(None);
+            }
+            for text in &texts {
+                for stanza in text.split("\n\n") {
+                    let field = |name: &str| {
+                        stanza.lines().find_map(|l| {
+                            l.strip_prefix(name)
+                                .and_then(|r| r.strip_prefix(':'))
+                                .map(str::trim)
+                        })
+                    };
+                    let Some(name) = field("Package") else {
+                        continue;
+                    };
+                    let arch = field("Architecture").unwrap_or_default();
+                    let qualified = if field("Multi-Arch") == Some("same") && !arch.is_empty() {
+                        format!("{name}:{arch}")
+                    } else {
+                        name.to_string()
+                    };
+                    // Distroless status.d files carry no Status: they list
+                    // what is installed.
+                    db.add_dpkg(
+                        &qualified,
+                        field("Status").unwrap_or("install ok installed"),
+                        field("Version").unwrap_or_default(),
+                        arch,
+                    );
+                }
+            }
         }
-    }
-    if texts.is_empty() {
-        return Ok(None);
-    }
-    let mut out = String::new();
-    for text in &texts {
-        for stanza in text.split("\n\n") {
-            let field = |name: &str| {
-                stanza.lines().find_map(|l| {
-                    l.strip_prefix(name)
-                        .and_then(|r| r.strip_prefix(':'))
-                        .map(str::trim)
-                })
+        Pm::Apk => {
+            let Some(bytes) = file_bytes(files, "/lib/apk/db/installed")? else {
+                return Ok(None);
             };
-            let Some(name) = field("Package") else {
-                continue;
-            };
-            // Distroless status.d files carry no Status: they list what is
-            // installed.
-            let status = field("Status").unwrap_or("install ok installed");
-            let arch = field("Architecture").unwrap_or_default();
-            let shown = if field("Multi-Arch") == Some("same") && !arch.is_empty() {
-                format!("{name}:{arch}")
-            } else {
-                name.to_string()
-            };
-            out.push_str(&format!(
-                "{shown}\t{status}\t{}\t{arch}\n",
-                field("Version").unwrap_or_default()
-            ));
+            db = crate::resource::package::parse(pm, &String::from_utf8_lossy(&bytes));
         }
+        Pm::Pacman => {
+            let Some(dirs) = files.list("/var/lib/pacman/local")? else {
+                return Ok(None);
+            };
+            for d in dirs {
+                let desc = text(files, &format!("/var/lib/pacman/local/{d}/desc"))?;
+                let value = |key: &str| {
+                    let mut lines = desc.lines();
+                    lines.find(|l| *l == key)?;
+                    lines.next().map(str::to_string)
+                };
+                if let (Some(name), Some(version)) = (value("%NAME%"), value("%VERSION%")) {
+                    db.insert(&name, &version);
+                }
+            }
+        }
+        // rpm's database is a Berkeley DB or SQLite file: not read here.
+        Pm::Rpm => return Ok(None),
     }
-    Ok(Some(out))
+    Ok(Some(db))
 }
 
-/// `pacman -Q` from pacman's local database.
-fn pacman_list(files: &mut dyn Files) -> Result<Option<String>, String> {
-    let Some(dirs) = files.list("/var/lib/pacman/local")? else {
-        return Ok(None);
+/// What the disk says of a service's enablement: the same paths as the
+/// shell's enablement script.
+fn on_disk(files: &mut dyn Files, name: &str) -> Result<OnDisk, String> {
+    let unit = crate::resource::service::unit_name(name);
+    let mut d = OnDisk::default();
+    let system = |d: &mut OnDisk, s: &str| {
+        if !d.systems.iter().any(|x| x == s) {
+            d.systems.push(s.to_string());
+        }
     };
-    let mut out = String::new();
-    for d in dirs {
-        let desc = text(files, &format!("/var/lib/pacman/local/{d}/desc"))?;
-        let value = |key: &str| {
-            let mut lines = desc.lines();
-            lines.find(|l| *l == key)?;
-            lines.next().map(str::to_string)
-        };
-        if let (Some(name), Some(version)) = (value("%NAME%"), value("%VERSION%")) {
-            out.push_str(&format!("{name} {version}\n"));
-        }
-    }
-    Ok(Some(out))
-}
-
-/// What the enablement script prints, from the same paths.
-fn enabled_on_disk(files: &mut dyn Files, name: &str, unit: &str) -> Result<String, String> {
-    let mut out = String::new();
     let is_dir = |files: &mut dyn Files, d: &str| -> Result<bool, String> {
         Ok(matches!(follow(files, d)?.0, Some(e) if e.file_type == FileType::Directory))
     };
-    for d in [
+    for dir in [
         "/etc/systemd/system",
         "/run/systemd/system",
         "/usr/lib/systemd/system",
         "/lib/systemd/system",
     ] {
-        if is_dir(files, d)? {
-            out.push_str("dir systemd\n");
+        if is_dir(files, dir)? {
+            system(&mut d, "systemd");
         }
-        if present(files, &format!("{d}/{unit}"))? {
-            out.push_str(&format!("unit {d}/{unit}\n"));
+        if present(files, &format!("{dir}/{unit}"))? {
+            d.known = true;
         }
     }
     if let Some(e) = files.entry(&format!("/etc/systemd/system/{unit}"))? {
         if e.link_target.as_deref() == Some("/dev/null") {
-            out.push_str("masked\n");
+            d.masked = true;
         }
     }
     for base in [
@@ -270,20 +292,20 @@ fn enabled_on_disk(files: &mut dyn Files, name: &str, unit: &str) -> Result<Stri
         "/usr/lib/systemd/system",
         "/lib/systemd/system",
     ] {
-        for d in files.list(base)?.unwrap_or_default() {
-            if d.ends_with(".wants") {
-                let l = format!("{base}/{d}/{unit}");
+        for w in files.list(base)?.unwrap_or_default() {
+            if w.ends_with(".wants") {
+                let l = format!("{base}/{w}/{unit}");
                 if present(files, &l)? {
-                    out.push_str(&format!("wants {l}\n"));
+                    d.links.push(l);
                 }
             }
         }
     }
     if is_dir(files, "/etc/init.d")? {
-        out.push_str("dir sysv\n");
+        system(&mut d, "sysv");
     }
     if follow(files, &format!("/etc/init.d/{name}"))?.0.is_some() {
-        out.push_str("initd\n");
+        d.known = true;
     }
     for level in 2..=5 {
         let dir = format!("/etc/rc{level}.d");
@@ -291,33 +313,34 @@ fn enabled_on_disk(files: &mut dyn Files, name: &str, unit: &str) -> Result<Stri
             let rest = l.strip_prefix('S').unwrap_or_default();
             let (digits, tail) = rest.split_at(rest.len().min(2));
             if digits.len() == 2 && digits.chars().all(|c| c.is_ascii_digit()) && tail == name {
-                out.push_str(&format!("rc {dir}/{l}\n"));
+                d.links.push(format!("{dir}/{l}"));
             }
         }
     }
     if is_dir(files, "/etc/runlevels")? {
-        out.push_str("dir openrc\n");
+        system(&mut d, "openrc");
         for level in files.list("/etc/runlevels")?.unwrap_or_default() {
             let l = format!("/etc/runlevels/{level}/{name}");
             if present(files, &l)? {
-                out.push_str(&format!("openrc {l}\n"));
+                d.links.push(l);
             }
         }
     }
-    Ok(out)
+    Ok(d)
 }
 
-/// `id -Gn NAME` (every group, the primary first) or `id -gn NAME`.
-fn id_groups(files: &mut dyn Files, name: &str, all: bool) -> Result<Option<String>, String> {
+/// A user's groups (`id -Gn`: every group, the primary first; `id -gn`
+/// with `all` false); `None` for no such user.
+fn id_groups(files: &mut dyn Files, name: &str, all: bool) -> Result<Option<Vec<String>>, String> {
     let passwd = text(files, "/etc/passwd")?;
-    let Some(gid) = crate::resource::user::parse_passwd(&passwd)
+    let Some(gid) = parse_passwd(&passwd)
         .into_iter()
         .find(|p| p.name == name)
         .map(|p| p.gid)
     else {
         return Ok(None);
     };
-    let groups = crate::resource::user::parse_group(&text(files, "/etc/group")?);
+    let groups = parse_group(&text(files, "/etc/group")?);
     let primary = groups
         .iter()
         .find(|g| g.gid == gid)
@@ -330,140 +353,122 @@ fn id_groups(files: &mut dyn Files, name: &str, all: bool) -> Result<Option<Stri
             }
         }
     }
-    Ok(Some(format!("{}\n", names.join(" "))))
+    Ok(Some(names))
 }
 
-/// Answers `probe` from `files`, printing what the probe would have; `None`
-/// for a probe that files cannot answer.
-pub fn answer(probe: &Probe, files: &mut dyn Files) -> Option<ProbeOutput> {
-    let argv: Vec<&str> = probe.argv_slice().iter().map(String::as_str).collect();
-    let fail = |message: String| ProbeOutput::new(1, Vec::new(), message.into_bytes());
-    let ok = |stdout: Vec<u8>| ProbeOutput::new(0, stdout, Vec::new());
-    let missing = |path: &str| fail(format!("{path}: No such file or directory"));
-    let out = match argv.as_slice() {
-        ["sh", "-c", snippet, "sh", paths @ ..] if *snippet == super::file::STAT => {
-            let mut flags = String::new();
-            let mut lines = String::new();
-            for path in paths {
-                match follow(files, path) {
-                    Ok((Some(e), link)) => {
-                        flags.push(if link { '3' } else { '1' });
-                        // What a link points to was followed; a type no
-                        // spec names reads as a file, as before.
-                        let type_bits = match e.file_type {
-                            FileType::Directory
-                            | FileType::Pipe
-                            | FileType::Block
-                            | FileType::Char
-                            | FileType::Socket => e.file_type.mode_bits(),
-                            FileType::File | FileType::Symlink | FileType::Unknown => 0o100000,
-                        };
-                        let (owner, group) =
-                            (id_name(files, true, e.uid), id_name(files, false, e.gid));
-                        lines.push_str(&format!(
-                            "{:x} {} {} {} {} {owner}:{group}\n",
-                            type_bits | e.mode,
-                            e.uid,
-                            e.gid,
-                            e.size,
-                            e.mtime,
-                        ));
-                    }
-                    Ok((None, true)) => flags.push('4'),
-                    Ok((None, false)) => flags.push('0'),
-                    Err(e) => return Some(fail(e)),
-                }
-            }
-            // Access as the checking user needs a process to ask.
-            let access = "???".repeat(paths.len());
-            ok(format!("{flags}\n{access}\n{lines}").into_bytes())
+/// What is at `path`, as `stat -L` sees it.
+fn stat(files: &mut dyn Files, path: &str) -> Result<Found, String> {
+    Ok(match follow(files, path)? {
+        (Some(e), link) => {
+            // What a link points to was followed; a type no spec names
+            // reads as a file.
+            let file_type = match e.file_type {
+                FileType::Symlink | FileType::Unknown => FileType::File,
+                t => t,
+            };
+            let id =
+                |n: u64| u32::try_from(n).map_err(|_| format!("{path}: id {n} is out of range"));
+            Found::Exists(Stat {
+                file_type,
+                link,
+                mtime: e.mtime,
+                // Access as the checking user needs a process to ask.
+                access: None,
+                mode: e.mode & 0o7777,
+                uid: id(e.uid)?,
+                gid: id(e.gid)?,
+                size: e.size,
+                owner: id_name(files, true, e.uid),
+                group: id_name(files, false, e.gid),
+            })
         }
-        ["head", "-c", _, "--", path] => match follow(files, path) {
-            Ok((Some(e), _)) if e.file_type == FileType::File => ProbeOutput {
-                // The true size: longer than what was read means too long.
-                stdout_len: if e.truncated {
-                    e.size.max(e.content.len() as u64 + 1)
+        (None, true) => Found::Dangling,
+        (None, false) => Found::Absent,
+    })
+}
+
+/// A regular file's whole bytes, links followed, up to `cap`; an error
+/// naming `shown` when it is longer, or not a regular file.
+fn whole_file(
+    files: &mut dyn Files,
+    path: &str,
+    cap: usize,
+    shown: &str,
+) -> Result<Vec<u8>, String> {
+    match follow(files, path)? {
+        (Some(e), _) if e.file_type != FileType::File => {
+            Err(format!("{path} is a {}", e.file_type))
+        }
+        (Some(e), _) if e.size > cap as u64 => Err(crate::resource::too_long(shown, cap, e.size)),
+        (Some(e), _) if e.truncated => {
+            let real = crate::backend::resolve_path(path, true, &mut |p| files.entry(p))?
+                .ok_or_else(|| format!("{path} vanished while it was read"))?;
+            files
+                .whole(&real, cap)?
+                .ok_or_else(|| format!("{path} vanished while it was read"))
+        }
+        (Some(e), _) => Ok(e.content),
+        (None, _) => Err(format!("{path}: No such file or directory")),
+    }
+}
+
+/// Answers `need` from `files`; `None` for a need that files cannot answer.
+pub fn answer(
+    need: &Need,
+    facts: &crate::facts::Facts,
+    files: &mut dyn Files,
+) -> Option<Result<Record, String>> {
+    let record = match need {
+        Need::Stat(path) => stat(files, path).map(Record::Stat),
+        Need::Content(path, cap) => {
+            whole_file(files, path, *cap, &format!("content of {path}")).map(Record::Bytes)
+        }
+        Need::Sha256(path) | Need::Md5(path) => {
+            use sha2::Digest;
+            whole_file(files, path, crate::probe::TABLE_CAP, path).map(|bytes| {
+                let digest: Vec<u8> = if matches!(need, Need::Sha256(_)) {
+                    sha2::Sha256::digest(&bytes).to_vec()
                 } else {
-                    e.content.len() as u64
-                },
-                stdout: e.content,
-                ..Default::default()
-            },
-            Ok((Some(e), _)) => fail(format!("head: {path}: is a {}", e.file_type)),
-            Ok((None, _)) => missing(path),
-            Err(e) => fail(e),
-        },
-        [tool @ ("sha256sum" | "md5sum"), "--", path] => match follow(files, path) {
-            Ok((Some(e), _)) if e.file_type == FileType::File && !e.truncated => {
-                use sha2::Digest;
-                let digest: Vec<u8> = if *tool == "sha256sum" {
-                    sha2::Sha256::digest(&e.content).to_vec()
-                } else {
-                    md5::Md5::digest(&e.content).to_vec()
+                    md5::Md5::digest(&bytes).to_vec()
                 };
-                let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-                ok(format!("{hex}  {path}\n").into_bytes())
-            }
-            Ok((Some(e), _)) if e.truncated => fail(format!(
-                "{path} is larger than infraspec reads without a shell"
-            )),
-            Ok((Some(e), _)) => fail(format!("{tool}: {path}: is a {}", e.file_type)),
-            Ok((None, _)) => missing(path),
-            Err(e) => fail(e),
-        },
-        ["readlink", "--", path] => match files.entry(path) {
+                Record::Text(digest.iter().map(|b| format!("{b:02x}")).collect())
+            })
+        }
+        Need::LinkTarget(path) => match files.entry(path) {
             Ok(Some(e)) => match e.link_target {
-                Some(t) => ok(format!("{t}\n").into_bytes()),
-                None if e.file_type == FileType::Symlink => fail(format!(
+                Some(t) => Ok(Record::Text(t)),
+                None if e.file_type == FileType::Symlink => Err(format!(
                     "{path}: the link's target could not be read (it loops)"
                 )),
-                None => fail(String::new()),
+                None => Err(format!("{path} is a {}, not a symlink", e.file_type)),
             },
-            Ok(None) => missing(path),
-            Err(e) => fail(e),
+            Ok(None) => Err(format!("{path}: No such file or directory")),
+            Err(e) => Err(e),
         },
-        ["readlink", "-f", "--", path] => match real_path(files, path) {
-            Ok(real) => ok(format!("{real}\n").into_bytes()),
-            Err(e) => fail(e),
-        },
-        ["sh", "-c", snippet, "sh", db, ..] if *snippet == super::user::GETENT => {
-            // The whole database: the parser picks the names it asked for.
-            match text(files, &format!("/etc/{db}")) {
-                Ok(t) => ok(t.into_bytes()),
-                Err(e) => fail(e),
+        Need::RealPath(path) => real_path(files, path).map(Record::Text),
+        Need::Passwd(_) | Need::PasswdAll => {
+            text(files, "/etc/passwd").map(|t| Record::Passwd(parse_passwd(&t)))
+        }
+        Need::GroupEntry(_) => text(files, "/etc/group").map(|t| Record::Groups(parse_group(&t))),
+        Need::UserGroups(name) | Need::PrimaryGroup(name) => {
+            match id_groups(files, name, matches!(need, Need::UserGroups(_))) {
+                Ok(Some(names)) => Ok(Record::Names(names)),
+                Ok(None) => Err(format!("no such user {name:?} in /etc/passwd")),
+                Err(e) => Err(e),
             }
         }
-        ["id", flag @ ("-Gn" | "-gn"), "--", name] => {
-            match id_groups(files, name, *flag == "-Gn") {
-                Ok(Some(line)) => ok(line.into_bytes()),
-                Ok(None) => fail(format!("id: '{name}': no such user")),
-                Err(e) => fail(e),
+        Need::Packages => {
+            let pm = facts.package_manager?;
+            match packages(files, pm) {
+                Ok(Some(db)) => Ok(Record::Packages(db)),
+                Ok(None) => Err(format!("no {} database in the target's files", pm.as_str())),
+                Err(e) => Err(e),
             }
         }
-        ["dpkg-query", "-W", "-f", _] => match dpkg_list(files) {
-            Ok(Some(list)) => ok(list.into_bytes()),
-            Ok(None) => fail("dpkg-query: no dpkg database (/var/lib/dpkg/status)".into()),
-            Err(e) => fail(e),
-        },
-        ["pacman", "-Q"] => match pacman_list(files) {
-            Ok(Some(list)) => ok(list.into_bytes()),
-            Ok(None) => fail("no pacman database (/var/lib/pacman/local)".into()),
-            Err(e) => fail(e),
-        },
-        ["cat", path @ "/lib/apk/db/installed"] => match file_bytes(files, path) {
-            Ok(Some(bytes)) => ok(bytes),
-            Ok(None) => missing(path),
-            Err(e) => fail(e),
-        },
-        ["sh", "-c", snippet, "sh", name, unit] if *snippet == super::service::ENABLED_ON_DISK => {
-            match enabled_on_disk(files, name, unit) {
-                Ok(t) => ok(t.into_bytes()),
-                Err(e) => fail(e),
-            }
-        }
+        Need::ServiceEnabledOnDisk(name) => on_disk(files, name).map(Record::OnDisk),
         _ => return None,
     };
-    Some(out)
+    Some(record)
 }
 
 #[cfg(test)]
@@ -535,24 +540,32 @@ mod tests {
         }
     }
 
-    fn run(probe: Probe, files: &mut Fake) -> String {
-        let out = answer(&probe, files).expect("answered");
-        String::from_utf8(out.stdout).unwrap()
+    fn dpkg_facts() -> crate::facts::Facts {
+        let mut facts = crate::facts::from_raw(&Default::default());
+        facts.package_manager = Some(crate::facts::PackageManager::Dpkg);
+        facts
+    }
+
+    fn answered(need: Need, files: &mut Fake) -> Result<Record, String> {
+        let facts = dpkg_facts();
+        answer(&need, &facts, files).expect("answered")
     }
 
     #[test]
-    fn dpkg_status_and_distroless_status_d_read_as_dpkg_query_prints() {
+    fn dpkg_status_and_distroless_status_d_are_read_as_dpkg_query_lists() {
         let mut files = Fake(vec![
             ("/var/lib/dpkg/status", "file", "Package: libc6\nStatus: install ok installed\nMulti-Arch: same\nArchitecture: amd64\nVersion: 2.36-9\n\nPackage: gone\nStatus: deinstall ok config-files\nVersion: 1\n"),
             ("/var/lib/dpkg/status.d", "directory", ""),
             ("/var/lib/dpkg/status.d/tzdata", "file", "Package: tzdata\nVersion: 2024a-0\nArchitecture: all\n"),
         ]);
-        let text = run(crate::resource::package::list_probe(None), &mut files);
-        let db = crate::resource::package::parse(crate::facts::PackageManager::Dpkg, &text);
+        let Ok(Record::Packages(db)) = answered(Need::Packages, &mut files) else {
+            panic!("no package list");
+        };
         let version = |n: &str| db.packages.get(n).map(|v| v[0].as_str());
         assert_eq!(version("libc6"), Some("2.36-9"));
         assert_eq!(version("libc6:amd64"), Some("2.36-9"));
         assert_eq!(version("tzdata"), Some("2024a-0"));
+        assert_eq!(version("tzdata:all"), Some("2024a-0"));
         assert_eq!(version("gone"), None);
     }
 
@@ -568,20 +581,28 @@ mod tests {
             ("/d/sub/file.txt", "file", "hello"),
             ("/etc/hostname", "file", "box"),
         ]);
-        let paths = [
+        let found: Vec<Found> = [
             "/loop",
             "/a",
             "/etc/hostname",
             "/l/../sub/file.txt",
             "/sub/file.txt",
             "/loop/x",
-        ];
-        let text = run(
-            crate::resource::file::stat_probe(paths.into_iter()),
-            &mut files,
+        ]
+        .into_iter()
+        .map(|p| match answered(Need::Stat(p.into()), &mut files) {
+            Ok(Record::Stat(f)) => f,
+            other => panic!("{p}: {other:?}"),
+        })
+        .collect();
+        assert_eq!(found[0], Found::Dangling);
+        assert_eq!(found[1], Found::Dangling);
+        assert!(matches!(&found[2], Found::Exists(st) if !st.link && st.size == 3));
+        assert!(
+            matches!(&found[3], Found::Exists(st) if !st.link && st.file_type == FileType::File)
         );
-        let flags = text.lines().next().unwrap();
-        assert_eq!(flags, "441100", "{text}");
+        assert_eq!(found[4], Found::Absent);
+        assert_eq!(found[5], Found::Absent);
     }
 
     #[test]
@@ -606,12 +627,13 @@ mod tests {
             ("/etc/rc2.d/S01nginx", "symlink", "../init.d/nginx"),
             ("/etc/rc2.d/S01nginxx", "symlink", "../init.d/nginxx"),
         ]);
-        let text = run(
-            crate::resource::service::enabled_on_disk_probe("nginx"),
-            &mut files,
-        );
-        let d = crate::resource::service::parse_on_disk(&text);
-        assert!(d.known && !d.masked, "{text}");
+        let Ok(Record::OnDisk(d)) =
+            answered(Need::ServiceEnabledOnDisk("nginx".into()), &mut files)
+        else {
+            panic!("no enablement");
+        };
+        assert!(d.known && !d.masked, "{d:?}");
+        assert_eq!(d.systems, vec!["systemd".to_string(), "sysv".to_string()]);
         assert_eq!(
             d.links,
             vec![
@@ -639,35 +661,48 @@ mod tests {
             ("/usr/bin/tool", "file", "x"),
             ("/bin", "symlink", "usr/bin"),
         ]);
+        let names = |v: &[&str]| Ok(Record::Names(v.iter().map(|s| s.to_string()).collect()));
         assert_eq!(
-            run(Probe::argv(["id", "-Gn", "--", "web"]), &mut files),
-            "www-data adm\n"
+            answered(Need::UserGroups("web".into()), &mut files),
+            names(&["www-data", "adm"])
         );
         assert_eq!(
-            run(Probe::argv(["id", "-gn", "--", "web"]), &mut files),
-            "www-data\n"
+            answered(Need::PrimaryGroup("web".into()), &mut files),
+            names(&["www-data"])
         );
-        let missing = answer(&Probe::argv(["id", "-Gn", "--", "nobody"]), &mut files).unwrap();
-        assert_eq!(missing.status, 1);
+        assert!(answered(Need::UserGroups("nobody".into()), &mut files).is_err());
+        let real = |p: &str, files: &mut Fake| answered(Need::RealPath(p.into()), files);
         assert_eq!(
-            run(
-                Probe::argv(["readlink", "-f", "--", "/bin/tool"]),
-                &mut files
-            ),
-            "/usr/bin/tool\n"
+            real("/bin/tool", &mut files),
+            Ok(Record::Text("/usr/bin/tool".into()))
         );
         // A file is no directory on the way, as GNU readlink -f has it; a
         // missing last component is fine.
-        let through_file = Probe::argv(["readlink", "-f", "--", "/bin/tool/x"]);
-        assert_eq!(answer(&through_file, &mut files).unwrap().status, 1);
+        assert!(real("/bin/tool/x", &mut files).is_err());
         assert_eq!(
-            run(
-                Probe::argv(["readlink", "-f", "--", "/bin/new"]),
-                &mut files
-            ),
-            "/usr/bin/new\n"
+            real("/bin/new", &mut files),
+            Ok(Record::Text("/usr/bin/new".into()))
         );
-        assert!(answer(&Probe::argv(["rpm", "-qa"]), &mut files).is_none());
+        let facts = dpkg_facts();
+        assert!(answer(&Need::Processes, &facts, &mut files).is_none());
+    }
+
+    #[test]
+    fn content_is_whole_or_an_error_and_digests_are_of_the_whole_file() {
+        let mut files = Fake(vec![("/etc/motd", "file", "hello\n")]);
+        assert_eq!(
+            answered(Need::Content("/etc/motd".into(), 6), &mut files),
+            Ok(Record::Bytes(b"hello\n".to_vec()))
+        );
+        let cut = answered(Need::Content("/etc/motd".into(), 5), &mut files).unwrap_err();
+        assert!(cut.contains("max_output"), "{cut}");
+        assert_eq!(
+            answered(Need::Sha256("/etc/motd".into()), &mut files),
+            Ok(Record::Text(
+                "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03".into()
+            ))
+        );
+        assert!(answered(Need::Md5("/nothing".into()), &mut files).is_err());
     }
 
     #[test]
@@ -680,8 +715,10 @@ mod tests {
             ("/usr/etc/passwd", "file", "web:x:33:33::/var/www:/bin/sh\n"),
             ("/var/lib/dpkg/status.d", "directory", ""),
         ]);
-        let getent = crate::resource::user::getent_probe("passwd", ["web"].into_iter());
-        assert!(run(getent, &mut files).contains("web:x:33"));
+        let Ok(Record::Passwd(entries)) = answered(Need::Passwd("web".into()), &mut files) else {
+            panic!("no passwd");
+        };
+        assert_eq!(entries[0].uid, 33);
         // A status.d that cannot be listed is an error, not "no packages".
         struct Unlistable(Fake);
         impl Files for Unlistable {
@@ -696,8 +733,8 @@ mod tests {
             }
         }
         let mut unlistable = Unlistable(files);
-        let out = answer(&crate::resource::package::list_probe(None), &mut unlistable).unwrap();
-        assert_eq!(out.status, 1);
-        assert!(String::from_utf8_lossy(&out.stderr).contains("no listing"));
+        let facts = dpkg_facts();
+        let err = answer(&Need::Packages, &facts, &mut unlistable).unwrap();
+        assert!(err.unwrap_err().contains("no listing"));
     }
 }
