@@ -633,17 +633,25 @@ impl Docker {
     }
 }
 
-/// Reads an image's metadata from the Docker engine of this machine; `None`
-/// when the image is not there.
-pub fn inspect_image(name: &str) -> Result<Option<crate::model::image::ImageMeta>, String> {
+/// Reads an image's metadata from `engine` (as the environment points at
+/// it); `None` when the image is not there.
+pub fn inspect_image(
+    engine: Engine,
+    name: &str,
+) -> Result<Option<crate::model::image::ImageMeta>, String> {
     let rt = runtime()?;
-    let api = client(&rt, Engine::Docker)?;
+    let api = client(&rt, engine)?;
     let info = match rt.block_on(api.inspect_image(name)) {
         Ok(info) => info,
         Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 404, ..
         }) => return Ok(None),
-        Err(e) => return Err(format!("cannot inspect image {name:?}: {e}")),
+        Err(e) => {
+            return Err(format!(
+                "cannot inspect image {name:?} in the {}: {e}",
+                engine_name(engine)
+            ))
+        }
     };
     let c = info.config.unwrap_or_default();
     let mut labels: Vec<String> = c

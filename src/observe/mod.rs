@@ -3,7 +3,8 @@
 //! and how its probes are answered, by the shell observer ([`shell`], one
 //! framed script per round) or, where nothing runs (an image file, a
 //! container without a shell), by the target's files
-//! ([`files`]); then the network observer ([`network`]).
+//! ([`files`]); then the network observer ([`network`]) and the images
+//! observer ([`images`]).
 //! The engine, the `Host` API and `add`/`autoadd` all observe through it, so
 //! each works on every kind of target.
 
@@ -20,6 +21,7 @@ use crate::spec::Check;
 
 pub mod files;
 pub mod http;
+pub mod images;
 pub mod network;
 pub mod shell;
 pub mod tls;
@@ -172,9 +174,10 @@ impl<'b> Session<'b> {
                 Observations::files(&self.facts, records)
             }
         };
-        if network::network_round(self.backend, checks, &mut obs) {
+        if network::network_round(self.backend, checks.clone(), &mut obs) {
             cost.round_trips += 1;
         }
+        images::images_round(self.backend, checks, &mut obs);
         Ok(obs)
     }
 

@@ -1,6 +1,5 @@
 //! The network observer: what is reached from the target's point of view
-//! (http requests, TCP connections, TLS certificates), on a bounded pool;
-//! and the runner's view of `docker_image`s.
+//! (http requests, TCP connections, TLS certificates), on a bounded pool.
 
 use std::time::Duration;
 
@@ -11,8 +10,8 @@ use std::thread;
 
 /// After the batch, one more round for what is reached from the target's
 /// point of view over the network: http requests, TCP connections and the
-/// certificates TLS servers present, all at once; and the runner's view of
-/// `docker_image`s. Says whether there was a network round.
+/// certificates TLS servers present, all at once. Says whether there was a
+/// network round.
 pub(crate) fn network_round<'c>(
     backend: &dyn Backend,
     checks: impl Iterator<Item = &'c Check> + Clone,
@@ -93,18 +92,6 @@ pub(crate) fn network_round<'c>(
                     obs.certs.insert(k, r);
                 }
             }
-        }
-    }
-    for c in checks {
-        let r = &c.resource;
-        if r.kind == crate::spec::ResourceKind::DockerImage && !obs.images.contains_key(&r.name) {
-            // An image file answers for itself, by any of its names; other
-            // images are the runner's engine's.
-            let meta = match backend.image_file() {
-                Some(image) if image.names().contains(&r.name) => Ok(image.config().cloned()),
-                _ => crate::backend::docker::inspect_image(&r.name),
-            };
-            obs.images.insert(r.name.clone(), meta);
         }
     }
     network

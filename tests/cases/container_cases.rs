@@ -612,8 +612,40 @@ fn network_checks_are_made_from_the_containers_namespace() {
     }
 }
 
+/// Issue 28: `docker_image` is asked of the engine that holds the target's
+/// images: a name only that engine has exists on its container target (a
+/// podman target asked Docker before), and is absent for the runner's
+/// Docker when the engine is podman.
+fn docker_image_is_asked_of_the_targets_engine() {
+    /// A tag of our own in the engine, removed by name on drop.
+    struct Tag(String);
+    impl Drop for Tag {
+        fn drop(&mut self) {
+            let _ = d::docker(&["rmi", &self.0]);
+        }
+    }
+    let tag = Tag(format!(
+        "infraspec-test/engine-only:{}-{}",
+        std::process::id(),
+        support::sshd::free_port()
+    ));
+    let out = d::docker(&["tag", d::BUSYBOX, &tag.0]);
+    assert!(out.status.success(), "tag: {}", show(&out));
+    let c = Running::start(d::BUSYBOX);
+    let check = format!("{{docker_image: '{}', exists: true}}", tag.0);
+    let (out, _) = infraspec(&["--target", &d::container_target(&c.0), "-c", &check]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    if d::engine() == "podman" {
+        // The runner's Docker engine does not have it: the verdict above
+        // came from podman.
+        let (out, _) = infraspec(&["-c", &check]);
+        assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    }
+}
+
 infraspec_tests! {
     Docker: [
+        docker_image_is_asked_of_the_targets_engine,
         the_same_hundred_check_spec_in_a_running_container,
         an_nginx_image_is_gated_with_its_own_command_and_nothing_is_left,
         a_failing_gate_still_removes_its_container,

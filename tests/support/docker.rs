@@ -39,7 +39,7 @@ pub fn container_target(name: &str) -> String {
     format!("{}://{name}", engine())
 }
 
-fn docker(args: &[&str]) -> Output {
+pub fn docker(args: &[&str]) -> Output {
     Command::new(engine())
         .args(args)
         .output()
