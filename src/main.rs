@@ -24,7 +24,7 @@ enum Format {
 
 impl Format {
     fn render(self, reports: &[infraspec::TargetReport]) -> String {
-        self.render_shard(reports, None)
+        self.render_shard(reports, None, false)
     }
 
     /// Renders one shard of a run: a JSON report says which it is.
@@ -32,9 +32,10 @@ impl Format {
         self,
         reports: &[infraspec::TargetReport],
         shard: Option<&report::json::Shard>,
+        quiet: bool,
     ) -> String {
         match self {
-            Format::Human => report::human::render(reports),
+            Format::Human => report::human::render_with(reports, quiet),
             Format::Json => report::json::render_shard(reports, shard),
             Format::Junit => report::junit::render(reports),
             Format::Tap => report::tap::render(reports),
@@ -167,6 +168,16 @@ struct Cli {
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) and exit.
     #[arg(long, value_name = "SHELL")]
     completions: Option<clap_complete::Shell>,
+
+    /// Human output: only what failed or could not be observed, the recap
+    /// and the summary.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+
+    /// Exit 1 when any check was skipped, for gates that must not pass on
+    /// skips (an image file cannot answer everything).
+    #[arg(long)]
+    fail_on_skip: bool,
 
     /// Make spec warnings errors (exit 2, nothing run): e.g. a `contains`
     /// whose text looks like a pattern.
@@ -636,14 +647,21 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         (&cli.tap, Format::Tap),
     ] {
         if let Some(path) = path {
-            std::fs::write(path, format.render_shard(&reports, shard.as_ref()))
+            std::fs::write(path, format.render_shard(&reports, shard.as_ref(), false))
                 .with_context(|| format!("failed to write {}", path.display()))?;
         }
     }
-    let text = cli.format.render_shard(&reports, shard.as_ref());
+    let text = cli.format.render_shard(&reports, shard.as_ref(), cli.quiet);
     match &cli.output {
-        Some(path) => std::fs::write(path, &text)
-            .with_context(|| format!("failed to write {}", path.display()))?,
+        Some(path) => {
+            std::fs::write(path, &text)
+                .with_context(|| format!("failed to write {}", path.display()))?;
+            // The console still says how the run went: what failed, and
+            // the counts.
+            let _ = std::io::stdout()
+                .lock()
+                .write_all(report::human::recap(&reports).as_bytes());
+        }
         None => {
             let mut stdout = std::io::stdout().lock();
             // A closed pipe (`| head`) is not worth an error.
@@ -653,5 +671,21 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     if empty_shard {
         return Ok(0);
     }
-    Ok(report::exit_code(&reports) as u8)
+    let summary = report::Summary::of(&reports);
+    let code = report::exit_code(&reports);
+    if reports.iter().all(|r| r.error.is_none())
+        && summary.passed + summary.failed + summary.errors == 0
+    {
+        eprintln!(
+            "infraspec: no check was judged: all {} check(s) were skipped (the report says why); exit 2",
+            summary.skipped
+        );
+    } else if code == 0 && cli.fail_on_skip && summary.skipped > 0 {
+        eprintln!(
+            "infraspec: {} check(s) skipped, and --fail-on-skip makes that a failure",
+            summary.skipped
+        );
+        return Ok(1);
+    }
+    Ok(code as u8)
 }

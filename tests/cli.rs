@@ -177,7 +177,13 @@ fn report_goes_to_a_file_with_o() {
         &["-c", "user: root", "--format", "json", "-o", "r.json"],
     );
     assert_eq!(out.status.code(), Some(0));
-    assert!(out.stdout.is_empty());
+    // The console says how it went, in one line.
+    assert_eq!(
+        text(&out.stdout),
+        "1 passed, 0 failed, 0 skipped, 0 errors\n",
+        "{}",
+        show(&out)
+    );
     let doc: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.0.join("r.json")).unwrap()).unwrap();
     assert_eq!(doc["summary"]["passed"], 1);
@@ -879,4 +885,77 @@ fn subcommands_are_listed_and_a_spec_named_like_one_runs_as_a_path() {
         assert_eq!(out.status.code(), Some(0), "./{name}: {}", show(&out));
         assert!(text(&out.stdout).contains("1 passed"), "{}", show(&out));
     }
+}
+
+/// Issue 30, points 4, 5 and 9: a report written to a file still prints the
+/// failures and the counts; a long report ends with a recap of what failed;
+/// `--quiet` leaves out what passed; a run whose checks were all skipped
+/// says so on stderr; `--fail-on-skip` makes a skip fail the gate.
+#[test]
+fn the_console_says_what_failed_and_skips_can_fail_a_gate() {
+    let dir = TempDir::new("recap");
+    let failing = [
+        "-c",
+        "user: root",
+        "-c",
+        "{file: /nonexistent/recap, exists: true}",
+        "-c",
+        "{command: 'false', exit_status: 0}",
+    ];
+    let mut args = failing.to_vec();
+    args.extend(["--format", "junit", "-o", "r.xml"]);
+    let out = infraspec(&dir.0, &args);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("✗ local: file /nonexistent/recap should exist: found not present"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("✗ local: command false"), "{stdout}");
+    assert!(
+        !stdout.contains("user root"),
+        "passes are not recapped: {stdout}"
+    );
+    assert!(
+        stdout.ends_with("1 passed, 2 failed, 0 skipped, 0 errors\n"),
+        "{stdout}"
+    );
+    assert!(std::fs::read_to_string(dir.0.join("r.xml"))
+        .unwrap()
+        .contains("<testsuite"));
+
+    let out = infraspec(&dir.0, &failing);
+    let stdout = text(&out.stdout);
+    let recap = stdout.find("Failures and errors:").expect("a recap");
+    assert!(stdout[recap..].contains("/nonexistent/recap"), "{stdout}");
+    assert!(stdout.contains("✓ should exist"), "{stdout}");
+
+    let mut quiet = failing.to_vec();
+    quiet.push("--quiet");
+    let out = infraspec(&dir.0, &quiet);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(!stdout.contains("user root"), "{stdout}");
+    assert!(stdout.contains("expected: exist"), "{stdout}");
+
+    let skipped = ["-c", "{service: chrony, running: true, skip: not here}"];
+    let out = infraspec(&dir.0, &skipped);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("all 1 check(s) were skipped"),
+        "{}",
+        show(&out)
+    );
+
+    let mut half = skipped.to_vec();
+    half.extend(["-c", "user: root"]);
+    assert_eq!(infraspec(&dir.0, &half).status.code(), Some(0));
+    half.push("--fail-on-skip");
+    let out = infraspec(&dir.0, &half);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("--fail-on-skip"),
+        "{}",
+        show(&out)
+    );
 }

@@ -12,6 +12,12 @@ use crate::engine::{Outcome, TargetReport};
 /// Renders the run for people. Colors follow `colored`'s global switch (set
 /// from `--color` and `NO_COLOR` by the CLI).
 pub fn render(reports: &[TargetReport]) -> String {
+    render_with(reports, false)
+}
+
+/// As [`render`]; `quiet` leaves out what passed or was skipped (and the
+/// per-target stats): only failures, errors, the recap and the summary.
+pub fn render_with(reports: &[TargetReport], quiet: bool) -> String {
     let mut out = String::new();
     for t in reports {
         let about = t
@@ -27,6 +33,9 @@ pub fn render(reports: &[TargetReport]) -> String {
         }
         let mut last_resource = String::new();
         for r in &t.results {
+            if quiet && matches!(r.outcome, Outcome::Pass | Outcome::Skip { .. }) {
+                continue;
+            }
             let resource = esc(&r.check.resource.to_string());
             if resource != last_resource {
                 let _ = writeln!(out, "  {resource}");
@@ -90,6 +99,10 @@ pub fn render(reports: &[TargetReport]) -> String {
             }
         }
         let s = &t.stats;
+        if quiet {
+            out.push('\n');
+            continue;
+        }
         let _ = writeln!(
             out,
             "  {}",
@@ -101,6 +114,52 @@ pub fn render(reports: &[TargetReport]) -> String {
             )
             .dimmed()
         );
+        out.push('\n');
+    }
+    out.push_str(&recap(reports));
+    out
+}
+
+/// What went wrong, one line each (target, check, why), then the summary
+/// line: the end of a long report, and what the console shows when the
+/// report goes to a file.
+pub fn recap(reports: &[TargetReport]) -> String {
+    let mut out = String::new();
+    let mut lines = Vec::new();
+    for t in reports {
+        let target = esc(&t.target);
+        if let Some(err) = &t.error {
+            lines.push(format!(
+                "  {} {target}: {}",
+                "!".magenta().bold(),
+                first_line(err)
+            ));
+        }
+        for r in &t.results {
+            let why = match &r.outcome {
+                Outcome::Fail { found, .. } if found.contains('\n') => {
+                    "found other text (the diff is above)".to_string()
+                }
+                Outcome::Fail { found, .. } => format!("found {}", first_line(found)),
+                Outcome::Error { message } => format!("error: {}", first_line(message)),
+                _ => continue,
+            };
+            let mark = if matches!(r.outcome, Outcome::Fail { .. }) {
+                "✗".red().bold()
+            } else {
+                "!".magenta().bold()
+            };
+            lines.push(format!(
+                "  {mark} {target}: {}: {why}",
+                esc(&r.check.name())
+            ));
+        }
+    }
+    if !lines.is_empty() {
+        let _ = writeln!(out, "{}", "Failures and errors:".bold());
+        for l in lines {
+            let _ = writeln!(out, "{l}");
+        }
         out.push('\n');
     }
     let s = Summary::of(reports);
@@ -115,4 +174,14 @@ pub fn render(reports: &[TargetReport]) -> String {
     };
     let _ = writeln!(out, "{line}");
     out
+}
+
+/// The first line of a text, cut to a width a recap line can carry.
+fn first_line(text: &str) -> String {
+    let line = esc(text.lines().next().unwrap_or_default());
+    if line.chars().count() > 120 {
+        format!("{}…", line.chars().take(119).collect::<String>())
+    } else {
+        line
+    }
 }
