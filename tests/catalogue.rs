@@ -64,7 +64,7 @@ fn certificate(dir: &Path) {
         .arg("-out")
         .arg(dir.join("cert.pem"))
         .output()
-        .expect("openssl");
+        .unwrap_or_else(|e| support::missing("openssl", e));
     assert!(out.status.success(), "{}", show(&out));
     let _ = Command::new("chmod")
         .arg("-R")
@@ -294,7 +294,7 @@ fn over_ssh() {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .expect("openssl s_server");
+        .unwrap_or_else(|e| support::missing("openssl", e));
     let started = std::time::Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", tls_port)).is_err() {
         assert!(started.elapsed() < std::time::Duration::from_secs(10));

@@ -236,7 +236,7 @@ fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
             .args(args)
             .current_dir(dir)
             .output()
-            .expect("openssl");
+            .unwrap_or_else(|e| support::missing("openssl", e));
         assert!(
             out.status.success(),
             "openssl {args:?}: {}",

@@ -14,7 +14,10 @@ use support::docker as d;
 use support::{show, temp_file};
 
 fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("run");
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| support::missing(&program, e));
     assert!(out.status.success(), "{cmd:?}: {}", show(&out));
     out
 }

@@ -99,3 +99,11 @@ pub fn checks_of(out: &std::process::Output) -> Vec<(String, String, String)> {
         })
         .collect()
 }
+
+/// Panics naming a program a test needs and could not start, and where the
+/// README lists the test prerequisites (a bare `NotFound` says neither).
+pub fn missing(program: &str, e: std::io::Error) -> ! {
+    panic!(
+        "cannot run `{program}` ({e}): this test needs it installed (README, Development: test prerequisites; .ci/run installs them)"
+    )
+}
