@@ -362,6 +362,7 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
     }
 
     // `eventually`: observe again only what has not passed yet.
+    let mut tries = vec![1u32; checks.len()];
     while failed.is_none() {
         let waited = round_start.elapsed();
         let pending: Vec<usize> = to_run
@@ -384,6 +385,9 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
             break;
         };
         thread::sleep(interval);
+        for &i in &pending {
+            tries[i] += 1;
+        }
         match observe_round(&session, checks, &pending, opts, &mut stats) {
             Ok(round) => record(&mut results, round, round_start.elapsed()),
             Err(e) => {
@@ -397,6 +401,24 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
         }
     }
 
+    // A check that waited and still did not pass says how long it waited.
+    for &i in &to_run {
+        let (Some(e), Some(r)) = (checks[i].options.eventually, results[i].as_mut()) else {
+            continue;
+        };
+        if matches!(r.outcome, Outcome::Fail { .. } | Outcome::Error { .. }) {
+            let waited = format!(
+                "waited {:.1}s for it to pass ({} observations, eventually within {:?})",
+                r.duration.as_secs_f64(),
+                tries[i],
+                e.timeout
+            );
+            r.note = Some(match r.note.take() {
+                Some(note) => format!("{note}; {waited}"),
+                None => waited,
+            });
+        }
+    }
     stats.checks = round_start.elapsed();
     stats.total = started.elapsed();
     report.error = failed;

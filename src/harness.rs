@@ -123,9 +123,25 @@ struct TargetState {
     batch: OnceLock<Result<HashMap<usize, CheckResult>, String>>,
     /// Serializes connecting, so parallel trials do not race to connect.
     connecting: Mutex<()>,
+    /// Whether a trial has shown this target's error: the others say so in
+    /// one line rather than repeating it.
+    told: std::sync::atomic::AtomicBool,
 }
 
 impl TargetState {
+    /// A trial's failure for this target's error (it could not be reached,
+    /// its batch did not run): the whole error once, a pointer to it after.
+    fn target_error(&self, e: &str) -> Failed {
+        if self.told.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            Failed::from(format!(
+                "{}: not checked: the target could not be observed (its error is shown once, on another test of this target)",
+                self.target
+            ))
+        } else {
+            Failed::from(format!("{}: {e}", self.target))
+        }
+    }
+
     fn host(&self) -> Result<&Host, String> {
         if self.host.get().is_none() {
             let _guard = self.connecting.lock().unwrap_or_else(|e| e.into_inner());
@@ -232,6 +248,7 @@ pub fn run_main(checks: Vec<Result<Check, String>>, customs: Vec<Custom>) -> Exi
             selected,
             batch: OnceLock::new(),
             connecting: Mutex::new(()),
+            told: std::sync::atomic::AtomicBool::new(false),
         }));
     }
 
@@ -267,9 +284,7 @@ pub fn run_main(checks: Vec<Result<Check, String>>, customs: Vec<Custom>) -> Exi
                     let valid = Arc::clone(&valid);
                     Trial::ignorable_test(name, move || {
                         let batch = state.batch(&valid);
-                        let results = batch
-                            .as_ref()
-                            .map_err(|e| Failed::from(format!("{}: {e}", state.target)))?;
+                        let results = batch.as_ref().map_err(|e| state.target_error(e))?;
                         let r = results.get(&i).ok_or_else(|| {
                             Failed::from("this check was not selected when the run was planned")
                         })?;
@@ -289,9 +304,7 @@ pub fn run_main(checks: Vec<Result<Check, String>>, customs: Vec<Custom>) -> Exi
             let name = named(&state.target, custom.name);
             trials.push(
                 Trial::test(name, move || {
-                    let host = state
-                        .host()
-                        .map_err(|e| Failed::from(format!("{}: {e}", state.target)))?;
+                    let host = state.host().map_err(|e| state.target_error(&e))?;
                     run(host).map_err(|e| Failed::from(format!("{}: {e}", state.target)))
                 })
                 .with_kind("test"),

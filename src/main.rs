@@ -242,45 +242,76 @@ fn main() -> ExitCode {
     }
 }
 
-/// A progress line on a terminal's stderr for runs that take more than a
-/// second: targets done and time so far. Cleared when the run ends.
+/// Progress on stderr for runs that take a while: on a terminal, a line
+/// (targets done, time so far, the targets still being checked) from the
+/// first second, cleared when the run ends; elsewhere (a CI log) a line
+/// every 30 seconds naming what the run still waits for.
 struct Progress {
-    done: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    pending: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     ticker: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Progress {
-    fn start(total: usize, enabled: bool) -> Progress {
+    fn start(targets: Vec<String>, terminal: bool) -> Progress {
         use std::sync::atomic::Ordering;
-        let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let total = targets.len();
+        let pending = std::sync::Arc::new(std::sync::Mutex::new(targets));
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let ticker = enabled.then(|| {
-            let (done, stop) = (done.clone(), stop.clone());
+        let ticker = {
+            let (pending, stop) = (pending.clone(), stop.clone());
             std::thread::spawn(move || {
                 let started = std::time::Instant::now();
                 let mut shown = false;
+                let mut logged = 0;
                 while !stop.load(Ordering::SeqCst) {
                     std::thread::sleep(std::time::Duration::from_millis(200));
-                    if started.elapsed().as_secs_f64() > 1.0 && !stop.load(Ordering::SeqCst) {
-                        eprint!(
-                            "\r\x1b[2Kchecking: {}/{total} targets done, {:.0}s",
-                            done.load(Ordering::SeqCst),
-                            started.elapsed().as_secs_f64()
-                        );
+                    let secs = started.elapsed().as_secs();
+                    let due = if terminal {
+                        started.elapsed().as_secs_f64() > 1.0
+                    } else {
+                        secs / 30 > logged
+                    };
+                    if !due || stop.load(Ordering::SeqCst) {
+                        continue;
+                    }
+                    let left = pending.lock().map(|p| p.clone()).unwrap_or_default();
+                    let mut waiting = left.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+                    if left.len() > 3 {
+                        waiting.push_str(&format!(" and {} more", left.len() - 3));
+                    }
+                    let line = format!(
+                        "{}/{total} targets done, {secs}s; checking {waiting}",
+                        total - left.len()
+                    );
+                    if terminal {
+                        let width = 100;
+                        let line: String = line.chars().take(width).collect();
+                        eprint!("\r\x1b[2Kchecking: {line}");
                         shown = true;
+                    } else {
+                        logged = secs / 30;
+                        eprintln!("infraspec: still checking: {line}");
                     }
                 }
                 if shown {
                     eprint!("\r\x1b[2K");
                 }
             })
-        });
-        Progress { done, stop, ticker }
+        };
+        Progress {
+            pending,
+            stop,
+            ticker: Some(ticker),
+        }
     }
 
-    fn one_done(&self) {
-        self.done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    fn one_done(&self, target: &str) {
+        if let Ok(mut p) = self.pending.lock() {
+            if let Some(at) = p.iter().position(|t| t == target) {
+                p.remove(at);
+            }
+        }
     }
 
     fn finish(mut self) {
@@ -606,10 +637,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         ..Options::default()
     };
     let progress = Progress::start(
-        targets.len(),
-        matches!(cli.format, Format::Human) && std::io::stderr().is_terminal(),
+        targets.iter().map(|t| t.to_string()).collect(),
+        std::io::stderr().is_terminal(),
     );
-    let reports = engine::run_targets_with(&targets, &checks, &opts, &|_| progress.one_done());
+    let reports =
+        engine::run_targets_with(&targets, &checks, &opts, &|r| progress.one_done(&r.target));
     progress.finish();
     let mut reports = reports;
     for (report, label) in reports.iter_mut().zip(&labels) {

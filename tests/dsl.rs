@@ -165,8 +165,33 @@ fn against_a_container_skip_in_container_is_ignored_with_the_reason() {
     );
 }
 
+/// Issue 30, point 8: a target that cannot be reached fails every trial of
+/// it, and says why once; the other trials point to it in one line.
+fn an_unreachable_target_says_why_once() {
+    // A loopback port nothing listens on: refused at once.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = run(
+        &["--test-threads", "1"],
+        &[(
+            "INFRASPEC_TARGET",
+            &format!("ssh://nobody@127.0.0.1:{port}"),
+        )],
+    );
+    assert!(!out.status.success());
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    let refused = all.matches("Connection refused").count();
+    let pointers = all.matches("its error is shown once").count();
+    assert_eq!(refused, 1, "{all}");
+    assert!(pointers >= 10, "{all}");
+}
+
 infraspec_tests! {
     Nothing: [
+        an_unreachable_target_says_why_once,
         listing_names_every_trial_and_connects_to_nothing,
         several_targets_name_every_trial_with_its_target,
         only_the_selected_trials_are_planned_and_run,

@@ -280,6 +280,14 @@ fn eventually_gives_up_at_its_timeout() {
     assert_eq!(report.results[0].outcome.as_str(), "fail");
     assert!(started.elapsed() < Duration::from_secs(3));
     assert!(backend.round_trips() >= 3);
+    // The report says it waited, how long and how many times it looked.
+    let note = report.results[0].note.clone().unwrap_or_default();
+    let tries = backend.round_trips() - 1;
+    assert!(
+        note.contains(&format!("({tries} observations, eventually within 300ms)"))
+            && note.starts_with("waited 0."),
+        "{note}"
+    );
 }
 
 #[test]
