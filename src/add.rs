@@ -32,6 +32,10 @@ const STDOUT_LIMIT: usize = 4096;
 pub struct AddOptions {
     /// Assert a small text file's whole `content` as well as its checksum.
     pub content: bool,
+    /// Assert what holds only on this machine today: a package's exact
+    /// version (else the installed version as a floor) and how many
+    /// processes run (else only that they run).
+    pub pin: bool,
 }
 
 /// One resource as found: what to assert, and notes for the reader.
@@ -49,6 +53,8 @@ pub struct Found {
     pub notes: Vec<String>,
     /// A time-sync service: containers use the host's clock.
     pub skip_in_container: bool,
+    /// A package's version is asserted exactly (`--pin`), not as a floor.
+    pub exact_version: bool,
 }
 
 impl Found {
@@ -61,6 +67,7 @@ impl Found {
             notes: Vec::new(),
             skip_in_container: kind == ResourceKind::Service
                 && crate::rules::TIME_SYNC_SERVICES.contains(&name),
+            exact_version: false,
         }
     }
 }
@@ -277,6 +284,7 @@ fn found(
         return port(obs, r);
     }
     let mut f = Found::new(r.kind, &r.name);
+    f.exact_version = opts.pin;
     for p in properties(r.kind).unwrap_or(&[]) {
         let check = asking(r, *p);
         if let Some(why) = session.cannot_observe(&check) {
@@ -290,7 +298,7 @@ fn found(
                 return vec![f];
             }
             Ok(v) => {
-                if let Some(note) = volatile(r.kind, *p, &v) {
+                if let Some(note) = volatile(r.kind, *p, &v, opts) {
                     f.notes.push(note);
                 } else {
                     f.asserts.push((*p, v));
@@ -384,8 +392,12 @@ fn port(obs: &Observations<'_>, r: &Resource) -> Vec<Found> {
 }
 
 /// Why a value is not asserted, when it would not hold for long.
-fn volatile(kind: ResourceKind, p: Property, v: &Value) -> Option<String> {
+fn volatile(kind: ResourceKind, p: Property, v: &Value, opts: AddOptions) -> Option<String> {
     match (kind, p, v) {
+        // Workers often follow the CPUs: a count is this machine's, today.
+        (ResourceKind::Process, Property::Count, Value::Int(n)) if !opts.pin => Some(format!(
+            "count is not asserted: {n} now, which may follow the machine (--pin asserts it)"
+        )),
         (ResourceKind::Command, Property::Stdout, Value::Text(t)) if t.len() > STDOUT_LIMIT => {
             Some(format!(
                 "stdout is not asserted: {} bytes, more than {STDOUT_LIMIT}",
@@ -524,7 +536,13 @@ pub fn yaml_items(found: &[Found]) -> String {
             let _ = writeln!(out, "    address: {}", yaml_str(address));
         }
         for (p, v) in &f.asserts {
-            let _ = writeln!(out, "    {}: {}", p.as_str(), yaml_value(v));
+            let value = match (p, v) {
+                (Property::Version, Value::Version(s, _)) if !f.exact_version => {
+                    format!("{{version: {}}}", yaml_str(&format!(">= {s}")))
+                }
+                _ => yaml_value(v),
+            };
+            let _ = writeln!(out, "    {}: {value}", p.as_str());
         }
         if f.skip_in_container {
             let _ = writeln!(
@@ -545,15 +563,13 @@ pub fn yaml(found: &[Found], header: &str) -> String {
     )
 }
 
-/// Appends items to an existing YAML spec, keeping its text (comments,
-/// order, layout): the items go at the end of its top-level `checks:` list.
-/// A file without `checks:` gets one at its end.
+/// Adds items to an existing YAML spec, keeping its text (comments, order,
+/// layout). A resource the list already has a block item for (the same kind
+/// and name, and for a port the same protocol and address) is updated in
+/// place, so that running `add -o` again does not duplicate it; the others
+/// go at the end of its top-level `checks:` list. A file without `checks:`
+/// gets one at its end.
 pub fn append_yaml(existing: &str, header: &str, found: &[Found]) -> String {
-    let items = format!(
-        "  # infraspec add: {}\n{}",
-        comment(header),
-        yaml_items(found)
-    );
     let lines: Vec<&str> = existing.lines().collect();
     let Some(start) = lines.iter().position(|l| {
         l.strip_prefix("checks:")
@@ -564,7 +580,11 @@ pub fn append_yaml(existing: &str, header: &str, found: &[Found]) -> String {
             out.push('\n');
         }
         out.push_str("checks:\n");
-        out.push_str(&items);
+        out.push_str(&format!(
+            "  # infraspec add: {}\n{}",
+            comment(header),
+            yaml_items(found)
+        ));
         return out;
     };
     // The list ends where the next top-level key starts (trailing comments
@@ -581,17 +601,110 @@ pub fn append_yaml(existing: &str, header: &str, found: &[Found]) -> String {
     while cut > start + 1 && (lines[cut - 1].trim().is_empty() || lines[cut - 1].starts_with('#')) {
         cut -= 1;
     }
-    let mut out = String::new();
-    for l in &lines[..cut] {
-        out.push_str(l);
-        out.push('\n');
+    // The list's block items, and which found resource each is.
+    let blocks = item_blocks(&lines[start + 1..cut], start + 1);
+    let mut replaced: Vec<Option<String>> = vec![None; blocks.len()];
+    let mut appended = Vec::new();
+    for f in found {
+        let asserted = !(f.asserts.is_empty() && f.listen.is_none());
+        let at = blocks.iter().enumerate().position(|(k, b)| {
+            replaced[k].is_none() && asserted && b.2.as_ref() == Some(&identity(f))
+        });
+        match at {
+            Some(k) => replaced[k] = Some(yaml_items(std::slice::from_ref(f))),
+            None => appended.push(f.clone()),
+        }
     }
-    out.push_str(&items);
+    let mut out = String::new();
+    let mut i = 0;
+    while i < cut {
+        match blocks.iter().position(|b| b.0 == i) {
+            Some(k) if replaced[k].is_some() => {
+                out.push_str(replaced[k].as_deref().unwrap_or_default());
+                i = blocks[k].1;
+            }
+            _ => {
+                out.push_str(lines[i]);
+                out.push('\n');
+                i += 1;
+            }
+        }
+    }
+    if !appended.is_empty() {
+        out.push_str(&format!(
+            "  # infraspec add: {}\n{}",
+            comment(header),
+            yaml_items(&appended)
+        ));
+    }
     for l in &lines[cut..] {
         out.push_str(l);
         out.push('\n');
     }
     out
+}
+
+/// What a spec item is about: its kind, its name and, for a port, the
+/// protocol and address it listens on.
+type Identity = (String, String, Option<(String, String)>);
+
+fn identity(f: &Found) -> Identity {
+    (
+        f.kind.as_str().to_string(),
+        f.name.clone(),
+        f.listen
+            .as_ref()
+            .map(|(p, a)| (p.as_str().to_string(), a.clone())),
+    )
+}
+
+/// The block items (`- kind: name` and the lines indented under it) of a
+/// list's lines (`first` is the index of `list[0]` in the file): where
+/// each starts and ends, and what it is about when it reads as one item.
+fn item_blocks(list: &[&str], first: usize) -> Vec<(usize, usize, Option<Identity>)> {
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let Some(item) = list
+        .iter()
+        .find(|l| l.trim_start().starts_with("- "))
+        .map(|l| indent(l))
+    else {
+        return Vec::new();
+    };
+    let mut blocks = Vec::new();
+    let mut i = 0;
+    while i < list.len() {
+        let l = list[i];
+        if indent(l) != item || !l.trim_start().starts_with("- ") {
+            i += 1;
+            continue;
+        }
+        let mut j = i + 1;
+        while j < list.len() && !list[j].trim().is_empty() && indent(list[j]) > item {
+            j += 1;
+        }
+        let text = list[i..j].join("\n");
+        blocks.push((first + i, first + j, block_identity(&text)));
+        i = j;
+    }
+    blocks
+}
+
+fn block_identity(text: &str) -> Option<Identity> {
+    // Read as the spec loader reads it: one model of what an item is.
+    let checks = crate::spec::yaml::load_str(&format!("checks:\n{text}\n"), "existing").ok()?;
+    let c = checks.first()?;
+    let listen = match (
+        &c.expectation.listen.protocol,
+        &c.expectation.listen.address,
+    ) {
+        (Some(p), Some(a)) => Some((p.as_str().to_string(), a.clone())),
+        _ => None,
+    };
+    Some((
+        c.resource.kind.as_str().to_string(),
+        c.resource.name.clone(),
+        listen,
+    ))
 }
 
 /// The found resources as a `spec!` block for a `harness = false` test.
@@ -632,6 +745,12 @@ fn rust_line(f: &Found, p: Property, v: &Value) -> String {
         )
     };
     match (p, v) {
+        (Property::Version, Value::Version(s, _)) if !f.exact_version => {
+            format!(
+                "its(version) {{ should be_version({:?}) }}",
+                format!(">= {s}")
+            )
+        }
         (Property::Listening, Value::Bool(b)) if f.kind == ResourceKind::Port => {
             let mut m = "be_listening()".to_string();
             if let Some((protocol, address)) = &f.listen {
@@ -756,7 +875,7 @@ mod tests {
             names,
             [
                 "package bash should be installed",
-                "package bash version should eq \"5.2.15-2+b2\"",
+                "package bash version should be version >= 5.2.15-2+b2",
                 "user root uid should eq 0",
                 "user root groups should eq [\"root\"]",
                 "file /etc/odd \"name\"\n should be mode 0644",
@@ -828,6 +947,43 @@ mod tests {
             bare.starts_with("# only a comment\nchecks:\n  # infraspec add: h\n"),
             "{bare}"
         );
+    }
+
+    #[test]
+    fn adding_again_updates_an_item_in_place_and_appends_the_rest() {
+        let existing = "checks:\n  # mine\n  - package: nginx\n    installed: true\n    version: \"1.22\"\n  - {file: /etc/motd}\n  - port: 80\n    protocol: tcp\n    address: \"0.0.0.0\"\n    listening: true\nafter: 1\n";
+        let mut nginx = found(
+            ResourceKind::Package,
+            "nginx",
+            vec![
+                (Property::Installed, Value::Bool(true)),
+                (
+                    Property::Version,
+                    Value::Version("1.24".into(), crate::version::Scheme::Deb),
+                ),
+            ],
+        );
+        let mut port = found(
+            ResourceKind::Port,
+            "80",
+            vec![(Property::Listening, Value::Bool(true))],
+        );
+        port.listen = Some((Protocol::Tcp, "::".into()));
+        let user = found(
+            ResourceKind::User,
+            "www-data",
+            vec![(Property::Uid, Value::Int(33))],
+        );
+        let out = append_yaml(existing, "h", &[nginx.clone(), port, user]);
+        assert_eq!(
+            out,
+            "checks:\n  # mine\n  - package: nginx\n    installed: true\n    version: {version: \">= 1.24\"}\n  - {file: /etc/motd}\n  - port: 80\n    protocol: tcp\n    address: \"0.0.0.0\"\n    listening: true\n  # infraspec add: h\n  - port: 80\n    protocol: tcp\n    address: \"::\"\n    listening: true\n  - user: www-data\n    uid: 33\nafter: 1\n"
+        );
+        // Pinned, the exact version.
+        nginx.exact_version = true;
+        let out = append_yaml(&out, "h2", &[nginx]);
+        assert!(out.contains("    version: \"1.24\"\n"), "{out}");
+        assert!(!out.contains("h2"), "nothing appended: {out}");
     }
 
     #[test]

@@ -51,6 +51,12 @@ pub struct AddCli {
     #[arg(long)]
     content: bool,
 
+    /// Assert what holds on this machine today: a package's exact version
+    /// (else the installed one as a floor, `>= VERSION`) and a process
+    /// count (else only that it runs).
+    #[arg(long)]
+    pin: bool,
+
     /// Trust an SSH host's key on first contact and record it.
     #[arg(long = "ssh-accept-new")]
     ssh_accept_new: bool,
@@ -74,6 +80,7 @@ pub fn main(auto: bool, cli: AddCli) -> anyhow::Result<u8> {
     };
     let opts = AddOptions {
         content: cli.content,
+        pin: cli.pin,
     };
     let wanted = if auto {
         for n in &cli.items {

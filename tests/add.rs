@@ -110,6 +110,30 @@ fn add_and_autoadd_specs_pass_where_made_and_fail_when_the_service_stops() {
         assert!(spec.contains(line), "missing {line:?} in:\n{spec}");
     }
     assert!(!spec.contains("mtime") && !spec.contains("pid"), "{spec}");
+    // Issue 30, point 7: what stays true is written (a version floor, no
+    // process count), and adding again updates the checks in place.
+    assert!(spec.contains("    version: {version: \">= "), "{spec}");
+    assert!(!spec.contains("count:"), "{spec}");
+    assert!(spec.contains("  # count is not asserted"), "{spec}");
+    let again = infraspec(
+        dir,
+        &[
+            "add", "--target", &target, "-o", "web.yaml", "package", "nginx", "user", "root",
+        ],
+    );
+    assert_eq!(again.status.code(), Some(0), "{}", show(&again));
+    let spec = std::fs::read_to_string(dir.join("web.yaml")).unwrap();
+    assert_eq!(spec.matches("  - package: nginx\n").count(), 1, "{spec}");
+    assert_eq!(spec.matches("  - user: root\n").count(), 1, "{spec}");
+    let pinned = infraspec(
+        dir,
+        &[
+            "add", "--target", &target, "--pin", "package", "nginx", "process", "nginx",
+        ],
+    );
+    let pinned = text(&pinned.stdout);
+    assert!(pinned.contains("    version: \""), "{pinned}");
+    assert!(pinned.contains("    count: "), "{pinned}");
 
     let auto = infraspec(
         dir,
