@@ -134,6 +134,8 @@ pub fn recap(reports: &[TargetReport]) -> String {
                 "!".magenta().bold(),
                 first_line(err)
             ));
+            // Its checks all say the same: the target's line says it once.
+            continue;
         }
         for r in &t.results {
             let why = match &r.outcome {
