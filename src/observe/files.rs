@@ -87,32 +87,49 @@ impl Files for BackendFiles<'_> {
 
 /// A file's text, `""` when absent; an error when it cannot be read.
 fn text(files: &mut dyn Files, path: &str) -> Result<String, String> {
-    Ok(file_bytes(files, path)?
+    Ok(table_bytes(files, path)?
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default())
 }
 
-/// A regular file's whole content, links followed; `None` when nothing is
-/// there. A file larger than what is read, or something else at the path,
-/// is an error: a database is never judged on a part of it.
-fn file_bytes(files: &mut dyn Files, path: &str) -> Result<Option<Vec<u8>>, String> {
+/// A regular file's whole content, links followed, up to `cap` bytes;
+/// `None` when nothing is there. A larger file is the error `too_long`
+/// makes of its size, something else at the path is an error too: nothing
+/// is judged on a part of a file.
+fn file_bytes(
+    files: &mut dyn Files,
+    path: &str,
+    cap: usize,
+    too_long: impl FnOnce(u64) -> String,
+) -> Result<Option<Vec<u8>>, String> {
     match follow(files, path)? {
         (Some(e), _) if e.file_type != FileType::File => {
             Err(format!("{path} is a {}", e.file_type))
         }
-        // Larger than a file check reads: read it whole, up to what a live
-        // target's database probe keeps.
+        (Some(e), _) if e.size > cap as u64 => Err(too_long(e.size)),
+        // Larger than the first read of a path: read it whole.
         (Some(e), _) if e.truncated => {
             let real = crate::backend::resolve_path(path, true, &mut |p| files.entry(p))?
                 .ok_or_else(|| format!("{path} vanished while it was read"))?;
             files
-                .whole(&real, crate::probe::TABLE_CAP)?
+                .whole(&real, cap)?
                 .ok_or_else(|| format!("{path} vanished while it was read"))
                 .map(Some)
         }
         (Some(e), _) => Ok(Some(e.content)),
         (None, _) => Ok(None),
     }
+}
+
+/// A database or table file (passwd, dpkg's status…), up to what a live
+/// target's table probe keeps.
+fn table_bytes(files: &mut dyn Files, path: &str) -> Result<Option<Vec<u8>>, String> {
+    file_bytes(files, path, crate::probe::TABLE_CAP, |size| {
+        format!(
+            "{path} is {size} bytes, more than the {} infraspec reads of a table",
+            crate::spec::yaml::show_size(crate::probe::TABLE_CAP as u64)
+        )
+    })
 }
 
 /// A user's (`user`) or group's name for an id, from the target's own
@@ -184,7 +201,7 @@ fn packages(files: &mut dyn Files, pm: crate::facts::PackageManager) -> Result<O
     match pm {
         Pm::Dpkg => {
             let mut texts = Vec::new();
-            if let Some(bytes) = file_bytes(files, "/var/lib/dpkg/status")? {
+            if let Some(bytes) = table_bytes(files, "/var/lib/dpkg/status")? {
                 texts.push(String::from_utf8_lossy(&bytes).into_owned());
             }
             // Where status.d is there, it must be read: a package missing
@@ -229,7 +246,7 @@ fn packages(files: &mut dyn Files, pm: crate::facts::PackageManager) -> Result<O
             }
         }
         Pm::Apk => {
-            let Some(bytes) = file_bytes(files, "/lib/apk/db/installed")? else {
+            let Some(bytes) = table_bytes(files, "/lib/apk/db/installed")? else {
                 return Ok(None);
             };
             db = crate::resource::package::parse(pm, &String::from_utf8_lossy(&bytes));
@@ -387,31 +404,6 @@ fn stat(files: &mut dyn Files, path: &str) -> Result<Found, String> {
     })
 }
 
-/// A regular file's whole bytes, links followed, up to `cap`; an error
-/// naming `shown` when it is longer, or not a regular file.
-fn whole_file(
-    files: &mut dyn Files,
-    path: &str,
-    cap: usize,
-    shown: &str,
-) -> Result<Vec<u8>, String> {
-    match follow(files, path)? {
-        (Some(e), _) if e.file_type != FileType::File => {
-            Err(format!("{path} is a {}", e.file_type))
-        }
-        (Some(e), _) if e.size > cap as u64 => Err(crate::resource::too_long(shown, cap, e.size)),
-        (Some(e), _) if e.truncated => {
-            let real = crate::backend::resolve_path(path, true, &mut |p| files.entry(p))?
-                .ok_or_else(|| format!("{path} vanished while it was read"))?;
-            files
-                .whole(&real, cap)?
-                .ok_or_else(|| format!("{path} vanished while it was read"))
-        }
-        (Some(e), _) => Ok(e.content),
-        (None, _) => Err(format!("{path}: No such file or directory")),
-    }
-}
-
 /// Answers `need` from `files`; `None` for a need that files cannot answer.
 pub fn answer(
     need: &Need,
@@ -420,12 +412,22 @@ pub fn answer(
 ) -> Option<Result<Record, String>> {
     let record = match need {
         Need::Stat(path) => stat(files, path).map(Record::Stat),
-        Need::Content(path, cap) => {
-            whole_file(files, path, *cap, &format!("content of {path}")).map(Record::Bytes)
-        }
+        Need::Content(path, cap) => file_bytes(files, path, *cap, |size| {
+            crate::resource::too_long(&format!("content of {path}"), *cap, size)
+        })
+        .and_then(|b| b.ok_or_else(|| format!("{path}: No such file or directory")))
+        .map(Record::Bytes),
         Need::Sha256(path) | Need::Md5(path) => {
             use sha2::Digest;
-            whole_file(files, path, crate::probe::TABLE_CAP, path).map(|bytes| {
+            let cap = crate::probe::TABLE_CAP;
+            file_bytes(files, path, cap, |size| {
+                format!(
+                    "{path} is {size} bytes: where nothing runs, checksums are computed of files up to {}",
+                    crate::spec::yaml::show_size(cap as u64)
+                )
+            })
+            .and_then(|b| b.ok_or_else(|| format!("{path}: No such file or directory")))
+            .map(|bytes| {
                 let digest: Vec<u8> = if matches!(need, Need::Sha256(_)) {
                     sha2::Sha256::digest(&bytes).to_vec()
                 } else {
