@@ -1,6 +1,6 @@
 //! `infraspec add` and `infraspec autoadd` against a running container: the
 //! specs they write pass on the container they were made from and fail once
-//! its service is stopped, in YAML and as a `spec!` compiled in a user crate.
+//! its service is stopped, in YAML and as a `spec!` compiled as a user test.
 
 #[macro_use]
 mod support;
@@ -206,28 +206,12 @@ fn a_spec_added_from_an_image_fails_where_the_service_does_not_run() {
     assert!(failed.contains("should be listening"), "{failed}");
 }
 
-fn rust_output_compiles_and_passes_in_a_user_crate() {
+fn rust_output_compiles_and_passes_as_a_user_test() {
     let c = web();
     let target = format!("docker://{}", c.0);
     let tmp = support::temp_dir();
     let krate = tmp.path();
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     std::fs::create_dir_all(krate.join("tests")).unwrap();
-    // The example infra repo's manifest and lockfile, so that the build uses
-    // the versions CI already has.
-    let manifest = std::fs::read_to_string(repo.join("examples/infra-repo/Cargo.toml"))
-        .unwrap()
-        .replace(
-            "infraspec = { path = \"../..\" }",
-            &format!("infraspec = {{ path = {:?} }}", repo.display().to_string()),
-        )
-        .replace("name = \"infra\"", "name = \"added\"");
-    std::fs::write(krate.join("Cargo.toml"), manifest).unwrap();
-    std::fs::copy(
-        repo.join("examples/infra-repo/Cargo.lock"),
-        krate.join("Cargo.lock"),
-    )
-    .unwrap();
     let add = infraspec(
         krate,
         &[
@@ -298,20 +282,21 @@ fn rust_output_compiles_and_passes_in_a_user_crate() {
     );
     assert_eq!(again.status.code(), Some(2), "{}", show(&again));
 
-    // Its own build directory (the outer `cargo test` holds the workspace's),
-    // kept between runs so that only the first builds the dependencies.
-    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("add-user-crate");
-    let cargo = |target: &str| {
-        Command::new(env!("CARGO"))
-            .args(["test", "--locked", "--test", "added"])
-            .current_dir(krate)
-            .env("CARGO_TARGET_DIR", &target_dir)
+    // Compiled as a user's `harness = false` test is, against the library
+    // this workspace built (the example crate, examples/infra-repo, is the
+    // same through cargo; .ci/run tests it).
+    let compiled = support::rustc::compile(&krate.join("tests/added.rs"), krate, false);
+    let exe = compiled
+        .exe
+        .unwrap_or_else(|| panic!("{}\n{source}", show(&compiled.out)));
+    let run = |target: &str| {
+        Command::new(&exe)
             .env("INFRASPEC_TARGET", target)
             .env("NO_COLOR", "1")
             .output()
             .unwrap()
     };
-    let passing = cargo(&target);
+    let passing = run(&target);
     assert!(passing.status.success(), "{}\n{source}", show(&passing));
     assert!(
         text(&passing.stdout).contains("0 failed"),
@@ -319,7 +304,7 @@ fn rust_output_compiles_and_passes_in_a_user_crate() {
         show(&passing)
     );
     stop_nginx(&c);
-    let failing = cargo(&target);
+    let failing = run(&target);
     assert!(!failing.status.success(), "{}", show(&failing));
     let stdout = text(&failing.stdout);
     assert!(
@@ -414,7 +399,7 @@ infraspec_tests! {
     Docker: [
         add_and_autoadd_specs_pass_where_made_and_fail_when_the_service_stops,
         a_spec_added_from_an_image_fails_where_the_service_does_not_run,
-        rust_output_compiles_and_passes_in_a_user_crate,
+        rust_output_compiles_and_passes_as_a_user_test,
         a_hostile_pretty_name_writes_no_check,
     ],
     Nothing: [bad_input_is_named_and_nothing_is_written],

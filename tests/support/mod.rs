@@ -32,6 +32,7 @@ pub fn bin() -> std::path::PathBuf {
 pub mod corpus;
 pub mod docker;
 pub mod harness;
+pub mod rustc;
 pub mod scripted;
 pub mod sshd;
 
