@@ -238,7 +238,7 @@ fn a_full_tmp_never_hangs_the_batch_nor_leaves_it_running() {
   - file: /etc/passwd
   - command: 'exit 3'
     exit_status: 0
-  - command: 'sleep 1'
+  - command: 'sleep 0.3'
     timeout: 5s
   - file: /etc/hostname
   - file: /etc/group
@@ -291,7 +291,7 @@ fn a_full_tmp_never_hangs_the_batch_nor_leaves_it_running() {
             "{LIST_PROCESSES}; ls -a /tmp /dev/shm /var/tmp /root"
         ));
         assert!(
-            !left.contains(".infraspec-") && !left.lines().any(|l| l.trim_end() == "sleep 1"),
+            !left.contains(".infraspec-") && !left.lines().any(|l| l.trim_end() == "sleep 0.3"),
             "{free} free inodes: the batch left this behind:\n{left}\n{}",
             show(&out)
         );

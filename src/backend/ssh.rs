@@ -823,6 +823,7 @@ impl Backend for Ssh {
         let waiting = std::time::Instant::now();
         let ticket = self.http_gate.enter();
         let queued = waiting.elapsed();
+        let given = timeout;
         let timeout = timeout.saturating_sub(queued);
         session.set_blocking(false);
         let bare = host.trim_start_matches('[').trim_end_matches(']');
@@ -865,8 +866,9 @@ impl Backend for Ssh {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         // A forward that carries a jump host's session lives as long as that
         // session, however long it is silent between commands; a request's
-        // forward ends after a minute without traffic.
-        let idle_limit = (!self.carries_sessions).then_some(Duration::from_secs(60));
+        // forward ends once it has been silent for longer than the request
+        // may take (its client gave up by then), and a few seconds more.
+        let idle_limit = (!self.carries_sessions).then(|| given + Duration::from_secs(5));
         let handle = {
             let stop = stop.clone();
             std::thread::spawn(move || pump(listener, channel, &stop, idle_limit))
