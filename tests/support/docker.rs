@@ -189,7 +189,13 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let _ = docker(&["rm", "-f", "-v", &self.0]);
+        // podman's `rm -f` first waits 10 s for a PID 1 that ignores
+        // SIGTERM (`sleep`); Docker's kills at once.
+        if engine() == "podman" {
+            let _ = docker(&["rm", "-f", "-t", "0", "-v", &self.0]);
+        } else {
+            let _ = docker(&["rm", "-f", "-v", &self.0]);
+        }
     }
 }
 
