@@ -169,6 +169,11 @@ struct Cli {
     #[arg(long, value_name = "SHELL")]
     completions: Option<clap_complete::Shell>,
 
+    /// Print the manual page (roff) and exit: `infraspec --man | man -l -`;
+    /// `--man=DIR` writes it and the pages of the subcommands into DIR.
+    #[arg(long, value_name = "DIR", num_args = 0..=1, require_equals = true)]
+    man: Option<Option<std::path::PathBuf>>,
+
     /// Human output: only what failed or could not be observed, the recap
     /// and the summary.
     #[arg(long, short = 'q')]
@@ -463,6 +468,24 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         clap_complete::generate(shell, &mut Cli::command(), "infraspec", &mut script);
         let _ = std::io::stdout().lock().write_all(&script);
         return Ok(0);
+    }
+    match &cli.man {
+        None => {}
+        Some(None) => {
+            use clap::CommandFactory;
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+            let _ = std::io::stdout().lock().write_all(&page);
+            return Ok(0);
+        }
+        Some(Some(dir)) => {
+            use clap::CommandFactory;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            clap_mangen::generate_to(Cli::command(), dir)
+                .with_context(|| format!("cannot write the manual pages into {}", dir.display()))?;
+            return Ok(0);
+        }
     }
     cli.color
         .apply(cli.output.is_none() && std::io::stdout().is_terminal());

@@ -836,8 +836,9 @@ fn target_options_are_checked_when_the_target_is_read() {
 
 /// Issue 28/30: `add`, `autoadd` and `merge` are subcommands clap knows (in
 /// the help and the completions), `help` is one too, help fits 80 columns,
-/// a completion script cut short by its reader ends quietly, and a spec
-/// file named like a subcommand still runs as a path.
+/// a completion script cut short by its reader ends quietly, the manual
+/// pages are written (`--man`), and a spec file named like a subcommand
+/// still runs as a path.
 #[test]
 fn subcommands_are_listed_and_a_spec_named_like_one_runs_as_a_path() {
     let dir = TempDir::new("subcommands");
@@ -878,6 +879,35 @@ fn subcommands_are_listed_and_a_spec_named_like_one_runs_as_a_path() {
     let out = child.wait_with_output().unwrap();
     assert_ne!(out.status.code(), Some(101), "{}", show(&out));
     assert!(!text(&out.stderr).contains("panicked"), "{}", show(&out));
+
+    // The manual: one page on stdout, every page with --man=DIR.
+    let man = infraspec(&dir.0, &["--man"]);
+    let page = text(&man.stdout);
+    assert_eq!(man.status.code(), Some(0), "{}", show(&man));
+    assert!(page.contains(".TH infraspec 1"), "{page}");
+    for option in [
+        "\\-\\-target",
+        "\\-\\-fail\\-on\\-skip",
+        "infraspec\\-add(1)",
+        "Exit codes",
+    ] {
+        assert!(
+            page.contains(option),
+            "{option} missing from the page: {page}"
+        );
+    }
+    let out = infraspec(&dir.0, &["--man=man"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    for name in [
+        "infraspec.1",
+        "infraspec-add.1",
+        "infraspec-autoadd.1",
+        "infraspec-merge.1",
+    ] {
+        let page = std::fs::read_to_string(dir.0.join("man").join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(page.contains(".TH infraspec"), "{name}: {page}");
+    }
 
     for name in ["add", "merge", "help"] {
         dir.write(name, "checks:\n  - file: /\n    exists: true\n");
