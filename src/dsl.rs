@@ -2,8 +2,10 @@
 //! matchers that say, in their types, what they can check.
 //!
 //! `spec!` expands each `it { should m }` to a call bounded by
-//! `m: Fits<Resource>` and each `its(p) { should m }` to one bounded by
-//! `p: PropertyOf<Resource>` and `m: Fits<Prop<Resource, p>>`. A matcher that
+//! `m: Fits<Resource>` and each `its(p) { should m }` to one that takes
+//! [`properties`]`::resource::p` (so a property the resource does not have is
+//! an unresolved name at the user's word) and is bounded by
+//! `m: Fits<Prop<Resource, P>>`. A matcher that
 //! does not fit (`be_listening()` on a package, `be_installed()` on an HTTP
 //! status) is therefore a compile error at the matcher. Every matcher turns
 //! into the same [`Expectation`] a YAML spec would build.
@@ -91,123 +93,33 @@ pub mod kind {
     kinds!(State, Int, Text, Version, List, Mode, FileType, Json);
 }
 
-/// Property marker types, and which resource has which, of which kind.
-pub mod props {
-    macro_rules! properties {
-        ($($name:ident),* $(,)?) => {$(
-            #[doc = concat!("The `", stringify!($name), "` property.")]
-            #[derive(Debug, Clone, Copy)]
-            pub struct $name;
-        )*};
-    }
-    properties!(
-        Installed,
-        Version,
-        Running,
-        Enabled,
-        Listening,
-        Exists,
-        Type,
-        Mode,
-        Owner,
-        Group,
-        Size,
-        Content,
-        Sha256,
-        LinkTarget,
-        ResolvesTo,
-        Uid,
-        Gid,
-        Groups,
-        Home,
-        Shell,
-        Count,
-        User,
-        ExitStatus,
-        Stdout,
-        Stderr,
-        Value,
-        Loaded,
-        Filesystem,
-        Device,
-        Options,
-        Addresses,
-        Mtu,
-        Resolvable,
-        Status,
-        Body,
-        Env,
-        Labels,
-        ExposedPorts,
-        Workdir,
-        Entrypoint,
-        Cmd,
-        Volumes,
-        ResponseHeaders,
-        Json,
-        Location,
-        ResponseTime,
-        Md5,
-        Executable,
-        Readable,
-        Writable,
-        Mtime,
-        Gecos,
-        Members,
-        Args,
-        Reachable,
-        Ipv4,
-        Ipv6,
-        Masked,
-        Prefix,
-        Up,
-        Valid,
-        ExpiresInDays,
-        Subject,
-        Issuer,
-        Sans,
-    );
-
-    macro_rules! has {
-        ($($res:ident: $($prop:ident => $kind:ident),+;)*) => {
-            $($(
-                impl super::PropertyOf<super::res::$res> for $prop {
-                    type Kind = super::kind::$kind;
-                    const PROPERTY: crate::spec::Property = crate::spec::Property::$prop;
-                }
-            )+)*
-            /// The same table as the impls, to test it against the YAML side.
-            pub const TABLE: &[(crate::spec::ResourceKind, crate::spec::Property, crate::spec::ValueKind)] = &[
-                $($((crate::spec::ResourceKind::$res, crate::spec::Property::$prop, crate::spec::ValueKind::$kind),)+)*
-            ];
-        };
-    }
-    has! {
-        Package: Installed => State, Version => Version;
-        Service: Running => State, Enabled => State, Masked => State;
-        Port: Listening => State;
-        File: Exists => State, Type => FileType, Mode => Mode, Owner => Text, Group => Text, Size => Int,
-            Content => Text, Sha256 => Text, LinkTarget => Text, ResolvesTo => Text, Md5 => Text,
-            Uid => Int, Gid => Int, Executable => State, Readable => State, Writable => State,
-            Mtime => Int, Json => Json;
-        User: Exists => State, Uid => Int, Gid => Int, Groups => List, Home => Text, Shell => Text,
-            Group => Text, Gecos => Text;
-        Group: Exists => State, Gid => Int, Members => List;
-        Process: Running => State, Count => Int, User => List, Args => Text;
-        Command: ExitStatus => Int, Stdout => Text, Stderr => Text, Json => Json;
-        KernelParam: Exists => State, Value => Text;
-        KernelModule: Loaded => State;
-        Mount: Exists => State, Filesystem => Text, Device => Text, Options => List;
-        Interface: Exists => State, Addresses => List, Mtu => Int, Prefix => List, Up => State;
-        Host: Resolvable => State, Addresses => List, Ipv4 => List, Ipv6 => List, Reachable => State;
-        Http: Status => Int, Body => Text, ResponseHeaders => List, Json => Json, Location => Text,
-            ResponseTime => Int;
-        DockerImage: Exists => State, Env => List, Labels => List, ExposedPorts => List, User => Text,
-            Workdir => Text, Entrypoint => List, Cmd => List, Volumes => List;
-        UnixSocket: Listening => State;
-        Certificate: Valid => State, ExpiresInDays => Int, Subject => Text, Issuer => Text,
-            Sans => List;
-    }
+// Which resource has which property, of which kind: the one table the
+// property markers, their impls and the per-resource names come from.
+infraspec_macros::__property_table! {
+    Package: Installed => State, Version => Version;
+    Service: Running => State, Enabled => State, Masked => State;
+    Port: Listening => State;
+    File: Exists => State, Type => FileType, Mode => Mode, Owner => Text, Group => Text, Size => Int,
+        Content => Text, Sha256 => Text, LinkTarget => Text, ResolvesTo => Text, Md5 => Text,
+        Uid => Int, Gid => Int, Executable => State, Readable => State, Writable => State,
+        Mtime => Int, Json => Json;
+    User: Exists => State, Uid => Int, Gid => Int, Groups => List, Home => Text, Shell => Text,
+        Group => Text, Gecos => Text;
+    Group: Exists => State, Gid => Int, Members => List;
+    Process: Running => State, Count => Int, User => List, Args => Text;
+    Command: ExitStatus => Int, Stdout => Text, Stderr => Text, Json => Json;
+    KernelParam: Exists => State, Value => Text;
+    KernelModule: Loaded => State;
+    Mount: Exists => State, Filesystem => Text, Device => Text, Options => List;
+    Interface: Exists => State, Addresses => List, Mtu => Int, Prefix => List, Up => State;
+    Host: Resolvable => State, Addresses => List, Ipv4 => List, Ipv6 => List, Reachable => State;
+    Http: Status => Int, Body => Text, ResponseHeaders => List, Json => Json, Location => Text,
+        ResponseTime => Int;
+    DockerImage: Exists => State, Env => List, Labels => List, ExposedPorts => List, User => Text,
+        Workdir => Text, Entrypoint => List, Cmd => List, Volumes => List;
+    UnixSocket: Listening => State;
+    Certificate: Valid => State, ExpiresInDays => Int, Subject => Text, Issuer => Text,
+        Sans => List;
 }
 
 fn state(property: Property) -> Expectation {

@@ -86,9 +86,11 @@ pub fn it<R: ResourceType, M: Fits<R>>(
     )
 }
 
-/// `its(p) { should m }` on property `P` of resource `R`.
+/// `its(p) { should m }` on property `P` of resource `R`: `property` is
+/// its name in [`crate::dsl::properties`] (`properties::file::mode`).
 #[track_caller]
 pub fn its<R: ResourceType, P: PropertyOf<R>, M: Fits<Prop<R, P>>>(
+    _property: Prop<R, P>,
     resource: &Result<Resource, String>,
     options: &CheckOptions,
     matcher: M,

@@ -1,9 +1,8 @@
 //! One model, two front ends: the same spec written in YAML and in the Rust
 //! DSL builds the same checks and gets the same outcomes.
 
-use infraspec::__private::{
-    it, its, props, res, resource, with_request, CheckOptions, From, Request,
-};
+use infraspec::__private::{it, its, res, resource, with_request, CheckOptions, From, Request};
+use infraspec::dsl::properties;
 use infraspec::prelude::*;
 
 /// What `spec!` expands the DESIGN-style spec below to (the macro emits
@@ -22,17 +21,35 @@ fn dsl() -> Vec<Check> {
     let s = resource(ResourceKind::Service, "chrony");
     vec![
         it::<res::Package, _>(&p, &none, be_installed(), false),
-        its::<res::Package, props::Version, _>(&p, &none, match_regex(r"^1\."), false),
+        its(
+            properties::package::version,
+            &p,
+            &none,
+            match_regex(r"^1\."),
+            false,
+        ),
         it::<res::File, _>(&f, &none, be_file(), false),
         it::<res::File, _>(&f, &none, be_mode(0o644), false),
         it::<res::File, _>(&f, &none, be_owned_by("root"), false),
-        its::<res::File, props::Content, _>(&f, &none, contain("root:"), false),
-        its::<res::File, props::Content, _>(&f, &none, contain("autoindex on"), true),
+        its(
+            properties::file::content,
+            &f,
+            &none,
+            contain("root:"),
+            false,
+        ),
+        its(
+            properties::file::content,
+            &f,
+            &none,
+            contain("autoindex on"),
+            true,
+        ),
         it::<res::Port, _>(&port, &none, be_listening().with(Protocol::Tcp), true),
-        its::<res::User, props::Uid, _>(&u, &none, eq(0), false),
-        its::<res::User, props::Groups, _>(&u, &none, contain("root"), false),
-        its::<res::Command, props::Stdout, _>(&c, &none, eq("hello"), false),
-        its::<res::Command, props::ExitStatus, _>(&c, &none, eq(0), false),
+        its(properties::user::uid, &u, &none, eq(0), false),
+        its(properties::user::groups, &u, &none, contain("root"), false),
+        its(properties::command::stdout, &c, &none, eq("hello"), false),
+        its(properties::command::exit_status, &c, &none, eq(0), false),
         it::<res::Service, _>(&s, &in_container, be_running(), true),
     ]
     .into_iter()
@@ -94,7 +111,13 @@ fn http_request_qualifiers_are_the_same_both_ways() {
     };
     let r = resource(ResourceKind::Http, "http://localhost:8080/api");
     let dsl = with_request(
-        its::<res::Http, props::Json, _>(&r, &CheckOptions::default(), eq("created"), false),
+        its(
+            properties::http::json,
+            &r,
+            &CheckOptions::default(),
+            eq("created"),
+            false,
+        ),
         &request,
     )
     .unwrap();

@@ -83,7 +83,8 @@ impl Parse for Example {
         let property = if keyword == "its" {
             let content;
             parenthesized!(content in input);
-            Some(content.parse::<Ident>()?)
+            // Any word: `its(type)` names the file type.
+            Some(content.call(syn::ext::IdentExt::parse_any)?)
         } else if keyword == "it" {
             None
         } else {

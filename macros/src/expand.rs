@@ -57,10 +57,13 @@ fn describe(d: &Describe) -> TokenStream {
             None => quote_spanned! {span=>
                 __checks.push(::infraspec::__private::with_request(::infraspec::__private::it::<::infraspec::__private::res::#kind, _>(&__r, &__o, #m, #negate), &__q));
             },
+            // The property by its name in the resource's module: one the
+            // resource does not have is an unresolved name at the user's word.
             Some(p) => {
-                let prop = camel(&p.to_string(), p.span());
+                let module = &d.resource;
+                let p = crate::table::ident(&syn::ext::IdentExt::unraw(p).to_string(), p.span());
                 quote_spanned! {span=>
-                    __checks.push(::infraspec::__private::with_request(::infraspec::__private::its::<::infraspec::__private::res::#kind, ::infraspec::__private::props::#prop, _>(&__r, &__o, #m, #negate), &__q));
+                    __checks.push(::infraspec::__private::with_request(::infraspec::__private::its(::infraspec::dsl::properties::#module::#p, &__r, &__o, #m, #negate), &__q));
                 }
             }
         }

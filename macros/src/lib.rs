@@ -13,6 +13,7 @@ use proc_macro::TokenStream;
 mod ast;
 mod duration;
 mod expand;
+mod table;
 mod valid;
 
 /// Infrastructure specs that run under `cargo test` (a `harness = false`
@@ -52,4 +53,13 @@ pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
         Err(e) => e.to_compile_error().into(),
         Ok(()) => quote::quote!(#func).into(),
     }
+}
+
+/// For `infraspec::dsl` only: expands the table of which resource has which
+/// property into the DSL's marker types, impls and per-resource names.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __property_table(input: TokenStream) -> TokenStream {
+    let table = syn::parse_macro_input!(input as table::Table);
+    table::expand(&table).into()
 }

@@ -9,6 +9,8 @@ infraspec::spec! {
         its(json) { should eq(8080) }
         its(md5) { should match_regex("^[0-9a-f]{32}$") }
         its(mtime) { should be_gt(0) }
+        // A keyword as a property name.
+        its(type) { should eq("file") }
         it { should exist() }
     }
     #[skip("compile check only")]
