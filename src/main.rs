@@ -469,23 +469,23 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         let _ = std::io::stdout().lock().write_all(&script);
         return Ok(0);
     }
-    match &cli.man {
-        None => {}
-        Some(None) => {
-            use clap::CommandFactory;
-            let mut page = Vec::new();
-            clap_mangen::Man::new(Cli::command()).render(&mut page)?;
-            let _ = std::io::stdout().lock().write_all(&page);
-            return Ok(0);
+    if let Some(dir) = &cli.man {
+        use clap::CommandFactory;
+        match dir {
+            None => {
+                let mut page = Vec::new();
+                clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+                let _ = std::io::stdout().lock().write_all(&page);
+            }
+            Some(dir) => {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+                clap_mangen::generate_to(Cli::command(), dir).with_context(|| {
+                    format!("cannot write the manual pages into {}", dir.display())
+                })?;
+            }
         }
-        Some(Some(dir)) => {
-            use clap::CommandFactory;
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-            clap_mangen::generate_to(Cli::command(), dir)
-                .with_context(|| format!("cannot write the manual pages into {}", dir.display()))?;
-            return Ok(0);
-        }
+        return Ok(0);
     }
     cli.color
         .apply(cli.output.is_none() && std::io::stdout().is_terminal());

@@ -36,12 +36,11 @@ fn normalize(stderr: &str, case: &Path) -> String {
     let mut in_case = false;
     for line in stderr.lines() {
         let trimmed = line.trim_start();
-        if let Some(rest) = trimmed
+        if let Some((arrow, place)) = trimmed
             .strip_prefix("--> ")
             .map(|r| ("-->", r))
             .or_else(|| trimmed.strip_prefix("::: ").map(|r| (":::", r)))
         {
-            let (arrow, place) = rest;
             in_case = place.starts_with(case);
             if in_case {
                 out.push(format!(" {arrow} {place}"));

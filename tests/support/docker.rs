@@ -189,13 +189,14 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
+        let mut args = vec!["rm", "-f", "-v"];
         // podman's `rm -f` first waits 10 s for a PID 1 that ignores
-        // SIGTERM (`sleep`); Docker's kills at once.
+        // SIGTERM (`sleep`); Docker's kills at once (and has no `-t`).
         if engine() == "podman" {
-            let _ = docker(&["rm", "-f", "-t", "0", "-v", &self.0]);
-        } else {
-            let _ = docker(&["rm", "-f", "-v", &self.0]);
+            args.extend(["-t", "0"]);
         }
+        args.push(&self.0);
+        let _ = docker(&args);
     }
 }
 
