@@ -15,6 +15,10 @@ ARG RUNTIME=debian:bookworm-slim
 
 FROM ${BUILDER} AS build
 ARG PREBUILT=
+# Marks the build stage's image, which the legacy builder keeps untagged, so
+# that a script can remove its own by label.
+ARG BUILD_ID=
+LABEL org.infraspec.build-stage="${BUILD_ID}"
 WORKDIR /src
 COPY . .
 RUN set -eu; \

@@ -10,12 +10,19 @@ cd "$(dirname "$0")/.."
 bin=${INFRASPEC_IMAGE_BIN:-target/release/infraspec}
 [ -n "${INFRASPEC_IMAGE_BIN:-}" ] || cargo build --release --locked --quiet --bin infraspec
 tag="infraspec-test/runtime:$$"
-trap 'docker rmi -f "$tag" >/dev/null 2>&1 || true' EXIT
+# The image, and the untagged build-stage image the legacy builder keeps
+# (labelled with this run's id): removed by name and label, nothing else.
+cleanup() {
+  docker rmi -f "$tag" >/dev/null 2>&1 || true
+  docker image prune -f --filter "label=org.infraspec.build-stage=$$" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
 docker build -q \
   --build-arg BUILDER=infraspec-test/debian:12 \
   --build-arg RUNTIME=infraspec-test/debian:12 \
   --build-arg PACKAGES= \
   --build-arg PREBUILT="$bin" \
+  --build-arg BUILD_ID=$$ \
   -t "$tag" . >/dev/null
 run() { docker run --rm --label "infraspec.test=docker-image-$$" "$tag" "$@"; }
 run --version
