@@ -2,8 +2,7 @@
 //! specs they write pass on the container they were made from and fail once
 //! its service is stopped, in YAML and as a `spec!` compiled as a user test.
 
-#[macro_use]
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Command, Output};

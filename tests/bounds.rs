@@ -2,8 +2,7 @@
 //! bound, and leave nothing behind on the target, against the real thing
 //! (TLS servers written here, containers, the test sshd).
 
-#[macro_use]
-mod support;
+use crate::support;
 
 use support::docker::{container_target, Running};
 use support::{show, text};
@@ -263,11 +262,27 @@ fn a_full_tmp_never_hangs_the_batch_nor_leaves_it_running() {
         assert!(o.status.success(), "{script}: {}", show(&o));
         text(&o.stdout)
     };
+    // What a run left behind in the container, as the next exec sees it.
+    let leftovers = |free: usize, out: &Output, left: &str| {
+        assert!(
+            !left.contains(".infraspec-") && !left.lines().any(|l| l.trim_end() == "sleep 0.3"),
+            "{free} free inodes: the batch left this behind:\n{left}\n{}",
+            show(out)
+        );
+    };
+    let look = format!("{LIST_PROCESSES}; ls -a /tmp /dev/shm /var/tmp /root");
+    let mut previous: Option<(usize, Output)> = None;
     for free in (0..70).step_by(2) {
-        // Fill every inode of /tmp, then free `free` of them.
-        exec(&format!(
-            "rm -rf /tmp/fill; mkdir /tmp/fill; i=0; while true >/tmp/fill/$i 2>/dev/null; do i=$((i+1)); done; j=0; while [ $j -lt {free} ]; do rm -f /tmp/fill/$j; j=$((j+1)); done"
+        // Look for what the previous run left (one exec with the fill), then
+        // fill every inode of /tmp and free `free` of them. The marker is
+        // quoted apart so that the script's own text in the process list
+        // does not hold it.
+        let left = exec(&format!(
+            "{look}; echo '<fil''led>'; rm -rf /tmp/fill; mkdir /tmp/fill; i=0; while true >/tmp/fill/$i 2>/dev/null; do i=$((i+1)); done; j=0; while [ $j -lt {free} ]; do rm -f /tmp/fill/$j; j=$((j+1)); done"
         ));
+        if let Some((was, out)) = &previous {
+            leftovers(*was, out, left.split("<filled>").next().unwrap_or_default());
+        }
         let (out, took) = infraspec(&[
             "--format",
             "json",
@@ -287,15 +302,10 @@ fn a_full_tmp_never_hangs_the_batch_nor_leaves_it_running() {
             show(&out)
         );
         std::thread::sleep(Duration::from_millis(200));
-        let left = exec(&format!(
-            "{LIST_PROCESSES}; ls -a /tmp /dev/shm /var/tmp /root"
-        ));
-        assert!(
-            !left.contains(".infraspec-") && !left.lines().any(|l| l.trim_end() == "sleep 0.3"),
-            "{free} free inodes: the batch left this behind:\n{left}\n{}",
-            show(&out)
-        );
+        previous = Some((free, out));
     }
+    let (was, out) = previous.expect("at least one run");
+    leftovers(was, &out, &exec(&look));
 }
 
 /// Case 3: a target without `sleep` still has a watchdog (perl's sleep,

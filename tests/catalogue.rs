@@ -2,8 +2,7 @@
 //! goss (issue 15), each asserted true and false on a container fixture,
 //! through the Docker backend and over SSH, in the usual round trips.
 
-#[macro_use]
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;

@@ -1,6 +1,6 @@
 //! The `infraspec` command end to end on the local machine, as a user runs it.
 
-mod support;
+use crate::support;
 
 use support::{show, text};
 
@@ -40,7 +40,6 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-#[test]
 fn the_local_example_passes() {
     let out = infraspec(&repo(), &["--target", "local", "examples/local.yaml"]);
     let stdout = text(&out.stdout);
@@ -54,7 +53,6 @@ fn the_local_example_passes() {
     assert!(stdout.contains("2 round trips"), "{stdout}");
 }
 
-#[test]
 fn a_failing_check_exits_1_and_says_target_expectation_found_and_command() {
     let dir = TempDir::new("fail");
     let spec = dir.write(
@@ -80,7 +78,6 @@ fn a_failing_check_exits_1_and_says_target_expectation_found_and_command() {
     );
 }
 
-#[test]
 fn bad_specs_exit_2_naming_file_line_and_key_and_run_nothing() {
     let dir = TempDir::new("bad");
     let cases = [
@@ -135,7 +132,6 @@ fn bad_specs_exit_2_naming_file_line_and_key_and_run_nothing() {
     }
 }
 
-#[test]
 fn json_output_follows_the_contract() {
     let dir = TempDir::new("json");
     let spec = dir.write(
@@ -169,7 +165,6 @@ fn json_output_follows_the_contract() {
     assert_eq!(target["stats"]["round_trips"], 2);
 }
 
-#[test]
 fn report_goes_to_a_file_with_o() {
     let dir = TempDir::new("out");
     let out = infraspec(
@@ -189,7 +184,6 @@ fn report_goes_to_a_file_with_o() {
     assert_eq!(doc["summary"]["passed"], 1);
 }
 
-#[test]
 fn ad_hoc_checks_against_a_real_listener() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -226,7 +220,6 @@ fn ad_hoc_checks_against_a_real_listener() {
     drop(listener);
 }
 
-#[test]
 fn processes_are_read_from_proc() {
     let mut child = Command::new("sleep").arg("30").spawn().unwrap();
     let dir = TempDir::new("proc");
@@ -244,7 +237,6 @@ fn processes_are_read_from_proc() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
 }
 
-#[test]
 fn hostile_names_are_data_and_nothing_runs() {
     let dir = TempDir::new("hostile");
     let payloads = [
@@ -310,7 +302,6 @@ fn hostile_names_are_data_and_nothing_runs() {
     assert!(!dir.0.join("pwned").exists());
 }
 
-#[test]
 fn targets_that_cannot_be_used_exit_2() {
     let dir = TempDir::new("targets");
     let bad = infraspec(&dir.0, &["--target", "web1", "-c", "user: root"]);
@@ -337,7 +328,6 @@ fn targets_that_cannot_be_used_exit_2() {
     );
 }
 
-#[test]
 fn no_checks_or_only_skips_exit_2() {
     let dir = TempDir::new("empty");
     let none = infraspec(&dir.0, &[]);
@@ -347,7 +337,6 @@ fn no_checks_or_only_skips_exit_2() {
     assert_eq!(skipped.status.code(), Some(2), "{}", text(&skipped.stdout));
 }
 
-#[test]
 fn colors_follow_the_flag_and_no_color() {
     let dir = TempDir::new("color");
     let plain = infraspec(&dir.0, &["-c", "user: root"]);
@@ -356,7 +345,6 @@ fn colors_follow_the_flag_and_no_color() {
     assert!(text(&colored.stdout).contains('\u{1b}'));
 }
 
-#[test]
 fn the_target_list_comes_from_the_environment_too() {
     let dir = TempDir::new("env");
     let out = Command::new(env!("CARGO_BIN_EXE_infraspec"))
@@ -369,7 +357,6 @@ fn the_target_list_comes_from_the_environment_too() {
     assert_eq!(doc["targets"].as_array().unwrap().len(), 2);
 }
 
-#[test]
 fn a_hundred_real_checks_run_in_two_round_trips() {
     let dir = TempDir::new("hundred");
     let spec = dir.write("hundred.yaml", &support::corpus::local(100));
@@ -380,7 +367,6 @@ fn a_hundred_real_checks_run_in_two_round_trips() {
     assert_eq!(doc["targets"][0]["stats"]["round_trips"], 2);
 }
 
-#[test]
 fn junit_and_tap_reports_for_a_two_target_run() {
     let dir = TempDir::new("junit");
     let out = Command::new(env!("CARGO_BIN_EXE_infraspec"))
@@ -426,7 +412,6 @@ fn junit_and_tap_reports_for_a_two_target_run() {
     }
 }
 
-#[test]
 fn a_machine_without_init_that_is_not_a_container_evaluates_time_sync_and_modules() {
     // Whatever this machine is, the facts decide: a container skips chrony and
     // kernel modules; a machine that is not one evaluates them.
@@ -456,7 +441,6 @@ fn a_machine_without_init_that_is_not_a_container_evaluates_time_sync_and_module
     }
 }
 
-#[test]
 fn inventories_label_and_group_targets() {
     let dir = TempDir::new("inventory");
     dir.write("inv.txt", "# two views of this machine\nlocal name=primary groups=web,prod\nlocal name=secondary groups=db\n");
@@ -505,7 +489,6 @@ fn inventories_label_and_group_targets() {
     );
 }
 
-#[test]
 fn explain_prints_runnable_scripts_and_connects_to_nothing() {
     let dir = TempDir::new("explain");
     let started = std::time::Instant::now();
@@ -553,7 +536,6 @@ fn explain_prints_runnable_scripts_and_connects_to_nothing() {
     );
 }
 
-#[test]
 fn verbose_reports_round_trips_and_phases() {
     let dir = TempDir::new("verbose");
     let out = infraspec(&dir.0, &["-v", "-c", "user: root", "-c", "package: bash"]);
@@ -570,7 +552,6 @@ fn verbose_reports_round_trips_and_phases() {
     );
 }
 
-#[test]
 fn a_dead_target_does_not_hold_the_others_beyond_its_timeout() {
     // A listener that accepts and never speaks: the SSH handshake waits for it.
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -605,7 +586,6 @@ fn a_dead_target_does_not_hold_the_others_beyond_its_timeout() {
     drop(silent);
 }
 
-#[test]
 fn a_contains_that_looks_like_a_pattern_warns_and_strict_refuses_it() {
     let dir = TempDir::new("strict");
     let spec = dir.write(
@@ -651,7 +631,6 @@ fn a_contains_that_looks_like_a_pattern_warns_and_strict_refuses_it() {
     );
 }
 
-#[test]
 fn spec_mistakes_get_a_suggestion_and_a_missing_file_says_so() {
     let dir = TempDir::new("hints");
     let out = infraspec(
@@ -693,7 +672,6 @@ fn spec_mistakes_get_a_suggestion_and_a_missing_file_says_so() {
     );
 }
 
-#[test]
 fn merge_needs_every_shard_of_one_run_once() {
     let dir = TempDir::new("shards");
     let inventory = dir.write("fleet.txt", "local name=a\nlocal name=b\n");
@@ -754,7 +732,6 @@ fn merge_needs_every_shard_of_one_run_once() {
 
 /// Issue 26, cases 8 and 10: a second YAML document and an image reference
 /// that would reach the engine's API as a path are load errors: nothing runs.
-#[test]
 fn a_second_document_and_a_path_for_an_image_are_load_errors() {
     let dir = TempDir::new("docs");
     let two = dir.write(
@@ -787,7 +764,6 @@ fn a_second_document_and_a_path_for_an_image_are_load_errors() {
 
 /// Issue 26, case 12: a unix socket whose path has a space is read whole: a
 /// shorter path that is its prefix does not listen.
-#[test]
 fn a_unix_socket_path_with_a_space_is_read_whole() {
     let dir = TempDir::new("sock");
     let path = dir.0.join("sp ace.sock");
@@ -805,7 +781,6 @@ fn a_unix_socket_path_with_a_space_is_read_whole() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
 }
 
-#[test]
 fn target_options_are_checked_when_the_target_is_read() {
     // `--list` connects to nothing: a misspelled option must still be
     // refused there, naming the option, before any run could reach it.
@@ -839,7 +814,6 @@ fn target_options_are_checked_when_the_target_is_read() {
 /// a completion script cut short by its reader ends quietly, the manual
 /// pages are written (`--man`), and a spec file named like a subcommand
 /// still runs as a path.
-#[test]
 fn subcommands_are_listed_and_a_spec_named_like_one_runs_as_a_path() {
     let dir = TempDir::new("subcommands");
     for args in [
@@ -921,7 +895,6 @@ fn subcommands_are_listed_and_a_spec_named_like_one_runs_as_a_path() {
 /// failures and the counts; a long report ends with a recap of what failed;
 /// `--quiet` leaves out what passed; a run whose checks were all skipped
 /// says so on stderr; `--fail-on-skip` makes a skip fail the gate.
-#[test]
 fn the_console_says_what_failed_and_skips_can_fail_a_gate() {
     let dir = TempDir::new("recap");
     let failing = [
@@ -988,4 +961,36 @@ fn the_console_says_what_failed_and_skips_can_fail_a_gate() {
         "{}",
         show(&out)
     );
+}
+
+infraspec_tests! {
+    Nothing: [
+        the_local_example_passes,
+        a_failing_check_exits_1_and_says_target_expectation_found_and_command,
+        bad_specs_exit_2_naming_file_line_and_key_and_run_nothing,
+        json_output_follows_the_contract,
+        report_goes_to_a_file_with_o,
+        ad_hoc_checks_against_a_real_listener,
+        processes_are_read_from_proc,
+        hostile_names_are_data_and_nothing_runs,
+        targets_that_cannot_be_used_exit_2,
+        no_checks_or_only_skips_exit_2,
+        colors_follow_the_flag_and_no_color,
+        the_target_list_comes_from_the_environment_too,
+        a_hundred_real_checks_run_in_two_round_trips,
+        junit_and_tap_reports_for_a_two_target_run,
+        a_machine_without_init_that_is_not_a_container_evaluates_time_sync_and_modules,
+        inventories_label_and_group_targets,
+        explain_prints_runnable_scripts_and_connects_to_nothing,
+        verbose_reports_round_trips_and_phases,
+        a_dead_target_does_not_hold_the_others_beyond_its_timeout,
+        a_contains_that_looks_like_a_pattern_warns_and_strict_refuses_it,
+        spec_mistakes_get_a_suggestion_and_a_missing_file_says_so,
+        merge_needs_every_shard_of_one_run_once,
+        a_second_document_and_a_path_for_an_image_are_load_errors,
+        a_unix_socket_path_with_a_space_is_read_whole,
+        target_options_are_checked_when_the_target_is_read,
+        subcommands_are_listed_and_a_spec_named_like_one_runs_as_a_path,
+        the_console_says_what_failed_and_skips_can_fail_a_gate,
+    ],
 }

@@ -1,8 +1,7 @@
 //! The `spec!` harness (tests/dsl_spec.rs) driven as `cargo test` and
 //! cargo-nextest drive it.
 
-#[macro_use]
-mod support;
+use crate::support;
 
 use support::text;
 

@@ -2,8 +2,7 @@
 //! real target. Every one of these passed a check that should have failed,
 //! hung, leaked or leaked a secret before the framing redesign.
 
-#[macro_use]
-mod support;
+use crate::support;
 
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};

@@ -2,8 +2,7 @@
 //! any point. Each ends in bounded time, says which target and which phase,
 //! leaves the other targets' results standing and leaves nothing behind.
 
-#[macro_use]
-mod support;
+use crate::support;
 
 use support::text;
 

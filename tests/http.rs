@@ -2,8 +2,7 @@
 //! local, through an SSH target, in a container without curl or wget, and over
 //! TLS with a certificate from a throwaway CA.
 
-#[macro_use]
-mod support;
+use crate::support;
 
 use support::{show, text};
 

@@ -4,8 +4,7 @@
 //! and skips the rest with the reason. The fixtures are made here from the
 //! local test images (`docker save`, `skopeo copy`, `docker export`).
 
-#[macro_use]
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -1,9 +1,8 @@
 //! The container and image cases of the Docker suite, against podman's
-//! Docker-compatible API (`podman://`, `podman:`): the same source, built
-//! with this test binary's name, which selects the engine (see
+//! Docker-compatible API (`podman://`, `podman:`): the same source, in a
+//! module named `podman`, whose tests the harness runs on podman (see
 //! `support::docker::engine`).
 
-#[macro_use]
-mod support;
+use crate::support;
 
 include!("cases/container_cases.rs");

@@ -1,9 +1,9 @@
 //! Every report format on one fixed two-target run with passes, failures,
 //! skips, errors and an unreachable target: snapshots, a JUnit schema, a TAP
-//! consumer. `INFRASPEC_UPDATE_SNAPSHOTS=1 cargo test --test reports` rewrites
+//! consumer. `INFRASPEC_UPDATE_SNAPSHOTS=1 cargo test --test suite reports::` rewrites
 //! the snapshots; read the diff.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;
@@ -121,13 +121,11 @@ fn tool(name: &str) -> bool {
     found
 }
 
-#[test]
 fn human_snapshot() {
     colored::control::set_override(false);
     snapshot("run.human.txt", &report::human::render(&run()));
 }
 
-#[test]
 fn json_snapshot() {
     let json = report::json::render(&run());
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
@@ -138,7 +136,6 @@ fn json_snapshot() {
     snapshot("run.json", &json);
 }
 
-#[test]
 fn junit_snapshot_validates_against_a_junit_schema() {
     let xml = report::junit::render(&run());
     snapshot("run.junit.xml", &xml);
@@ -161,7 +158,6 @@ fn junit_snapshot_validates_against_a_junit_schema() {
     }
 }
 
-#[test]
 fn tap_snapshot_parses_with_prove() {
     let tap = report::tap::render(&run());
     snapshot("run.tap", &tap);
@@ -199,7 +195,6 @@ fn tap_snapshot_parses_with_prove() {
     }
 }
 
-#[test]
 fn retry_timeout_turns_a_port_that_opens_late_into_a_pass() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -246,4 +241,14 @@ fn retry_timeout_turns_a_port_that_opens_late_into_a_pass() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(doc["targets"][0]["stats"]["round_trips"].as_u64().unwrap() > 2);
     opener.join().unwrap();
+}
+
+infraspec_tests! {
+    Nothing: [
+        human_snapshot,
+        json_snapshot,
+        junit_snapshot_validates_against_a_junit_schema,
+        tap_snapshot_parses_with_prove,
+        retry_timeout_turns_a_port_that_opens_late_into_a_pass,
+    ],
 }

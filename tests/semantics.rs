@@ -3,8 +3,7 @@
 //! symlinks and a dangling link, rc links, an LSB init script whose daemon has
 //! another name, pid files, a multi-line config.
 
-#[macro_use]
-mod support;
+use crate::support;
 
 use std::process::Command;
 

@@ -1,7 +1,6 @@
 //! The SSH backend against a real OpenSSH server on loopback.
 
-#[macro_use]
-mod support;
+use crate::support;
 
 use support::{show, text};
 

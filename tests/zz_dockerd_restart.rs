@@ -80,3 +80,7 @@ infraspec_tests! {
         dockerd_restarted_mid_run,
     ],
 }
+
+fn main() -> std::process::ExitCode {
+    support::harness::run(tests())
+}

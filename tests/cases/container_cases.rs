@@ -1,4 +1,4 @@
-// Included by tests/docker.rs and tests/podman.rs, after their `mod support;`;
+// Included by tests/docker.rs and tests/podman.rs (modules of tests/suite.rs);
 // a file under a subdirectory of tests/ is no test target of its own.
 
 use support::{show, temp_file, text};

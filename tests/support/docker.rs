@@ -10,14 +10,25 @@ pub const BUSYBOX: &str = "infraspec-test/busybox:1";
 pub const NOSHELL: &str = "infraspec-test/noshell:1";
 pub const EXITS: &str = "infraspec-test/exits:1";
 
-/// The engine this test binary checks: `podman` for the podman suite,
-/// `docker` for every other.
+thread_local! {
+    static ENGINE: std::cell::Cell<Option<&'static str>> = const { std::cell::Cell::new(None) };
+}
+
+/// Makes `engine` (`docker` or `podman`) the engine of the tests this
+/// thread runs: the harness sets it for each test, `podman` for the podman
+/// suite's, `docker` for every other.
+pub fn set_engine(engine: &'static str) {
+    ENGINE.with(|e| e.set(Some(engine)));
+}
+
+/// The engine the running test checks. Tests of both engines share one
+/// process, so it is the thread's: a thread a test spawns has none, and a
+/// container call from it is a loud error rather than a silent switch to
+/// Docker.
 pub fn engine() -> &'static str {
-    if env!("CARGO_CRATE_NAME") == "podman" {
-        "podman"
-    } else {
-        "docker"
-    }
+    ENGINE.with(|e| e.get()).expect(
+        "this thread has no container engine: call support::docker::set_engine in a thread a test spawns",
+    )
 }
 
 /// The engine as infraspec's messages name it (`the Docker engine`).

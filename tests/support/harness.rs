@@ -25,9 +25,17 @@ pub enum Needs {
     DockerdRestart,
 }
 
+/// Why the running test's engine cannot run containers here, asked once per
+/// engine.
 fn docker_missing() -> Option<String> {
-    static WHY: OnceLock<Option<String>> = OnceLock::new();
-    WHY.get_or_init(super::docker::unavailable).clone()
+    static DOCKER: OnceLock<Option<String>> = OnceLock::new();
+    static PODMAN: OnceLock<Option<String>> = OnceLock::new();
+    let why = if super::docker::engine() == "podman" {
+        &PODMAN
+    } else {
+        &DOCKER
+    };
+    why.get_or_init(super::docker::unavailable).clone()
 }
 
 fn ssh_missing() -> Option<String> {
@@ -75,21 +83,57 @@ fn missing(needs: Needs) -> Option<(String, bool)> {
     }
 }
 
-/// Runs `tests` as libtest does, with what each needs.
-pub fn run(tests: Vec<(&'static str, Needs, fn())>) -> ExitCode {
-    let args = Arguments::from_args();
-    let trials = tests
+/// One test: its name, what it needs, and the function.
+pub type Test = (&'static str, Needs, fn());
+
+/// Runs `tests` as libtest does, with what each needs, on Docker.
+pub fn run(tests: Vec<Test>) -> ExitCode {
+    run_suites(vec![("", tests)])
+}
+
+/// Runs several suites' tests in one pool, each named `suite::test`; the
+/// `podman` suite's tests run on podman, every other on Docker.
+///
+/// Most of these tests wait on containers, servers and timeouts rather than
+/// compute, so the pool is wider than the machine: four threads per core
+/// unless `--test-threads` or `RUST_TEST_THREADS` says otherwise.
+pub fn run_suites(suites: Vec<(&'static str, Vec<Test>)>) -> ExitCode {
+    let mut args = Arguments::from_args();
+    if args.test_threads.is_none() {
+        args.test_threads = Some(
+            std::env::var("RUST_TEST_THREADS")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| 4 * std::thread::available_parallelism().map_or(1, usize::from)),
+        );
+    }
+    let trials = suites
         .into_iter()
-        .map(|(name, needs, test)| {
-            Trial::ignorable_test(name, move || match missing(needs) {
-                Some((why, true)) => Err(Failed::from(format!(
-                    "required (INFRASPEC_REQUIRE_*) but cannot run: {why}"
-                ))),
-                Some((why, false)) => Ok(Completion::ignored_with(why)),
-                None => {
-                    test();
-                    Ok(Completion::Completed)
-                }
+        .flat_map(|(suite, tests)| {
+            let engine = if suite == "podman" {
+                "podman"
+            } else {
+                "docker"
+            };
+            tests.into_iter().map(move |(name, needs, test)| {
+                let name = if suite.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{suite}::{name}")
+                };
+                Trial::ignorable_test(name, move || {
+                    super::docker::set_engine(engine);
+                    match missing(needs) {
+                        Some((why, true)) => Err(Failed::from(format!(
+                            "required (INFRASPEC_REQUIRE_*) but cannot run: {why}"
+                        ))),
+                        Some((why, false)) => Ok(Completion::ignored_with(why)),
+                        None => {
+                            test();
+                            Ok(Completion::Completed)
+                        }
+                    }
+                })
             })
         })
         .collect();

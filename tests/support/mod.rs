@@ -1,7 +1,9 @@
 #![allow(dead_code)]
 
-/// The `main` of a suite on [`harness`]: each test function with what it
-/// needs, `Nothing`, `Docker`, `Ssh` or `DockerdRestart`.
+/// The tests of a suite on [`harness`]: each test function with what it
+/// needs, `Nothing`, `Docker`, `Ssh` or `DockerdRestart`. It defines
+/// `pub fn tests()`, which tests/suite.rs runs with every other suite's (or a
+/// binary of its own runs with [`harness::run`]).
 ///
 /// ```ignore
 /// infraspec_tests! {
@@ -12,11 +14,10 @@
 #[allow(unused_macros)]
 macro_rules! infraspec_tests {
     ($($needs:ident: [$($test:ident),* $(,)?]),* $(,)?) => {
-        fn main() -> std::process::ExitCode {
-            let tests: Vec<(&'static str, support::harness::Needs, fn())> = vec![
+        pub fn tests() -> Vec<support::harness::Test> {
+            vec![
                 $($((stringify!($test), support::harness::Needs::$needs, $test as fn()),)*)*
-            ];
-            support::harness::run(tests)
+            ]
         }
     };
 }
