@@ -443,6 +443,18 @@ pub fn run_targets_with(
     opts: &Options,
     done: &(dyn Fn(&TargetReport) + Sync),
 ) -> Vec<TargetReport> {
+    run_each_with(targets, &vec![checks; targets.len()], opts, done)
+}
+
+/// As [`run_targets_with`], with each target's own checks (`checks[i]` for
+/// `targets[i]`: a spec loaded with each target's variables).
+pub fn run_each_with(
+    targets: &[Target],
+    checks: &[&[Check]],
+    opts: &Options,
+    done: &(dyn Fn(&TargetReport) + Sync),
+) -> Vec<TargetReport> {
+    assert_eq!(targets.len(), checks.len(), "one list of checks per target");
     let workers = match opts.parallel {
         0 => targets.len().min(32),
         n => n.min(targets.len()),
@@ -456,7 +468,7 @@ pub fn run_targets_with(
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let Some(target) = targets.get(i) else { break };
-                let report = check_target(target, checks, opts);
+                let report = check_target(target, checks[i], opts);
                 done(&report);
                 *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(report);
             });

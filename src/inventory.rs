@@ -20,6 +20,9 @@ pub struct Entry {
     /// Shown in reports instead of the target string.
     pub name: Option<String>,
     pub groups: Vec<String>,
+    /// The host's variables (Ansible's: the inventory's own, and those in
+    /// `group_vars/` and `host_vars/` beside it), for `{{ name }}` in specs.
+    pub vars: std::collections::BTreeMap<String, String>,
 }
 
 /// Parses an inventory, infraspec's or Ansible's; errors name the file and
@@ -45,6 +48,7 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Entry>, String> {
             target,
             name: None,
             groups: Vec::new(),
+            vars: Default::default(),
         };
         for word in words {
             match word.split_once('=') {

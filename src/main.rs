@@ -9,7 +9,22 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use infraspec::engine::{self, Options};
 use infraspec::report;
+use infraspec::spec::vars::{Var, Vars};
 use infraspec::spec::yaml;
+
+/// A target's variables from the inventory, and the spec files its groups
+/// name.
+type HostVars = (Vars, Vec<PathBuf>);
+
+/// Targets that share variables and spec files, and the checks loaded for
+/// them.
+struct CheckSet {
+    vars: Vars,
+    extra_specs: Vec<PathBuf>,
+    /// Indexes into the run's targets.
+    targets: Vec<usize>,
+    checks: Vec<infraspec::spec::Check>,
+}
 use infraspec::target::{self, Target};
 
 mod add_cli;
@@ -193,6 +208,16 @@ struct Cli {
     /// A changed key is always refused.
     #[arg(long)]
     ssh_accept_new: bool,
+
+    /// Variables for `{{ name }}` in specs from a YAML file of `name: value`
+    /// (repeatable; later files win).
+    #[arg(long = "vars", value_name = "FILE")]
+    vars_files: Vec<PathBuf>,
+
+    /// A variable for `{{ name }}` in specs (repeatable); wins over the spec,
+    /// the inventory, --vars and INFRASPEC_VAR_<name>.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    var: Vec<String>,
 
     /// YAML spec files.
     #[arg(value_name = "SPEC")]
@@ -500,6 +525,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         .flatten()
         .collect();
     let mut labels: Vec<Option<String>> = vec![None; targets.len()];
+    // Each target's variables from the inventory, and the spec files its
+    // groups name (`infraspec_specs`, relative to the inventory).
+    let mut host_vars: Vec<HostVars> = vec![Default::default(); targets.len()];
     if let Some(path) = &cli.inventory {
         let shown = format!("the inventory {}", path.display());
         let text = read_capped(
@@ -510,10 +538,30 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         )?;
         let entries = infraspec::inventory::parse(&text, &path.display().to_string())
             .map_err(|e| anyhow::anyhow!(e))?;
+        let beside = path.parent().map(PathBuf::from).unwrap_or_default();
         for e in entries {
             if cli.group.is_empty() || e.groups.iter().any(|g| cli.group.contains(g)) {
+                let from = format!(
+                    "the inventory ({})",
+                    e.name.clone().unwrap_or_else(|| e.target.to_string())
+                );
+                let mut vars = Vars::default();
+                let mut specs = Vec::new();
+                for (k, v) in &e.vars {
+                    if k == "infraspec_specs" {
+                        specs.extend(
+                            v.split(',')
+                                .map(str::trim)
+                                .filter(|f| !f.is_empty())
+                                .map(|f| beside.join(f)),
+                        );
+                    } else if infraspec::spec::vars::valid_name(k) {
+                        vars.set(k, Var::typed(v.clone(), from.clone()));
+                    }
+                }
                 targets.push(e.target);
                 labels.push(e.name);
+                host_vars.push((vars, specs));
             }
         }
         if targets.is_empty() {
@@ -528,6 +576,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     if targets.is_empty() {
         targets.push(Target::Local);
         labels.push(None);
+        host_vars.push(Default::default());
     }
     let mut empty_shard = false;
     let all_targets: Vec<String> = targets
@@ -538,12 +587,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     if let Some(shard) = cli.shard {
         let keep = shard_of(&targets, &labels, shard);
         let total = targets.len();
-        (targets, labels) = targets
+        let kept: Vec<((Target, Option<String>), HostVars)> = targets
             .into_iter()
             .zip(labels)
+            .zip(host_vars)
             .zip(keep)
-            .filter_map(|(pair, kept)| kept.then_some(pair))
-            .unzip();
+            .filter_map(|(item, kept)| kept.then_some(item))
+            .collect();
+        ((targets, labels), host_vars) = kept.into_iter().unzip();
         if targets.is_empty() {
             eprintln!(
                 "infraspec: shard {}/{} has no target ({total} target(s) over {} shards): nothing to check",
@@ -553,20 +604,75 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
     }
 
-    let mut checks = Vec::new();
-    let mut errors = Vec::new();
-    for path in &cli.specs {
-        match yaml::load_file(path) {
-            Ok(c) => checks.extend(c),
-            Err(e) => errors.extend(e.0),
+    // Variables from outside the specs, the same for every target.
+    let mut common = Vars::default();
+    for f in &cli.vars_files {
+        common.overlay(&infraspec::spec::vars::read_file(f).map_err(anyhow::Error::msg)?);
+    }
+    common.overlay(&Vars::from_env());
+    for a in &cli.var {
+        common.parse_assignment(a).map_err(anyhow::Error::msg)?;
+    }
+    // Targets whose variables the specs use have the same values (and that
+    // run the same spec files) share one load: a fleet whose hosts differ
+    // only in what the specs do not use is loaded once.
+    let mut used_by: Vec<(Vec<PathBuf>, std::collections::BTreeSet<String>)> = Vec::new();
+    let mut sets: Vec<CheckSet> = Vec::new();
+    for (i, (inventory_vars, extra_specs)) in host_vars.iter().enumerate() {
+        let mut vars = inventory_vars.clone();
+        vars.overlay(&common);
+        let used = match used_by.iter().find(|(specs, _)| specs == extra_specs) {
+            Some((_, used)) => used.clone(),
+            None => {
+                let options = yaml::LoadOptions {
+                    vars: common.clone(),
+                };
+                let mut used = std::collections::BTreeSet::new();
+                for path in cli.specs.iter().chain(extra_specs) {
+                    used.extend(yaml::variables_used(path, &options));
+                }
+                for text in &cli.checks {
+                    used.extend(yaml::check_variables_used(text));
+                }
+                used_by.push((extra_specs.clone(), used.clone()));
+                used
+            }
+        };
+        vars.0.retain(|name, _| used.contains(name));
+        match sets
+            .iter_mut()
+            .find(|s| s.vars == vars && s.extra_specs == *extra_specs)
+        {
+            Some(set) => set.targets.push(i),
+            None => sets.push(CheckSet {
+                vars,
+                extra_specs: extra_specs.clone(),
+                targets: vec![i],
+                checks: Vec::new(),
+            }),
         }
     }
-    for (i, text) in cli.checks.iter().enumerate() {
-        match yaml::load_check(text, &format!("-c #{}", i + 1)) {
-            Ok(c) => checks.extend(c),
-            Err(e) => errors.extend(e.0),
+    let mut errors: Vec<yaml::SpecError> = Vec::new();
+    for set in &mut sets {
+        let options = yaml::LoadOptions {
+            vars: set.vars.clone(),
+        };
+        for path in cli.specs.iter().chain(&set.extra_specs) {
+            match yaml::load_file_with(path, &options) {
+                Ok(c) => set.checks.extend(c),
+                Err(e) => errors.extend(e.0),
+            }
+        }
+        for (i, text) in cli.checks.iter().enumerate() {
+            match yaml::load_check_with(text, &format!("-c #{}", i + 1), &options) {
+                Ok(c) => set.checks.extend(c),
+                Err(e) => errors.extend(e.0),
+            }
         }
     }
+    // The same error in every target's load is said once.
+    let mut said = std::collections::HashSet::new();
+    errors.retain(|e| said.insert(e.to_string()));
     if !errors.is_empty() {
         for e in &errors {
             eprintln!("infraspec: {e}");
@@ -582,10 +688,26 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         return Ok(2);
     }
-    if checks.is_empty() {
+    if sets.iter().all(|s| s.checks.is_empty()) {
         anyhow::bail!("no checks given: name a spec file or use -c 'port: 22' (see --help)");
     }
-    let warnings = infraspec::spec::lint(&checks);
+    let mut secrets: Vec<String> = sets
+        .iter()
+        .flat_map(|s| &s.checks)
+        .flat_map(|c| c.options.secrets.iter().cloned())
+        .collect();
+    secrets.sort();
+    secrets.dedup();
+    let redact = |text: &str| infraspec::spec::vars::redact(text, &secrets);
+    let mut warnings: Vec<String> = Vec::new();
+    for set in &sets {
+        for w in infraspec::spec::lint(&set.checks) {
+            let w = redact(&w.to_string());
+            if !warnings.contains(&w) {
+                warnings.push(w);
+            }
+        }
+    }
     for w in &warnings {
         eprintln!("infraspec: warning: {w}");
     }
@@ -596,28 +718,42 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         );
         return Ok(2);
     }
-    let given = checks.len();
-    checks.retain(|c| {
-        let name = c.name();
-        (cli.filter.is_empty() || cli.filter.iter().any(|f| name.contains(f.as_str())))
-            && (cli.tags.is_empty() || c.options.tags.iter().any(|t| cli.tags.contains(t)))
-    });
-    if checks.is_empty() {
+    let given = sets.iter().map(|s| s.checks.len()).max().unwrap_or(0);
+    for set in &mut sets {
+        set.checks.retain(|c| {
+            let name = c.name();
+            (cli.filter.is_empty() || cli.filter.iter().any(|f| name.contains(f.as_str())))
+                && (cli.tags.is_empty() || c.options.tags.iter().any(|t| cli.tags.contains(t)))
+        });
+    }
+    if sets.iter().all(|s| s.checks.is_empty()) {
         anyhow::bail!("no check selected: --filter/--tags matched none of the {given} checks");
     }
+    let shown_targets = |set: &CheckSet| {
+        set.targets
+            .iter()
+            .map(|&i| labels[i].clone().unwrap_or_else(|| targets[i].to_string()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     if cli.list {
         let mut out = String::new();
-        for c in &checks {
-            let at = c
-                .origin
-                .as_ref()
-                .map(|o| format!("  ({o})"))
-                .unwrap_or_default();
-            out.push_str(&format!("{}{at}\n", c.name()));
+        for set in &sets {
+            if sets.len() > 1 {
+                out.push_str(&format!("# with the variables of {}\n", shown_targets(set)));
+            }
+            for c in &set.checks {
+                let at = c
+                    .origin
+                    .as_ref()
+                    .map(|o| format!("  ({o})"))
+                    .unwrap_or_default();
+                out.push_str(&format!("{}{at}\n", c.name()));
+            }
         }
         out.push_str(&format!(
             "{} checks, {} target(s): {}\n",
-            checks.len(),
+            sets.iter().map(|s| s.checks.len()).max().unwrap_or(0),
             targets.len(),
             targets
                 .iter()
@@ -625,31 +761,47 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
-        let _ = std::io::stdout().lock().write_all(out.as_bytes());
+        let _ = std::io::stdout().lock().write_all(redact(&out).as_bytes());
         return Ok(0);
     }
     if cli.explain {
-        let mut out = format!(
-            "# infraspec --explain: {} checks for {}\n",
-            checks.len(),
-            targets
-                .iter()
-                .map(|t| t.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        out.push_str(&engine::explain(&checks));
-        let _ = std::io::stdout().lock().write_all(out.as_bytes());
+        let mut out = String::new();
+        for set in &sets {
+            let at: Vec<&Target> = set.targets.iter().map(|&i| &targets[i]).collect();
+            out.push_str(&format!(
+                "# infraspec --explain: {} checks for {}\n",
+                set.checks.len(),
+                at.iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            out.push_str(&engine::explain(&set.checks));
+        }
+        let _ = std::io::stdout().lock().write_all(redact(&out).as_bytes());
         return Ok(0);
     }
     if let Some(timeout) = cli.retry_timeout {
-        for c in checks.iter_mut().filter(|c| c.options.eventually.is_none()) {
+        for c in sets
+            .iter_mut()
+            .flat_map(|s| s.checks.iter_mut())
+            .filter(|c| c.options.eventually.is_none())
+        {
             c.options.eventually = Some(infraspec::spec::Eventually {
                 timeout,
                 interval: cli.sleep,
             });
         }
     }
+    let mut per_target: Vec<&[infraspec::spec::Check]> = vec![&[]; targets.len()];
+    for set in &sets {
+        for &i in &set.targets {
+            per_target[i] = &set.checks;
+        }
+    }
+    let all_checks: Vec<infraspec::spec::Check> =
+        sets.iter().flat_map(|s| s.checks.iter().cloned()).collect();
+    let checks = &all_checks;
 
     let opts = Options {
         auto_skip: !cli.no_auto_skip,
@@ -663,8 +815,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         targets.iter().map(|t| t.to_string()).collect(),
         std::io::stderr().is_terminal(),
     );
-    let reports =
-        engine::run_targets_with(&targets, &checks, &opts, &|r| progress.one_done(&r.target));
+    let reports = engine::run_each_with(&targets, &per_target, &opts, &|r| {
+        progress.one_done(&r.target)
+    });
     progress.finish();
     let mut reports = reports;
     for (report, label) in reports.iter_mut().zip(&labels) {
@@ -694,7 +847,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     let shard = cli.shard.map(|(index, of)| report::json::Shard {
         index,
         of,
-        run: run_identity(&all_targets, &checks),
+        run: run_identity(&all_targets, checks),
     });
     for (path, format) in [
         (&cli.junit, Format::Junit),
@@ -702,11 +855,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         (&cli.tap, Format::Tap),
     ] {
         if let Some(path) = path {
-            std::fs::write(path, format.render_shard(&reports, shard.as_ref(), false))
-                .with_context(|| format!("failed to write {}", path.display()))?;
+            std::fs::write(
+                path,
+                redact(&format.render_shard(&reports, shard.as_ref(), false)),
+            )
+            .with_context(|| format!("failed to write {}", path.display()))?;
         }
     }
-    let text = cli.format.render_shard(&reports, shard.as_ref(), cli.quiet);
+    let text = redact(&cli.format.render_shard(&reports, shard.as_ref(), cli.quiet));
     match &cli.output {
         Some(path) => {
             std::fs::write(path, &text)
@@ -715,7 +871,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             // the counts.
             let _ = std::io::stdout()
                 .lock()
-                .write_all(report::human::recap(&reports).as_bytes());
+                .write_all(redact(&report::human::recap(&reports)).as_bytes());
         }
         None => {
             let mut stdout = std::io::stdout().lock();

@@ -963,8 +963,232 @@ fn the_console_says_what_failed_and_skips_can_fail_a_gate() {
     );
 }
 
+/// Writes `files` (relative path, content) under a fresh directory.
+fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = support::temp_dir();
+    for (path, content) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+    dir
+}
+
+fn variables_fill_values_with_the_documented_precedence() {
+    let dir = tree(&[
+        (
+            "spec.yaml",
+            "vars:\n  word: from-spec\n  port: 1\ninclude: [roles/*.yaml]\nchecks:\n  - command: echo {{ word }}\n    stdout: {contains: '{{ word }}'}\n  - command: 'exit {{ code | default(0) }}'\n    exit_status: \"{{ code | default(0) }}\"\n",
+        ),
+        (
+            "roles/a.yaml",
+            "vars:\n  word: from-role\n  role_only: r\nchecks:\n  - command: echo {{ word }}-{{ role_only }}\n    stdout: {eq: \"{{ word }}-{{ role_only }}\"}\n",
+        ),
+        ("roles/.hidden.yaml", "not: a spec"),
+        ("vars1.yaml", "word: from-file-1\ncode: 3\n"),
+        ("vars2.yaml", "word: from-file-2\n"),
+    ]);
+    let list = |args: &[&str]| {
+        let mut all = vec!["--list"];
+        all.extend_from_slice(args);
+        all.push("spec.yaml");
+        let out = infraspec(dir.path(), &all);
+        assert!(out.status.success(), "{}", show(&out));
+        text(&out.stdout)
+    };
+    // The including file's value wins over the included file's; the role's
+    // own variable stays; a hidden file is not matched by `*`.
+    let plain = list(&[]);
+    assert!(plain.contains("command echo from-spec-r stdout"), "{plain}");
+    assert!(plain.contains("(roles/a.yaml:5)"), "{plain}");
+    assert!(
+        plain.contains("command exit 0 exit_status should eq 0"),
+        "{plain}"
+    );
+    // --vars files in order, then --var.
+    let files = list(&["--vars", "vars1.yaml", "--vars", "vars2.yaml"]);
+    assert!(files.contains("command echo from-file-2 stdout"), "{files}");
+    assert!(
+        files.contains("command exit 3 exit_status should eq 3"),
+        "{files}"
+    );
+    let var = list(&["--vars", "vars1.yaml", "--var", "word=from-var"]);
+    assert!(var.contains("command echo from-var stdout"), "{var}");
+    // And the run passes with those values: echo prints what is expected,
+    // `exit 3` exits 3 (a number, as the unquoted YAML value was).
+    let out = infraspec(dir.path(), &["--vars", "vars1.yaml", "spec.yaml"]);
+    assert!(out.status.success(), "{}", show(&out));
+}
+
+fn variable_mistakes_are_load_errors_at_their_line() {
+    let dir = tree(&[
+        (
+            "spec.yaml",
+            "checks:\n  - package: bash\n  - file: '{{ nowhere }}'\n  - port: '{{ port | upper }}'\n",
+        ),
+        ("cycle-a.yaml", "include: [cycle-b.yaml]\n"),
+        ("cycle-b.yaml", "include: [cycle-a.yaml]\nchecks:\n  - package: bash\n"),
+        ("missing.yaml", "include:\n  - nope.yaml\n  - 'none/*.yaml'\n"),
+    ]);
+    let out = infraspec(dir.path(), &["spec.yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("spec.yaml:3: undefined variable `nowhere`"),
+        "{err}"
+    );
+    assert!(err.contains("spec.yaml:4: {{ port | upper }}"), "{err}");
+    assert!(err.contains("nothing was run"), "{err}");
+    let out = infraspec(dir.path(), &["cycle-a.yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains(
+            "cycle-b.yaml:1: `include`: an include cycle: cycle-a.yaml includes cycle-b.yaml includes cycle-a.yaml"
+        ),
+        "{}",
+        show(&out)
+    );
+    let out = infraspec(dir.path(), &["missing.yaml"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("missing.yaml:2: `include`: cannot read nope.yaml"),
+        "{err}"
+    );
+    assert!(
+        err.contains("missing.yaml:3: `include`: \"none/*.yaml\" matches no file"),
+        "{err}"
+    );
+    let out = infraspec(dir.path(), &["--var", "1x=2", "spec.yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("not a variable name"),
+        "{}",
+        show(&out)
+    );
+}
+
+fn sensitive_variables_are_never_printed() {
+    let secret = "hunter2-topsecret";
+    let dir = tree(&[(
+        "spec.yaml",
+        "vars:\n  pin: {value: pin-4711, sensitive: true}\n  token: {sensitive: true}\nchecks:\n  - command: echo {{ token }} {{ pin }}\n    stdout: {contains: 'wrong {{ token }}'}\n  - file: /etc/{{ token }}\n",
+    )]);
+    let report = dir.path().join("report.xml");
+    let run = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_infraspec"));
+        cmd.args(args)
+            .current_dir(dir.path())
+            .env_remove("INFRASPEC_TARGET")
+            .env("NO_COLOR", "1")
+            .env("INFRASPEC_VAR_token", secret);
+        cmd.output().unwrap()
+    };
+    for format in ["human", "json", "tap", "junit"] {
+        let out = run(&[
+            "--format",
+            format,
+            "--junit",
+            report.to_str().unwrap(),
+            "spec.yaml",
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+        let all = format!(
+            "{}{}",
+            show(&out),
+            std::fs::read_to_string(&report).unwrap()
+        );
+        assert!(
+            !all.contains("hunter2") && !all.contains("4711"),
+            "{format}: {all}"
+        );
+        assert!(all.contains("***"), "{format}: {all}");
+    }
+    for flag in ["--list", "--explain"] {
+        let out = run(&[flag, "spec.yaml"]);
+        assert!(out.status.success(), "{}", show(&out));
+        assert!(!show(&out).contains("hunter2"), "{flag}: {}", show(&out));
+    }
+    // Without a value anywhere, a sensitive variable is a load error.
+    let out = infraspec(dir.path(), &["spec.yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("spec.yaml:3: `token`: a sensitive variable without a value"),
+        "{}",
+        show(&out)
+    );
+}
+
+fn inventory_variables_differ_per_host_and_groups_name_their_specs() {
+    let dir = tree(&[
+        (
+            "inv/hosts.ini",
+            "[web]\nweb1 ansible_connection=local\nweb2 ansible_connection=local word=inline\n[web:vars]\ninfraspec_specs=web.yaml\n[db]\ndb1 ansible_connection=local\n",
+        ),
+        ("inv/group_vars/all.yml", "word: everyone\n"),
+        ("inv/group_vars/web.yml", "word: web-group\n"),
+        ("inv/host_vars/web1/main.yml", "word: web1-own\n"),
+        (
+            "inv/web.yaml",
+            "checks:\n  - command: echo web {{ word }}\n    exit_status: 0\n",
+        ),
+        (
+            "spec.yaml",
+            "checks:\n  - command: echo {{ word }}\n    stdout: {eq: \"{{ word }}\"}\n",
+        ),
+    ]);
+    let out = infraspec(
+        dir.path(),
+        &[
+            "--inventory",
+            "inv/hosts.ini",
+            "--format",
+            "json",
+            "spec.yaml",
+        ],
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names = |host: &str| -> Vec<String> {
+        let t = doc["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["target"] == host)
+            .unwrap_or_else(|| panic!("{host}: {doc:#}"));
+        t["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // host_vars over the group's, the inventory's host variable over
+    // group_vars, `all` for a host of another group; web hosts run web.yaml.
+    assert_eq!(
+        names("web1"),
+        [
+            "command echo web1-own stdout should eq \"web1-own\"",
+            "command echo web web1-own exit_status should eq 0"
+        ],
+        "{doc:#}"
+    );
+    assert_eq!(
+        names("web2")[0],
+        "command echo inline stdout should eq \"inline\""
+    );
+    assert_eq!(
+        names("db1"),
+        ["command echo everyone stdout should eq \"everyone\""]
+    );
+}
+
 infraspec_tests! {
     Nothing: [
+        variables_fill_values_with_the_documented_precedence,
+        variable_mistakes_are_load_errors_at_their_line,
+        sensitive_variables_are_never_printed,
+        inventory_variables_differ_per_host_and_groups_name_their_specs,
         the_local_example_passes,
         a_failing_check_exits_1_and_says_target_expectation_found_and_command,
         bad_specs_exit_2_naming_file_line_and_key_and_run_nothing,

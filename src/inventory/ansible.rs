@@ -109,7 +109,59 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Entry>, String> {
     } else {
         parse_ini(text, file)?
     };
-    resolve(&inv, file)
+    let beside = std::path::Path::new(file)
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    resolve(&inv, file, &|kind, name| dir_vars(&beside, kind, name))
+}
+
+/// The variables of group or host `name` in `group_vars/` or `host_vars/`
+/// (`kind`) beside the inventory: `<name>`, `<name>.yml`, `<name>.yaml`,
+/// `<name>.json`, or every file of the directory `<name>/`, in name order.
+/// Files that Ansible Vault encrypted are left out (infraspec cannot read
+/// them; a spec that needs one of their variables says it is undefined).
+fn dir_vars(beside: &std::path::Path, kind: &str, name: &str) -> Result<Vars, String> {
+    let base = beside.join(kind);
+    if !base.is_dir() || name.contains('/') || name.starts_with('.') {
+        return Ok(Vars::new());
+    }
+    let mut files = Vec::new();
+    let own = base.join(name);
+    if own.is_dir() {
+        let mut inner: Vec<_> = std::fs::read_dir(&own)
+            .map_err(|e| format!("{}: {e}", own.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.is_file()
+                    && !p
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            })
+            .collect();
+        inner.sort();
+        files.extend(inner);
+    } else {
+        for ext in ["", ".yml", ".yaml", ".json"] {
+            let f = base.join(format!("{name}{ext}"));
+            if f.is_file() {
+                files.push(f);
+            }
+        }
+    }
+    let mut vars = Vars::new();
+    for f in files {
+        let shown = f.display().to_string();
+        let text = crate::spec::vars::read_text(&f, MAX_INVENTORY_BYTES)
+            .map_err(|e| format!("{shown}: {e}"))?;
+        if text.trim_start().starts_with("$ANSIBLE_VAULT") || text.trim().is_empty() {
+            continue;
+        }
+        let node = marked_yaml::parse_yaml(0, &text)
+            .map_err(|e| format!("{shown}: not a YAML mapping of variables: {e}"))?;
+        vars.extend(yaml_scalars(&node, "a variables file", &shown)?);
+    }
+    Ok(vars)
 }
 
 fn parse_ini(text: &str, file: &str) -> Result<Inventory, String> {
@@ -425,7 +477,11 @@ fn ancestry(inv: &Inventory, file: &str) -> Result<BTreeMap<String, Vec<String>>
     Ok(all)
 }
 
-fn resolve(inv: &Inventory, file: &str) -> Result<Vec<Entry>, String> {
+/// Variables of a group (`group_vars`) or a host (`host_vars`) from outside
+/// the inventory file.
+type DirVars<'a> = &'a dyn Fn(&str, &str) -> Result<Vars, String>;
+
+fn resolve(inv: &Inventory, file: &str, dir_vars: DirVars) -> Result<Vec<Entry>, String> {
     let ancestry = ancestry(inv, file)?;
     // Each host once, in the order first listed; its direct groups.
     let mut hosts: Vec<String> = Vec::new();
@@ -452,11 +508,17 @@ fn resolve(inv: &Inventory, file: &str) -> Result<Vec<Entry>, String> {
                 }
             }
         }
+        // Ansible's order: `all`, then each group from the outermost in, then
+        // the host; at each, the inventory's own variables, then those
+        // beside it.
         let mut vars = all_vars.clone();
-        for g in &groups {
+        vars.extend(dir_vars("group_vars", "all")?);
+        for g in groups.iter().filter(|g| *g != "all") {
             vars.extend(inv.groups[g].vars.clone());
+            vars.extend(dir_vars("group_vars", g)?);
         }
         vars.extend(own[&h].clone());
+        vars.extend(dir_vars("host_vars", &h)?);
         let target = target_of(&h, &vars).map_err(|e| format!("{file}: host {h}: {e}"))?;
         let groups: BTreeSet<String> = groups
             .into_iter()
@@ -466,6 +528,7 @@ fn resolve(inv: &Inventory, file: &str) -> Result<Vec<Entry>, String> {
             target,
             name: Some(h),
             groups: groups.into_iter().collect(),
+            vars,
         });
     }
     if entries.is_empty() {

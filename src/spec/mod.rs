@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::matcher::{Matcher, Scalar};
 
+pub mod vars;
 pub mod yaml;
 
 /// The closed set of resources infraspec knows.
@@ -965,6 +966,9 @@ pub struct CheckOptions {
     pub timeout: Option<Duration>,
     /// Hide expected and found values in every report.
     pub sensitive: bool,
+    /// Values of sensitive variables the check holds: never printed, each
+    /// shown as `***` wherever it would appear.
+    pub secrets: Vec<String>,
     /// For command output and file content: the most bytes judged; more is
     /// an error, never a judgement on a part. Default 4 MiB.
     pub max_output: Option<u64>,

@@ -10,6 +10,7 @@ use std::fmt;
 use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
 use marked_yaml::{LoadError, LoaderOptions, Node};
 
+use super::vars::{self, Var, Vars};
 use super::*;
 use crate::matcher::{parse_mode, Cmp, Matcher, Pattern, Scalar};
 use crate::version::VersionReq;
@@ -119,20 +120,81 @@ const MATCHER_KEYS: &[&str] = &[
     "any_of",
 ];
 
+/// What a spec is loaded with from outside it.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Variables that win over the spec's own `vars:` (the inventory's,
+    /// `--vars`, the environment's, `--var`), already in precedence order.
+    pub vars: Vars,
+}
+
 /// Loads a spec file.
 pub fn load_file(path: &std::path::Path) -> Result<Vec<Check>, SpecErrors> {
-    use std::io::Read;
+    load_file_with(path, &LoadOptions::default())
+}
+
+/// Loads a spec file, its includes, with variables from outside it.
+pub fn load_file_with(
+    path: &std::path::Path,
+    options: &LoadOptions,
+) -> Result<Vec<Check>, SpecErrors> {
+    load_path(path, options).0
+}
+
+/// The names of the variables a spec file (with its includes) uses: only
+/// these can make its checks differ from one target to another.
+pub fn variables_used(
+    path: &std::path::Path,
+    options: &LoadOptions,
+) -> std::collections::BTreeSet<String> {
+    load_path(path, options).1
+}
+
+/// The names of the variables a `-c` check uses.
+pub fn check_variables_used(text: &str) -> std::collections::BTreeSet<String> {
+    let mut loader = Loader::new("-c");
+    if let Some(mut root) = loader.parse(text) {
+        loader.expand(&mut root, &mut Vec::new());
+    }
+    loader.includes.used
+}
+
+fn load_path(
+    path: &std::path::Path,
+    options: &LoadOptions,
+) -> (
+    Result<Vec<Check>, SpecErrors>,
+    std::collections::BTreeSet<String>,
+) {
     let label = path.display().to_string();
-    let fail = |message: String| {
-        SpecErrors(vec![SpecError {
-            file: label.clone(),
-            line: 0,
-            key: None,
-            message,
-        }])
+    let mut context = Includes::default();
+    let text = match read_spec(path, &label) {
+        Ok(text) => text,
+        Err(e) => return (Err(SpecErrors(vec![e])), Default::default()),
     };
-    // Read at most one byte past the limit: a spec that is a device
-    // (/dev/zero) or a huge file is refused at once, not read into memory.
+    let mut loader = Loader::new(&label);
+    loader.outer = options.vars.clone();
+    loader.dir = Some(path.parent().map(Into::into).unwrap_or_default());
+    context.stack.push(identity(path));
+    context.labels.push(label.clone());
+    loader.includes = context;
+    if let Some(root) = loader.parse(&text) {
+        loader.document(&root);
+    }
+    let used = std::mem::take(&mut loader.includes.used);
+    (loader.finish(), used)
+}
+
+/// A spec file's text, read with a cap: a spec that is a device
+/// (/dev/zero) or a huge file is refused at once, not read into memory.
+fn read_spec(path: &std::path::Path, label: &str) -> Result<String, SpecError> {
+    use std::io::Read;
+    let fail = |message: String| SpecError {
+        file: label.to_string(),
+        line: 0,
+        key: None,
+        message,
+    };
     let mut bytes = Vec::new();
     std::fs::File::open(path)
         .and_then(|f| f.take(MAX_SPEC_BYTES + 1).read_to_end(&mut bytes))
@@ -143,9 +205,26 @@ pub fn load_file(path: &std::path::Path) -> Result<Vec<Check>, SpecErrors> {
             show_size(MAX_SPEC_BYTES)
         )));
     }
-    let text =
-        String::from_utf8(bytes).map_err(|e| fail(format!("the spec is not UTF-8 text: {e}")))?;
-    load_str(&text, &label)
+    String::from_utf8(bytes).map_err(|e| fail(format!("the spec is not UTF-8 text: {e}")))
+}
+
+/// What identifies a spec file in an include chain: its canonical path.
+fn identity(path: &std::path::Path) -> std::path::PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Most spec files one load reads through `include:`.
+pub const MAX_INCLUDED_FILES: usize = 1000;
+
+/// The include chain of a load: the files being loaded, outermost first, and
+/// how many files it has read.
+#[derive(Debug, Default)]
+struct Includes {
+    stack: Vec<std::path::PathBuf>,
+    labels: Vec<String>,
+    read: usize,
+    /// Every variable name a placeholder asked for, set or not.
+    used: std::collections::BTreeSet<String>,
 }
 
 /// The largest spec file infraspec reads.
@@ -153,7 +232,19 @@ pub const MAX_SPEC_BYTES: u64 = 16 << 20;
 
 /// Loads a spec from text; `file` names it in errors.
 pub fn load_str(text: &str, file: &str) -> Result<Vec<Check>, SpecErrors> {
+    load_str_with(text, file, &LoadOptions::default())
+}
+
+/// Loads a spec from text with variables from outside it; an `include:`
+/// is relative to the working directory.
+pub fn load_str_with(
+    text: &str,
+    file: &str,
+    options: &LoadOptions,
+) -> Result<Vec<Check>, SpecErrors> {
     let mut loader = Loader::new(file);
+    loader.outer = options.vars.clone();
+    loader.dir = Some(std::path::PathBuf::new());
     if let Some(root) = loader.parse(text) {
         loader.document(&root);
     }
@@ -163,9 +254,19 @@ pub fn load_str(text: &str, file: &str) -> Result<Vec<Check>, SpecErrors> {
 /// Loads one check written in YAML flow syntax, as given to `-c`:
 /// `port: 80` or `{file: /etc/motd, content: {contains: hello}}`.
 pub fn load_check(text: &str, label: &str) -> Result<Vec<Check>, SpecErrors> {
+    load_check_with(text, label, &LoadOptions::default())
+}
+
+/// As [`load_check`], with variables.
+pub fn load_check_with(
+    text: &str,
+    label: &str,
+    options: &LoadOptions,
+) -> Result<Vec<Check>, SpecErrors> {
     let mut loader = Loader::new(label);
+    loader.vars = options.vars.clone();
     if let Some(root) = loader.parse(text) {
-        loader.item(&root);
+        loader.expanded_item(&root);
     }
     // A -c check is one mapping, not a spec file: say how it is written.
     for e in loader.errors.iter_mut() {
@@ -226,10 +327,92 @@ pub fn show_size(bytes: u64) -> String {
     format!("{bytes} bytes")
 }
 
+/// The files `pattern` names, relative to `dir`: `*` and `?` match within
+/// one path component (not a leading `.`), as a shell's globs do; a pattern
+/// without them names one file, which must exist when it is read.
+fn glob(dir: &std::path::Path, pattern: &str) -> Result<Vec<std::path::PathBuf>, String> {
+    use std::path::{Component, PathBuf};
+    let path = std::path::Path::new(pattern);
+    if !pattern.contains(['*', '?']) {
+        return Ok(vec![dir.join(path)]);
+    }
+    let mut found: Vec<PathBuf> = vec![if path.is_absolute() {
+        PathBuf::from("/")
+    } else {
+        dir.to_path_buf()
+    }];
+    for component in path.components() {
+        let part = match component {
+            Component::Normal(p) => p.to_string_lossy().into_owned(),
+            Component::ParentDir => "..".into(),
+            Component::CurDir | Component::RootDir | Component::Prefix(_) => continue,
+        };
+        if !part.contains(['*', '?']) {
+            found = found.into_iter().map(|f| f.join(&part)).collect();
+            continue;
+        }
+        let mut next = Vec::new();
+        for base in &found {
+            let Ok(entries) = std::fs::read_dir(if base.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                base
+            }) else {
+                continue;
+            };
+            let mut names: Vec<String> = entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|n| !n.starts_with('.') && wildcard(&part, n))
+                .collect();
+            names.sort();
+            next.extend(names.into_iter().map(|n| base.join(n)));
+        }
+        found = next;
+    }
+    found.retain(|f| f.is_file());
+    Ok(found)
+}
+
+/// Whether `name` matches `pattern`, where `*` is any run of characters and
+/// `?` one character.
+fn wildcard(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    // The classic two-pointer match with backtracking to the last `*`.
+    let (mut i, mut j) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while j < n.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == n[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some((i, j));
+            i += 1;
+        } else if let Some((si, sj)) = star {
+            i = si + 1;
+            j = sj + 1;
+            star = Some((si, sj + 1));
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|c| *c == '*')
+}
+
 struct Loader<'f> {
     file: &'f str,
     errors: Vec<SpecError>,
     checks: Vec<Check>,
+    /// The variables of this file's checks: its `vars:` under `outer`.
+    vars: Vars,
+    /// What wins over this file's `vars:`: the including file's variables,
+    /// or for the first file those from outside the spec.
+    outer: Vars,
+    /// Where this file's includes are found; `None` where a spec has none
+    /// (`-c`).
+    dir: Option<std::path::PathBuf>,
+    includes: Includes,
 }
 
 impl<'f> Loader<'f> {
@@ -238,6 +421,10 @@ impl<'f> Loader<'f> {
             file,
             errors: Vec::new(),
             checks: Vec::new(),
+            vars: Vars::default(),
+            outer: Vars::default(),
+            dir: None,
+            includes: Includes::default(),
         }
     }
 
@@ -323,15 +510,27 @@ impl<'f> Loader<'f> {
             self.error(line_of(root), None, "expected a mapping with `checks:`");
             return;
         };
+        // Variables first, wherever they are written: every value may use them.
+        self.vars = Vars::default();
+        if let Some((_, value)) = map.iter().find(|(k, _)| k.as_str() == "vars") {
+            self.vars_section(value);
+        }
+        self.vars.overlay(&self.outer);
         let mut seen_checks = false;
+        let mut seen_include = false;
         for (key, value) in map.iter() {
             match key.as_str() {
+                "vars" => {}
+                "include" => {
+                    seen_include = true;
+                    self.include_section(key, value);
+                }
                 "checks" => {
                     seen_checks = true;
                     match value {
                         Node::Sequence(items) if !items.is_empty() => {
                             for item in items.iter() {
-                                self.item(item);
+                                self.expanded_item(item);
                             }
                         }
                         Node::Sequence(_) => {
@@ -354,12 +553,278 @@ impl<'f> Loader<'f> {
                 other => self.error(
                     key_line(key),
                     Some(other),
-                    "unknown top-level key (a spec has only `checks:`)",
+                    format!(
+                        "unknown top-level key (a spec has `checks:`, `vars:` and `include:`){}",
+                        did_you_mean(other, ["checks", "vars", "include"])
+                    ),
                 ),
             }
         }
-        if !seen_checks && self.errors.is_empty() {
+        if !seen_checks && !seen_include && self.errors.is_empty() {
             self.error(line_of(root), None, "no `checks:` in the spec");
+        }
+    }
+
+    /// `vars:`: name: value, or name: {value: ..., sensitive: true}.
+    fn vars_section(&mut self, value: &Node) {
+        let Some(map) = value.as_mapping() else {
+            if !value.as_scalar().is_some_and(|s| s.as_str().is_empty()) {
+                self.error(
+                    line_of(value),
+                    Some("vars"),
+                    "expected a mapping of variable names to values",
+                );
+            }
+            return;
+        };
+        for (name, v) in map.iter() {
+            let line = key_line(name);
+            if !vars::valid_name(name.as_str()) {
+                self.error(
+                    line,
+                    Some(name.as_str()),
+                    "not a variable name (letters, digits and _, not starting with a digit)",
+                );
+                continue;
+            }
+            let from = format!("{}:{line}", self.file);
+            let var = match v {
+                Node::Scalar(s) => Var {
+                    value: s.as_str().to_string(),
+                    typed: s.may_coerce(),
+                    sensitive: false,
+                    from,
+                },
+                Node::Mapping(m) => {
+                    let mut var = None;
+                    let mut sensitive = false;
+                    for (k, inner) in m.iter() {
+                        match (k.as_str(), inner) {
+                            ("value", Node::Scalar(s)) => {
+                                var = Some((s.as_str().to_string(), s.may_coerce()))
+                            }
+                            ("sensitive", Node::Scalar(s)) => match s.as_bool() {
+                                Some(b) => sensitive = b,
+                                None => self.error(
+                                    key_line(k),
+                                    Some("sensitive"),
+                                    "expected true or false",
+                                ),
+                            },
+                            (other, _) => self.error(
+                                key_line(k),
+                                Some(other),
+                                "a variable is `name: value` or `name: {value: ..., sensitive: true}`",
+                            ),
+                        }
+                    }
+                    match var {
+                        Some((value, typed)) => Var {
+                            value,
+                            typed,
+                            sensitive,
+                            from,
+                        },
+                        None if sensitive => {
+                            // A sensitive variable without a value here: it
+                            // must come from outside (the environment).
+                            if !self.outer.0.contains_key(name.as_str()) {
+                                self.error(
+                                    line,
+                                    Some(name.as_str()),
+                                    format!(
+                                        "a sensitive variable without a value: give it with INFRASPEC_VAR_{0}, --var {0}=... or --vars FILE",
+                                        name.as_str()
+                                    ),
+                                );
+                            }
+                            if let Some(outer) = self.outer.0.get_mut(name.as_str()) {
+                                outer.sensitive = true;
+                            }
+                            continue;
+                        }
+                        None => {
+                            self.error(line, Some(name.as_str()), "expected `value:`");
+                            continue;
+                        }
+                    }
+                }
+                Node::Sequence(_) => {
+                    self.error(
+                        line,
+                        Some(name.as_str()),
+                        "a variable holds one plain value, not a list",
+                    );
+                    continue;
+                }
+            };
+            // A variable sensitive in the spec stays sensitive when its value
+            // comes from outside.
+            if var.sensitive {
+                if let Some(outer) = self.outer.0.get_mut(name.as_str()) {
+                    outer.sensitive = true;
+                }
+            }
+            self.vars.set(name.as_str(), var);
+        }
+    }
+
+    /// `include: [common.yaml, roles/*.yaml]`, relative to this file.
+    fn include_section(&mut self, key: &MarkedScalarNode, value: &Node) {
+        let patterns: Vec<&MarkedScalarNode> = match value {
+            Node::Scalar(s) => vec![s],
+            Node::Sequence(items) => {
+                let mut out = Vec::new();
+                for item in items.iter() {
+                    match item.as_scalar() {
+                        Some(s) => out.push(s),
+                        None => self.error(
+                            line_of(item),
+                            Some("include"),
+                            "expected a file name or a glob such as roles/*.yaml",
+                        ),
+                    }
+                }
+                out
+            }
+            Node::Mapping(_) => {
+                self.error(
+                    key_line(key),
+                    Some("include"),
+                    "expected a list of file names or globs",
+                );
+                return;
+            }
+        };
+        let Some(dir) = self.dir.clone() else {
+            self.error(
+                key_line(key),
+                Some("include"),
+                "only a spec file includes others",
+            );
+            return;
+        };
+        for pattern in patterns {
+            let line = pattern.span().start().map(|m| m.line()).unwrap_or(0);
+            let files = match glob(&dir, pattern.as_str()) {
+                Ok(files) if files.is_empty() => {
+                    self.error(
+                        line,
+                        Some("include"),
+                        format!("{:?} matches no file", pattern.as_str()),
+                    );
+                    continue;
+                }
+                Ok(files) => files,
+                Err(e) => {
+                    self.error(line, Some("include"), e);
+                    continue;
+                }
+            };
+            for path in files {
+                self.include_file(&path, line);
+            }
+        }
+    }
+
+    fn include_file(&mut self, path: &std::path::Path, line: usize) {
+        let label = path.display().to_string();
+        let id = identity(path);
+        if self.includes.stack.contains(&id) {
+            let mut chain = self.includes.labels.clone();
+            chain.push(label);
+            self.error(
+                line,
+                Some("include"),
+                format!("an include cycle: {}", chain.join(" includes ")),
+            );
+            return;
+        }
+        self.includes.read += 1;
+        if self.includes.read > MAX_INCLUDED_FILES {
+            self.error(
+                line,
+                Some("include"),
+                format!("more than {MAX_INCLUDED_FILES} files included in one spec"),
+            );
+            return;
+        }
+        let text = match read_spec(path, &label) {
+            Ok(text) => text,
+            Err(e) => {
+                self.error(line, Some("include"), e.message);
+                return;
+            }
+        };
+        let mut child = Loader::new(&label);
+        child.outer = self.vars.clone();
+        child.dir = Some(path.parent().map(Into::into).unwrap_or_default());
+        child.includes = std::mem::take(&mut self.includes);
+        child.includes.stack.push(id);
+        child.includes.labels.push(label.clone());
+        if let Some(root) = child.parse(&text) {
+            child.document(&root);
+        }
+        child.includes.stack.pop();
+        child.includes.labels.pop();
+        self.includes = std::mem::take(&mut child.includes);
+        self.checks.append(&mut child.checks);
+        self.errors.append(&mut child.errors);
+    }
+
+    /// One check, its placeholders replaced first.
+    fn expanded_item(&mut self, node: &Node) {
+        let mut node = node.clone();
+        let mut secrets = Vec::new();
+        let errors_before = self.errors.len();
+        self.expand(&mut node, &mut secrets);
+        if self.errors.len() > errors_before {
+            return;
+        }
+        let checks_before = self.checks.len();
+        self.item(&node);
+        secrets.sort();
+        secrets.dedup();
+        if !secrets.is_empty() {
+            for e in &mut self.errors[errors_before..] {
+                e.message = vars::redact(&e.message, &secrets);
+            }
+            for c in &mut self.checks[checks_before..] {
+                c.options.sensitive = true;
+                c.options.secrets = secrets.clone();
+            }
+        }
+    }
+
+    /// Replaces the placeholders in every value under `node` (keys stay).
+    fn expand(&mut self, node: &mut Node, secrets: &mut Vec<String>) {
+        match node {
+            Node::Scalar(s) => {
+                if !s.as_str().contains("{{") {
+                    return;
+                }
+                let line = s.span().start().map(|m| m.line()).unwrap_or(0);
+                self.includes.used.extend(vars::names(s.as_str()));
+                match vars::expand(s.as_str(), &self.vars) {
+                    Ok(e) => {
+                        let mut new = MarkedScalarNode::new(*s.span(), e.text);
+                        new.set_coerce(e.typed);
+                        *s = new;
+                        secrets.extend(e.secrets);
+                    }
+                    Err(e) => self.error(line, None, e.to_string()),
+                }
+            }
+            Node::Sequence(items) => {
+                for item in items.iter_mut() {
+                    self.expand(item, secrets);
+                }
+            }
+            Node::Mapping(map) => {
+                for value in map.values_mut() {
+                    self.expand(value, secrets);
+                }
+            }
         }
     }
 
