@@ -584,26 +584,6 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         .zip(&labels)
         .map(|(t, l)| shard_key(t, l))
         .collect();
-    if let Some(shard) = cli.shard {
-        let keep = shard_of(&targets, &labels, shard);
-        let total = targets.len();
-        let kept: Vec<((Target, Option<String>), HostVars)> = targets
-            .into_iter()
-            .zip(labels)
-            .zip(host_vars)
-            .zip(keep)
-            .filter_map(|(item, kept)| kept.then_some(item))
-            .collect();
-        ((targets, labels), host_vars) = kept.into_iter().unzip();
-        if targets.is_empty() {
-            eprintln!(
-                "infraspec: shard {}/{} has no target ({total} target(s) over {} shards): nothing to check",
-                shard.0, shard.1, shard.1
-            );
-            empty_shard = true;
-        }
-    }
-
     // Variables from outside the specs, the same for every target.
     let mut common = Vars::default();
     for f in &cli.vars_files {
@@ -729,6 +709,39 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     if sets.iter().all(|s| s.checks.is_empty()) {
         anyhow::bail!("no check selected: --filter/--tags matched none of the {given} checks");
     }
+    // What identifies the run on every shard: every target's checks,
+    // loaded before the split.
+    let run_checks: Vec<infraspec::spec::Check> =
+        sets.iter().flat_map(|s| s.checks.iter().cloned()).collect();
+    if let Some(shard) = cli.shard {
+        let keep = shard_of(&targets, &labels, shard);
+        let total = targets.len();
+        let mut moved_to: Vec<Option<usize>> = vec![None; total];
+        let mut kept = 0;
+        for (i, k) in keep.iter().enumerate() {
+            if *k {
+                moved_to[i] = Some(kept);
+                kept += 1;
+            }
+        }
+        (targets, labels) = targets
+            .into_iter()
+            .zip(labels)
+            .zip(keep)
+            .filter_map(|(pair, kept)| kept.then_some(pair))
+            .unzip();
+        for set in &mut sets {
+            set.targets = set.targets.iter().filter_map(|&i| moved_to[i]).collect();
+        }
+        sets.retain(|s| !s.targets.is_empty());
+        if targets.is_empty() {
+            eprintln!(
+                "infraspec: shard {}/{} has no target ({total} target(s) over {} shards): nothing to check",
+                shard.0, shard.1, shard.1
+            );
+            empty_shard = true;
+        }
+    }
     let shown_targets = |set: &CheckSet| {
         set.targets
             .iter()
@@ -799,9 +812,6 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             per_target[i] = &set.checks;
         }
     }
-    let all_checks: Vec<infraspec::spec::Check> =
-        sets.iter().flat_map(|s| s.checks.iter().cloned()).collect();
-    let checks = &all_checks;
 
     let opts = Options {
         auto_skip: !cli.no_auto_skip,
@@ -847,7 +857,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     let shard = cli.shard.map(|(index, of)| report::json::Shard {
         index,
         of,
-        run: run_identity(&all_targets, checks),
+        run: run_identity(&all_targets, &run_checks),
     });
     for (path, format) in [
         (&cli.junit, Format::Junit),

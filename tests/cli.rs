@@ -1181,6 +1181,35 @@ fn inventory_variables_differ_per_host_and_groups_name_their_specs() {
         names("db1"),
         ["command echo everyone stdout should eq \"everyone\""]
     );
+    // Shards of that fleet are one run: each loads every target's checks
+    // for the run's identity, and merge takes them together.
+    let mut reports = Vec::new();
+    for k in 1..=2 {
+        let file = format!("shard{k}.json");
+        let out = infraspec(
+            dir.path(),
+            &[
+                "--inventory",
+                "inv/hosts.ini",
+                "--shard",
+                &format!("{k}/2"),
+                "--format",
+                "json",
+                "-o",
+                &file,
+                "spec.yaml",
+            ],
+        );
+        assert!(out.status.success(), "{}", show(&out));
+        reports.push(file);
+    }
+    let out = infraspec(
+        dir.path(),
+        &["merge", "--format", "json", &reports[0], &reports[1]],
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    let merged: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(merged["targets"].as_array().unwrap().len(), 3, "{merged:#}");
 }
 
 infraspec_tests! {
