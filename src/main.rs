@@ -85,7 +85,7 @@ impl Color {
     version,
     args_conflicts_with_subcommands = true,
     term_width = 80,
-    after_help = "Examples:\n  infraspec examples/local.yaml\n  infraspec -c 'port: 22' -c '{file: /etc/motd, content: {contains: hello}}'\n  infraspec --format json -o report.json spec.yaml\n\nExit codes: 0 every check passed, 1 a check failed or could not be observed,\n2 nothing could be checked (bad arguments, invalid spec, unreachable target, no check ran).\n\nA spec file named like a command (add, autoadd, merge, help) runs as ./add."
+    after_help = "Examples:\n  infraspec examples/local.yaml\n  infraspec -c 'port: 22' -c '{file: /etc/motd, content: {contains: hello}}'\n  infraspec --format json -o report.json spec.yaml\n\nExit codes: 0 every check passed, 1 a check failed or could not be observed,\n2 nothing could be checked (bad arguments, invalid spec, unreachable target, no check ran).\n\nA spec file named like a command (add, autoadd, merge, schema, help) runs as ./add."
 )]
 struct Cli {
     /// Where to run the checks: local, ssh://[user@]host[:port], docker://container,
@@ -238,6 +238,9 @@ enum Command {
     Autoadd(add_cli::AddCli),
     /// Join the JSON reports of several runs (CI shards) into one report.
     Merge(MergeCli),
+    /// Print the JSON Schema (draft 2020-12) of spec files, for editors:
+    /// `# yaml-language-server: $schema=infraspec.schema.json`.
+    Schema,
 }
 
 fn main() -> ExitCode {
@@ -251,6 +254,12 @@ fn main() -> ExitCode {
             Some(Command::Add(add)) => add_cli::main(false, add),
             Some(Command::Autoadd(add)) => add_cli::main(true, add),
             Some(Command::Merge(m)) => merge(m),
+            Some(Command::Schema) => {
+                let schema = infraspec::spec::schema::json_schema();
+                let text = serde_json::to_string_pretty(&schema).expect("a JSON value") + "\n";
+                let _ = std::io::stdout().lock().write_all(text.as_bytes());
+                Ok(0)
+            }
             None => run(cli),
         },
         Err(e) => {

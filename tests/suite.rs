@@ -32,6 +32,8 @@ mod image_files;
 mod podman;
 #[path = "reports.rs"]
 mod reports;
+#[path = "schema.rs"]
+mod schema;
 #[path = "semantics.rs"]
 mod semantics;
 #[path = "ssh.rs"]
@@ -51,6 +53,7 @@ fn main() -> std::process::ExitCode {
         ("image_files", image_files::tests()),
         ("podman", podman::tests()),
         ("reports", reports::tests()),
+        ("schema", schema::tests()),
         ("semantics", semantics::tests()),
         ("ssh", ssh::tests()),
     ])

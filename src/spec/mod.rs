@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::matcher::{Matcher, Scalar};
 
+pub mod schema;
 pub mod vars;
 pub mod yaml;
 

@@ -91,7 +91,8 @@ fn did_you_mean<'k>(word: &str, known: impl IntoIterator<Item = &'k str>) -> Str
         .unwrap_or_default()
 }
 
-const OPTION_KEYS: &[&str] = &[
+/// The options every check takes.
+pub const OPTION_KEYS: &[&str] = &[
     "title",
     "tags",
     "skip",
@@ -103,7 +104,21 @@ const OPTION_KEYS: &[&str] = &[
     "max_output",
 ];
 
-const MATCHER_KEYS: &[&str] = &[
+/// The matchers a property of `kind` takes.
+pub fn matchers_for(kind: ValueKind) -> &'static [&'static str] {
+    match kind {
+        ValueKind::State => &["eq", "not"],
+        ValueKind::Int => &[
+            "eq", "gt", "ge", "lt", "le", "one_of", "not", "all_of", "any_of",
+        ],
+        ValueKind::Mode | ValueKind::FileType => &["eq", "one_of", "not", "any_of"],
+        ValueKind::List => &["eq", "contains", "matches", "not", "all_of", "any_of"],
+        ValueKind::Text | ValueKind::Version | ValueKind::Json => MATCHER_KEYS,
+    }
+}
+
+/// Every matcher.
+pub const MATCHER_KEYS: &[&str] = &[
     "eq",
     "contains",
     "matches",
@@ -1363,15 +1378,7 @@ fn matcher(node: &Node, kind: ValueKind, key: &str) -> Result<Matcher, (usize, S
             };
             let name = mk.as_str();
             let ml = key_line(mk);
-            let allowed: &[&str] = match kind {
-                ValueKind::State => &["eq", "not"],
-                ValueKind::Int => &[
-                    "eq", "gt", "ge", "lt", "le", "one_of", "not", "all_of", "any_of",
-                ],
-                ValueKind::Mode | ValueKind::FileType => &["eq", "one_of", "not", "any_of"],
-                ValueKind::List => &["eq", "contains", "matches", "not", "all_of", "any_of"],
-                ValueKind::Text | ValueKind::Version | ValueKind::Json => MATCHER_KEYS,
-            };
+            let allowed = matchers_for(kind);
             if !MATCHER_KEYS.contains(&name) {
                 return Err((
                     ml,
