@@ -57,6 +57,7 @@ pub mod report;
 pub mod resource;
 #[doc(hidden)]
 pub mod rules;
+pub mod serve;
 pub mod spec;
 pub use model::target;
 #[cfg(test)]

@@ -85,7 +85,7 @@ impl Color {
     version,
     args_conflicts_with_subcommands = true,
     term_width = 80,
-    after_help = "Examples:\n  infraspec examples/local.yaml\n  infraspec -c 'port: 22' -c '{file: /etc/motd, content: {contains: hello}}'\n  infraspec --format json -o report.json spec.yaml\n\nExit codes: 0 every check passed, 1 a check failed or could not be observed,\n2 nothing could be checked (bad arguments, invalid spec, unreachable target, no check ran).\n\nA spec file named like a command (add, autoadd, merge, schema, help) runs as ./add."
+    after_help = "Examples:\n  infraspec examples/local.yaml\n  infraspec -c 'port: 22' -c '{file: /etc/motd, content: {contains: hello}}'\n  infraspec --format json -o report.json spec.yaml\n\nExit codes: 0 every check passed, 1 a check failed or could not be observed,\n2 nothing could be checked (bad arguments, invalid spec, unreachable target, no check ran).\n\nA spec file named like a command (add, autoadd, merge, serve, schema, help) runs as ./add."
 )]
 struct Cli {
     /// Where to run the checks: local, ssh://[user@]host[:port], docker://container,
@@ -227,6 +227,80 @@ struct Cli {
     command: Option<Command>,
 }
 
+/// `infraspec serve`'s own options; the rest is a run's command line.
+#[derive(Debug, Args)]
+struct ServeCli {
+    /// Where to listen (loopback unless given).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: String,
+
+    /// Answer with a result younger than DURATION instead of running again.
+    #[arg(long, value_name = "DURATION", value_parser = duration, default_value = "5s")]
+    cache: std::time::Duration,
+
+    /// The run, as `infraspec` takes it: targets, inventory, variables, specs
+    /// (`infraspec serve --listen 0.0.0.0:8080 -t docker://web site.yaml`).
+    #[arg(
+        value_name = "RUN",
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        required = true
+    )]
+    run: Vec<String>,
+}
+
+/// Serves the run `s.run` describes until SIGTERM or Ctrl-C.
+fn serve(s: ServeCli) -> anyhow::Result<u8> {
+    let cli = match Cli::try_parse_from(std::iter::once("infraspec".to_string()).chain(s.run)) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return Ok(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    if cli.command.is_some() {
+        anyhow::bail!("serve runs specs: give it targets and spec files, not a subcommand");
+    }
+    if cli.output.is_some() || cli.junit.is_some() || cli.json.is_some() || cli.tap.is_some() {
+        anyhow::bail!("serve answers with its reports: -o, --junit, --json and --tap do not apply");
+    }
+    let prepared = match prepare(&cli)? {
+        Ok(prepared) => prepared,
+        Err(code) => return Ok(code),
+    };
+    let listener = std::net::TcpListener::bind(&s.listen)
+        .with_context(|| format!("cannot listen on {}", s.listen))?;
+    let at = listener
+        .local_addr()
+        .map_or(s.listen.clone(), |a| a.to_string());
+    eprintln!(
+        "infraspec: serving http://{at}/healthz and /metrics: {} target(s), {} check(s), results kept {}",
+        prepared.targets.len(),
+        prepared.run_checks.len(),
+        humantime(s.cache)
+    );
+    infraspec::backend::docker::exit_zero_on_signal();
+    let prepared = std::sync::Arc::new(prepared);
+    let for_redact = prepared.clone();
+    infraspec::serve::serve(
+        listener,
+        infraspec::serve::Service {
+            run: Box::new(move || prepared.check(&cli, false)),
+            redact: Box::new(move |text| for_redact.redact(text)),
+            cache: s.cache,
+        },
+    )
+}
+
+/// A duration as written on the command line (`5s`, `1500ms`).
+fn humantime(d: std::time::Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
 /// What infraspec does besides running specs.
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -238,6 +312,9 @@ enum Command {
     Autoadd(add_cli::AddCli),
     /// Join the JSON reports of several runs (CI shards) into one report.
     Merge(MergeCli),
+    /// Serve a health endpoint: GET /healthz runs the spec (200 when every
+    /// check passed, 503 otherwise), GET /metrics gives Prometheus metrics.
+    Serve(ServeCli),
     /// Print the JSON Schema (draft 2020-12) of spec files, for editors:
     /// `# yaml-language-server: $schema=infraspec.schema.json`.
     Schema,
@@ -254,6 +331,7 @@ fn main() -> ExitCode {
             Some(Command::Add(add)) => add_cli::main(false, add),
             Some(Command::Autoadd(add)) => add_cli::main(true, add),
             Some(Command::Merge(m)) => merge(m),
+            Some(Command::Serve(s)) => serve(s),
             Some(Command::Schema) => {
                 let schema = infraspec::spec::schema::json_schema();
                 let text = serde_json::to_string_pretty(&schema).expect("a JSON value") + "\n";
@@ -493,37 +571,71 @@ fn duration(text: &str) -> Result<std::time::Duration, String> {
     yaml::parse_duration(text)
 }
 
-fn run(cli: Cli) -> anyhow::Result<u8> {
-    if let Some(shell) = cli.completions {
-        use clap::CommandFactory;
-        // Written whole, so that a reader that stops early (`| head`) ends
-        // the write quietly rather than a panic on a closed pipe.
-        let mut script = Vec::new();
-        clap_complete::generate(shell, &mut Cli::command(), "infraspec", &mut script);
-        let _ = std::io::stdout().lock().write_all(&script);
-        return Ok(0);
+/// What a run checks, made once from the command line: the targets, their
+/// checks (loaded with each target's variables), and what the report needs.
+struct Prepared {
+    targets: Vec<Target>,
+    labels: Vec<Option<String>>,
+    sets: Vec<CheckSet>,
+    /// Every target's checks before a `--shard` split, for the run's identity.
+    run_checks: Vec<infraspec::spec::Check>,
+    /// Every target before the split, as the shard split sees them.
+    all_targets: Vec<String>,
+    /// Values of sensitive variables: never printed.
+    secrets: Vec<String>,
+    empty_shard: bool,
+}
+
+impl Prepared {
+    /// `text` with the secrets shown as `***`.
+    fn redact(&self, text: &str) -> String {
+        infraspec::spec::vars::redact(text, &self.secrets)
     }
-    if let Some(dir) = &cli.man {
-        use clap::CommandFactory;
-        match dir {
-            None => {
-                let mut page = Vec::new();
-                clap_mangen::Man::new(Cli::command()).render(&mut page)?;
-                let _ = std::io::stdout().lock().write_all(&page);
-            }
-            Some(dir) => {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create {}", dir.display()))?;
-                clap_mangen::generate_to(Cli::command(), dir).with_context(|| {
-                    format!("cannot write the manual pages into {}", dir.display())
-                })?;
+
+    /// Checks every target (progress on stderr when `progress`), reports
+    /// labelled as the inventory names them.
+    fn check(&self, cli: &Cli, progress: bool) -> Vec<infraspec::TargetReport> {
+        let mut per_target: Vec<&[infraspec::spec::Check]> = vec![&[]; self.targets.len()];
+        for set in &self.sets {
+            for &i in &set.targets {
+                per_target[i] = &set.checks;
             }
         }
-        return Ok(0);
+        let opts = Options {
+            auto_skip: !cli.no_auto_skip,
+            connect: infraspec::backend::ConnectOptions {
+                ssh_accept_new: cli.ssh_accept_new,
+            },
+            parallel: cli.parallel,
+            ..Options::default()
+        };
+        let progress = progress.then(|| {
+            Progress::start(
+                self.targets.iter().map(|t| t.to_string()).collect(),
+                std::io::stderr().is_terminal(),
+            )
+        });
+        let mut reports = engine::run_each_with(&self.targets, &per_target, &opts, &|r| {
+            if let Some(p) = &progress {
+                p.one_done(&r.target)
+            }
+        });
+        if let Some(p) = progress {
+            p.finish();
+        }
+        for (report, label) in reports.iter_mut().zip(&self.labels) {
+            if let Some(label) = label {
+                report.target = label.clone();
+            }
+        }
+        reports
     }
-    cli.color
-        .apply(cli.output.is_none() && std::io::stdout().is_terminal());
+}
 
+/// Reads the command line's targets, inventory, variables and specs into
+/// what a run checks; `Err(code)` when the command is done without a run
+/// (`--list`, `--explain`, or spec errors already printed).
+fn prepare(cli: &Cli) -> anyhow::Result<Result<Prepared, u8>> {
     // Targets from --target / INFRASPEC_TARGET and the inventory, with labels.
     let mut targets: Vec<Target> = cli
         .targets
@@ -675,7 +787,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         } else {
             eprintln!("infraspec: nothing was run");
         }
-        return Ok(2);
+        return Ok(Err(2));
     }
     if sets.iter().all(|s| s.checks.is_empty()) {
         anyhow::bail!("no checks given: name a spec file or use -c 'port: 22' (see --help)");
@@ -705,7 +817,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             "infraspec: {} warning(s) in the spec, and --strict makes them errors; nothing was run",
             warnings.len()
         );
-        return Ok(2);
+        return Ok(Err(2));
     }
     let given = sets.iter().map(|s| s.checks.len()).max().unwrap_or(0);
     for set in &mut sets {
@@ -784,7 +896,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 .join(", ")
         ));
         let _ = std::io::stdout().lock().write_all(redact(&out).as_bytes());
-        return Ok(0);
+        return Ok(Err(0));
     }
     if cli.explain {
         let mut out = String::new();
@@ -801,7 +913,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             out.push_str(&engine::explain(&set.checks));
         }
         let _ = std::io::stdout().lock().write_all(redact(&out).as_bytes());
-        return Ok(0);
+        return Ok(Err(0));
     }
     if let Some(timeout) = cli.retry_timeout {
         for c in sets
@@ -815,35 +927,60 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             });
         }
     }
-    let mut per_target: Vec<&[infraspec::spec::Check]> = vec![&[]; targets.len()];
-    for set in &sets {
-        for &i in &set.targets {
-            per_target[i] = &set.checks;
-        }
-    }
+    Ok(Ok(Prepared {
+        targets,
+        labels,
+        sets,
+        run_checks,
+        all_targets,
+        secrets,
+        empty_shard,
+    }))
+}
 
-    let opts = Options {
-        auto_skip: !cli.no_auto_skip,
-        connect: infraspec::backend::ConnectOptions {
-            ssh_accept_new: cli.ssh_accept_new,
-        },
-        parallel: cli.parallel,
-        ..Options::default()
-    };
-    let progress = Progress::start(
-        targets.iter().map(|t| t.to_string()).collect(),
-        std::io::stderr().is_terminal(),
-    );
-    let reports = engine::run_each_with(&targets, &per_target, &opts, &|r| {
-        progress.one_done(&r.target)
-    });
-    progress.finish();
-    let mut reports = reports;
-    for (report, label) in reports.iter_mut().zip(&labels) {
-        if let Some(label) = label {
-            report.target = label.clone();
-        }
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    if let Some(shell) = cli.completions {
+        use clap::CommandFactory;
+        // Written whole, so that a reader that stops early (`| head`) ends
+        // the write quietly rather than a panic on a closed pipe.
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "infraspec", &mut script);
+        let _ = std::io::stdout().lock().write_all(&script);
+        return Ok(0);
     }
+    if let Some(dir) = &cli.man {
+        use clap::CommandFactory;
+        match dir {
+            None => {
+                let mut page = Vec::new();
+                clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+                let _ = std::io::stdout().lock().write_all(&page);
+            }
+            Some(dir) => {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+                clap_mangen::generate_to(Cli::command(), dir).with_context(|| {
+                    format!("cannot write the manual pages into {}", dir.display())
+                })?;
+            }
+        }
+        return Ok(0);
+    }
+    cli.color
+        .apply(cli.output.is_none() && std::io::stdout().is_terminal());
+
+    let prepared = match prepare(&cli)? {
+        Ok(prepared) => prepared,
+        Err(code) => return Ok(code),
+    };
+    let Prepared {
+        ref all_targets,
+        ref run_checks,
+        empty_shard,
+        ..
+    } = prepared;
+    let redact = |text: &str| prepared.redact(text);
+    let reports = prepared.check(&cli, true);
     if cli.verbose > 0 {
         for r in &reports {
             let s = &r.stats;
@@ -866,7 +1003,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     let shard = cli.shard.map(|(index, of)| report::json::Shard {
         index,
         of,
-        run: run_identity(&all_targets, &run_checks),
+        run: run_identity(all_targets, run_checks),
     });
     for (path, format) in [
         (&cli.junit, Format::Junit),

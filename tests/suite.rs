@@ -36,6 +36,8 @@ mod reports;
 mod schema;
 #[path = "semantics.rs"]
 mod semantics;
+#[path = "serve.rs"]
+mod serve;
 #[path = "ssh.rs"]
 mod ssh;
 
@@ -55,6 +57,7 @@ fn main() -> std::process::ExitCode {
         ("reports", reports::tests()),
         ("schema", schema::tests()),
         ("semantics", semantics::tests()),
+        ("serve", serve::tests()),
         ("ssh", ssh::tests()),
     ])
 }

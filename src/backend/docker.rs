@@ -90,6 +90,14 @@ static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBoo
 /// it ends the process with 128 + the signal's number when done. A caller
 /// about to exit for another reason (the container it used just vanished)
 /// waits for that.
+/// Makes the end on SIGTERM or Ctrl-C exit 0 after the cleanup, for a
+/// server whose normal end that is (`infraspec serve`).
+pub fn exit_zero_on_signal() {
+    EXIT_ZERO.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+static EXIT_ZERO: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 pub fn interrupted() -> bool {
     INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
 }
@@ -320,6 +328,9 @@ pub fn install_signal_cleanup() {
             eprintln!(
                 "infraspec: interrupted; stopped {stopped} batch(es) on their targets, removed {removed} throwaway container(s)"
             );
+            if EXIT_ZERO.load(std::sync::atomic::Ordering::SeqCst) {
+                std::process::exit(0);
+            }
             std::process::exit(128 + signal);
         });
     });
