@@ -1,4 +1,5 @@
-//! Inventories: a file of targets, one per line, with optional labels and groups.
+//! Inventories: a file of targets, one per line, with optional labels,
+//! groups and spec files.
 //!
 //! ```text
 //! # web tier
@@ -53,12 +54,15 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Entry>, String> {
         for word in words {
             match word.split_once('=') {
                 Some(("name", v)) if !v.is_empty() => entry.name = Some(v.to_string()),
+                Some(("specs", v)) if !v.is_empty() => {
+                    entry.vars.insert("infraspec_specs".into(), v.to_string());
+                }
                 Some(("groups" | "group", v)) => entry
                     .groups
                     .extend(v.split(',').filter(|g| !g.is_empty()).map(str::to_string)),
                 _ => {
                     return Err(at(format!(
-                    "unknown field {word:?}: a line is a target, then name=LABEL and groups=a,b"
+                    "unknown field {word:?}: a line is a target, then name=LABEL, groups=a,b and specs=a.yaml,b.yaml"
                 )))
                 }
             }
@@ -74,6 +78,12 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Entry>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_names_its_spec_files() {
+        let inv = parse("local name=me specs=a.yaml,b.yaml\n", "inv").unwrap();
+        assert_eq!(inv[0].vars["infraspec_specs"], "a.yaml,b.yaml");
+    }
 
     #[test]
     fn lines_with_labels_and_groups() {

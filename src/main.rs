@@ -132,7 +132,8 @@ struct Cli {
     #[arg(long)]
     no_auto_skip: bool,
 
-    /// A file of targets, one per line, with optional name=LABEL and groups=a,b.
+    /// A file of targets, one per line, with optional name=LABEL, groups=a,b
+    /// and specs=a.yaml (or an Ansible inventory).
     #[arg(long, value_name = "FILE")]
     inventory: Option<PathBuf>,
 
