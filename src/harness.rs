@@ -189,7 +189,58 @@ fn failure(target: &Target, r: &CheckResult) -> Failed {
     if let Some(o) = &r.check.origin {
         m.push_str(&format!("\n  at:          {o}"));
     }
-    Failed::from(m)
+    Failed::from(redact(&m))
+}
+
+/// Sensitive values [`var`] gave out: trial names and messages show them as
+/// `***`.
+static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// A variable for a `spec!`, from the files `INFRASPEC_VARS` names (YAML
+/// `name: value`, separated as in `PATH`) or `INFRASPEC_VAR_<name>` in the
+/// environment (sensitive: shown as `***` in trial names and messages).
+///
+/// # Panics
+///
+/// When the variable is not set, or a variables file cannot be read: the
+/// test binary stops before any trial, saying which.
+pub fn var(name: &str) -> String {
+    match try_var(name) {
+        Ok(Some(value)) => value,
+        Ok(None) => panic!(
+            "undefined variable `{name}`: set INFRASPEC_VAR_{name}, name a file that sets it in INFRASPEC_VARS, or use var_or"
+        ),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// As [`var`], with a default when the variable is not set.
+pub fn var_or(name: &str, default: &str) -> String {
+    match try_var(name) {
+        Ok(value) => value.unwrap_or_else(|| default.to_string()),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn try_var(name: &str) -> Result<Option<String>, String> {
+    let vars = crate::spec::vars::of_process()?;
+    Ok(vars.0.get(name).map(|v| {
+        if v.sensitive && !v.value.is_empty() {
+            SECRETS
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(v.value.clone());
+        }
+        v.value.clone()
+    }))
+}
+
+fn redact(text: &str) -> String {
+    let secrets = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
+    if secrets.is_empty() {
+        return text.to_string();
+    }
+    crate::spec::vars::redact(text, &secrets)
 }
 
 /// The `main` of a `spec!` test target.
@@ -258,11 +309,11 @@ pub fn run_main(checks: Vec<Result<Check, String>>, customs: Vec<Custom>) -> Exi
     let mut skipped = Vec::new();
     for state in &states {
         for (i, check) in checks.iter().enumerate() {
-            let name = named(&state.target, &name_of(check));
+            let name = redact(&named(&state.target, &name_of(check)));
             let kind = kind_of(check);
             let trial = match (check, static_skip(check)) {
                 (Err(e), _) => {
-                    let e = e.clone();
+                    let e = redact(e);
                     Trial::test(name, move || Err(Failed::from(e)))
                 }
                 // Flagged ignored, so that `--ignored` and nextest see it; the

@@ -68,6 +68,7 @@ pub mod version;
 pub use engine::{CheckResult, Options, Outcome, TargetReport};
 pub use error::{Error, Result};
 pub use facts::Facts;
+pub use harness::{var, var_or};
 pub use infraspec_macros::{spec, test};
 pub use spec::{Check, Expectation, Property, Resource, ResourceKind};
 pub use target::Target;

@@ -64,7 +64,7 @@ fn listing_names_every_trial_and_connects_to_nothing() {
         list.contains("[test] root_can_run_commands: test"),
         "{list}"
     );
-    assert_eq!(list.matches(": test").count(), 20, "{list}");
+    assert_eq!(list.matches(": test").count(), 21, "{list}");
 }
 
 fn several_targets_name_every_trial_with_its_target() {
@@ -87,7 +87,7 @@ fn only_the_selected_trials_are_planned_and_run() {
     let out = run(&["user root"], &[("INFRASPEC_DSL_MARKER", m)]);
     assert!(out.status.success(), "{}", text(&out.stdout));
     assert!(
-        text(&out.stdout).contains("3 passed; 0 failed; 0 ignored; 0 measured; 17 filtered out"),
+        text(&out.stdout).contains("3 passed; 0 failed; 0 ignored; 0 measured; 18 filtered out"),
         "{}",
         text(&out.stdout)
     );
@@ -107,7 +107,7 @@ fn exact_selects_one_trial_as_nextest_runs_it() {
     );
     assert!(out.status.success(), "{}", text(&out.stdout));
     assert!(
-        text(&out.stdout).contains("1 passed; 0 failed; 0 ignored; 0 measured; 19 filtered out"),
+        text(&out.stdout).contains("1 passed; 0 failed; 0 ignored; 0 measured; 20 filtered out"),
         "{}",
         text(&out.stdout)
     );
@@ -188,8 +188,45 @@ fn an_unreachable_target_says_why_once() {
     assert!(pointers >= 10, "{all}");
 }
 
+fn variables_reach_the_spec_and_sensitive_ones_stay_hidden() {
+    let dir = support::temp_dir();
+    let file = dir.path().join("vars.yaml");
+    std::fs::write(&file, "dsl_greeting: bonjour\n").unwrap();
+    let vars = file.to_str().unwrap();
+    let filter = "from a variable";
+    // From a file: the value is in the trial's name, and the trial passes.
+    let out = run(&[filter], &[("INFRASPEC_VARS", vars)]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("command echo bonjour from a variable stdout should contain"),
+        "{}",
+        text(&out.stdout)
+    );
+    // From the environment: sensitive, shown as *** in the trial names.
+    let out = run(
+        &[filter],
+        &[
+            ("INFRASPEC_VARS", vars),
+            ("INFRASPEC_VAR_dsl_greeting", "s3cr3t-value"),
+        ],
+    );
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{all}");
+    assert!(!all.contains("s3cr3t"), "{all}");
+    assert!(all.contains("command echo *** from a variable"), "{all}");
+    // An unreadable variables file stops the binary before any trial.
+    let out = run(&["--list"], &[("INFRASPEC_VARS", "/nonexistent/vars.yaml")]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("INFRASPEC_VARS: --vars /nonexistent/vars.yaml: cannot read it"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 infraspec_tests! {
     Nothing: [
+        variables_reach_the_spec_and_sensitive_ones_stay_hidden,
         an_unreachable_target_says_why_once,
         listing_names_every_trial_and_connects_to_nothing,
         several_targets_name_every_trial_with_its_target,

@@ -13,6 +13,12 @@ fn mode_file() -> String {
     std::env::var("INFRASPEC_DSL_MODE_FILE").unwrap_or("/etc/group".into())
 }
 
+/// A variable, as `infraspec serve` and the CLI take them: from
+/// `INFRASPEC_VARS` files or `INFRASPEC_VAR_dsl_greeting`.
+fn greeting() -> String {
+    infraspec::var_or("dsl_greeting", "hello")
+}
+
 infraspec::spec! {
     describe package("dpkg") {
         it { should be_installed() }
@@ -36,6 +42,9 @@ infraspec::spec! {
     describe command("echo hello") {
         its(stdout) { should eq("hello") }
         its(exit_status) { should eq(0) }
+    }
+    describe command(format!("echo {} from a variable", greeting())) {
+        its(stdout) { should contain(greeting()) }
     }
     describe command(marker_command()) {
         its(exit_status) { should eq(0) }

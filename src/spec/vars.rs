@@ -165,6 +165,25 @@ pub fn read_file(path: &std::path::Path) -> Result<Vars, String> {
     Ok(vars)
 }
 
+/// The variables a `spec!` test binary sees: the YAML files named by
+/// `INFRASPEC_VARS` (separated as in `PATH`; later files win), then
+/// `INFRASPEC_VAR_<name>` (sensitive). Read once.
+pub fn of_process() -> Result<&'static Vars, String> {
+    static VARS: std::sync::OnceLock<Result<Vars, String>> = std::sync::OnceLock::new();
+    VARS.get_or_init(|| {
+        let mut vars = Vars::default();
+        if let Some(files) = std::env::var_os("INFRASPEC_VARS") {
+            for f in std::env::split_paths(&files).filter(|f| !f.as_os_str().is_empty()) {
+                vars.overlay(&read_file(&f).map_err(|e| format!("INFRASPEC_VARS: {e}"))?);
+            }
+        }
+        vars.overlay(&Vars::from_env());
+        Ok(vars)
+    })
+    .as_ref()
+    .map_err(Clone::clone)
+}
+
 /// A variable name: letters, digits and `_`, not starting with a digit.
 pub fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
