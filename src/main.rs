@@ -316,8 +316,8 @@ enum Command {
     /// Serve a health endpoint: GET /healthz runs the spec (200 when every
     /// check passed, 503 otherwise), GET /metrics gives Prometheus metrics.
     Serve(ServeCli),
-    /// Print the JSON Schema (draft 2020-12) of spec files, for editors:
-    /// `# yaml-language-server: $schema=infraspec.schema.json`.
+    /// Print the JSON Schema (draft 2020-12) of spec files, for editors
+    /// (docs/cli.md: the yaml-language-server modeline).
     Schema,
 }
 
