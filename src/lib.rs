@@ -59,6 +59,7 @@ pub mod resource;
 pub mod rules;
 pub mod serve;
 pub mod spec;
+pub mod textfile;
 pub use model::target;
 #[cfg(test)]
 mod testing;

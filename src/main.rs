@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use std::collections::{BTreeSet, HashMap};
+
 use infraspec::engine::{self, Options};
 use infraspec::report;
 use infraspec::spec::vars::{Var, Vars};
@@ -277,7 +279,7 @@ fn serve(s: ServeCli) -> anyhow::Result<u8> {
     eprintln!(
         "infraspec: serving http://{at}/healthz and /metrics: {} target(s), {} check(s), results kept {}",
         prepared.targets.len(),
-        prepared.run_checks.len(),
+        prepared.sets.iter().map(|s| s.checks.len()).sum::<usize>(),
         humantime(s.cache)
     );
     infraspec::backend::docker::exit_zero_on_signal();
@@ -496,25 +498,22 @@ fn read_capped(
     cap: u64,
     what: &str,
 ) -> anyhow::Result<String> {
-    use std::io::Read;
-    let too_big = || anyhow::anyhow!("{shown} is larger than {} MiB: not {what}", cap >> 20);
-    let file = std::fs::File::open(path).with_context(|| format!("cannot read {shown}"))?;
-    if file.metadata().is_ok_and(|m| m.is_file() && m.len() > cap) {
-        return Err(too_big());
-    }
-    let mut bytes = Vec::new();
-    file.take(cap + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("cannot read {shown}"))?;
-    if bytes.len() as u64 > cap {
-        return Err(too_big());
-    }
-    String::from_utf8(bytes).with_context(|| format!("{shown} is not UTF-8 text"))
+    use infraspec::textfile::TextFileError;
+    infraspec::textfile::read(path, cap).map_err(|e| match e {
+        TextFileError::Io(e) => anyhow::anyhow!("cannot read {shown}: {e}"),
+        TextFileError::TooLarge => {
+            anyhow::anyhow!("{shown} is larger than {} MiB: not {what}", cap >> 20)
+        }
+        TextFileError::NotUtf8(e) => anyhow::anyhow!("{shown} is not UTF-8 text: {e}"),
+    })
 }
 
 /// The identity of a sharded run, the same on every shard: a digest of every
 /// target before the split (as the split orders them) and of every check.
-fn run_identity(target_keys: &[String], checks: &[infraspec::spec::Check]) -> String {
+fn run_identity<'c>(
+    target_keys: &[String],
+    checks: impl Iterator<Item = &'c infraspec::spec::Check>,
+) -> String {
     use sha2::Digest;
     let mut h = sha2::Sha256::new();
     let mut keys = target_keys.to_vec();
@@ -578,10 +577,8 @@ struct Prepared {
     targets: Vec<Target>,
     labels: Vec<Option<String>>,
     sets: Vec<CheckSet>,
-    /// Every target's checks before a `--shard` split, for the run's identity.
-    run_checks: Vec<infraspec::spec::Check>,
-    /// Every target before the split, as the shard split sees them.
-    all_targets: Vec<String>,
+    /// Which shard of which run this is, with `--shard`.
+    shard: Option<report::json::Shard>,
     /// Values of sensitive variables: never printed.
     secrets: Vec<String>,
     empty_shard: bool,
@@ -663,10 +660,6 @@ fn prepare(cli: &Cli) -> anyhow::Result<Result<Prepared, u8>> {
         let beside = path.parent().map(PathBuf::from).unwrap_or_default();
         for e in entries {
             if cli.group.is_empty() || e.groups.iter().any(|g| cli.group.contains(g)) {
-                let from = format!(
-                    "the inventory ({})",
-                    e.name.clone().unwrap_or_else(|| e.target.to_string())
-                );
                 let mut vars = Vars::default();
                 let mut specs = Vec::new();
                 for (k, v) in &e.vars {
@@ -678,7 +671,7 @@ fn prepare(cli: &Cli) -> anyhow::Result<Result<Prepared, u8>> {
                                 .map(|f| beside.join(f)),
                         );
                     } else if infraspec::spec::vars::valid_name(k) {
-                        vars.set(k, Var::typed(v.clone(), from.clone()));
+                        vars.set(k, Var::typed(v.clone()));
                     }
                 }
                 targets.push(e.target);
@@ -701,11 +694,6 @@ fn prepare(cli: &Cli) -> anyhow::Result<Result<Prepared, u8>> {
         host_vars.push(Default::default());
     }
     let mut empty_shard = false;
-    let all_targets: Vec<String> = targets
-        .iter()
-        .zip(&labels)
-        .map(|(t, l)| shard_key(t, l))
-        .collect();
     // Variables from outside the specs, the same for every target.
     let mut common = Vars::default();
     for f in &cli.vars_files {
@@ -717,41 +705,42 @@ fn prepare(cli: &Cli) -> anyhow::Result<Result<Prepared, u8>> {
     }
     // Targets whose variables the specs use have the same values (and that
     // run the same spec files) share one load: a fleet whose hosts differ
-    // only in what the specs do not use is loaded once.
-    let mut used_by: Vec<(Vec<PathBuf>, std::collections::BTreeSet<String>)> = Vec::new();
+    // only in what the specs do not use is loaded once. Which names the specs
+    // use is asked only when the targets' own variables differ.
+    let uniform = host_vars.windows(2).all(|w| w[0] == w[1]);
+    let mut used_by: HashMap<&[PathBuf], BTreeSet<String>> = HashMap::new();
+    let mut set_of: HashMap<(Vars, &[PathBuf]), usize> = HashMap::new();
     let mut sets: Vec<CheckSet> = Vec::new();
     for (i, (inventory_vars, extra_specs)) in host_vars.iter().enumerate() {
         let mut vars = inventory_vars.clone();
         vars.overlay(&common);
-        let used = match used_by.iter().find(|(specs, _)| specs == extra_specs) {
-            Some((_, used)) => used.clone(),
-            None => {
+        if !uniform {
+            let used = used_by.entry(extra_specs).or_insert_with(|| {
                 let options = yaml::LoadOptions {
                     vars: common.clone(),
                 };
-                let mut used = std::collections::BTreeSet::new();
+                let mut used = BTreeSet::new();
                 for path in cli.specs.iter().chain(extra_specs) {
                     used.extend(yaml::variables_used(path, &options));
                 }
                 for text in &cli.checks {
                     used.extend(yaml::check_variables_used(text));
                 }
-                used_by.push((extra_specs.clone(), used.clone()));
                 used
+            });
+            vars.0.retain(|name, _| used.contains(name));
+        }
+        match set_of.entry((vars, extra_specs)) {
+            std::collections::hash_map::Entry::Occupied(set) => sets[*set.get()].targets.push(i),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                sets.push(CheckSet {
+                    vars: slot.key().0.clone(),
+                    extra_specs: extra_specs.clone(),
+                    targets: vec![i],
+                    checks: Vec::new(),
+                });
+                slot.insert(sets.len() - 1);
             }
-        };
-        vars.0.retain(|name, _| used.contains(name));
-        match sets
-            .iter_mut()
-            .find(|s| s.vars == vars && s.extra_specs == *extra_specs)
-        {
-            Some(set) => set.targets.push(i),
-            None => sets.push(CheckSet {
-                vars,
-                extra_specs: extra_specs.clone(),
-                targets: vec![i],
-                checks: Vec::new(),
-            }),
         }
     }
     let mut errors: Vec<yaml::SpecError> = Vec::new();
@@ -831,10 +820,20 @@ fn prepare(cli: &Cli) -> anyhow::Result<Result<Prepared, u8>> {
     if sets.iter().all(|s| s.checks.is_empty()) {
         anyhow::bail!("no check selected: --filter/--tags matched none of the {given} checks");
     }
-    // What identifies the run on every shard: every target's checks,
-    // loaded before the split.
-    let run_checks: Vec<infraspec::spec::Check> =
-        sets.iter().flat_map(|s| s.checks.iter().cloned()).collect();
+    // What identifies the run on every shard: every target, and every
+    // target's checks, before the split.
+    let shard = cli.shard.map(|(index, of)| report::json::Shard {
+        index,
+        of,
+        run: run_identity(
+            &targets
+                .iter()
+                .zip(&labels)
+                .map(|(t, l)| shard_key(t, l))
+                .collect::<Vec<_>>(),
+            sets.iter().flat_map(|s| &s.checks),
+        ),
+    });
     if let Some(shard) = cli.shard {
         let keep = shard_of(&targets, &labels, shard);
         let total = targets.len();
@@ -932,8 +931,7 @@ fn prepare(cli: &Cli) -> anyhow::Result<Result<Prepared, u8>> {
         targets,
         labels,
         sets,
-        run_checks,
-        all_targets,
+        shard,
         secrets,
         empty_shard,
     }))
@@ -975,8 +973,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Err(code) => return Ok(code),
     };
     let Prepared {
-        ref all_targets,
-        ref run_checks,
+        ref shard,
         empty_shard,
         ..
     } = prepared;
@@ -1001,11 +998,6 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     while infraspec::backend::docker::interrupted() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let shard = cli.shard.map(|(index, of)| report::json::Shard {
-        index,
-        of,
-        run: run_identity(all_targets, run_checks),
-    });
     for (path, format) in [
         (&cli.junit, Format::Junit),
         (&cli.json, Format::Json),

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// One variable's value and how to treat it.
-#[derive(Debug, Clone, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Var {
     /// The value, as text.
     pub value: String,
@@ -24,33 +24,22 @@ pub struct Var {
     pub typed: bool,
     /// Never printed.
     pub sensitive: bool,
-    /// Where it was set, for messages (`--var`, `vars.yaml`, `inventory host web1`).
-    pub from: String,
-}
-
-/// Two variables are the same when they give the same value the same way,
-/// wherever they were set.
-impl PartialEq for Var {
-    fn eq(&self, other: &Var) -> bool {
-        (&self.value, self.typed, self.sensitive) == (&other.value, other.typed, other.sensitive)
-    }
 }
 
 impl Var {
     /// A value typed as unquoted YAML is: what `--var`, `--vars` and the
     /// inventory give.
-    pub fn typed(value: impl Into<String>, from: impl Into<String>) -> Var {
+    pub fn typed(value: impl Into<String>) -> Var {
         Var {
             value: value.into(),
             typed: true,
             sensitive: false,
-            from: from.into(),
         }
     }
 }
 
 /// Variables by name.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Vars(pub BTreeMap<String, Var>);
 
 impl Vars {
@@ -81,7 +70,6 @@ impl Vars {
                             value: v.to_string(),
                             typed: true,
                             sensitive: true,
-                            from: format!("the environment ({k})"),
                         },
                     );
                 }
@@ -101,30 +89,28 @@ impl Vars {
                 "--var {text:?}: {name:?} is not a variable name (letters, digits and _, not starting with a digit)"
             ));
         }
-        self.set(name, Var::typed(value, format!("--var {name}")));
+        self.set(name, Var::typed(value));
         Ok(())
     }
 }
 
-/// A text file of at most `cap` bytes (a device or a huge file is refused
-/// at once, not read into memory).
+/// A variables file's text (or an inventory's `group_vars/` file), at most
+/// `cap` bytes; the error says what is wrong with it.
 pub fn read_text(path: &std::path::Path, cap: u64) -> Result<String, String> {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(cap + 1).read_to_end(&mut bytes))
-        .map_err(|e| format!("cannot read it: {e}"))?;
-    if bytes.len() as u64 > cap {
-        return Err(format!("larger than {} MiB", cap >> 20));
-    }
-    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
+    use crate::textfile::TextFileError;
+    crate::textfile::read(path, cap).map_err(|e| match e {
+        TextFileError::Io(e) => format!("cannot read it: {e}"),
+        TextFileError::TooLarge => format!("larger than {} MiB", cap >> 20),
+        TextFileError::NotUtf8(_) => "not UTF-8 text".to_string(),
+    })
 }
 
 /// Reads `--vars FILE`: a YAML mapping of names to plain values.
 pub fn read_file(path: &std::path::Path) -> Result<Vars, String> {
     use marked_yaml::Node;
     let shown = path.display().to_string();
-    let text = read_text(path, 16 << 20).map_err(|e| format!("--vars {shown}: {e}"))?;
+    let text =
+        read_text(path, super::yaml::MAX_SPEC_BYTES).map_err(|e| format!("--vars {shown}: {e}"))?;
     let options = marked_yaml::LoaderOptions::default()
         .error_on_duplicate_keys(true)
         .prevent_coercion(true);
@@ -151,7 +137,6 @@ pub fn read_file(path: &std::path::Path) -> Result<Vars, String> {
                     value: s.as_str().to_string(),
                     typed: s.may_coerce(),
                     sensitive: false,
-                    from: format!("{shown}:{line}"),
                 },
             ),
             _ => {
@@ -377,14 +362,13 @@ mod tests {
 
     fn vars() -> Vars {
         let mut v = Vars::default();
-        v.set("port", Var::typed("80", "test"));
+        v.set("port", Var::typed("80"));
         v.set(
             "name",
             Var {
                 value: "nginx".into(),
                 typed: false,
                 sensitive: false,
-                from: "test".into(),
             },
         );
         v.set(
@@ -393,7 +377,6 @@ mod tests {
                 value: "s3cr\"et".into(),
                 typed: true,
                 sensitive: true,
-                from: "test".into(),
             },
         );
         v

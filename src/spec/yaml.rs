@@ -203,24 +203,20 @@ fn load_path(
 /// A spec file's text, read with a cap: a spec that is a device
 /// (/dev/zero) or a huge file is refused at once, not read into memory.
 fn read_spec(path: &std::path::Path, label: &str) -> Result<String, SpecError> {
-    use std::io::Read;
-    let fail = |message: String| SpecError {
+    use crate::textfile::TextFileError;
+    crate::textfile::read(path, MAX_SPEC_BYTES).map_err(|e| SpecError {
         file: label.to_string(),
         line: 0,
         key: None,
-        message,
-    };
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_SPEC_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(|e| fail(format!("cannot read {label}: {e}")))?;
-    if bytes.len() as u64 > MAX_SPEC_BYTES {
-        return Err(fail(format!(
-            "the spec is larger than {}; split it into several files",
-            show_size(MAX_SPEC_BYTES)
-        )));
-    }
-    String::from_utf8(bytes).map_err(|e| fail(format!("the spec is not UTF-8 text: {e}")))
+        message: match e {
+            TextFileError::Io(e) => format!("cannot read {label}: {e}"),
+            TextFileError::TooLarge => format!(
+                "the spec is larger than {}; split it into several files",
+                show_size(MAX_SPEC_BYTES)
+            ),
+            TextFileError::NotUtf8(e) => format!("the spec is not UTF-8 text: {e}"),
+        },
+    })
 }
 
 /// What identifies a spec file in an include chain: its canonical path.
@@ -345,11 +341,11 @@ pub fn show_size(bytes: u64) -> String {
 /// The files `pattern` names, relative to `dir`: `*` and `?` match within
 /// one path component (not a leading `.`), as a shell's globs do; a pattern
 /// without them names one file, which must exist when it is read.
-fn glob(dir: &std::path::Path, pattern: &str) -> Result<Vec<std::path::PathBuf>, String> {
+fn glob(dir: &std::path::Path, pattern: &str) -> Vec<std::path::PathBuf> {
     use std::path::{Component, PathBuf};
     let path = std::path::Path::new(pattern);
     if !pattern.contains(['*', '?']) {
-        return Ok(vec![dir.join(path)]);
+        return vec![dir.join(path)];
     }
     let mut found: Vec<PathBuf> = vec![if path.is_absolute() {
         PathBuf::from("/")
@@ -386,7 +382,7 @@ fn glob(dir: &std::path::Path, pattern: &str) -> Result<Vec<std::path::PathBuf>,
         found = next;
     }
     found.retain(|f| f.is_file());
-    Ok(found)
+    found
 }
 
 /// Whether `name` matches `pattern`, where `*` is any run of characters and
@@ -602,21 +598,17 @@ impl<'f> Loader<'f> {
                 );
                 continue;
             }
-            let from = format!("{}:{line}", self.file);
-            let var = match v {
-                Node::Scalar(s) => Var {
-                    value: s.as_str().to_string(),
-                    typed: s.may_coerce(),
-                    sensitive: false,
-                    from,
-                },
+            // The value written here (with its YAML typing), if any, and
+            // whether it is sensitive.
+            let (value, sensitive) = match v {
+                Node::Scalar(s) => (Some((s.as_str().to_string(), s.may_coerce())), false),
                 Node::Mapping(m) => {
-                    let mut var = None;
+                    let mut value = None;
                     let mut sensitive = false;
                     for (k, inner) in m.iter() {
                         match (k.as_str(), inner) {
                             ("value", Node::Scalar(s)) => {
-                                var = Some((s.as_str().to_string(), s.may_coerce()))
+                                value = Some((s.as_str().to_string(), s.may_coerce()))
                             }
                             ("sensitive", Node::Scalar(s)) => match s.as_bool() {
                                 Some(b) => sensitive = b,
@@ -633,36 +625,7 @@ impl<'f> Loader<'f> {
                             ),
                         }
                     }
-                    match var {
-                        Some((value, typed)) => Var {
-                            value,
-                            typed,
-                            sensitive,
-                            from,
-                        },
-                        None if sensitive => {
-                            // A sensitive variable without a value here: it
-                            // must come from outside (the environment).
-                            if !self.outer.0.contains_key(name.as_str()) {
-                                self.error(
-                                    line,
-                                    Some(name.as_str()),
-                                    format!(
-                                        "a sensitive variable without a value: give it with INFRASPEC_VAR_{0}, --var {0}=... or --vars FILE",
-                                        name.as_str()
-                                    ),
-                                );
-                            }
-                            if let Some(outer) = self.outer.0.get_mut(name.as_str()) {
-                                outer.sensitive = true;
-                            }
-                            continue;
-                        }
-                        None => {
-                            self.error(line, Some(name.as_str()), "expected `value:`");
-                            continue;
-                        }
-                    }
+                    (value, sensitive)
                 }
                 Node::Sequence(_) => {
                     self.error(
@@ -675,11 +638,37 @@ impl<'f> Loader<'f> {
             };
             // A variable sensitive in the spec stays sensitive when its value
             // comes from outside.
-            if var.sensitive {
-                if let Some(outer) = self.outer.0.get_mut(name.as_str()) {
-                    outer.sensitive = true;
-                }
+            let outer = self.outer.0.get_mut(name.as_str());
+            let given_outside = outer.is_some();
+            if let Some(outer) = outer.filter(|_| sensitive) {
+                outer.sensitive = true;
             }
+            let var = match value {
+                Some((value, typed)) => Var {
+                    value,
+                    typed,
+                    sensitive,
+                },
+                // A sensitive variable without a value here: it must come
+                // from outside (the environment).
+                None if sensitive => {
+                    if !given_outside {
+                        self.error(
+                            line,
+                            Some(name.as_str()),
+                            format!(
+                                "a sensitive variable without a value: give it with INFRASPEC_VAR_{0}, --var {0}=... or --vars FILE",
+                                name.as_str()
+                            ),
+                        );
+                    }
+                    continue;
+                }
+                None => {
+                    self.error(line, Some(name.as_str()), "expected `value:`");
+                    continue;
+                }
+            };
             self.vars.set(name.as_str(), var);
         }
     }
@@ -721,21 +710,15 @@ impl<'f> Loader<'f> {
         };
         for pattern in patterns {
             let line = pattern.span().start().map(|m| m.line()).unwrap_or(0);
-            let files = match glob(&dir, pattern.as_str()) {
-                Ok(files) if files.is_empty() => {
-                    self.error(
-                        line,
-                        Some("include"),
-                        format!("{:?} matches no file", pattern.as_str()),
-                    );
-                    continue;
-                }
-                Ok(files) => files,
-                Err(e) => {
-                    self.error(line, Some("include"), e);
-                    continue;
-                }
-            };
+            let files = glob(&dir, pattern.as_str());
+            if files.is_empty() {
+                self.error(
+                    line,
+                    Some("include"),
+                    format!("{:?} matches no file", pattern.as_str()),
+                );
+                continue;
+            }
             for path in files {
                 self.include_file(&path, line);
             }
