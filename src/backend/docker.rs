@@ -86,20 +86,21 @@ static REMOVING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize
 static SIGNALS: Once = Once::new();
 static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// Set by [`exit_zero_on_signal`]: the handler ends the process with 0.
+static EXIT_ZERO: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Whether a signal arrived and its handler is removing throwaway containers;
 /// it ends the process with 128 + the signal's number when done. A caller
 /// about to exit for another reason (the container it used just vanished)
 /// waits for that.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// Makes the end on SIGTERM or Ctrl-C exit 0 after the cleanup, for a
 /// server whose normal end that is (`infraspec serve`).
 pub fn exit_zero_on_signal() {
     EXIT_ZERO.store(true, std::sync::atomic::Ordering::SeqCst);
-}
-
-static EXIT_ZERO: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
 }
 
 /// This process, as a run that made containers: `BOOT/PIDNS/PID/START`.

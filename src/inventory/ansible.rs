@@ -113,7 +113,17 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Entry>, String> {
         .parent()
         .map(std::path::Path::to_path_buf)
         .unwrap_or_default();
-    resolve(&inv, file, &|kind, name| dir_vars(&beside, kind, name))
+    // Each group's files are read once, however many hosts it has.
+    let read: std::cell::RefCell<BTreeMap<(String, String), Vars>> = Default::default();
+    resolve(&inv, file, &|kind, name| {
+        let key = (kind.to_string(), name.to_string());
+        if let Some(vars) = read.borrow().get(&key) {
+            return Ok(vars.clone());
+        }
+        let vars = dir_vars(&beside, kind, name)?;
+        read.borrow_mut().insert(key, vars.clone());
+        Ok(vars)
+    })
 }
 
 /// The variables of group or host `name` in `group_vars/` or `host_vars/`

@@ -75,7 +75,7 @@ const KINDS: [ValueKind; 8] = [
 fn matcher_def(kind: ValueKind) -> Value {
     let me = json!({ "$ref": format!("#/$defs/matcher_{}", def_name(kind)) });
     let number = json!({ "anyOf": [{ "type": "number" }, placeholder()] });
-    let text = json!({ "anyOf": [{ "type": ["string", "number", "boolean"] }] });
+    let text = json!({ "type": ["string", "number", "boolean"] });
     let mut one_key = Vec::new();
     for &m in matchers_for(kind) {
         let value = match m {
