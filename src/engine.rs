@@ -252,19 +252,36 @@ fn observe_round(
         .collect())
 }
 
-/// Checks one target through a connected backend.
+/// Checks one target through a connected backend: its facts (one round
+/// trip on a shell), then [`run_session`].
 pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetReport {
     let started = Instant::now();
-    let mut stats = Stats::default();
-    let mut report = TargetReport {
-        target: backend.target(),
-        facts: None,
-        error: None,
-        results: Vec::new(),
-        stats: Stats::default(),
+    let mut round_trips = 0;
+    let mut report = match Session::open(backend, opts.batch_timeout, &mut round_trips) {
+        Ok(session) => {
+            let facts = started.elapsed();
+            let mut report = run_session(&session, checks, opts);
+            report.stats.facts = facts;
+            report
+        }
+        Err(e) => failed_target(
+            backend.target(),
+            checks,
+            format!("gathering facts on {}: {e}", backend.target()),
+        ),
     };
-    let fail_all = |report: &mut TargetReport, message: String| {
-        report.results = checks
+    report.stats.round_trips += round_trips;
+    report.stats.total = started.elapsed();
+    report
+}
+
+/// A report of a target that could not be checked at all: every check is
+/// an error with `message`.
+fn failed_target(target: String, checks: &[Check], message: String) -> TargetReport {
+    TargetReport {
+        target,
+        facts: None,
+        results: checks
             .iter()
             .map(|c| CheckResult {
                 check: c.clone(),
@@ -275,25 +292,26 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
                 observed_by: Vec::new(),
                 duration: Duration::ZERO,
             })
-            .collect();
-        report.error = Some(message);
-    };
+            .collect(),
+        error: Some(message),
+        stats: Stats::default(),
+    }
+}
 
-    // Round 1: facts.
-    let session = match Session::open(backend, opts.batch_timeout, &mut stats.round_trips) {
-        Ok(session) => session,
-        Err(e) => {
-            fail_all(
-                &mut report,
-                format!("gathering facts on {}: {e}", backend.target()),
-            );
-            stats.total = started.elapsed();
-            report.stats = stats;
-            return report;
-        }
+/// Checks one target whose session is open (its facts known): decides
+/// which checks run, observes their needs in one round, judges them, and
+/// observes again what waits for `eventually`.
+pub fn run_session(session: &Session<'_>, checks: &[Check], opts: &Options) -> TargetReport {
+    let backend = session.backend();
+    let mut stats = Stats::default();
+    let mut report = TargetReport {
+        target: backend.target(),
+        facts: None,
+        error: None,
+        results: Vec::new(),
+        stats: Stats::default(),
     };
     let facts = session.facts().clone();
-    stats.facts = started.elapsed();
 
     // Decide, then round 2 for everything that runs.
     let round_start = Instant::now();
@@ -352,7 +370,7 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
         }
     };
     let mut failed = None;
-    match observe_round(&session, checks, &to_run, opts, &mut stats) {
+    match observe_round(session, checks, &to_run, opts, &mut stats) {
         Ok(round) => record(&mut results, round, round_start.elapsed()),
         Err(e) => {
             let message = format!("running probes on {}: {e}", backend.target());
@@ -388,7 +406,7 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
         for &i in &pending {
             tries[i] += 1;
         }
-        match observe_round(&session, checks, &pending, opts, &mut stats) {
+        match observe_round(session, checks, &pending, opts, &mut stats) {
             Ok(round) => record(&mut results, round, round_start.elapsed()),
             Err(e) => {
                 let message = format!(
@@ -420,7 +438,7 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
         }
     }
     stats.checks = round_start.elapsed();
-    stats.total = started.elapsed();
+    stats.total = stats.checks;
     report.error = failed;
     report.facts = Some(facts);
     report.results = results
@@ -496,28 +514,12 @@ fn check_target(target: &Target, checks: &[Check], opts: &Options) -> TargetRepo
             report.stats.total += connected;
             report
         }
-        Err(e) => TargetReport {
-            target: target.to_string(),
-            facts: None,
-            error: Some(format!("connecting: {e}")),
-            results: checks
-                .iter()
-                .map(|c| CheckResult {
-                    check: c.clone(),
-                    outcome: Outcome::Error {
-                        message: format!("connecting: {e}"),
-                    },
-                    note: None,
-                    observed_by: Vec::new(),
-                    duration: Duration::ZERO,
-                })
-                .collect(),
-            stats: Stats {
-                connect: connect_start.elapsed(),
-                total: connect_start.elapsed(),
-                ..Stats::default()
-            },
-        },
+        Err(e) => {
+            let mut report = failed_target(target.to_string(), checks, format!("connecting: {e}"));
+            report.stats.connect = connect_start.elapsed();
+            report.stats.total = report.stats.connect;
+            report
+        }
     }
 }
 

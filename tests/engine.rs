@@ -1,72 +1,166 @@
-//! The engine against a scripted backend: round trips, batching, evaluation.
+//! The engine with answers injected per need (`Session::given`): deciding,
+//! judging, `eventually` and round trips, with no shell script rendered or
+//! read. How needs are batched into probes is tested on the plan itself;
+//! the shell observer's framing is tested in `probe`'s unit tests and
+//! against real targets (the fail_closed and faults suites).
 
-mod support;
-
+use std::collections::BTreeSet;
+use std::sync::Mutex;
 use std::time::Duration;
 
-use infraspec::engine::{self, Options, Outcome};
+use infraspec::backend::{Backend, BackendError, ExecOutput};
+use infraspec::engine::{self, Options, Outcome, TargetReport};
+use infraspec::facts::{self, Facts, PackageManager};
+use infraspec::observe::Session;
+use infraspec::probe::ProbeOutput;
+use infraspec::resource::file::{Found, Stat};
+use infraspec::resource::{self, package, port, service, user, Need, Plan, Record};
 use infraspec::spec::yaml::load_str;
-use support::scripted::{Answer, Scripted};
+use infraspec::spec::{Check, Protocol};
 
 const OS_RELEASE: &str =
     "ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n";
 
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!(
         "{}/tests/fixtures/{name}",
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap()
 }
 
-fn ok(s: impl Into<Vec<u8>>) -> Answer {
-    (0, s.into(), Vec::new())
+/// A target on which nothing runs: every answer is given.
+struct Nothing;
+
+impl Backend for Nothing {
+    fn exec(&self, argv: &[String], _: &[u8], _: Duration) -> Result<ExecOutput, BackendError> {
+        panic!("nothing runs here, answers are given; asked to run {argv:?}")
+    }
+    fn target(&self) -> String {
+        "given".into()
+    }
 }
 
-/// Answers like a Debian 12 host running systemd.
-fn debian(argv: &[String], _round: usize) -> Answer {
-    let a: Vec<&str> = argv.iter().map(String::as_str).collect();
-    match a.as_slice() {
-        ["sh", "-c", s, ..] if s.contains("os-release") => ok(OS_RELEASE),
-        ["uname", "-m"] => ok("x86_64\n"),
-        ["sh", "-c", s, ..] if s.contains("pid1=") => {
-            ok("pid1=systemd\nsystemd_run=1\ninitd=1\nhave=dpkg-query\nhave=timeout\nuid=0\n")
-        }
-        ["cat", "/proc/1/cgroup"] => ok("0::/init.scope\n"),
-        ["cat", "/proc/1/environ"] | ["cat", "/proc/self/mountinfo"] => ok(""),
-        ["dpkg-query", ..] => ok(fixture("packages/dpkg-debian-12.txt")),
-        ["sh", "-c", s, "sh", paths @ ..] if s.contains("exec stat") => {
-            // Flags, then `test -r/-w/-x` as root, then one stat line per
-            // existing path (see `resource::file::STAT`).
-            let mut flags = String::new();
-            let mut access = String::new();
-            let mut lines = String::new();
-            for p in paths {
-                if p.starts_with("/etc") {
-                    flags.push('1');
-                    access.push_str("110");
-                    lines.push_str("81a4 0 0 1267 1700000000 root:root\n");
-                } else {
-                    flags.push('0');
-                    access.push_str("000");
-                }
-            }
-            ok(format!("{flags}\n{access}\n{lines}"))
-        }
-        ["sh", "-c", _, "sh", "passwd", ..] => ok(fixture("users/passwd-debian-12.txt")),
-        ["sh", "-c", _, "sh", "group", ..] => ok(fixture("users/group-debian-12.txt")),
-        ["cat", "/proc/net/tcp"] => ok(fixture("net/proc-net-tcp-debian-12.txt")),
-        ["cat", "/proc/net/tcp6"] => ok(fixture("net/proc-net-tcp6-debian-12.txt")),
-        ["cat", "/proc/net/udp"] => ok(fixture("net/proc-net-udp-debian-12.txt")),
-        ["cat", "/proc/net/udp6"] => (
-            1,
-            Vec::new(),
-            b"cat: /proc/net/udp6: No such file or directory\n".to_vec(),
+/// The facts of a Debian 12 host running systemd, as root.
+fn debian_facts() -> Facts {
+    facts::from_raw(&facts::RawFacts {
+        os_release: OS_RELEASE,
+        uname_m: "x86_64",
+        env: "pid1=systemd\nsystemd_run=1\ninitd=1\nhave=dpkg-query\nhave=timeout\nuid=0\n",
+        pid1_cgroup: "0::/init.scope\n",
+        ..Default::default()
+    })
+}
+
+fn output(stdout: &str) -> Result<Record, String> {
+    Ok(Record::Output(ProbeOutput::new(
+        0,
+        stdout.as_bytes().to_vec(),
+        Vec::new(),
+    )))
+}
+
+/// Answers like a Debian 12 host running systemd: every file under /etc
+/// exists (a 0644 regular file of root's), nothing else does.
+fn debian(need: &Need) -> Result<Record, String> {
+    Ok(match need {
+        Need::Packages => Record::Packages(package::parse(
+            PackageManager::Dpkg,
+            &fixture("packages/dpkg-debian-12.txt"),
+        )),
+        Need::Stat(path) if path.starts_with("/etc") => Record::Stat(Found::Exists(Stat {
+            file_type: infraspec::model::file::FileType::File,
+            link: false,
+            mtime: 1_700_000_000,
+            access: Some([true, true, false]),
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            size: 1267,
+            owner: "root".into(),
+            group: "root".into(),
+        })),
+        Need::Stat(_) => Record::Stat(Found::Absent),
+        Need::Content(path, _) if path == "/etc/motd" => Record::Bytes(b"welcome\n".to_vec()),
+        Need::Passwd(name) => Record::Passwd(
+            user::parse_passwd(&fixture("users/passwd-debian-12.txt"))
+                .into_iter()
+                .filter(|p| &p.name == name)
+                .collect(),
         ),
-        ["systemctl", "show", ..] => ok(fixture("services/systemctl-show-debian-12.txt")),
-        ["sh", "-c", cmd] if cmd.starts_with("echo ") => ok(format!("{}\n", &cmd[5..])),
-        ["head", "-c", _, "--", "/etc/motd"] => ok("welcome\n"),
-        other => panic!("unexpected probe {other:?}"),
+        Need::GroupEntry(name) => Record::Groups(
+            user::parse_group(&fixture("users/group-debian-12.txt"))
+                .into_iter()
+                .filter(|g| &g.name == name)
+                .collect(),
+        ),
+        Need::ProcNet(Protocol::Tcp) => Record::Sockets(port::parse(
+            Protocol::Tcp,
+            &fixture("net/proc-net-tcp-debian-12.txt"),
+        )),
+        Need::ProcNet(Protocol::Tcp6) => Record::Sockets(port::parse(
+            Protocol::Tcp6,
+            &fixture("net/proc-net-tcp6-debian-12.txt"),
+        )),
+        Need::ProcNet(Protocol::Udp) => Record::Sockets(port::parse(
+            Protocol::Udp,
+            &fixture("net/proc-net-udp-debian-12.txt"),
+        )),
+        // No IPv6 UDP on this host.
+        Need::ProcNet(Protocol::Udp6) => Record::Sockets(Vec::new()),
+        // The fixture's units, in its order.
+        Need::SystemdUnit(_) => Record::Units(service::parse_systemctl(
+            &fixture("services/systemctl-show-debian-12.txt"),
+            &["cron", "nginx", "nope", "ssh"].map(|u| format!("{u}.service")),
+        )),
+        Need::Command { command, .. } if command.starts_with("echo ") => {
+            return output(&format!("{}\n", &command[5..]))
+        }
+        other => return Err(format!("the test gives no answer for {other:?}")),
+    })
+}
+
+/// A session on a Debian host whose needs `answer` gives, recording the
+/// needs of each round.
+struct Given<F> {
+    answer: F,
+    rounds: Mutex<Vec<BTreeSet<Need>>>,
+}
+
+impl<F: Fn(&Need, usize) -> Result<Record, String>> Given<F> {
+    fn new(answer: F) -> Self {
+        Given {
+            answer,
+            rounds: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs `checks` with these answers.
+    fn run(&self, checks: &[Check]) -> TargetReport {
+        // Each round asks each of its needs once: a need seen again starts
+        // the next round.
+        let seen: Mutex<BTreeSet<Need>> = Mutex::default();
+        let session = Session::given(
+            &Nothing,
+            debian_facts(),
+            Box::new(|need| {
+                let mut rounds = self.rounds.lock().unwrap();
+                let mut seen = seen.lock().unwrap();
+                if rounds.is_empty() || !seen.insert(need.clone()) {
+                    seen.clear();
+                    seen.insert(need.clone());
+                    rounds.push(BTreeSet::new());
+                }
+                let round = rounds.len() - 1;
+                rounds[round].insert(need.clone());
+                (self.answer)(need, round)
+            }),
+        );
+        engine::run_session(&session, checks, &Options::default())
+    }
+
+    fn rounds(&self) -> Vec<BTreeSet<Need>> {
+        self.rounds.lock().unwrap().clone()
     }
 }
 
@@ -92,46 +186,29 @@ fn corpus(n: usize) -> String {
     s
 }
 
+fn plan_of(checks: &[Check], facts: &Facts) -> Plan {
+    let needs: BTreeSet<Need> = checks
+        .iter()
+        .flat_map(|c| resource::needs(c, facts))
+        .collect();
+    Plan::new(&needs, facts)
+}
+
 #[test]
-fn a_hundred_checks_take_two_round_trips_with_batched_probes() {
+fn a_hundred_checks_are_observed_in_one_round_and_each_is_judged() {
     let checks = load_str(&corpus(100), "corpus.yaml").unwrap();
     assert_eq!(checks.len(), 100);
-    let backend = Scripted::new(debian);
-    let report = engine::run(&backend, &checks, &Options::default());
+    let given = Given::new(|need, _| debian(need));
+    let report = given.run(&checks);
     assert!(report.error.is_none(), "{:?}", report.error);
-    assert_eq!(backend.round_trips(), 2);
-    assert_eq!(report.stats.round_trips, 2);
-    let batches = backend.batches.lock().unwrap();
-    let round2 = &batches[1];
-    let count = |pred: &dyn Fn(&Vec<String>) -> bool| round2.iter().filter(|p| pred(p)).count();
+    assert_eq!(given.rounds().len(), 1);
+    assert_eq!(report.stats.round_trips, 1);
+    // Each need is asked once, however many checks share it.
+    let round = &given.rounds()[0];
     assert_eq!(
-        count(&|p| p[0] == "dpkg-query"),
-        1,
-        "one package list for all packages"
+        round.iter().filter(|n| matches!(n, Need::Packages)).count(),
+        1
     );
-    assert_eq!(
-        count(&|p| p.len() > 2 && p[2].contains("exec stat")),
-        1,
-        "one stat for all files"
-    );
-    assert_eq!(
-        count(&|p| p.get(4).is_some_and(|d| d == "passwd")),
-        1,
-        "one getent for all users"
-    );
-    assert_eq!(
-        count(&|p| p[0] == "cat" && p[1].starts_with("/proc/net/")),
-        4,
-        "each /proc/net file once"
-    );
-    assert_eq!(
-        count(&|p| p.len() == 5 && p[0] == "head" && p[4] == "/etc/motd"),
-        1,
-        "same content read once"
-    );
-    // 14 distinct commands + 7 shared probes.
-    assert_eq!(round2.len(), 14 + 1 + 1 + 1 + 1 + 4 + 1);
-    // Every check is judged, and only the two absent things fail.
     assert_eq!(report.results.len(), 100);
     for r in &report.results {
         let name = r.check.name();
@@ -144,6 +221,7 @@ fn a_hundred_checks_take_two_round_trips_with_batched_probes() {
         } else {
             assert_eq!(r.outcome, Outcome::Pass, "{name}");
         }
+        assert_eq!(r.observed_by, ["the answers given"], "{name}");
     }
 
     let outcome_of = |name: &str| {
@@ -182,26 +260,54 @@ fn a_hundred_checks_take_two_round_trips_with_batched_probes() {
 }
 
 #[test]
-fn failures_name_the_command_that_observed_them() {
-    let checks = load_str("checks:\n  - package: no-such-package\n", "s.yaml").unwrap();
-    let backend = Scripted::new(debian);
-    let report = engine::run(&backend, &checks, &Options::default());
-    let r = &report.results[0];
-    assert!(
-        r.observed_by[0].starts_with("dpkg-query -W -f"),
-        "{:?}",
-        r.observed_by
+fn the_plan_batches_a_hundred_checks_into_few_probes() {
+    let checks = load_str(&corpus(100), "corpus.yaml").unwrap();
+    let plan = plan_of(&checks, &debian_facts());
+    let argvs: Vec<&[String]> = plan.probes.iter().map(|p| p.argv_slice()).collect();
+    let count = |pred: &dyn Fn(&[String]) -> bool| argvs.iter().filter(|p| pred(p)).count();
+    assert_eq!(
+        count(&|p| p[0] == "dpkg-query"),
+        1,
+        "one package list for all packages"
     );
+    assert_eq!(
+        count(&|p| p.len() > 2 && p[2].contains("exec stat")),
+        1,
+        "one stat for all files"
+    );
+    assert_eq!(
+        count(&|p| p.get(4).is_some_and(|d| d == "passwd")),
+        1,
+        "one getent for all users"
+    );
+    assert_eq!(
+        count(&|p| p[0] == "cat" && p[1].starts_with("/proc/net/")),
+        4,
+        "each /proc/net file once"
+    );
+    assert_eq!(
+        count(&|p| p.len() == 5 && p[0] == "head" && p[4] == "/etc/motd"),
+        1,
+        "same content read once"
+    );
+    // 14 distinct commands + 7 shared probes.
+    assert_eq!(plan.probes.len(), 14 + 1 + 1 + 1 + 1 + 4 + 1);
+    assert!(plan
+        .shown_for(&Need::Packages)
+        .starts_with("dpkg-query -W -f"));
 }
 
 #[test]
 fn systemd_services_are_one_systemctl_call() {
     let spec = "checks:\n  - service: cron\n    running: true\n    enabled: true\n  - service: nginx\n    running: false\n  - service: nope\n  - service: ssh\n";
     let checks = load_str(spec, "s.yaml").unwrap();
-    let backend = Scripted::new(debian);
-    let report = engine::run(&backend, &checks, &Options::default());
-    let batches = backend.batches.lock().unwrap();
-    let systemctl: Vec<_> = batches[1].iter().filter(|p| p[0] == "systemctl").collect();
+    let plan = plan_of(&checks, &debian_facts());
+    let systemctl: Vec<_> = plan
+        .probes
+        .iter()
+        .map(|p| p.argv_slice())
+        .filter(|p| p[0] == "systemctl")
+        .collect();
     assert_eq!(systemctl.len(), 1);
     assert_eq!(
         &systemctl[0][5..],
@@ -212,6 +318,9 @@ fn systemd_services_are_one_systemctl_call() {
             "ssh.service"
         ]
     );
+
+    let given = Given::new(|need, _| debian(need));
+    let report = given.run(&checks);
     let outcomes: Vec<&str> = report.results.iter().map(|r| r.outcome.as_str()).collect();
     assert_eq!(outcomes, ["pass", "pass", "pass", "fail", "pass"]);
     assert_eq!(
@@ -227,62 +336,62 @@ fn hostile_names_reach_the_target_as_single_quoted_words() {
   - file: "/tmp/a'b;`id`\nc"
 "#;
     let checks = load_str(spec, "s.yaml").unwrap();
-    let backend = Scripted::new(|argv: &[String], round| {
-        if round == 0 {
-            return debian(argv, round);
-        }
-        ok("")
-    });
-    engine::run(&backend, &checks, &Options::default());
-    let batches = backend.batches.lock().unwrap();
-    let args: Vec<&String> = batches[1].iter().flatten().collect();
+    let plan = plan_of(&checks, &debian_facts());
+    let args: Vec<&String> = plan.probes.iter().flat_map(|p| p.argv_slice()).collect();
     assert!(args.iter().any(|a| *a == "$(touch /tmp/pwned)"), "{args:?}");
     assert!(args.iter().any(|a| *a == "/tmp/a'b;`id`\nc"), "{args:?}");
-    let script = &backend.scripts.lock().unwrap()[1];
+    let schedule = infraspec::probe::Schedule::new(None, Duration::from_secs(10));
+    let script = infraspec::probe::render(&plan.probes, "0123456789abcdef", schedule);
     assert!(script.contains(r"'/tmp/a'\''b;`id`"), "{script}");
+    assert!(script.contains("'$(touch /tmp/pwned)'"), "{script}");
 }
 
 #[test]
 fn eventually_observes_again_only_what_has_not_passed() {
     let spec = "checks:\n  - port: 8080\n    eventually: { timeout: 5s, interval: 50ms }\n  - package: bash\n";
     let checks = load_str(spec, "s.yaml").unwrap();
-    // Port 8080 starts listening in the fourth round trip.
-    let backend = Scripted::new(|argv: &[String], round| {
-        match argv {
-        [cat, file] if cat == "cat" && file == "/proc/net/tcp" && round >= 3 => ok(
+    // Port 8080 starts listening in the third round.
+    let given = Given::new(|need, round| {
+        match need {
+        Need::ProcNet(Protocol::Tcp) if round >= 2 => Ok(Record::Sockets(port::parse(
+            Protocol::Tcp,
             "  sl  local_address rem_address   st\n   0: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1\n",
-        ),
-        [cat, file] if cat == "cat" && file.starts_with("/proc/net/") => ok("  sl  local_address rem_address   st\n"),
-        other => debian(other, round),
+        ))),
+        Need::ProcNet(_) => Ok(Record::Sockets(Vec::new())),
+        other => debian(other),
     }
     });
-    let report = engine::run(&backend, &checks, &Options::default());
+    let report = given.run(&checks);
     assert_eq!(report.results[0].outcome, Outcome::Pass);
     assert_eq!(report.results[1].outcome, Outcome::Pass);
-    let batches = backend.batches.lock().unwrap();
-    assert_eq!(batches.len(), 4);
-    // Retries ask only for the port's probes, not the package list again.
-    assert!(batches[2]
-        .iter()
-        .all(|p| p[0] == "cat" && p[1].starts_with("/proc/net/")));
+    let rounds = given.rounds();
+    assert_eq!(rounds.len(), 3);
+    assert_eq!(report.stats.round_trips, 3);
+    // Retries ask only for the port's sockets, not the package list again.
+    for round in &rounds[1..] {
+        assert!(
+            round.iter().all(|n| matches!(n, Need::ProcNet(_))),
+            "{round:?}"
+        );
+    }
 }
 
 #[test]
 fn eventually_gives_up_at_its_timeout() {
     let spec = "checks:\n  - port: 8080\n    eventually: { timeout: 300ms, interval: 100ms }\n";
     let checks = load_str(spec, "s.yaml").unwrap();
-    let backend = Scripted::new(|argv: &[String], round| match argv {
-        [cat, file] if cat == "cat" && file.starts_with("/proc/net/") => ok("  sl\n"),
-        other => debian(other, round),
+    let given = Given::new(|need, _| match need {
+        Need::ProcNet(_) => Ok(Record::Sockets(Vec::new())),
+        other => debian(other),
     });
     let started = std::time::Instant::now();
-    let report = engine::run(&backend, &checks, &Options::default());
+    let report = given.run(&checks);
     assert_eq!(report.results[0].outcome.as_str(), "fail");
     assert!(started.elapsed() < Duration::from_secs(3));
-    assert!(backend.round_trips() >= 3);
+    let tries = given.rounds().len();
+    assert!(tries >= 3, "{tries}");
     // The report says it waited, how long and how many times it looked.
     let note = report.results[0].note.clone().unwrap_or_default();
-    let tries = backend.round_trips() - 1;
     assert!(
         note.contains(&format!("({tries} observations, eventually within 300ms)"))
             && note.starts_with("waited 0."),
@@ -291,48 +400,35 @@ fn eventually_gives_up_at_its_timeout() {
 }
 
 #[test]
-fn a_probe_without_a_result_is_an_error_not_a_failure() {
-    /// Answers like `debian`, but the stream of round 2 stops after the first probe.
-    struct Cut;
-    impl infraspec::backend::Backend for Cut {
-        fn exec(
-            &self,
-            argv: &[String],
-            stdin: &[u8],
-            t: Duration,
-        ) -> Result<infraspec::backend::ExecOutput, infraspec::backend::BackendError> {
-            let script = String::from_utf8_lossy(stdin).into_owned();
-            let mut out = Scripted::new(debian).exec(argv, stdin, t)?;
-            if script.contains("'dpkg-query' '-W'") {
-                let (nonce, _) = support::scripted::probes_of(&script);
-                let marker = format!("\n{nonce} 1 ");
-                let at = out
-                    .stdout
-                    .windows(marker.len())
-                    .position(|w| w == marker.as_bytes())
-                    .unwrap();
-                out.stdout.truncate(at + 3);
-            }
-            Ok(out)
-        }
-        fn target(&self) -> String {
-            "cut".into()
-        }
-    }
+fn a_need_without_an_answer_is_an_error_not_a_failure() {
     let checks = load_str(
-        "checks:\n  - package: bash\n  - command: echo hi\n",
+        "checks:\n  - package: bash\n  - command: echo hi\n  - file: /etc/hostname\n  - port: 22\n  - user: root\n",
         "s.yaml",
     )
     .unwrap();
-    let report = engine::run(&Cut, &checks, &Options::default());
+    // The package list came back; every other answer was cut or not run.
+    let why = "no result: the probe script ended before this probe finished";
+    let given = Given::new(|need, _| match need {
+        Need::Packages => debian(need),
+        _ => Err(why.to_string()),
+    });
+    let report = given.run(&checks);
     assert_eq!(report.results[0].outcome, Outcome::Pass);
-    match &report.results[1].outcome {
-        Outcome::Error { message } => {
-            assert!(
-                message.contains("ended before this probe finished"),
-                "{message}"
-            )
+    for r in &report.results[1..] {
+        match &r.outcome {
+            Outcome::Error { message } => assert!(message.contains(why), "{message}"),
+            other => panic!("{}: expected an error, got {other:?}", r.check.name()),
         }
+    }
+}
+
+#[test]
+fn an_answer_of_the_wrong_kind_is_an_error() {
+    let checks = load_str("checks:\n  - package: bash\n", "s.yaml").unwrap();
+    let given = Given::new(|_, _| Ok(Record::Text("bash".into())));
+    let report = given.run(&checks);
+    match &report.results[0].outcome {
+        Outcome::Error { message } => assert!(message.contains("internal"), "{message}"),
         other => panic!("expected an error, got {other:?}"),
     }
 }
@@ -340,14 +436,9 @@ fn a_probe_without_a_result_is_an_error_not_a_failure() {
 #[test]
 fn a_target_that_cannot_run_the_script_is_a_target_error() {
     struct NoShell;
-    impl infraspec::backend::Backend for NoShell {
-        fn exec(
-            &self,
-            _: &[String],
-            _: &[u8],
-            _: Duration,
-        ) -> Result<infraspec::backend::ExecOutput, infraspec::backend::BackendError> {
-            Ok(infraspec::backend::ExecOutput {
+    impl Backend for NoShell {
+        fn exec(&self, _: &[String], _: &[u8], _: Duration) -> Result<ExecOutput, BackendError> {
+            Ok(ExecOutput {
                 status: Some(127),
                 stdout: Vec::new(),
                 stderr: b"exec: \"sh\": executable file not found in $PATH".to_vec(),
@@ -366,6 +457,10 @@ fn a_target_that_cannot_run_the_script_is_a_target_error() {
         err.contains("gathering facts") && err.contains("no /bin/sh"),
         "{err}"
     );
+    assert!(report
+        .results
+        .iter()
+        .all(|r| matches!(r.outcome, Outcome::Error { .. })));
     assert_eq!(infraspec::report::exit_code(&[report]), 2);
 }
 
@@ -377,20 +472,20 @@ fn on_a_systemd_host_the_container_aware_example_is_all_evaluated() {
     ))
     .unwrap();
     let checks = load_str(&spec, "container-aware.yaml").unwrap();
-    let backend = Scripted::new(|argv: &[String], round| {
-        match argv.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
-        ["sh", "-c", script, "sh"] if *script == infraspec::resource::kernel::MODULES => {
-            ok(fixture("proc/modules-debian-12.txt"))
+    let units = "Id=chrony.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\n\n\
+                 Id=nginx.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\n";
+    let given = Given::new(|need, _| match need {
+        Need::KernelModules => output(&fixture("proc/modules-debian-12.txt")),
+        Need::KernelParam(p) if p == "kernel.ostype" || p.ends_with("kernel/ostype") => {
+            output("Linux\n")
         }
-        ["sh", "-c", _, "sh", "/proc/sys/kernel/ostype"] => ok("Linux\n"),
-        ["systemctl", "show", ..] => ok(
-            "Id=chrony.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\n\n\
-             Id=nginx.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\n",
-        ),
-        _ => debian(argv, round),
-    }
+        Need::SystemdUnit(_) => Ok(Record::Units(service::parse_systemctl(
+            units,
+            &["chrony.service".into(), "nginx.service".into()],
+        ))),
+        other => debian(other),
     });
-    let report = engine::run(&backend, &checks, &Options::default());
+    let report = given.run(&checks);
     let outcomes: Vec<(String, &str)> = report
         .results
         .iter()
@@ -405,14 +500,18 @@ fn on_a_systemd_host_the_container_aware_example_is_all_evaluated() {
 
 #[test]
 fn a_connection_that_could_not_be_tried_is_an_error_not_unreachable() {
-    // The scripted backend carries no connections: `reachable: false` must
-    // not pass on that, and neither may `reachable: true`.
+    // This backend carries no connections: `reachable: false` must not pass
+    // on that, and neither may `reachable: true`.
     let checks = load_str(
         "checks:\n  - host: db.internal\n    port: 5432\n    reachable: false\n  - host: db.internal\n    port: 5432\n    reachable: true\n",
         "s.yaml",
     )
     .unwrap();
-    let report = engine::run(&Scripted::new(debian), &checks, &Options::default());
+    let given = Given::new(|need, _| match need {
+        Need::Host(_) => output("10.0.0.5 STREAM db.internal\n"),
+        other => debian(other),
+    });
+    let report = given.run(&checks);
     for r in &report.results {
         match &r.outcome {
             Outcome::Error { message } => assert!(message.contains("cannot carry"), "{message}"),

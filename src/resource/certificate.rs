@@ -114,8 +114,7 @@ pub fn observe(
         if exists.value != Value::Bool(true) {
             return Err(Early::Fail("does not exist".into()));
         }
-        let out = obs.ok(&Need::Content(name.to_string(), cap))?;
-        (parse(&out.stdout), "the file")
+        (parse(obs.content(name, cap)?), "the file")
     };
     let cert = cert.map_err(|e| Early::Fail(format!("{from} is {e}")))?;
     let now = std::time::SystemTime::now()

@@ -302,16 +302,18 @@ impl From<Value> for Observed {
     }
 }
 
-/// An answer read without running anything on the target (by the files
-/// observer, [`crate::observe::files`]): typed, as the shell observer's
-/// answers are once parsed, so a resource judges both the same way.
+/// A need's answer as a typed record: what the files observer reads
+/// without running anything ([`crate::observe::files`]), and what any other
+/// observer that does not go through the shell gives (answers given by a
+/// test or a tool, see [`crate::observe::Session::given`]). Resources judge
+/// a record as they judge the shell's parsed output.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
     /// What is at a path (`Need::Stat`).
     Stat(file::Found),
     /// A file's whole content (`Need::Content`), no longer than asked.
     Bytes(Vec<u8>),
-    /// One line of text: a hex digest, a link's target, a canonical path.
+    /// One line of text: a hex digest, a link's target or a canonical path.
     Text(String),
     /// Group names, the primary first (`Need::UserGroups`, `Need::PrimaryGroup`).
     Names(Vec<String>),
@@ -323,6 +325,36 @@ pub enum Record {
     Packages(package::Db),
     /// What the disk says of a service's enablement.
     OnDisk(service::OnDisk),
+    /// systemd's view of units (`Need::SystemdUnit`), the asked one among
+    /// them (`load` is `not-found` for a unit systemd does not know).
+    Units(Vec<service::UnitState>),
+    /// The sockets of one protocol (`Need::ProcNet`).
+    Sockets(Vec<port::Socket>),
+    /// The process table (`Need::Processes`).
+    Processes(Vec<process::Proc>),
+    /// What a command printed and how it exited: the answer to a need that
+    /// is a command's output (`Need::Command`, `Need::KernelParam`,
+    /// `Need::Mounts`…).
+    Output(ProbeOutput),
+}
+
+impl Record {
+    fn kind(&self) -> &'static str {
+        match self {
+            Record::Stat(_) => "Stat",
+            Record::Bytes(_) => "Bytes",
+            Record::Text(_) => "Text",
+            Record::Names(_) => "Names",
+            Record::Passwd(_) => "Passwd",
+            Record::Groups(_) => "Groups",
+            Record::Packages(_) => "Packages",
+            Record::OnDisk(_) => "OnDisk",
+            Record::Units(_) => "Units",
+            Record::Sockets(_) => "Sockets",
+            Record::Processes(_) => "Processes",
+            Record::Output(_) => "Output",
+        }
+    }
 }
 
 /// Where a round's answers come from.
@@ -332,8 +364,12 @@ enum Source {
         plan: Plan,
         outputs: Vec<crate::probe::Answer>,
     },
-    /// The files observer: a typed record (or why there is none) per need.
-    Files(HashMap<Need, Result<Record, String>>),
+    /// Typed records (or why there is none) per need, and what gave them,
+    /// as people read it.
+    Records {
+        by: String,
+        records: HashMap<Need, Result<Record, String>>,
+    },
 }
 
 /// The answers of one round, read through typed accessors: the shell's
@@ -362,7 +398,7 @@ pub struct Observations<'a> {
 }
 
 /// What the files observer says of a need it has no record for.
-const NEEDS_A_PROCESS: &str =
+pub const NEEDS_A_PROCESS: &str =
     "it needs a command run on the target, and nothing runs there: only its files are read";
 
 impl<'a> Observations<'a> {
@@ -372,9 +408,15 @@ impl<'a> Observations<'a> {
         Self::with(facts, Source::Shell { plan, outputs }, cells)
     }
 
-    /// The files observer's answers.
-    pub fn files(facts: &'a Facts, records: HashMap<Need, Result<Record, String>>) -> Self {
-        Self::with(facts, Source::Files(records), 0)
+    /// Answers given as typed records, one per need (or why there is
+    /// none), by `by` (as people read it: "the target's files").
+    pub fn records(
+        facts: &'a Facts,
+        by: impl Into<String>,
+        records: HashMap<Need, Result<Record, String>>,
+    ) -> Self {
+        let by = by.into();
+        Self::with(facts, Source::Records { by, records }, 0)
     }
 
     fn with(facts: &'a Facts, source: Source, cells: usize) -> Self {
@@ -402,7 +444,7 @@ impl<'a> Observations<'a> {
     fn plan(&self) -> Option<&Plan> {
         match &self.source {
             Source::Shell { plan, .. } => Some(plan),
-            Source::Files(_) => None,
+            Source::Records { .. } => None,
         }
     }
 
@@ -417,28 +459,38 @@ impl<'a> Observations<'a> {
     pub fn observed_by(&self, need: &Need) -> Option<String> {
         match &self.source {
             Source::Shell { plan, .. } => plan.probe_of(need).map(|_| plan.shown_for(need)),
-            Source::Files(records) => records
-                .contains_key(need)
-                .then(|| "the target's files (nothing ran on it)".to_string()),
+            Source::Records { by, records } => records.contains_key(need).then(|| by.clone()),
         }
     }
 
-    /// The files observer's record for `need`, picked by `pick`; `None` on
-    /// a shell, whose output the caller parses.
-    fn record<T>(
-        &self,
+    /// The record given for `need`, picked by `pick`; `None` on a shell,
+    /// whose output the caller parses.
+    pub(crate) fn given<'s, T>(
+        &'s self,
         need: &Need,
-        pick: impl FnOnce(&Record) -> Option<&T>,
-    ) -> Option<Result<&T, String>> {
-        let Source::Files(records) = &self.source else {
+        pick: impl FnOnce(&'s Record) -> Option<&'s T>,
+    ) -> Option<Result<&'s T, String>> {
+        let Source::Records { records, .. } = &self.source else {
             return None;
         };
         Some(match records.get(need) {
-            Some(Ok(record)) => pick(record)
-                .ok_or_else(|| format!("internal: {need:?} was answered with {record:?}")),
+            Some(Ok(record)) => pick(record).ok_or_else(|| {
+                format!(
+                    "internal: {need:?} was answered with a record of {}",
+                    record.kind()
+                )
+            }),
             Some(Err(why)) => Err(why.clone()),
-            None => Err(NEEDS_A_PROCESS.to_string()),
+            None => Err(format!("internal: no answer was given for {need:?}")),
         })
+    }
+
+    /// Whether `need` was answered this round.
+    pub fn answered(&self, need: &Need) -> bool {
+        match &self.source {
+            Source::Shell { plan, .. } => plan.probe_of(need).is_some(),
+            Source::Records { records, .. } => records.contains_key(need),
+        }
     }
 
     /// The raw output for `need`, whatever its exit status; `Err` when there is
@@ -448,9 +500,14 @@ impl<'a> Observations<'a> {
     pub fn raw(&self, need: &Need) -> Result<&ProbeOutput, String> {
         let out = self.raw_any_size(need)?;
         if out.truncated() {
-            let plan = self.plan().expect("a shell answered");
-            let probe = plan.probe_of(need).expect("planned");
-            return Err(too_long(&plan.shown_for(need), probe.cap(), out.stdout_len));
+            let (shown, cap) = match self.plan() {
+                Some(plan) => (
+                    plan.shown_for(need),
+                    plan.probe_of(need).expect("planned").cap(),
+                ),
+                None => (format!("{need:?}"), out.stdout.len()),
+            };
+            return Err(too_long(&shown, cap, out.stdout_len));
         }
         Ok(out)
     }
@@ -458,22 +515,32 @@ impl<'a> Observations<'a> {
     /// As [`raw`](Self::raw), but also when stdout was longer than its cap:
     /// for what does not read the output (an exit status).
     pub fn raw_any_size(&self, need: &Need) -> Result<&ProbeOutput, String> {
-        let Source::Shell { plan, outputs } = &self.source else {
-            return Err(NEEDS_A_PROCESS.to_string());
-        };
-        let i = plan.index_of(need)?;
-        let probe = &plan.probes[i];
-        let shown = plan.shown_for(need);
-        let out = match outputs.get(i) {
-            Some(Ok(out)) => out,
-            Some(Err(why)) => return Err(format!("no result for `{shown}`: {why}")),
-            None => return Err(format!("no result for `{shown}`: it was not run")),
+        let (shown, timeout, out) = match &self.source {
+            Source::Records { .. } => {
+                let out = self
+                    .given(need, |r| match r {
+                        Record::Output(o) => Some(o),
+                        _ => None,
+                    })
+                    .expect("records")?;
+                (format!("{need:?}"), None, out)
+            }
+            Source::Shell { plan, outputs } => {
+                let i = plan.index_of(need)?;
+                let shown = plan.shown_for(need);
+                let out = match outputs.get(i) {
+                    Some(Ok(out)) => out,
+                    Some(Err(why)) => return Err(format!("no result for `{shown}`: {why}")),
+                    None => return Err(format!("no result for `{shown}`: it was not run")),
+                };
+                (shown, Some(plan.probes[i].timeout()), out)
+            }
         };
         if out.timed_out {
-            return Err(format!(
-                "`{shown}` timed out after {}s and was killed",
-                probe.timeout().as_secs()
-            ));
+            return Err(match timeout {
+                Some(t) => format!("`{shown}` timed out after {}s and was killed", t.as_secs()),
+                None => format!("`{shown}` timed out and was killed"),
+            });
         }
         Ok(out)
     }
@@ -521,7 +588,9 @@ impl<'a> Observations<'a> {
         need: &Need,
         load: impl FnOnce() -> Result<T, String>,
     ) -> Result<&'s T, String> {
-        let plan = self.plan().ok_or(NEEDS_A_PROCESS)?;
+        let plan = self
+            .plan()
+            .ok_or_else(|| format!("internal: {need:?} has no probe: its answer was given"))?;
         self.cached(&cells[plan.index_of(need)?], load)
     }
 
@@ -537,7 +606,7 @@ impl<'a> Observations<'a> {
     /// directory on the way may not be searched.
     pub fn stat(&self, path: &str) -> Result<&file::Found, String> {
         let need = Need::Stat(path.to_string());
-        let found = match self.record(&need, |r| match r {
+        let found = match self.given(&need, |r| match r {
             Record::Stat(f) => Some(f),
             _ => None,
         }) {
@@ -577,7 +646,7 @@ impl<'a> Observations<'a> {
     /// A file's content (`Need::Content`), whole: never a part of it.
     pub fn content(&self, path: &str, cap: usize) -> Result<&[u8], String> {
         let need = Need::Content(path.to_string(), cap);
-        match self.record(&need, |r| match r {
+        match self.given(&need, |r| match r {
             Record::Bytes(b) => Some(b),
             _ => None,
         }) {
@@ -590,7 +659,7 @@ impl<'a> Observations<'a> {
     /// to be `hex` digits long), a link's target or a canonical path (`hex`
     /// 0).
     pub fn line(&self, need: &Need, hex: usize) -> Result<String, String> {
-        let text = match self.record(need, |r| match r {
+        let text = match self.given(need, |r| match r {
             Record::Text(t) => Some(t),
             _ => None,
         }) {
@@ -615,7 +684,7 @@ impl<'a> Observations<'a> {
 
     /// Group names, the primary first (`Need::UserGroups`, `Need::PrimaryGroup`).
     pub fn names(&self, need: &Need) -> Result<Vec<String>, String> {
-        match self.record(need, |r| match r {
+        match self.given(need, |r| match r {
             Record::Names(n) => Some(n),
             _ => None,
         }) {
@@ -630,7 +699,7 @@ impl<'a> Observations<'a> {
     /// The passwd entries answered for `name` (`getent passwd NAME`).
     pub fn passwd(&self, name: &str) -> Result<&[user::Passwd], String> {
         let need = Need::Passwd(name.to_string());
-        match self.record(&need, |r| match r {
+        match self.given(&need, |r| match r {
             Record::Passwd(p) => Some(p),
             _ => None,
         }) {
@@ -643,7 +712,7 @@ impl<'a> Observations<'a> {
 
     /// Every passwd entry, for naming process owners.
     pub fn passwd_all(&self) -> Result<&[user::Passwd], String> {
-        match self.record(&Need::PasswdAll, |r| match r {
+        match self.given(&Need::PasswdAll, |r| match r {
             Record::Passwd(p) => Some(p),
             _ => None,
         }) {
@@ -657,7 +726,7 @@ impl<'a> Observations<'a> {
     /// The group entries answered for `name` (`getent group NAME`).
     pub fn groups(&self, name: &str) -> Result<&[user::GroupEntry], String> {
         let need = Need::GroupEntry(name.to_string());
-        match self.record(&need, |r| match r {
+        match self.given(&need, |r| match r {
             Record::Groups(g) => Some(g),
             _ => None,
         }) {
@@ -670,7 +739,7 @@ impl<'a> Observations<'a> {
 
     /// The installed packages of the target's package manager.
     pub fn packages(&self, pm: crate::facts::PackageManager) -> Result<&package::Db, String> {
-        match self.record(&Need::Packages, |r| match r {
+        match self.given(&Need::Packages, |r| match r {
             Record::Packages(db) => Some(db),
             _ => None,
         }) {
@@ -684,7 +753,7 @@ impl<'a> Observations<'a> {
     /// What the disk says of a service's enablement.
     pub fn on_disk(&self, name: &str) -> Result<service::OnDisk, String> {
         let need = Need::ServiceEnabledOnDisk(name.to_string());
-        match self.record(&need, |r| match r {
+        match self.given(&need, |r| match r {
             Record::OnDisk(d) => Some(d),
             _ => None,
         }) {

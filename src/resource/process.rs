@@ -164,6 +164,12 @@ pub fn name_matches(comm: &str, wanted: &str) -> bool {
 
 /// The process table of the target, parsed once per batch.
 pub fn table<'s>(obs: &'s Observations<'_>) -> Result<&'s Vec<Proc>, String> {
+    if let Some(given) = obs.given(&Need::Processes, |r| match r {
+        super::Record::Processes(p) => Some(p),
+        _ => None,
+    }) {
+        return given;
+    }
     obs.cached(&obs.processes, || {
         // Processes that end between the glob and the read make cat complain;
         // the snippet ends with `:` so the rest of the table still counts.

@@ -34,7 +34,6 @@ pub mod corpus;
 pub mod docker;
 pub mod harness;
 pub mod rustc;
-pub mod scripted;
 pub mod sshd;
 
 /// A fresh directory under the system temp dir, removed when dropped, also
