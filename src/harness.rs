@@ -174,9 +174,10 @@ impl TargetState {
 
 fn failure(target: &Target, r: &CheckResult) -> Failed {
     let mut m = match &r.outcome {
-        Outcome::Fail { expected, found } => {
-            format!("{target}: expected to {expected}\n  found:       {found}")
-        }
+        Outcome::Fail { expected, found } => format!(
+            "{target}: expected to {expected}\n  found:       {}",
+            crate::report::found_text(found)
+        ),
         Outcome::Error { message } => format!("{target}: could not be observed: {message}"),
         _ => String::new(),
     };

@@ -52,13 +52,16 @@ fn run() -> Vec<TargetReport> {
             result(0, Outcome::Pass, None, &[]),
             result(
                 1,
-                fail(
-                    "eq \"welcome\\nto <web1> & friends\\n\"",
-                    &format!(
-                        "(diff: - expected, + found)\n{}",
-                        report::diff("welcome\nto <web1> & friends\n", "welcome\nto web2\n")
-                    ),
-                ),
+                Outcome::Fail {
+                    expected: "eq \"welcome\\nto <web1> & friends\\n\"".into(),
+                    found: infraspec::engine::Found {
+                        value: "\"welcome\\nto web2\\n\"".into(),
+                        diff: Some(report::diff(
+                            "welcome\nto <web1> & friends\n",
+                            "welcome\nto web2\n",
+                        )),
+                    },
+                },
                 None,
                 &["cat -- /etc/motd"],
             ),

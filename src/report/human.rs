@@ -59,13 +59,12 @@ pub fn render_with(reports: &[TargetReport], quiet: bool) -> String {
                     );
                 }
                 Outcome::Fail { expected, found } => {
-                    let (expected, found) = (esc(expected), esc(found));
                     let _ = writeln!(out, "    {} {}", "✗".red().bold(), rest.red());
-                    let _ = writeln!(out, "        expected: {expected}");
-                    match found.split_once('\n') {
-                        Some((head, diff)) => {
-                            let _ = writeln!(out, "        found:    {head}");
-                            for line in diff.lines() {
+                    let _ = writeln!(out, "        expected: {}", esc(expected));
+                    match &found.diff {
+                        Some(diff) => {
+                            let _ = writeln!(out, "        found:    {}", super::DIFF_HEADING);
+                            for line in esc(diff).lines() {
                                 let shown = match line.chars().next() {
                                     Some('-') => line.red().to_string(),
                                     Some('+') => line.green().to_string(),
@@ -75,7 +74,7 @@ pub fn render_with(reports: &[TargetReport], quiet: bool) -> String {
                             }
                         }
                         None => {
-                            let _ = writeln!(out, "        found:    {found}");
+                            let _ = writeln!(out, "        found:    {}", esc(&found.value));
                         }
                     }
                 }
@@ -139,10 +138,10 @@ pub fn recap(reports: &[TargetReport]) -> String {
         }
         for r in &t.results {
             let why = match &r.outcome {
-                Outcome::Fail { found, .. } if found.contains('\n') => {
+                Outcome::Fail { found, .. } if found.diff.is_some() => {
                     "found other text (the diff is above)".to_string()
                 }
-                Outcome::Fail { found, .. } => format!("found {}", first_line(found)),
+                Outcome::Fail { found, .. } => format!("found {}", first_line(&found.value)),
                 Outcome::Error { message } => format!("error: {}", first_line(message)),
                 _ => continue,
             };

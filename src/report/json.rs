@@ -125,7 +125,7 @@ fn target(t: &TargetReport) -> Target {
                         found: f,
                     } => {
                         expected = Some(e.clone());
-                        found = Some(f.clone());
+                        found = Some(super::found_text(f));
                     }
                     Outcome::Skip { reason: why } => reason = Some(why.clone()),
                     Outcome::Error { message } => error = Some(message.clone()),
@@ -280,7 +280,7 @@ fn result(c: JsonCheck) -> Result<CheckResult, String> {
         "pass" => Outcome::Pass,
         "fail" => Outcome::Fail {
             expected: c.expected.unwrap_or_default(),
-            found: c.found.unwrap_or(c.message),
+            found: found_of(c.found.unwrap_or(c.message)),
         },
         "skip" => Outcome::Skip {
             reason: c.reason.unwrap_or(c.message),
@@ -299,9 +299,35 @@ fn result(c: JsonCheck) -> Result<CheckResult, String> {
     })
 }
 
+/// A failing check's `found` as the JSON report spells it: the value, or
+/// the diff heading and the diff.
+fn found_of(text: String) -> crate::engine::Found {
+    match text
+        .strip_prefix(super::DIFF_HEADING)
+        .and_then(|rest| rest.strip_prefix('\n'))
+    {
+        Some(diff) => crate::engine::Found {
+            value: "other text".into(),
+            diff: Some(diff.to_string()),
+        },
+        None => crate::engine::Found::value(text),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_found_diff_is_read_back_as_a_diff() {
+        let found = crate::engine::Found {
+            value: "\"a\\nB\"".into(),
+            diff: Some(crate::model::text::diff("a\nb", "a\nB")),
+        };
+        let read = found_of(super::super::found_text(&found));
+        assert_eq!(read.diff, found.diff);
+        assert_eq!(found_of("1.24".into()), crate::engine::Found::value("1.24"));
+    }
 
     #[test]
     fn a_report_read_back_renders_the_same_in_every_format() {

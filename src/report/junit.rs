@@ -85,8 +85,9 @@ pub fn render(reports: &[TargetReport]) -> String {
                 }
                 Outcome::Fail { expected, found } => {
                     let mut body = format!(
-                        "target: {}\nexpected: {expected}\nfound: {found}\n",
-                        t.target
+                        "target: {}\nexpected: {expected}\nfound: {}\n",
+                        t.target,
+                        super::found_text(found)
                     );
                     for by in &r.observed_by {
                         let _ = writeln!(body, "observed by: {by}");

@@ -55,12 +55,26 @@ pub fn exit_code(reports: &[TargetReport]) -> i32 {
     }
 }
 
+/// What a failing check found, in words: the value, or the heading of its
+/// diff and the diff's lines.
+pub fn found_text(found: &crate::engine::Found) -> String {
+    match &found.diff {
+        Some(diff) => format!("{DIFF_HEADING}\n{diff}"),
+        None => found.value.clone(),
+    }
+}
+
+/// The line that comes before a diff where a report shows what was found.
+pub const DIFF_HEADING: &str = "(diff: - expected, + found)";
+
 /// A one-line account of a check's outcome, as used in JSON `message` and
 /// elsewhere.
 pub fn message(outcome: &Outcome, note: Option<&str>, observed_by: &[String]) -> String {
     let mut m = match outcome {
         Outcome::Pass => String::new(),
-        Outcome::Fail { expected, found } => format!("expected to {expected}, found {found}"),
+        Outcome::Fail { expected, found } => {
+            format!("expected to {expected}, found {}", found_text(found))
+        }
         Outcome::Skip { reason } => reason.clone(),
         Outcome::Error { message } => message.clone(),
     };

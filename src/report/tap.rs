@@ -40,7 +40,7 @@ pub fn render(reports: &[TargetReport]) -> String {
                         "  ---\n  target: {}\n  expected: {}\n  found: {}",
                         quoted(&t.target),
                         quoted(expected),
-                        quoted(found)
+                        quoted(&super::found_text(found))
                     );
                     if !r.observed_by.is_empty() {
                         let _ = writeln!(out, "  observed_by:");
