@@ -30,29 +30,64 @@ echo "user=$(id -un 2>/dev/null)"
 :
 "#;
 
-/// The fixed probes of round 1, in the order [`parse`] expects their output.
-/// All are reads of files and `/proc` that cannot block, so they run without
-/// a timer of their own (the batch's timeout bounds them).
+/// The fixed probes of round 1, by what each reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactProbe {
+    /// `/etc/os-release` (or `/usr/lib/os-release`).
+    OsRelease,
+    /// `uname -m`.
+    Arch,
+    /// The probe shell's environment: PID 1, the init system, container
+    /// markers, the tools at hand.
+    Env,
+    /// `/proc/1/cgroup`.
+    Pid1Cgroup,
+    /// `/proc/1/environ`.
+    Pid1Environ,
+    /// `/proc/self/mountinfo`.
+    Mountinfo,
+}
+
+impl FactProbe {
+    /// Every fact probe, in the order round 1 sends them.
+    pub const ALL: [FactProbe; 6] = [
+        FactProbe::OsRelease,
+        FactProbe::Arch,
+        FactProbe::Env,
+        FactProbe::Pid1Cgroup,
+        FactProbe::Pid1Environ,
+        FactProbe::Mountinfo,
+    ];
+
+    /// The probe. All are reads of files and `/proc` that cannot block, so
+    /// they run without a timer of their own (the batch's timeout bounds
+    /// them).
+    pub fn probe(self) -> Probe {
+        let probe = match self {
+            FactProbe::OsRelease => Probe::script(
+                "cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release",
+                Vec::<String>::new(),
+                "cat /etc/os-release",
+            ),
+            FactProbe::Arch => Probe::argv(["uname", "-m"]),
+            FactProbe::Env => Probe::script(
+                ENV_SNIPPET,
+                Vec::<String>::new(),
+                "facts: PID 1, init, container markers",
+            ),
+            FactProbe::Pid1Cgroup => Probe::argv(["cat", "/proc/1/cgroup"]),
+            FactProbe::Pid1Environ => Probe::argv(["cat", "/proc/1/environ"]),
+            FactProbe::Mountinfo => {
+                Probe::argv(["cat", "/proc/self/mountinfo"]).with_cap(crate::probe::TABLE_CAP)
+            }
+        };
+        probe.untimed()
+    }
+}
+
+/// The probes of round 1, in [`FactProbe::ALL`]'s order.
 pub fn probes() -> Vec<Probe> {
-    vec![
-        Probe::script(
-            "cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release",
-            Vec::<String>::new(),
-            "cat /etc/os-release",
-        ),
-        Probe::argv(["uname", "-m"]),
-        Probe::script(
-            ENV_SNIPPET,
-            Vec::<String>::new(),
-            "facts: PID 1, init, container markers",
-        ),
-        Probe::argv(["cat", "/proc/1/cgroup"]),
-        Probe::argv(["cat", "/proc/1/environ"]),
-        Probe::argv(["cat", "/proc/self/mountinfo"]).with_cap(crate::probe::TABLE_CAP),
-    ]
-    .into_iter()
-    .map(Probe::untimed)
-    .collect()
+    FactProbe::ALL.iter().map(|p| p.probe()).collect()
 }
 
 /// Parses `KEY=value` lines of os-release, unquoting values.
@@ -94,28 +129,27 @@ pub struct RawFacts<'a> {
     pub mountinfo: &'a str,
 }
 
-/// Turns the outputs of [`probes`] into facts.
+/// Turns the outputs of [`probes`] (in [`FactProbe::ALL`]'s order) into
+/// facts; a probe that failed or gave no output counts as empty.
 pub fn parse(outputs: &[ProbeOutput]) -> Facts {
-    let text = |i: usize| -> std::borrow::Cow<'_, str> {
+    let bytes = |p: FactProbe| -> &[u8] {
+        let i = FactProbe::ALL
+            .iter()
+            .position(|q| *q == p)
+            .expect("every fact probe is in ALL");
         outputs
             .get(i)
             .filter(|o| o.status == 0)
-            .map(|o| String::from_utf8_lossy(&o.stdout))
-            .unwrap_or_default()
+            .map_or(&[], |o| o.stdout.as_slice())
     };
-    let (os, uname, env, cgroup, mountinfo) = (text(0), text(1), text(2), text(3), text(5));
-    let environ = outputs
-        .get(4)
-        .filter(|o| o.status == 0)
-        .map(|o| o.stdout.as_slice())
-        .unwrap_or_default();
+    let text = |p: FactProbe| String::from_utf8_lossy(bytes(p));
     from_raw(&RawFacts {
-        os_release: &os,
-        uname_m: &uname,
-        env: &env,
-        pid1_cgroup: &cgroup,
-        pid1_environ: environ,
-        mountinfo: &mountinfo,
+        os_release: &text(FactProbe::OsRelease),
+        uname_m: &text(FactProbe::Arch),
+        env: &text(FactProbe::Env),
+        pid1_cgroup: &text(FactProbe::Pid1Cgroup),
+        pid1_environ: bytes(FactProbe::Pid1Environ),
+        mountinfo: &text(FactProbe::Mountinfo),
     })
 }
 
