@@ -18,7 +18,7 @@ use crate::facts::Facts;
 use crate::matcher::{Matcher, Value};
 use crate::model::file::FileType;
 use crate::observe::{BatchError, Session};
-use crate::resource::{self, Early, Need, Observations};
+use crate::resource::{self, Early, Need, NoAnswer, Observations};
 use crate::spec::{Check, Expectation, Property, Protocol, Resource, ResourceKind};
 
 /// Files up to this size get a `sha256` (computed by infraspec from their
@@ -205,7 +205,7 @@ pub fn autoadd(
                     .collect();
                 let ports = match session.cannot_observe(&port_check) {
                     Some(why) => Err(format!("not asserted: {why}")),
-                    None => process_ports(obs, name),
+                    None => process_ports(obs, name).map_err(|e| e.to_string()),
                 };
                 match ports {
                     Ok(ports) => mine.extend(ports),
@@ -245,7 +245,7 @@ fn is_there(f: &Found) -> bool {
 }
 
 /// The listening sockets of the processes named `name`, as port checks.
-fn process_ports(obs: &Observations<'_>, name: &str) -> Result<Vec<Found>, String> {
+fn process_ports(obs: &Observations<'_>, name: &str) -> Result<Vec<Found>, NoAnswer> {
     let out = obs.raw(&Need::ProcessSockets(name.to_string()))?;
     let inodes: BTreeSet<u64> = String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -363,7 +363,7 @@ fn file_content(obs: &Observations<'_>, r: &Resource, opts: AddOptions, f: &mut 
         }
         Err(why) => f.notes.push(format!(
             "sha256 is not asserted: the content could not be read: {}",
-            comment(&why)
+            comment(&why.to_string())
         )),
     }
 }

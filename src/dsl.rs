@@ -93,34 +93,9 @@ pub mod kind {
     kinds!(State, Int, Text, Version, List, Mode, FileType, Json);
 }
 
-// Which resource has which property, of which kind: the one table the
-// property markers, their impls and the per-resource names come from.
-infraspec_macros::__property_table! {
-    Package: Installed => State, Version => Version;
-    Service: Running => State, Enabled => State, Masked => State;
-    Port: Listening => State;
-    File: Exists => State, Type => FileType, Mode => Mode, Owner => Text, Group => Text, Size => Int,
-        Content => Text, Sha256 => Text, LinkTarget => Text, ResolvesTo => Text, Md5 => Text,
-        Uid => Int, Gid => Int, Executable => State, Readable => State, Writable => State,
-        Mtime => Int, Json => Json;
-    User: Exists => State, Uid => Int, Gid => Int, Groups => List, Home => Text, Shell => Text,
-        Group => Text, Gecos => Text;
-    Group: Exists => State, Gid => Int, Members => List;
-    Process: Running => State, Count => Int, User => List, Args => Text;
-    Command: ExitStatus => Int, Stdout => Text, Stderr => Text, Json => Json;
-    KernelParam: Exists => State, Value => Text;
-    KernelModule: Loaded => State;
-    Mount: Exists => State, Filesystem => Text, Device => Text, Options => List;
-    Interface: Exists => State, Addresses => List, Mtu => Int, Prefix => List, Up => State;
-    Host: Resolvable => State, Addresses => List, Ipv4 => List, Ipv6 => List, Reachable => State;
-    Http: Status => Int, Body => Text, ResponseHeaders => List, Json => Json, Location => Text,
-        ResponseTime => Int;
-    DockerImage: Exists => State, Env => List, Labels => List, ExposedPorts => List, User => Text,
-        Workdir => Text, Entrypoint => List, Cmd => List, Volumes => List;
-    UnixSocket: Listening => State;
-    Certificate: Valid => State, ExpiresInDays => Int, Subject => Text, Issuer => Text,
-        Sans => List;
-}
+// The property markers, their impls and the per-resource names, made from
+// the one table of which resource has which property (`spec`).
+crate::spec::with_property_table!(infraspec_macros::__property_table);
 
 fn state(property: Property) -> Expectation {
     Expectation::new(property, Matcher::Eq(Scalar::Bool(true)))

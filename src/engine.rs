@@ -671,7 +671,11 @@ mod tests {
         let check =
             &crate::spec::yaml::load_str("checks:\n  - package: bash\n", "t.yaml").unwrap()[0];
         let facts = facts::from_raw(&facts::RawFacts::default());
-        let records = HashMap::from([(resource::Need::Packages, Err("cut".to_string()))]);
+        let cut = resource::NoAnswer::NotRun {
+            probe: "dpkg-query".into(),
+            why: "cut".into(),
+        };
+        let records = HashMap::from([(resource::Need::Packages, Err(cut))]);
         let (outcome, _) = judge(check, &Observations::records(&facts, "test", records));
         assert!(matches!(outcome, Outcome::Error { .. }), "{outcome:?}");
     }

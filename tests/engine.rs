@@ -14,7 +14,7 @@ use infraspec::facts::{self, Facts, PackageManager};
 use infraspec::observe::Session;
 use infraspec::probe::ProbeOutput;
 use infraspec::resource::file::{Found, Stat};
-use infraspec::resource::{self, package, port, service, user, Need, Plan, Record};
+use infraspec::resource::{self, package, port, service, user, Need, NoAnswer, Plan, Record};
 use infraspec::spec::yaml::load_str;
 use infraspec::spec::{Check, Protocol};
 
@@ -52,7 +52,7 @@ fn debian_facts() -> Facts {
     })
 }
 
-fn output(stdout: &str) -> Result<Record, String> {
+fn output(stdout: &str) -> Result<Record, NoAnswer> {
     Ok(Record::Output(ProbeOutput::new(
         0,
         stdout.as_bytes().to_vec(),
@@ -62,7 +62,7 @@ fn output(stdout: &str) -> Result<Record, String> {
 
 /// Answers like a Debian 12 host running systemd: every file under /etc
 /// exists (a 0644 regular file of root's), nothing else does.
-fn debian(need: &Need) -> Result<Record, String> {
+fn debian(need: &Need) -> Result<Record, NoAnswer> {
     Ok(match need {
         Need::Packages => Record::Packages(package::parse(
             PackageManager::Dpkg,
@@ -116,7 +116,11 @@ fn debian(need: &Need) -> Result<Record, String> {
         Need::Command { command, .. } if command.starts_with("echo ") => {
             return output(&format!("{}\n", &command[5..]))
         }
-        other => return Err(format!("the test gives no answer for {other:?}")),
+        other => {
+            return Err(NoAnswer::Given(format!(
+                "the test gives no answer for {other:?}"
+            )))
+        }
     })
 }
 
@@ -127,7 +131,7 @@ struct Given<F> {
     rounds: Mutex<Vec<BTreeSet<Need>>>,
 }
 
-impl<F: Fn(&Need, usize) -> Result<Record, String>> Given<F> {
+impl<F: Fn(&Need, usize) -> Result<Record, NoAnswer>> Given<F> {
     fn new(answer: F) -> Self {
         Given {
             answer,
@@ -410,7 +414,10 @@ fn a_need_without_an_answer_is_an_error_not_a_failure() {
     let why = "no result: the probe script ended before this probe finished";
     let given = Given::new(|need, _| match need {
         Need::Packages => debian(need),
-        _ => Err(why.to_string()),
+        other => Err(NoAnswer::NotRun {
+            probe: format!("{other:?}"),
+            why: why.to_string(),
+        }),
     });
     let report = given.run(&checks);
     assert_eq!(report.results[0].outcome, Outcome::Pass);

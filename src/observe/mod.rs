@@ -30,7 +30,8 @@ pub use shell::{run_batch, BatchError};
 
 /// Answers given per need, as typed records (or why there is none): what a
 /// test or a tool that already knows the target's state observes through.
-pub type Answers<'b> = Box<dyn Fn(&resource::Need) -> Result<resource::Record, String> + 'b>;
+pub type Answers<'b> =
+    Box<dyn Fn(&resource::Need) -> Result<resource::Record, resource::NoAnswer> + 'b>;
 
 /// How needs are answered on a target.
 enum Prober<'b> {
@@ -184,7 +185,9 @@ impl<'b> Session<'b> {
                     .iter()
                     .map(|n| {
                         let answer = files::answer(n, &self.facts, &mut *files)
-                            .unwrap_or_else(|| Err(resource::NEEDS_A_PROCESS.to_string()));
+                            .map_or(Err(resource::NoAnswer::NeedsAProcess), |a| {
+                                a.map_err(resource::NoAnswer::Given)
+                            });
                         (n.clone(), answer)
                     })
                     .collect();

@@ -48,7 +48,7 @@ pub fn observe(obs: &Observations<'_>, name: &str, property: Property) -> Result
     let need = Need::Host(name.to_string());
     let out = obs.raw(&need)?;
     if out.status == 127 {
-        return Err(Early::Error(obs.failure(&need, out)));
+        return Err(obs.failure(&need, out).into());
     }
     let addrs = if out.status == 0 {
         parse(&stdout_text(out))

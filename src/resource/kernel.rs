@@ -45,7 +45,7 @@ pub fn observe_param(
             "permission denied: the checking user may not read {} (check as root: ?sudo=true)",
             param_path(name)
         ))),
-        (Property::Exists | Property::Value, _) => Err(Early::Error(obs.failure(&need, out))),
+        (Property::Exists | Property::Value, _) => Err(obs.failure(&need, out).into()),
         (other, _) => Err(Early::Error(format!(
             "kernel_param has no property {other}"
         ))),

@@ -164,11 +164,11 @@ impl Plan {
     }
 
     /// The index of the probe that answers `need`.
-    fn index_of(&self, need: &Need) -> Result<usize, String> {
+    fn index_of(&self, need: &Need) -> Result<usize, NoAnswer> {
         self.index
             .get(need)
             .copied()
-            .ok_or_else(|| format!("internal: {need:?} was not planned"))
+            .ok_or_else(|| NoAnswer::Internal(format!("{need:?} was not planned")))
     }
 
     /// The command that observes `need`, as people can run it: for a need
@@ -288,6 +288,120 @@ impl From<String> for Early {
     }
 }
 
+impl From<NoAnswer> for Early {
+    fn from(no: NoAnswer) -> Self {
+        Early::Error(no.to_string())
+    }
+}
+
+/// Why a need has no answer a check can be judged on: the plan layer's
+/// error. Each is an error of the check, never a verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoAnswer {
+    /// Nothing runs on the target, and its files do not say.
+    NeedsAProcess,
+    /// The probe has no result: it did not run, or the script ended (or the
+    /// stream was cut) before it finished.
+    NotRun {
+        /// The command, as people can run it.
+        probe: String,
+        /// Why there is no result.
+        why: String,
+    },
+    /// The probe ran past its time and was killed.
+    TimedOut {
+        /// The command, as people can run it.
+        probe: String,
+        /// Its time, where a timer was set.
+        after: Option<Duration>,
+    },
+    /// The output was longer than what a check judges.
+    TooLong {
+        /// The command, as people can run it.
+        probe: String,
+        /// The most bytes judged.
+        cap: usize,
+        /// How long the output was.
+        len: u64,
+    },
+    /// The probe exited with a failure.
+    Failed {
+        /// The command, as people can run it.
+        probe: String,
+        /// Its exit status.
+        status: i32,
+        /// The start of what it printed on stderr.
+        stderr: String,
+    },
+    /// The probe's program is not on the target.
+    ToolMissing {
+        /// The command, as people can run it.
+        probe: String,
+        /// The program.
+        tool: String,
+    },
+    /// The checking user may not see it (a directory it may not search,
+    /// /proc mounted with `hidepid`).
+    Denied(String),
+    /// The answer is not what the probe prints: the target's tools differ,
+    /// or something changed while it was read.
+    Unreadable(String),
+    /// The observer that answered says why it has no answer (the files
+    /// observer: a file too large, a database it cannot read…).
+    Given(String),
+    /// A need that was not planned, or was answered with a record of
+    /// another kind: a bug in infraspec.
+    Internal(String),
+}
+
+impl std::fmt::Display for NoAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoAnswer::NeedsAProcess => f.write_str(NEEDS_A_PROCESS),
+            NoAnswer::NotRun { probe, why } => write!(f, "no result for `{probe}`: {why}"),
+            NoAnswer::TimedOut {
+                probe,
+                after: Some(t),
+            } => write!(
+                f,
+                "`{probe}` timed out after {}s and was killed",
+                t.as_secs()
+            ),
+            NoAnswer::TimedOut { probe, after: None } => {
+                write!(f, "`{probe}` timed out and was killed")
+            }
+            NoAnswer::TooLong { probe, cap, len } => f.write_str(&too_long(probe, *cap, *len)),
+            NoAnswer::Failed {
+                probe,
+                status,
+                stderr,
+            } if stderr.is_empty() => write!(f, "failed to run `{probe}`: exit status {status}"),
+            NoAnswer::Failed {
+                probe,
+                status,
+                stderr,
+            } => write!(f, "failed to run `{probe}`: exit status {status}: {stderr}"),
+            NoAnswer::ToolMissing { probe, tool } => write!(
+                f,
+                "failed to run `{probe}`: {tool} is not available on the target"
+            ),
+            NoAnswer::Denied(why) | NoAnswer::Unreadable(why) | NoAnswer::Given(why) => {
+                f.write_str(why)
+            }
+            NoAnswer::Internal(why) => write!(f, "internal: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for NoAnswer {}
+
+impl From<String> for NoAnswer {
+    /// A reason an observer gave.
+    fn from(why: String) -> Self {
+        NoAnswer::Given(why)
+    }
+}
+
 /// What a check observed: the value, and a note on how it was judged when that
 /// is worth saying ("judged from the process table").
 #[derive(Debug, Clone, PartialEq)]
@@ -368,7 +482,7 @@ enum Source {
     /// as people read it.
     Records {
         by: String,
-        records: HashMap<Need, Result<Record, String>>,
+        records: HashMap<Need, Result<Record, NoAnswer>>,
     },
 }
 
@@ -377,15 +491,15 @@ enum Source {
 pub struct Observations<'a> {
     pub facts: &'a Facts,
     source: Source,
-    packages: OnceCell<Result<package::Db, String>>,
+    packages: OnceCell<Result<package::Db, NoAnswer>>,
     /// One cell per probe: batched needs may be split over several probes.
-    stats: Vec<OnceCell<Result<HashMap<String, file::Found>, String>>>,
-    passwd: Vec<OnceCell<Result<Vec<user::Passwd>, String>>>,
-    passwd_all: OnceCell<Result<Vec<user::Passwd>, String>>,
-    groups: Vec<OnceCell<Result<Vec<user::GroupEntry>, String>>>,
-    units: Vec<OnceCell<Result<Vec<service::UnitState>, String>>>,
-    processes: OnceCell<Result<Vec<process::Proc>, String>>,
-    sockets: OnceCell<Result<Vec<port::Socket>, String>>,
+    stats: Vec<OnceCell<Result<HashMap<String, file::Found>, NoAnswer>>>,
+    passwd: Vec<OnceCell<Result<Vec<user::Passwd>, NoAnswer>>>,
+    passwd_all: OnceCell<Result<Vec<user::Passwd>, NoAnswer>>,
+    groups: Vec<OnceCell<Result<Vec<user::GroupEntry>, NoAnswer>>>,
+    units: Vec<OnceCell<Result<Vec<service::UnitState>, NoAnswer>>>,
+    processes: OnceCell<Result<Vec<process::Proc>, NoAnswer>>,
+    sockets: OnceCell<Result<Vec<port::Socket>, NoAnswer>>,
     /// Image metadata, looked up from the runner's Docker engine.
     pub images: image::Images,
     /// HTTP responses, requested through the backend after the batch.
@@ -413,7 +527,7 @@ impl<'a> Observations<'a> {
     pub fn records(
         facts: &'a Facts,
         by: impl Into<String>,
-        records: HashMap<Need, Result<Record, String>>,
+        records: HashMap<Need, Result<Record, NoAnswer>>,
     ) -> Self {
         let by = by.into();
         Self::with(facts, Source::Records { by, records }, 0)
@@ -469,19 +583,21 @@ impl<'a> Observations<'a> {
         &'s self,
         need: &Need,
         pick: impl FnOnce(&'s Record) -> Option<&'s T>,
-    ) -> Option<Result<&'s T, String>> {
+    ) -> Option<Result<&'s T, NoAnswer>> {
         let Source::Records { records, .. } = &self.source else {
             return None;
         };
         Some(match records.get(need) {
             Some(Ok(record)) => pick(record).ok_or_else(|| {
-                format!(
-                    "internal: {need:?} was answered with a record of {}",
+                NoAnswer::Internal(format!(
+                    "{need:?} was answered with a record of {}",
                     record.kind()
-                )
+                ))
             }),
             Some(Err(why)) => Err(why.clone()),
-            None => Err(format!("internal: no answer was given for {need:?}")),
+            None => Err(NoAnswer::Internal(format!(
+                "no answer was given for {need:?}"
+            ))),
         })
     }
 
@@ -497,25 +613,29 @@ impl<'a> Observations<'a> {
     /// none (the probe did not run, the script stopped), the probe timed out,
     /// or its output was more than its cap: a check is never judged on part
     /// of an answer.
-    pub fn raw(&self, need: &Need) -> Result<&ProbeOutput, String> {
+    pub fn raw(&self, need: &Need) -> Result<&ProbeOutput, NoAnswer> {
         let out = self.raw_any_size(need)?;
         if out.truncated() {
-            let (shown, cap) = match self.plan() {
+            let (probe, cap) = match self.plan() {
                 Some(plan) => (
                     plan.shown_for(need),
                     plan.probe_of(need).expect("planned").cap(),
                 ),
                 None => (format!("{need:?}"), out.stdout.len()),
             };
-            return Err(too_long(&shown, cap, out.stdout_len));
+            return Err(NoAnswer::TooLong {
+                probe,
+                cap,
+                len: out.stdout_len,
+            });
         }
         Ok(out)
     }
 
     /// As [`raw`](Self::raw), but also when stdout was longer than its cap:
     /// for what does not read the output (an exit status).
-    pub fn raw_any_size(&self, need: &Need) -> Result<&ProbeOutput, String> {
-        let (shown, timeout, out) = match &self.source {
+    pub fn raw_any_size(&self, need: &Need) -> Result<&ProbeOutput, NoAnswer> {
+        let (probe, after, out) = match &self.source {
             Source::Records { .. } => {
                 let out = self
                     .given(need, |r| match r {
@@ -527,27 +647,34 @@ impl<'a> Observations<'a> {
             }
             Source::Shell { plan, outputs } => {
                 let i = plan.index_of(need)?;
-                let shown = plan.shown_for(need);
+                let probe = plan.shown_for(need);
                 let out = match outputs.get(i) {
                     Some(Ok(out)) => out,
-                    Some(Err(why)) => return Err(format!("no result for `{shown}`: {why}")),
-                    None => return Err(format!("no result for `{shown}`: it was not run")),
+                    Some(Err(why)) => {
+                        return Err(NoAnswer::NotRun {
+                            probe,
+                            why: why.clone(),
+                        })
+                    }
+                    None => {
+                        return Err(NoAnswer::NotRun {
+                            probe,
+                            why: "it was not run".into(),
+                        })
+                    }
                 };
-                (shown, Some(plan.probes[i].timeout()), out)
+                (probe, Some(plan.probes[i].timeout()), out)
             }
         };
         if out.timed_out {
-            return Err(match timeout {
-                Some(t) => format!("`{shown}` timed out after {}s and was killed", t.as_secs()),
-                None => format!("`{shown}` timed out and was killed"),
-            });
+            return Err(NoAnswer::TimedOut { probe, after });
         }
         Ok(out)
     }
 
-    /// The output for `need` when it exited 0; otherwise an error naming the
-    /// command, its status and its stderr.
-    pub fn ok(&self, need: &Need) -> Result<&ProbeOutput, String> {
+    /// The output for `need` when it exited 0; otherwise why not: its
+    /// status and stderr.
+    pub fn ok(&self, need: &Need) -> Result<&ProbeOutput, NoAnswer> {
         let out = self.raw(need)?;
         if out.status == 0 {
             Ok(out)
@@ -556,8 +683,8 @@ impl<'a> Observations<'a> {
         }
     }
 
-    /// Describes a probe that did not succeed.
-    pub fn failure(&self, need: &Need, out: &ProbeOutput) -> String {
+    /// Why a probe that ran did not succeed.
+    pub fn failure(&self, need: &Need, out: &ProbeOutput) -> NoAnswer {
         let probe = self
             .plan()
             .map_or_else(|| format!("{need:?}"), |p| p.shown_for(need));
@@ -565,18 +692,14 @@ impl<'a> Observations<'a> {
             let tool = self
                 .probe_of(need)
                 .and_then(|p| p.argv_slice().first())
-                .map(String::as_str)
-                .unwrap_or("the command");
-            return format!("failed to run `{probe}`: {tool} is not available on the target");
+                .map_or("the command", String::as_str)
+                .to_string();
+            return NoAnswer::ToolMissing { probe, tool };
         }
-        let stderr = out.stderr_excerpt();
-        if stderr.is_empty() {
-            format!("failed to run `{probe}`: exit status {}", out.status)
-        } else {
-            format!(
-                "failed to run `{probe}`: exit status {}: {stderr}",
-                out.status
-            )
+        NoAnswer::Failed {
+            probe,
+            status: out.status,
+            stderr: out.stderr_excerpt(),
         }
     }
 
@@ -584,27 +707,27 @@ impl<'a> Observations<'a> {
     /// probe that answers `need`.
     pub(crate) fn cached_for<'s, T>(
         &'s self,
-        cells: &'s [OnceCell<Result<T, String>>],
+        cells: &'s [OnceCell<Result<T, NoAnswer>>],
         need: &Need,
-        load: impl FnOnce() -> Result<T, String>,
-    ) -> Result<&'s T, String> {
-        let plan = self
-            .plan()
-            .ok_or_else(|| format!("internal: {need:?} has no probe: its answer was given"))?;
+        load: impl FnOnce() -> Result<T, NoAnswer>,
+    ) -> Result<&'s T, NoAnswer> {
+        let plan = self.plan().ok_or_else(|| {
+            NoAnswer::Internal(format!("{need:?} has no probe: its answer was given"))
+        })?;
         self.cached(&cells[plan.index_of(need)?], load)
     }
 
     fn cached<'s, T>(
         &'s self,
-        cell: &'s OnceCell<Result<T, String>>,
-        load: impl FnOnce() -> Result<T, String>,
-    ) -> Result<&'s T, String> {
+        cell: &'s OnceCell<Result<T, NoAnswer>>,
+        load: impl FnOnce() -> Result<T, NoAnswer>,
+    ) -> Result<&'s T, NoAnswer> {
         cell.get_or_init(load).as_ref().map_err(Clone::clone)
     }
 
     /// What is at `path`, links followed (`stat -L`); an error when a
     /// directory on the way may not be searched.
-    pub fn stat(&self, path: &str) -> Result<&file::Found, String> {
+    pub fn stat(&self, path: &str) -> Result<&file::Found, NoAnswer> {
         let need = Need::Stat(path.to_string());
         let found = match self.given(&need, |r| match r {
             Record::Stat(f) => Some(f),
@@ -622,29 +745,30 @@ impl<'a> Observations<'a> {
                     let paths: Vec<String> = probe.argv_slice().iter().skip(4).cloned().collect();
                     let parsed = file::parse_stats(&stdout_text(out), &paths).map_err(|e| {
                         let stderr = out.stderr_excerpt();
-                        if stderr.is_empty() {
+                        NoAnswer::Unreadable(if stderr.is_empty() {
                             e
                         } else {
                             format!("{e}: {stderr}")
-                        }
+                        })
                     })?;
                     Ok(parsed.into_iter().collect())
                 })?;
-                all.get(path)
-                    .ok_or_else(|| format!("internal: {path} was not in its stat probe"))?
+                all.get(path).ok_or_else(|| {
+                    NoAnswer::Internal(format!("{path} was not in its stat probe"))
+                })?
             }
         };
         if *found == file::Found::Denied {
-            return Err(format!(
+            return Err(NoAnswer::Denied(format!(
                 "permission denied: {} may not search a directory on the way to {path}, so whether it exists cannot be told",
                 self.facts.checking_user()
-            ));
+            )));
         }
         Ok(found)
     }
 
     /// A file's content (`Need::Content`), whole: never a part of it.
-    pub fn content(&self, path: &str, cap: usize) -> Result<&[u8], String> {
+    pub fn content(&self, path: &str, cap: usize) -> Result<&[u8], NoAnswer> {
         let need = Need::Content(path.to_string(), cap);
         match self.given(&need, |r| match r {
             Record::Bytes(b) => Some(b),
@@ -658,7 +782,7 @@ impl<'a> Observations<'a> {
     /// One line of text: a hex digest (`Need::Sha256`, `Need::Md5`, checked
     /// to be `hex` digits long), a link's target or a canonical path (`hex`
     /// 0).
-    pub fn line(&self, need: &Need, hex: usize) -> Result<String, String> {
+    pub fn line(&self, need: &Need, hex: usize) -> Result<String, NoAnswer> {
         let text = match self.given(need, |r| match r {
             Record::Text(t) => Some(t),
             _ => None,
@@ -677,13 +801,15 @@ impl<'a> Observations<'a> {
             }
         };
         if hex != 0 && (text.len() != hex || !text.bytes().all(|b| b.is_ascii_hexdigit())) {
-            return Err(format!("unexpected digest {text:?} for {need:?}"));
+            return Err(NoAnswer::Unreadable(format!(
+                "unexpected digest {text:?} for {need:?}"
+            )));
         }
         Ok(text)
     }
 
     /// Group names, the primary first (`Need::UserGroups`, `Need::PrimaryGroup`).
-    pub fn names(&self, need: &Need) -> Result<Vec<String>, String> {
+    pub fn names(&self, need: &Need) -> Result<Vec<String>, NoAnswer> {
         match self.given(need, |r| match r {
             Record::Names(n) => Some(n),
             _ => None,
@@ -697,7 +823,7 @@ impl<'a> Observations<'a> {
     }
 
     /// The passwd entries answered for `name` (`getent passwd NAME`).
-    pub fn passwd(&self, name: &str) -> Result<&[user::Passwd], String> {
+    pub fn passwd(&self, name: &str) -> Result<&[user::Passwd], NoAnswer> {
         let need = Need::Passwd(name.to_string());
         match self.given(&need, |r| match r {
             Record::Passwd(p) => Some(p),
@@ -711,7 +837,7 @@ impl<'a> Observations<'a> {
     }
 
     /// Every passwd entry, for naming process owners.
-    pub fn passwd_all(&self) -> Result<&[user::Passwd], String> {
+    pub fn passwd_all(&self) -> Result<&[user::Passwd], NoAnswer> {
         match self.given(&Need::PasswdAll, |r| match r {
             Record::Passwd(p) => Some(p),
             _ => None,
@@ -724,7 +850,7 @@ impl<'a> Observations<'a> {
     }
 
     /// The group entries answered for `name` (`getent group NAME`).
-    pub fn groups(&self, name: &str) -> Result<&[user::GroupEntry], String> {
+    pub fn groups(&self, name: &str) -> Result<&[user::GroupEntry], NoAnswer> {
         let need = Need::GroupEntry(name.to_string());
         match self.given(&need, |r| match r {
             Record::Groups(g) => Some(g),
@@ -738,7 +864,7 @@ impl<'a> Observations<'a> {
     }
 
     /// The installed packages of the target's package manager.
-    pub fn packages(&self, pm: crate::facts::PackageManager) -> Result<&package::Db, String> {
+    pub fn packages(&self, pm: crate::facts::PackageManager) -> Result<&package::Db, NoAnswer> {
         match self.given(&Need::Packages, |r| match r {
             Record::Packages(db) => Some(db),
             _ => None,
@@ -751,7 +877,7 @@ impl<'a> Observations<'a> {
     }
 
     /// What the disk says of a service's enablement.
-    pub fn on_disk(&self, name: &str) -> Result<service::OnDisk, String> {
+    pub fn on_disk(&self, name: &str) -> Result<service::OnDisk, NoAnswer> {
         let need = Need::ServiceEnabledOnDisk(name.to_string());
         match self.given(&need, |r| match r {
             Record::OnDisk(d) => Some(d),

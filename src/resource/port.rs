@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::{stdout_text, Early, Need, Observations, Observed};
+use super::{stdout_text, Early, Need, NoAnswer, Observations, Observed};
 use crate::matcher::Value;
 use crate::spec::{Listen, Protocol};
 
@@ -87,7 +87,7 @@ pub fn needs(listen: &Listen) -> Vec<Need> {
     }
 }
 
-pub(crate) fn sockets<'s>(obs: &'s Observations<'_>) -> Result<&'s Vec<Socket>, String> {
+pub(crate) fn sockets<'s>(obs: &'s Observations<'_>) -> Result<&'s Vec<Socket>, NoAnswer> {
     obs.cached(&obs.sockets, || {
         let mut all = Vec::new();
         for protocol in ALL {

@@ -1,7 +1,7 @@
 //! `process`: running, how many, as which users. Read from `/proc/*/status` in
 //! one `cat`, so no `ps` is needed on the target.
 
-use super::{stdout_text, user, Early, Need, Observations, Observed};
+use super::{stdout_text, user, Early, Need, NoAnswer, Observations, Observed};
 use crate::matcher::Value;
 use crate::probe::Probe;
 use crate::spec::Property;
@@ -163,7 +163,7 @@ pub fn name_matches(comm: &str, wanted: &str) -> bool {
 }
 
 /// The process table of the target, parsed once per batch.
-pub fn table<'s>(obs: &'s Observations<'_>) -> Result<&'s Vec<Proc>, String> {
+pub fn table<'s>(obs: &'s Observations<'_>) -> Result<&'s Vec<Proc>, NoAnswer> {
     if let Some(given) = obs.given(&Need::Processes, |r| match r {
         super::Record::Processes(p) => Some(p),
         _ => None,
@@ -176,7 +176,7 @@ pub fn table<'s>(obs: &'s Observations<'_>) -> Result<&'s Vec<Proc>, String> {
         let out = obs.ok(&Need::Processes)?;
         let text = stdout_text(out);
         if let Some(why) = hidden(&text, obs.facts.uid) {
-            return Err(why);
+            return Err(NoAnswer::Denied(why));
         }
         Ok(parse(&text))
     })

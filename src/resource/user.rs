@@ -3,7 +3,7 @@
 //! fallback where there is no getent (busybox images). One `getent` answers
 //! every user of a batch, another every group.
 
-use super::{Early, Need, Observations, Observed};
+use super::{Early, Need, NoAnswer, Observations, Observed};
 use crate::matcher::Value;
 use crate::probe::Probe;
 use crate::spec::Property;
@@ -109,7 +109,7 @@ pub fn user_needs(name: &str, property: Property) -> Vec<Need> {
 }
 
 /// Every passwd entry, for naming process owners.
-pub fn all_users<'s>(obs: &'s Observations<'_>) -> Result<&'s [Passwd], String> {
+pub fn all_users<'s>(obs: &'s Observations<'_>) -> Result<&'s [Passwd], NoAnswer> {
     obs.passwd_all()
 }
 

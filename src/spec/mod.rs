@@ -212,7 +212,6 @@ pub enum Property {
 }
 
 use Property as P;
-use ValueKind as V;
 
 impl ResourceKind {
     /// Every resource kind, in the order the reference lists them.
@@ -262,115 +261,6 @@ impl ResourceKind {
     /// The kind a spec key names (`package`, `kernel_param`…), if any.
     pub fn from_key(key: &str) -> Option<ResourceKind> {
         Self::ALL.into_iter().find(|k| k.as_str() == key)
-    }
-
-    /// The properties this resource has, with their kinds.
-    pub fn properties(self) -> &'static [(Property, ValueKind)] {
-        match self {
-            ResourceKind::Package => &[(P::Installed, V::State), (P::Version, V::Version)],
-            ResourceKind::Service => &[
-                (P::Running, V::State),
-                (P::Enabled, V::State),
-                (P::Masked, V::State),
-            ],
-            ResourceKind::Port => &[(P::Listening, V::State)],
-            ResourceKind::File => &[
-                (P::Exists, V::State),
-                (P::Type, V::FileType),
-                (P::Mode, V::Mode),
-                (P::Owner, V::Text),
-                (P::Group, V::Text),
-                (P::Size, V::Int),
-                (P::Content, V::Text),
-                (P::Sha256, V::Text),
-                (P::LinkTarget, V::Text),
-                (P::ResolvesTo, V::Text),
-                (P::Md5, V::Text),
-                (P::Uid, V::Int),
-                (P::Gid, V::Int),
-                (P::Executable, V::State),
-                (P::Readable, V::State),
-                (P::Writable, V::State),
-                (P::Mtime, V::Int),
-                (P::Json, V::Json),
-            ],
-            ResourceKind::User => &[
-                (P::Exists, V::State),
-                (P::Uid, V::Int),
-                (P::Gid, V::Int),
-                (P::Groups, V::List),
-                (P::Home, V::Text),
-                (P::Shell, V::Text),
-                (P::Group, V::Text),
-                (P::Gecos, V::Text),
-            ],
-            ResourceKind::Group => &[
-                (P::Exists, V::State),
-                (P::Gid, V::Int),
-                (P::Members, V::List),
-            ],
-            ResourceKind::Process => &[
-                (P::Running, V::State),
-                (P::Count, V::Int),
-                (P::User, V::List),
-                (P::Args, V::Text),
-            ],
-            ResourceKind::Command => &[
-                (P::ExitStatus, V::Int),
-                (P::Stdout, V::Text),
-                (P::Stderr, V::Text),
-                (P::Json, V::Json),
-            ],
-            ResourceKind::KernelParam => &[(P::Exists, V::State), (P::Value, V::Text)],
-            ResourceKind::KernelModule => &[(P::Loaded, V::State)],
-            ResourceKind::Mount => &[
-                (P::Exists, V::State),
-                (P::Filesystem, V::Text),
-                (P::Device, V::Text),
-                (P::Options, V::List),
-            ],
-            ResourceKind::Interface => &[
-                (P::Exists, V::State),
-                (P::Addresses, V::List),
-                (P::Mtu, V::Int),
-                (P::Prefix, V::List),
-                (P::Up, V::State),
-            ],
-            ResourceKind::Host => &[
-                (P::Resolvable, V::State),
-                (P::Addresses, V::List),
-                (P::Ipv4, V::List),
-                (P::Ipv6, V::List),
-                (P::Reachable, V::State),
-            ],
-            ResourceKind::Http => &[
-                (P::Status, V::Int),
-                (P::Body, V::Text),
-                (P::ResponseHeaders, V::List),
-                (P::Json, V::Json),
-                (P::Location, V::Text),
-                (P::ResponseTime, V::Int),
-            ],
-            ResourceKind::DockerImage => &[
-                (P::Exists, V::State),
-                (P::Env, V::List),
-                (P::Labels, V::List),
-                (P::ExposedPorts, V::List),
-                (P::User, V::Text),
-                (P::Workdir, V::Text),
-                (P::Entrypoint, V::List),
-                (P::Cmd, V::List),
-                (P::Volumes, V::List),
-            ],
-            ResourceKind::UnixSocket => &[(P::Listening, V::State)],
-            ResourceKind::Certificate => &[
-                (P::Valid, V::State),
-                (P::ExpiresInDays, V::Int),
-                (P::Subject, V::Text),
-                (P::Issuer, V::Text),
-                (P::Sans, V::List),
-            ],
-        }
     }
 
     /// Keys that qualify an expectation or a request rather than being one.
@@ -628,6 +518,60 @@ impl Property {
         }
     }
 }
+
+/// The one table of which resource has which property, of which kind:
+/// hands its rows to the macro named (`Kind: Property => ValueKind, …;`).
+/// [`ResourceKind::properties`] (what the YAML loader, the schema and the
+/// docs' check read) and the DSL's marker types (`infraspec::dsl`) are both
+/// made from it.
+macro_rules! with_property_table {
+    ($($m:ident)::+) => {
+        $($m)::+! {
+            Package: Installed => State, Version => Version;
+            Service: Running => State, Enabled => State, Masked => State;
+            Port: Listening => State;
+            File: Exists => State, Type => FileType, Mode => Mode, Owner => Text, Group => Text,
+                Size => Int, Content => Text, Sha256 => Text, LinkTarget => Text,
+                ResolvesTo => Text, Md5 => Text, Uid => Int, Gid => Int, Executable => State,
+                Readable => State, Writable => State, Mtime => Int, Json => Json;
+            User: Exists => State, Uid => Int, Gid => Int, Groups => List, Home => Text,
+                Shell => Text, Group => Text, Gecos => Text;
+            Group: Exists => State, Gid => Int, Members => List;
+            Process: Running => State, Count => Int, User => List, Args => Text;
+            Command: ExitStatus => Int, Stdout => Text, Stderr => Text, Json => Json;
+            KernelParam: Exists => State, Value => Text;
+            KernelModule: Loaded => State;
+            Mount: Exists => State, Filesystem => Text, Device => Text, Options => List;
+            Interface: Exists => State, Addresses => List, Mtu => Int, Prefix => List,
+                Up => State;
+            Host: Resolvable => State, Addresses => List, Ipv4 => List, Ipv6 => List,
+                Reachable => State;
+            Http: Status => Int, Body => Text, ResponseHeaders => List, Json => Json,
+                Location => Text, ResponseTime => Int;
+            DockerImage: Exists => State, Env => List, Labels => List, ExposedPorts => List,
+                User => Text, Workdir => Text, Entrypoint => List, Cmd => List, Volumes => List;
+            UnixSocket: Listening => State;
+            Certificate: Valid => State, ExpiresInDays => Int, Subject => Text, Issuer => Text,
+                Sans => List;
+        }
+    };
+}
+pub(crate) use with_property_table;
+
+/// Makes [`ResourceKind::properties`] from the property table.
+macro_rules! properties_of_kinds {
+    ($($kind:ident: $($property:ident => $value:ident),+;)+) => {
+        impl ResourceKind {
+            /// The properties this resource has, with their kinds.
+            pub fn properties(self) -> &'static [(Property, ValueKind)] {
+                match self {
+                    $(ResourceKind::$kind => &[$((Property::$property, ValueKind::$value)),+],)+
+                }
+            }
+        }
+    };
+}
+with_property_table!(properties_of_kinds);
 
 impl fmt::Display for Property {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -1057,6 +1001,62 @@ impl fmt::Display for Check {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_propertys_key_is_its_name_in_snake_case() {
+        for p in Property::ALL {
+            let mut key = String::new();
+            for (i, c) in format!("{p:?}").chars().enumerate() {
+                if c.is_ascii_uppercase() && i > 0 {
+                    key.push('_');
+                }
+                key.push(c.to_ascii_lowercase());
+            }
+            assert_eq!(p.as_str(), key);
+        }
+    }
+
+    #[test]
+    fn every_property_belongs_to_a_resource_and_the_docs_list_each_resources_properties() {
+        for p in Property::ALL {
+            assert!(
+                ResourceKind::ALL
+                    .iter()
+                    .any(|k| k.property_kind(p).is_some()),
+                "{p} is on no resource"
+            );
+        }
+        // docs/specs.md's resource table: `| `kind` | default | properties | how |`.
+        let docs = include_str!("../../docs/specs.md");
+        for kind in ResourceKind::ALL {
+            let row = docs
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{kind}` |")))
+                .unwrap_or_else(|| panic!("docs/specs.md has no row for {kind}"));
+            let cells: Vec<&str> = row.split(" | ").collect();
+            // The property names, without what parentheses say of them.
+            let mut depth = 0;
+            let names: String = cells[2]
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .filter(|c| {
+                    match c {
+                        '(' => depth += 1,
+                        ')' => depth -= 1,
+                        _ => return depth == 0,
+                    }
+                    false
+                })
+                .collect();
+            let listed: std::collections::BTreeSet<&str> =
+                names.split('`').skip(1).step_by(2).collect();
+            let table: std::collections::BTreeSet<&str> =
+                kind.properties().iter().map(|(p, _)| p.as_str()).collect();
+            assert_eq!(listed, table, "docs/specs.md's row for {kind}");
+        }
+    }
     use crate::matcher::dsl::*;
 
     fn check(kind: ResourceKind, name: &str, p: Property, m: Matcher) -> String {
