@@ -19,6 +19,19 @@ use crate::matcher::Value;
 use crate::probe::{Probe, ProbeOutput};
 use crate::spec::{Check, Property, ResourceKind};
 
+/// The record given for a need, if it is of kind `Record::$kind`:
+/// `given!(obs, &need, Stat)` is `Some(Ok(&found))`, `Some(Err(why))` (no
+/// answer, or one of another kind), or `None` on a shell, whose output the
+/// caller parses.
+macro_rules! given {
+    ($obs:expr, $need:expr, $kind:ident) => {
+        $obs.given($need, |r| match r {
+            $crate::resource::Record::$kind(v) => Some(v),
+            _ => None,
+        })
+    };
+}
+
 pub mod certificate;
 pub mod command;
 pub mod document;
@@ -637,12 +650,7 @@ impl<'a> Observations<'a> {
     pub fn raw_any_size(&self, need: &Need) -> Result<&ProbeOutput, NoAnswer> {
         let (probe, after, out) = match &self.source {
             Source::Records { .. } => {
-                let out = self
-                    .given(need, |r| match r {
-                        Record::Output(o) => Some(o),
-                        _ => None,
-                    })
-                    .expect("records")?;
+                let out = given!(self, need, Output).expect("records")?;
                 (format!("{need:?}"), None, out)
             }
             Source::Shell { plan, outputs } => {
@@ -729,10 +737,7 @@ impl<'a> Observations<'a> {
     /// directory on the way may not be searched.
     pub fn stat(&self, path: &str) -> Result<&file::Found, NoAnswer> {
         let need = Need::Stat(path.to_string());
-        let found = match self.given(&need, |r| match r {
-            Record::Stat(f) => Some(f),
-            _ => None,
-        }) {
+        let found = match given!(self, &need, Stat) {
             Some(found) => found?,
             None => {
                 let all = self.cached_for(&self.stats, &need, || {
@@ -770,10 +775,7 @@ impl<'a> Observations<'a> {
     /// A file's content (`Need::Content`), whole: never a part of it.
     pub fn content(&self, path: &str, cap: usize) -> Result<&[u8], NoAnswer> {
         let need = Need::Content(path.to_string(), cap);
-        match self.given(&need, |r| match r {
-            Record::Bytes(b) => Some(b),
-            _ => None,
-        }) {
+        match given!(self, &need, Bytes) {
             Some(bytes) => Ok(bytes?),
             None => Ok(&self.ok(&need)?.stdout),
         }
@@ -783,10 +785,7 @@ impl<'a> Observations<'a> {
     /// to be `hex` digits long), a link's target or a canonical path (`hex`
     /// 0).
     pub fn line(&self, need: &Need, hex: usize) -> Result<String, NoAnswer> {
-        let text = match self.given(need, |r| match r {
-            Record::Text(t) => Some(t),
-            _ => None,
-        }) {
+        let text = match given!(self, need, Text) {
             Some(text) => text?.clone(),
             None => {
                 let text = stdout_text(self.ok(need)?);
@@ -810,10 +809,7 @@ impl<'a> Observations<'a> {
 
     /// Group names, the primary first (`Need::UserGroups`, `Need::PrimaryGroup`).
     pub fn names(&self, need: &Need) -> Result<Vec<String>, NoAnswer> {
-        match self.given(need, |r| match r {
-            Record::Names(n) => Some(n),
-            _ => None,
-        }) {
+        match given!(self, need, Names) {
             Some(names) => Ok(names?.clone()),
             None => Ok(stdout_text(self.ok(need)?)
                 .split_whitespace()
@@ -825,10 +821,7 @@ impl<'a> Observations<'a> {
     /// The passwd entries answered for `name` (`getent passwd NAME`).
     pub fn passwd(&self, name: &str) -> Result<&[user::Passwd], NoAnswer> {
         let need = Need::Passwd(name.to_string());
-        match self.given(&need, |r| match r {
-            Record::Passwd(p) => Some(p),
-            _ => None,
-        }) {
+        match given!(self, &need, Passwd) {
             Some(entries) => Ok(entries?),
             None => Ok(self.cached_for(&self.passwd, &need, || {
                 Ok(user::parse_passwd(&stdout_text(self.ok(&need)?)))
@@ -838,10 +831,7 @@ impl<'a> Observations<'a> {
 
     /// Every passwd entry, for naming process owners.
     pub fn passwd_all(&self) -> Result<&[user::Passwd], NoAnswer> {
-        match self.given(&Need::PasswdAll, |r| match r {
-            Record::Passwd(p) => Some(p),
-            _ => None,
-        }) {
+        match given!(self, &Need::PasswdAll, Passwd) {
             Some(entries) => Ok(entries?),
             None => Ok(self.cached(&self.passwd_all, || {
                 Ok(user::parse_passwd(&stdout_text(self.ok(&Need::PasswdAll)?)))
@@ -852,10 +842,7 @@ impl<'a> Observations<'a> {
     /// The group entries answered for `name` (`getent group NAME`).
     pub fn groups(&self, name: &str) -> Result<&[user::GroupEntry], NoAnswer> {
         let need = Need::GroupEntry(name.to_string());
-        match self.given(&need, |r| match r {
-            Record::Groups(g) => Some(g),
-            _ => None,
-        }) {
+        match given!(self, &need, Groups) {
             Some(entries) => Ok(entries?),
             None => Ok(self.cached_for(&self.groups, &need, || {
                 Ok(user::parse_group(&stdout_text(self.ok(&need)?)))
@@ -865,10 +852,7 @@ impl<'a> Observations<'a> {
 
     /// The installed packages of the target's package manager.
     pub fn packages(&self, pm: crate::facts::PackageManager) -> Result<&package::Db, NoAnswer> {
-        match self.given(&Need::Packages, |r| match r {
-            Record::Packages(db) => Some(db),
-            _ => None,
-        }) {
+        match given!(self, &Need::Packages, Packages) {
             Some(db) => db,
             None => self.cached(&self.packages, || {
                 Ok(package::parse(pm, &stdout_text(self.ok(&Need::Packages)?)))
@@ -879,10 +863,7 @@ impl<'a> Observations<'a> {
     /// What the disk says of a service's enablement.
     pub fn on_disk(&self, name: &str) -> Result<service::OnDisk, NoAnswer> {
         let need = Need::ServiceEnabledOnDisk(name.to_string());
-        match self.given(&need, |r| match r {
-            Record::OnDisk(d) => Some(d),
-            _ => None,
-        }) {
+        match given!(self, &need, OnDisk) {
             Some(d) => Ok(d?.clone()),
             None => Ok(service::parse_on_disk(&stdout_text(self.ok(&need)?))),
         }

@@ -95,10 +95,7 @@ pub(crate) fn sockets<'s>(obs: &'s Observations<'_>) -> Result<&'s Vec<Socket>, 
             if !obs.answered(&need) {
                 continue;
             }
-            if let Some(given) = obs.given(&need, |r| match r {
-                super::Record::Sockets(s) => Some(s),
-                _ => None,
-            }) {
+            if let Some(given) = given!(obs, &need, Sockets) {
                 all.extend(given?.iter().cloned());
                 continue;
             }

@@ -164,10 +164,7 @@ pub fn name_matches(comm: &str, wanted: &str) -> bool {
 
 /// The process table of the target, parsed once per batch.
 pub fn table<'s>(obs: &'s Observations<'_>) -> Result<&'s Vec<Proc>, NoAnswer> {
-    if let Some(given) = obs.given(&Need::Processes, |r| match r {
-        super::Record::Processes(p) => Some(p),
-        _ => None,
-    }) {
+    if let Some(given) = given!(obs, &Need::Processes, Processes) {
         return given;
     }
     obs.cached(&obs.processes, || {

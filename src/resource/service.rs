@@ -284,10 +284,7 @@ pub fn observe(obs: &Observations<'_>, name: &str, property: Property) -> Result
         (InitSystem::Systemd, _) => {
             let unit = unit_name(name);
             let need = Need::SystemdUnit(unit.clone());
-            let given = obs.given(&need, |r| match r {
-                super::Record::Units(u) => Some(u),
-                _ => None,
-            });
+            let given = given!(obs, &need, Units);
             let units = given.unwrap_or_else(|| {
                 obs.cached_for(&obs.units, &need, || {
                     let out = obs.ok(&need)?;
