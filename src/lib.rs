@@ -47,6 +47,7 @@ pub mod harness;
 pub mod host;
 #[doc(hidden)]
 pub mod inventory;
+pub mod judge;
 pub mod matcher;
 pub mod model;
 pub mod observe;

@@ -23,7 +23,9 @@ const NOT_FROM_BACKEND: &[&str] = &[
     "dsl",
 ];
 /// Modules that plan or judge must never import backends, the engine or reports.
-const PLANNERS: &[&str] = &["resource", "rules", "spec", "facts", "probe", "matcher"];
+const PLANNERS: &[&str] = &[
+    "resource", "rules", "spec", "facts", "probe", "matcher", "judge",
+];
 
 fn graph() -> BTreeMap<String, BTreeSet<String>> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
