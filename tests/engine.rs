@@ -526,3 +526,55 @@ fn a_connection_that_could_not_be_tried_is_an_error_not_unreachable() {
         }
     }
 }
+
+#[test]
+fn a_name_the_batch_resolved_is_forwarded_by_its_address() {
+    /// Records what each forward was asked to reach, and carries nothing.
+    #[derive(Default)]
+    struct Forwards(Mutex<Vec<String>>);
+    impl Backend for Forwards {
+        fn exec(&self, argv: &[String], _: &[u8], _: Duration) -> Result<ExecOutput, BackendError> {
+            panic!("nothing runs here, answers are given; asked to run {argv:?}")
+        }
+        fn forward(
+            &self,
+            host: &str,
+            port: u16,
+            _: Duration,
+        ) -> Result<infraspec::backend::Forward, infraspec::backend::ForwardError> {
+            self.0.lock().unwrap().push(format!("{host}:{port}"));
+            Err(infraspec::backend::ForwardError::Failed(
+                "this backend carries nothing".into(),
+            ))
+        }
+        fn target(&self) -> String {
+            "forwards".into()
+        }
+    }
+    let checks = load_str(
+        "checks:\n  - host: db.internal\n    port: 5432\n    reachable: true\n  - http: http://web.internal:8080/\n  - host: 10.0.0.9\n    port: 22\n    reachable: true\n",
+        "s.yaml",
+    )
+    .unwrap();
+    let backend = Forwards::default();
+    let session = Session::given(
+        &backend,
+        debian_facts(),
+        Box::new(|need| match need {
+            Need::Host(name) if name == "db.internal" => {
+                output("10.0.0.5 STREAM db.internal\n10.0.0.5 DGRAM\n")
+            }
+            Need::Host(name) if name == "web.internal" => output("10.0.0.6 STREAM web.internal\n"),
+            other => debian(other),
+        }),
+    );
+    let report = engine::run_session(&session, &checks, &Options::default());
+    let mut asked = backend.0.lock().unwrap().clone();
+    asked.sort();
+    assert_eq!(asked, ["10.0.0.5:5432", "10.0.0.6:8080", "10.0.0.9:22"]);
+    // Nothing was carried, so nothing is judged.
+    assert!(report
+        .results
+        .iter()
+        .all(|r| matches!(r.outcome, Outcome::Error { .. })));
+}

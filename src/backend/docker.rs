@@ -915,13 +915,12 @@ impl Backend for Docker {
         }))
     }
 
-    /// `localhost` is the container: its address on its network (on Linux,
-    /// routable from the host; Docker Desktop's VM keeps it out of reach).
-    /// Other names are resolved inside the container.
     /// A connection made inside the container's network namespace (see
     /// [`super::netns`]), relayed to a loopback port here: `localhost` is the
     /// container's loopback, other names resolve with the container's
-    /// resolver, and what the runner alone can reach stays unreachable.
+    /// resolver, and what the runner alone can reach stays unreachable. (The
+    /// network observer hands over the address a name resolved to in the
+    /// batch, so a name is looked up here only for a redirect to another.)
     fn forward(
         &self,
         host: &str,

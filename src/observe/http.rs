@@ -120,7 +120,11 @@ fn join(base: &str, location: &str) -> String {
 }
 
 /// Makes the request (following redirects unless told not to).
-pub fn fetch(backend: &dyn Backend, key: &Key) -> Result<Response, String> {
+pub(crate) fn fetch(
+    backend: &dyn Backend,
+    key: &Key,
+    resolved: &super::network::Resolved,
+) -> Result<Response, String> {
     let started = Instant::now();
     // Time spent waiting for a turn on the target's session is the runner's,
     // not the server's: left out of the response time.
@@ -146,7 +150,7 @@ pub fn fetch(backend: &dyn Backend, key: &Key) -> Result<Response, String> {
             From::Runner => crate::backend::resolve_here(&host, port).map_err(|e| e.to_string())?,
             From::Target => {
                 let f = backend
-                    .forward(&host, port, left)
+                    .forward(resolved.via(&host), port, left)
                     .map_err(|e| e.to_string())?;
                 let addr = f.addr;
                 queued += f.queued;

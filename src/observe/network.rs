@@ -37,6 +37,18 @@ pub(crate) fn network_round<'c>(
     servers.dedup_by(|a, b| a.0 == b.0);
     let network = !(keys.is_empty() && reach.is_empty() && servers.is_empty());
     if network {
+        // A name the target's resolver answered in this round's batch is
+        // connected to at that address: the forward need not resolve it
+        // again (a container's would run `getent` in one more exec).
+        let resolved: Resolved = keys
+            .iter()
+            .filter_map(|k| resource::http::host_port(&k.url).ok().map(|(h, _, _)| h))
+            .chain(reach.iter().map(|(h, _, _)| h.clone()))
+            .filter_map(|name| {
+                let first = resource::host::resolved(obs, &name)?.into_iter().next()?;
+                Some((name, first))
+            })
+            .collect();
         enum Job<'j> {
             Http(&'j resource::http::Key),
             Tcp(&'j (String, u16, Duration)),
@@ -62,11 +74,14 @@ pub(crate) fn network_round<'c>(
         let done = bounded(&jobs, NETWORK_WORKERS, |job, panicked| match job {
             Job::Http(k) => Done::Http(
                 (*k).clone(),
-                panicked.map_or_else(|| super::http::fetch(backend, k), Err),
+                panicked.map_or_else(|| super::http::fetch(backend, k, &resolved), Err),
             ),
             Job::Tcp((host, port, timeout)) => Done::Tcp(
                 (host.clone(), *port),
-                panicked.map_or_else(|| connect(backend, host, *port, *timeout), Err),
+                panicked.map_or_else(
+                    || connect(backend, resolved.via(host), *port, *timeout),
+                    Err,
+                ),
             ),
             Job::Tls((name, timeout)) => Done::Tls(
                 name.clone(),
@@ -95,6 +110,24 @@ pub(crate) fn network_round<'c>(
         }
     }
     network
+}
+
+/// Addresses of names the target's resolver gave this round.
+#[derive(Default)]
+pub(crate) struct Resolved(std::collections::HashMap<String, String>);
+
+impl Resolved {
+    /// What to connect to for `host`: its address where the target gave
+    /// one, else the name.
+    pub(crate) fn via<'a>(&'a self, host: &'a str) -> &'a str {
+        self.0.get(host).map_or(host, String::as_str)
+    }
+}
+
+impl FromIterator<(String, String)> for Resolved {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Self {
+        Resolved(iter.into_iter().collect())
+    }
 }
 
 /// Requests of the network round that run at the same time, at most.

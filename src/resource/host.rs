@@ -44,6 +44,17 @@ pub fn observe_reachable(
     }
 }
 
+/// The addresses the target's resolver gave for `name` this round, when it
+/// was asked and answered.
+pub fn resolved(obs: &Observations<'_>, name: &str) -> Option<Vec<String>> {
+    let need = Need::Host(name.to_string());
+    if !obs.answered(&need) {
+        return None;
+    }
+    let out = obs.raw(&need).ok()?;
+    (out.status == 0).then(|| parse(&stdout_text(out)))
+}
+
 pub fn observe(obs: &Observations<'_>, name: &str, property: Property) -> Result<Observed, Early> {
     let need = Need::Host(name.to_string());
     let out = obs.raw(&need)?;

@@ -50,7 +50,7 @@ pub(crate) fn host_port(url: &str) -> Result<(String, u16, bool), String> {
     Ok((host, port, tls))
 }
 
-fn is_loopback_or_ip(host: &str) -> bool {
+pub(crate) fn is_loopback_or_ip(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     bare.eq_ignore_ascii_case("localhost") || bare.parse::<std::net::IpAddr>().is_ok()
 }

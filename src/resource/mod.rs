@@ -899,7 +899,15 @@ pub fn needs(check: &Check, facts: &Facts) -> Vec<Need> {
         ResourceKind::KernelModule => vec![Need::KernelModules],
         ResourceKind::Mount => vec![Need::Mounts],
         ResourceKind::Interface => interface::needs(p),
-        ResourceKind::Host if p == Property::Reachable => vec![],
+        // A named host is looked up in the batch, so the connection goes
+        // to the address the target's resolver gave (no second lookup).
+        ResourceKind::Host if p == Property::Reachable => {
+            if http::is_loopback_or_ip(&r.name) {
+                vec![]
+            } else {
+                vec![Need::Host(r.name.clone())]
+            }
+        }
         ResourceKind::Host => vec![Need::Host(r.name.clone())],
         ResourceKind::Http => http::needs(&r.name, &check.expectation.request),
         ResourceKind::DockerImage => vec![],
