@@ -368,31 +368,35 @@ fn main() -> ExitCode {
 /// every 30 seconds naming what the run still waits for.
 struct Progress {
     pending: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Dropped to stop the ticker at once (it waits on the other end).
+    stop: Option<std::sync::mpsc::Sender<()>>,
     ticker: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Progress {
     fn start(targets: Vec<String>, terminal: bool) -> Progress {
-        use std::sync::atomic::Ordering;
+        use std::sync::mpsc::RecvTimeoutError;
         let total = targets.len();
         let pending = std::sync::Arc::new(std::sync::Mutex::new(targets));
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let ticker = {
-            let (pending, stop) = (pending.clone(), stop.clone());
+            let pending = pending.clone();
             std::thread::spawn(move || {
                 let started = std::time::Instant::now();
                 let mut shown = false;
                 let mut logged = 0;
-                while !stop.load(Ordering::SeqCst) {
-                    std::thread::sleep(std::time::Duration::from_millis(200));
+                // A tick every 200 ms, until the sender is dropped: the end
+                // of the run does not wait for a tick.
+                while let Err(RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(std::time::Duration::from_millis(200))
+                {
                     let secs = started.elapsed().as_secs();
                     let due = if terminal {
                         started.elapsed().as_secs_f64() > 1.0
                     } else {
                         secs / 30 > logged
                     };
-                    if !due || stop.load(Ordering::SeqCst) {
+                    if !due {
                         continue;
                     }
                     let left = pending.lock().map(|p| p.clone()).unwrap_or_default();
@@ -421,7 +425,7 @@ impl Progress {
         };
         Progress {
             pending,
-            stop,
+            stop: Some(stop),
             ticker: Some(ticker),
         }
     }
@@ -435,7 +439,7 @@ impl Progress {
     }
 
     fn finish(mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        drop(self.stop.take());
         if let Some(t) = self.ticker.take() {
             let _ = t.join();
         }
