@@ -109,8 +109,12 @@ pub fn main(auto: bool, cli: AddCli) -> anyhow::Result<u8> {
         .with_context(|| format!("connecting to {target}"))?;
     // Facts from a shell, or from the target's files where nothing runs
     // (an image file, a container without a shell).
-    let session = Session::open(backend.as_ref(), run_opts.batch_timeout, &mut 0)
-        .map_err(|e| anyhow::anyhow!("gathering facts on {target}: {e}"))?;
+    let session = Session::open(
+        backend.as_ref(),
+        run_opts.batch_timeout,
+        &mut Default::default(),
+    )
+    .map_err(|e| anyhow::anyhow!("gathering facts on {target}: {e}"))?;
     let facts = session.facts().clone();
     let found = if auto {
         add::autoadd(&session, &cli.items, opts, run_opts.batch_timeout)

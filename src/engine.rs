@@ -43,6 +43,9 @@ pub struct Stats {
     pub round_trips: u32,
     /// Probes sent in the batch.
     pub probes: usize,
+    /// Execs on the target: one `sh` per batch (2 for a whole run on a
+    /// target with a shell; 0 where nothing runs).
+    pub execs: u32,
     /// Time to connect.
     pub connect: Duration,
     /// Time to learn the target's facts.
@@ -124,6 +127,7 @@ fn observe_round(
     );
     stats.probes += cost.probes;
     stats.round_trips += cost.round_trips;
+    stats.execs += cost.execs;
     let obs = observed?;
     Ok(indices
         .iter()
@@ -150,8 +154,8 @@ fn observe_round(
 /// trip on a shell), then [`run_session`].
 pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetReport {
     let started = Instant::now();
-    let mut round_trips = 0;
-    let mut report = match Session::open(backend, opts.batch_timeout, &mut round_trips) {
+    let mut cost = crate::observe::Cost::default();
+    let mut report = match Session::open(backend, opts.batch_timeout, &mut cost) {
         Ok(session) => {
             let facts = started.elapsed();
             let mut report = run_session(&session, checks, opts);
@@ -164,7 +168,8 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
             format!("gathering facts on {}: {e}", backend.target()),
         ),
     };
-    report.stats.round_trips += round_trips;
+    report.stats.round_trips += cost.round_trips;
+    report.stats.execs += cost.execs;
     report.stats.total = started.elapsed();
     report
 }
@@ -440,13 +445,13 @@ pub fn explain(checks: &[Check]) -> String {
     let nonce = probe::nonce();
     let mut out = String::new();
     out.push_str(&format!(
-        "# round trip 1: facts ({} probes, the same for every target)\n",
+        "# round trip 1, exec 1 (one `sh` reading this script): facts ({} probes, the same for every target)\n",
         facts::probes().len()
     ));
     let schedule = probe::Schedule::new(None, Options::default().batch_timeout);
     out.push_str(&probe::render(&facts::probes(), &nonce, schedule));
     out.push_str(&format!(
-        "\n# round trip 2: {} probes for {} checks, as planned for a Debian host with systemd\n",
+        "\n# round trip 2, exec 2 (one `sh` reading this script): {} probes for {} checks, as planned for a Debian host with systemd\n",
         plan.probes.len(),
         runs.len()
     ));

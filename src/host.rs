@@ -84,7 +84,7 @@ impl Host {
         let session = Session::open(
             self.backend(),
             engine::Options::default().batch_timeout,
-            &mut 0,
+            &mut Default::default(),
         )
         .map_err(|e| self.fail("facts", e))?;
         let opened = (session.facts().clone(), session.by_files());

@@ -987,9 +987,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         for r in &reports {
             let s = &r.stats;
             eprintln!(
-                "infraspec: {}: {} round trips, {} probes; connect {} ms, facts {} ms, checks {} ms, total {} ms",
+                "infraspec: {}: {} round trips, {} execs, {} probes; connect {} ms, facts {} ms, checks {} ms, total {} ms",
                 r.target,
                 s.round_trips,
+                s.execs,
                 s.probes,
                 s.connect.as_millis(),
                 s.facts.as_millis(),

@@ -206,6 +206,12 @@ fn outcomes(out: &std::process::Output) -> Vec<(String, String, String)> {
         "facts, probes, and one round for connections: {}",
         show(out)
     );
+    assert_eq!(
+        doc["targets"][0]["stats"]["execs"],
+        2,
+        "the connections are no exec: {}",
+        show(out)
+    );
     support::checks_of(out)
 }
 

@@ -163,6 +163,10 @@ fn json_output_follows_the_contract() {
         serde_json::json!({"passed": 1, "failed": 1, "skipped": 1, "errors": 0})
     );
     assert_eq!(target["stats"]["round_trips"], 2);
+    assert_eq!(
+        target["stats"]["execs"], 2,
+        "one `sh` for the facts, one for the probes"
+    );
 }
 
 fn report_goes_to_a_file_with_o() {
@@ -510,11 +514,13 @@ fn explain_prints_runnable_scripts_and_connects_to_nothing() {
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     let script = text(&out.stdout);
     assert!(
-        script.contains("# round trip 1: facts (6 probes"),
+        script.contains("# round trip 1, exec 1 (one `sh` reading this script): facts (6 probes"),
         "{script}"
     );
     assert!(
-        script.contains("# round trip 2: 3 probes for 3 checks"),
+        script.contains(
+            "# round trip 2, exec 2 (one `sh` reading this script): 3 probes for 3 checks"
+        ),
         "{script}"
     );
     assert!(script.contains("#   getent passwd root"), "{script}");
@@ -541,7 +547,7 @@ fn verbose_reports_round_trips_and_phases() {
     let out = infraspec(&dir.0, &["-v", "-c", "user: root", "-c", "package: bash"]);
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("infraspec: local: 2 round trips, 2 probes; connect "),
+        stderr.contains("infraspec: local: 2 round trips, 2 execs, 2 probes; connect "),
         "{stderr}"
     );
     assert!(

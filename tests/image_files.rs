@@ -213,6 +213,10 @@ fn the_same_spec_gives_the_same_verdicts_on_every_image_form() {
             doc["targets"][0]["stats"]["round_trips"], 0,
             "{target}: {doc:#}"
         );
+        assert_eq!(
+            doc["targets"][0]["stats"]["execs"], 0,
+            "{target}: nothing runs in an image file"
+        );
         let facts = &doc["targets"][0]["facts"];
         assert_eq!(
             (facts["os_id"].as_str(), facts["package_manager"].as_str()),

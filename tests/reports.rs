@@ -83,6 +83,7 @@ fn run() -> Vec<TargetReport> {
         ],
         stats: Stats {
             round_trips: 2,
+            execs: 2,
             probes: 4,
             total: Duration::from_millis(230),
             ..Default::default()

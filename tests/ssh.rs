@@ -253,6 +253,7 @@ fn sudo_escalates_once_per_batch() {
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["targets"][0]["stats"]["round_trips"], 2);
+    assert_eq!(doc["targets"][0]["stats"]["execs"], 2, "two channels");
     assert_eq!(
         count() - before,
         2,

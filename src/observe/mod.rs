@@ -44,11 +44,15 @@ enum Prober<'b> {
     Given(Answers<'b>),
 }
 
-/// What observing cost: probes run on the target and round trips to it.
+/// What observing cost: probes run on the target, processes started on it
+/// through its exec door, and round trips to it.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Cost {
     /// Probes the shell observer ran.
     pub probes: usize,
+    /// Execs on the target: one `sh` per batch (a local process, an SSH
+    /// channel, a `docker exec`).
+    pub execs: u32,
     /// Round trips to the target (a batch, a remote read, a network round).
     pub round_trips: u32,
 }
@@ -62,12 +66,12 @@ pub struct Session<'b> {
 }
 
 impl<'b> Session<'b> {
-    /// Gathers the target's facts: one round trip on a target with a shell
-    /// (counted in `round_trips`); from its files where nothing runs.
+    /// Gathers the target's facts: one round trip and one exec on a target
+    /// with a shell (added to `cost`); from its files where nothing runs.
     pub fn open(
         backend: &'b dyn Backend,
         timeout: Duration,
-        round_trips: &mut u32,
+        cost: &mut Cost,
     ) -> Result<Session<'b>, BatchError> {
         let gathered = if backend.image_file().is_some() {
             // Nothing runs in an image file: no round trip, its files answer.
@@ -75,7 +79,8 @@ impl<'b> Session<'b> {
                 crate::model::target::NOTHING_RUNS.into(),
             ))
         } else {
-            *round_trips += 1;
+            cost.round_trips += 1;
+            cost.execs += 1;
             gather_facts(backend, timeout)
         };
         match gathered {
@@ -174,6 +179,7 @@ impl<'b> Session<'b> {
                 } else {
                     cost.probes += plan.probes.len();
                     cost.round_trips += 1;
+                    cost.execs += 1;
                     run_batch(self.backend, &plan.probes, timeout, self.facts.cpus)?
                 };
                 Observations::shell(&self.facts, plan, outputs)

@@ -53,10 +53,14 @@ struct Target {
     stats: Stats,
 }
 
-/// How the target was observed: round trips and probes are the engine's cost.
+/// How the target was observed: round trips, execs and probes are the
+/// engine's cost.
 #[derive(Serialize, Deserialize)]
 struct Stats {
     round_trips: u32,
+    /// Absent from reports written before it was counted.
+    #[serde(default)]
+    execs: u32,
     probes: usize,
     duration_ms: u64,
 }
@@ -151,6 +155,7 @@ fn target(t: &TargetReport) -> Target {
             .collect(),
         stats: Stats {
             round_trips: t.stats.round_trips,
+            execs: t.stats.execs,
             probes: t.stats.probes,
             duration_ms: millis(t.stats.total),
         },
@@ -191,6 +196,7 @@ pub fn parse_shard(text: &str, file: &str) -> Result<(Option<Shard>, Vec<TargetR
                 results,
                 stats: RunStats {
                     round_trips: t.stats.round_trips,
+                    execs: t.stats.execs,
                     probes: t.stats.probes,
                     total: Duration::from_millis(t.stats.duration_ms),
                     ..RunStats::default()
