@@ -49,7 +49,8 @@ pub enum FactProbe {
 }
 
 impl FactProbe {
-    /// Every fact probe, in the order round 1 sends them.
+    /// Every fact probe, in the order round 1 sends them: their declaration
+    /// order, so `p as usize` is `p`'s place.
     pub const ALL: [FactProbe; 6] = [
         FactProbe::OsRelease,
         FactProbe::Arch,
@@ -132,13 +133,11 @@ pub struct RawFacts<'a> {
 /// Turns the outputs of [`probes`] (in [`FactProbe::ALL`]'s order) into
 /// facts; a probe that failed or gave no output counts as empty.
 pub fn parse(outputs: &[ProbeOutput]) -> Facts {
+    // `ALL` lists the probes in their declaration order: a probe's output
+    // is at its discriminant.
     let bytes = |p: FactProbe| -> &[u8] {
-        let i = FactProbe::ALL
-            .iter()
-            .position(|q| *q == p)
-            .expect("every fact probe is in ALL");
         outputs
-            .get(i)
+            .get(p as usize)
             .filter(|o| o.status == 0)
             .map_or(&[], |o| o.stdout.as_slice())
     };
@@ -333,6 +332,13 @@ fn detect_container(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_fact_probe_is_at_its_place_in_all() {
+        for (i, p) in FactProbe::ALL.iter().enumerate() {
+            assert_eq!(*p as usize, i, "{p:?}");
+        }
+    }
 
     fn fixture(name: &str) -> String {
         String::from_utf8(crate::testing::fixture(name)).expect("UTF-8 fixture")

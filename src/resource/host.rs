@@ -1,7 +1,7 @@
 //! `host`: name resolution as the target's resolver (NSS: /etc/hosts, DNS…)
 //! sees it, through `getent ahosts`.
 
-use super::{stdout_text, Early, Need, Observations, Observed};
+use super::{stdout_text, Early, Need, NoAnswer, Observations, Observed};
 use crate::matcher::Value;
 use crate::probe::Probe;
 use crate::spec::Property;
@@ -44,28 +44,29 @@ pub fn observe_reachable(
     }
 }
 
+/// The addresses the target's resolver gave for `name` (none: it does not
+/// resolve); an error where the lookup could not be made.
+fn addresses(obs: &Observations<'_>, name: &str) -> Result<Vec<String>, NoAnswer> {
+    let need = Need::Host(name.to_string());
+    let out = obs.raw(&need)?;
+    match out.status {
+        0 => Ok(parse(&stdout_text(out))),
+        127 => Err(obs.failure(&need, out)),
+        _ => Ok(Vec::new()),
+    }
+}
+
 /// The addresses the target's resolver gave for `name` this round, when it
 /// was asked and answered.
 pub fn resolved(obs: &Observations<'_>, name: &str) -> Option<Vec<String>> {
-    let need = Need::Host(name.to_string());
-    if !obs.answered(&need) {
+    if !obs.answered(&Need::Host(name.to_string())) {
         return None;
     }
-    let out = obs.raw(&need).ok()?;
-    (out.status == 0).then(|| parse(&stdout_text(out)))
+    addresses(obs, name).ok()
 }
 
 pub fn observe(obs: &Observations<'_>, name: &str, property: Property) -> Result<Observed, Early> {
-    let need = Need::Host(name.to_string());
-    let out = obs.raw(&need)?;
-    if out.status == 127 {
-        return Err(obs.failure(&need, out).into());
-    }
-    let addrs = if out.status == 0 {
-        parse(&stdout_text(out))
-    } else {
-        Vec::new()
-    };
+    let addrs = addresses(obs, name)?;
     match property {
         Property::Resolvable => Ok(Value::Bool(!addrs.is_empty()).into()),
         Property::Addresses if addrs.is_empty() => Err(Early::Fail("not resolvable".into())),

@@ -408,13 +408,6 @@ impl std::fmt::Display for NoAnswer {
 
 impl std::error::Error for NoAnswer {}
 
-impl From<String> for NoAnswer {
-    /// A reason an observer gave.
-    fn from(why: String) -> Self {
-        NoAnswer::Given(why)
-    }
-}
-
 /// What a check observed: the value, and a note on how it was judged when that
 /// is worth saying ("judged from the process table").
 #[derive(Debug, Clone, PartialEq)]
@@ -525,7 +518,7 @@ pub struct Observations<'a> {
 }
 
 /// What the files observer says of a need it has no record for.
-pub const NEEDS_A_PROCESS: &str =
+const NEEDS_A_PROCESS: &str =
     "it needs a command run on the target, and nothing runs there: only its files are read";
 
 impl<'a> Observations<'a> {
