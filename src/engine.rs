@@ -424,8 +424,8 @@ fn check_target(target: &Target, checks: &[Check], opts: &Options) -> TargetRepo
 
 /// The scripts a run would send, without running them: the facts script, and
 /// the probe script as planned for a Debian host with systemd (the real plan
-/// follows each target's facts from round 1). Both can be run by hand with
-/// `sh < script`.
+/// follows each target's facts from round 1). Both go to one `sh` on the
+/// target, one after the other; both can be run by hand with `sh < script`.
 pub fn explain(checks: &[Check]) -> String {
     let assumed = facts::from_raw(&facts::RawFacts {
         os_release: "ID=debian\nVERSION_ID=12\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n",
@@ -445,13 +445,13 @@ pub fn explain(checks: &[Check]) -> String {
     let nonce = probe::nonce();
     let mut out = String::new();
     out.push_str(&format!(
-        "# round trip 1, exec 1 (one `sh` reading this script): facts ({} probes, the same for every target)\n",
+        "# exec 1: one `sh` on the target reads both scripts, the second written after the first's output was read\n# round trip 1: facts ({} probes, the same for every target)\n",
         facts::probes().len()
     ));
     let schedule = probe::Schedule::new(None, Options::default().batch_timeout);
     out.push_str(&probe::render(&facts::probes(), &nonce, schedule));
     out.push_str(&format!(
-        "\n# round trip 2, exec 2 (one `sh` reading this script): {} probes for {} checks, as planned for a Debian host with systemd\n",
+        "\n# round trip 2, on the same `sh`: {} probes for {} checks, as planned for a Debian host with systemd\n",
         plan.probes.len(),
         runs.len()
     ));

@@ -428,6 +428,7 @@ e() {
   for l in $E; do
     while read -r i s m c; do
       case "$i.$s" in *[!0-9.]*) continue;; esac
+      eval "zo$i= ze$i="
       [ -s "$T/$i.o" ] && set -- "$@" "$T/$i.o"
       [ -s "$T/$i.e" ] && set -- "$@" "$T/$i.e"
     done <"$T/s$l"
@@ -617,11 +618,64 @@ pub fn render_in(probes: &[Probe], nonce: &str, token: &str, schedule: Schedule)
         // is killed so that it does not wait for it.
         s.push_str("[ -z \"$V\" ] || { rm -f \"$T/run\"; z=; read -r z <\"$T/zw\" 2>/dev/null && kill -KILL \"$z\" 2>/dev/null; wait \"$V\"; }\n");
     }
+    // The directory goes before the last line: a shell kept for the next
+    // round leaves nothing behind it.
     s.push_str(&format!(
-        "printf '\\n%s done %s\\n' \"$N\" {}\n}}\n",
+        "rm -rf \"$T\"\nprintf '\\n%s done %s\\n' \"$N\" {}\n}}\n",
         probes.len()
     ));
     s
+}
+
+/// How the runner knows that a batch written to a kept shell has printed
+/// all it will: its `done` line, or a `fatal` line (then the shell exits).
+pub struct RoundEnd {
+    start: Vec<u8>,
+    done: Vec<u8>,
+    fatal: Vec<u8>,
+    /// Where the next look starts: what was looked at before holds no end.
+    from: std::cell::Cell<usize>,
+}
+
+impl RoundEnd {
+    /// The end of the batch framed with `nonce`.
+    pub fn new(nonce: &str) -> RoundEnd {
+        RoundEnd {
+            start: format!("\n{nonce} start\n").into_bytes(),
+            done: format!("\n{nonce} done ").into_bytes(),
+            fatal: format!("\n{nonce} fatal ").into_bytes(),
+            from: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Whether `out`, the batch's output so far (it only grows), holds a
+    /// whole `done` or `fatal` line. Each byte is looked at about once.
+    pub fn seen(&self, out: &[u8]) -> bool {
+        let from = self.from.get();
+        let at = [&self.done, &self.fatal]
+            .iter()
+            .filter_map(|m| find(out, m, from).map(|i| (i, m.len())))
+            .min();
+        match at {
+            Some((i, len)) if out[i + len..].contains(&b'\n') => true,
+            Some((i, _)) => {
+                self.from.set(i);
+                false
+            }
+            None => {
+                self.from.set(
+                    out.len()
+                        .saturating_sub(self.done.len().max(self.fatal.len())),
+                );
+                false
+            }
+        }
+    }
+
+    /// Whether `out` starts with the batch's first line.
+    pub fn starts(&self, out: &[u8]) -> bool {
+        out.starts_with(&self.start)
+    }
 }
 
 /// One frame as the script prints it, for backends and tests that answer a
@@ -809,6 +863,26 @@ pub(crate) mod tests {
 
     fn probes(n: usize) -> Vec<Probe> {
         (0..n).map(|i| Probe::argv(["p", &i.to_string()])).collect()
+    }
+
+    #[test]
+    fn a_round_ends_at_its_whole_done_or_fatal_line_however_it_is_cut() {
+        let nonce = "n0nce";
+        let whole = b"\nn0nce start\n\nn0nce 0 0 0 2 0\nok\nn0nce done 1\n";
+        // Fed byte by byte, as a slow pipe may give it: the end is seen at
+        // the done line's newline and not a byte before.
+        let end = RoundEnd::new(nonce);
+        let first = (1..=whole.len()).find(|&n| end.seen(&whole[..n]));
+        assert_eq!(first, Some(whole.len()));
+        assert!(end.starts(whole));
+        let fatal = b"\nn0nce fatal no writable temporary directory\n";
+        let end = RoundEnd::new(nonce);
+        assert!(!end.seen(&fatal[..fatal.len() - 1]));
+        assert!(end.seen(fatal));
+        // Another batch's lines, or a probe's data, end nothing.
+        let end = RoundEnd::new(nonce);
+        assert!(!end.seen(b"\nother done 1\nn0nce done"));
+        assert!(!end.starts(b"junk\nn0nce start\n"));
     }
 
     #[test]

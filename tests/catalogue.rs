@@ -208,8 +208,8 @@ fn outcomes(out: &std::process::Output) -> Vec<(String, String, String)> {
     );
     assert_eq!(
         doc["targets"][0]["stats"]["execs"],
-        2,
-        "the connections are no exec: {}",
+        1,
+        "one `sh` for facts and probes; the connections are no exec: {}",
         show(out)
     );
     support::checks_of(out)

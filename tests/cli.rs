@@ -164,8 +164,8 @@ fn json_output_follows_the_contract() {
     );
     assert_eq!(target["stats"]["round_trips"], 2);
     assert_eq!(
-        target["stats"]["execs"], 2,
-        "one `sh` for the facts, one for the probes"
+        target["stats"]["execs"], 1,
+        "one `sh`, kept for the facts and the probes"
     );
 }
 
@@ -514,13 +514,12 @@ fn explain_prints_runnable_scripts_and_connects_to_nothing() {
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     let script = text(&out.stdout);
     assert!(
-        script.contains("# round trip 1, exec 1 (one `sh` reading this script): facts (6 probes"),
+        script.contains("# exec 1: one `sh` on the target reads both scripts")
+            && script.contains("# round trip 1: facts (6 probes"),
         "{script}"
     );
     assert!(
-        script.contains(
-            "# round trip 2, exec 2 (one `sh` reading this script): 3 probes for 3 checks"
-        ),
+        script.contains("# round trip 2, on the same `sh`: 3 probes for 3 checks"),
         "{script}"
     );
     assert!(script.contains("#   getent passwd root"), "{script}");
@@ -547,7 +546,7 @@ fn verbose_reports_round_trips_and_phases() {
     let out = infraspec(&dir.0, &["-v", "-c", "user: root", "-c", "package: bash"]);
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("infraspec: local: 2 round trips, 2 execs, 2 probes; connect "),
+        stderr.contains("infraspec: local: 2 round trips, 1 execs, 2 probes; connect "),
         "{stderr}"
     );
     assert!(

@@ -768,33 +768,145 @@ impl Drop for Docker {
     }
 }
 
-impl Backend for Docker {
-    fn exec(
-        &self,
-        argv: &[String],
-        stdin: &[u8],
-        timeout: Duration,
-    ) -> Result<ExecOutput, BackendError> {
-        self.exec_capped(argv, stdin, timeout, super::EXEC_OUTPUT_CAP)
-    }
+/// A `docker exec` kept running, its input open ([`Docker::start`]).
+struct DockerShell<'d> {
+    docker: &'d Docker,
+    shown: String,
+    id: String,
+    output: std::pin::Pin<
+        Box<dyn futures_util::Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>,
+    >,
+    input: Option<std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>>,
+    ended: bool,
+}
 
-    fn exec_capped(
-        &self,
-        argv: &[String],
+impl DockerShell<'_> {
+    fn fail(&self, message: String) -> BackendError {
+        BackendError::Exec {
+            target: self.docker.shown.clone(),
+            command: self.shown.clone(),
+            message,
+        }
+    }
+}
+
+impl super::Shell for DockerShell<'_> {
+    fn round(
+        &mut self,
         stdin: &[u8],
+        close: bool,
         timeout: Duration,
         cap: usize,
+        done: &dyn Fn(&[u8]) -> bool,
     ) -> Result<ExecOutput, BackendError> {
-        let shown = argv.join(" ");
-        let fail = |message: String| BackendError::Exec {
-            target: self.shown.clone(),
-            command: shown.clone(),
-            message,
-        };
+        if self.ended {
+            return Err(self.fail("the command had ended".into()));
+        }
         let mut stdout = Vec::new();
         let mut stderr = Vec::new();
         let mut cut = false;
+        let (output, input) = (&mut self.output, &mut self.input);
         let work = async {
+            let write = async {
+                if let Some(w) = input.as_mut() {
+                    // A process that exits without reading its input is not an error.
+                    let _ = w.write_all(stdin).await;
+                    let _ = w.flush().await;
+                    if close {
+                        let _ = w.shutdown().await;
+                    }
+                }
+            };
+            // Reading goes on while the input is written: neither side waits
+            // on the other's full pipe.
+            let read = async {
+                while let Some(chunk) = output.next().await {
+                    match chunk.map_err(|e| format!("reading output: {e}"))? {
+                        LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                            cut |= super::push_capped(&mut stdout, &message, cap);
+                            if done(&stdout) {
+                                return Ok(false);
+                            }
+                        }
+                        LogOutput::StdErr { message } => {
+                            cut |= super::push_capped(&mut stderr, &message, cap)
+                        }
+                        LogOutput::StdIn { .. } => {}
+                    }
+                }
+                Ok::<bool, String>(true)
+            };
+            let ((), ended) = tokio::join!(write, read);
+            ended
+        };
+        let finished = self
+            .docker
+            .rt
+            .block_on(async { tokio::time::timeout(timeout, work).await });
+        if close {
+            self.input = None;
+        }
+        let (code, timed_out) = match finished {
+            Err(_) => (None, true),
+            Ok(Ok(false)) => return Ok(ExecOutput::going_on(stdout, stderr, cut)),
+            Ok(Ok(true)) => {
+                self.ended = true;
+                let code = self
+                    .docker
+                    .rt
+                    .block_on(self.docker.api.inspect_exec(&self.id))
+                    .map_err(|e| self.fail(format!("cannot inspect the exec: {e}")))?
+                    .exit_code;
+                (code, false)
+            }
+            Ok(Err(m)) => {
+                self.ended = true;
+                return Err(self.fail(m));
+            }
+        };
+        self.ended = true;
+        self.input = None;
+        // A command killed (137) or lost because the container itself
+        // exited meanwhile: say so, with the container's own last words,
+        // rather than blame the command.
+        if matches!(code, Some(137) | None) {
+            if let Ok((false, exit)) = self.docker.state() {
+                return Err(self.fail(format!(
+                    "the container exited while it was being checked (exit code {exit}); last lines of its log:\n{}",
+                    self.docker.last_log_lines(20)
+                )));
+            }
+        }
+        Ok(ExecOutput {
+            status: code.map(|c| c as i32),
+            stdout,
+            stderr,
+            truncated: cut,
+            timed_out,
+        })
+    }
+
+    fn is_open(&self) -> bool {
+        !self.ended && self.input.is_some()
+    }
+}
+
+impl Drop for DockerShell<'_> {
+    /// Closes the input: the shell reads its end and exits.
+    fn drop(&mut self) {
+        if let Some(mut w) = self.input.take() {
+            let _ = self.docker.rt.block_on(async {
+                tokio::time::timeout(Duration::from_secs(2), w.shutdown()).await
+            });
+        }
+    }
+}
+
+impl Backend for Docker {
+    /// One `docker exec`, attached, its input kept open.
+    fn start(&self, argv: &[String]) -> Result<Option<Box<dyn super::Shell + '_>>, BackendError> {
+        let shown = argv.join(" ");
+        let started = self.rt.block_on(async {
             let exec = self
                 .api
                 .create_exec(
@@ -816,66 +928,23 @@ impl Backend for Docker {
                 .await
                 .map_err(|e| format!("cannot start the exec: {e}"))?
             {
-                StartExecResults::Attached {
-                    mut output,
-                    mut input,
-                } => {
-                    let write = async {
-                        // A process that exits without reading its input is not an error.
-                        let _ = input.write_all(stdin).await;
-                        let _ = input.shutdown().await;
-                    };
-                    let read = async {
-                        while let Some(chunk) = output.next().await {
-                            match chunk.map_err(|e| format!("reading output: {e}"))? {
-                                LogOutput::StdOut { message } | LogOutput::Console { message } => {
-                                    cut |= super::push_capped(&mut stdout, &message, cap)
-                                }
-                                LogOutput::StdErr { message } => {
-                                    cut |= super::push_capped(&mut stderr, &message, cap)
-                                }
-                                LogOutput::StdIn { .. } => {}
-                            }
-                        }
-                        Ok::<(), String>(())
-                    };
-                    let ((), read) = tokio::join!(write, read);
-                    read?;
-                }
-                StartExecResults::Detached => return Err("the exec started detached".to_string()),
+                StartExecResults::Attached { output, input } => Ok((exec.id, output, input)),
+                StartExecResults::Detached => Err("the exec started detached".to_string()),
             }
-            let inspect = self
-                .api
-                .inspect_exec(&exec.id)
-                .await
-                .map_err(|e| format!("cannot inspect the exec: {e}"))?;
-            Ok(inspect.exit_code)
-        };
-        let done = self
-            .rt
-            .block_on(async { tokio::time::timeout(timeout, work).await });
-        let (code, timed_out) = match done {
-            Err(_) => (None, true),
-            Ok(result) => (result.map_err(fail)?, false),
-        };
-        // A command killed (137) or lost because the container itself
-        // exited meanwhile: say so, with the container's own last words,
-        // rather than blame the command.
-        if matches!(code, Some(137) | None) {
-            if let Ok((false, exit)) = self.state() {
-                return Err(fail(format!(
-                    "the container exited while it was being checked (exit code {exit}); last lines of its log:\n{}",
-                    self.last_log_lines(20)
-                )));
-            }
-        }
-        Ok(ExecOutput {
-            status: code.map(|c| c as i32),
-            stdout,
-            stderr,
-            truncated: cut,
-            timed_out,
-        })
+        });
+        let (id, output, input) = started.map_err(|message| BackendError::Exec {
+            target: self.shown.clone(),
+            command: shown.clone(),
+            message,
+        })?;
+        Ok(Some(Box::new(DockerShell {
+            docker: self,
+            shown,
+            id,
+            output,
+            input: Some(input),
+            ended: false,
+        })))
     }
 
     fn target(&self) -> String {

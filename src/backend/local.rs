@@ -39,23 +39,141 @@ fn stop_group(pgid: u32, child: &mut std::process::Child) {
     let _ = child.wait();
 }
 
-impl Backend for Local {
-    fn exec(
-        &self,
-        argv: &[String],
-        stdin: &[u8],
-        timeout: Duration,
-    ) -> Result<ExecOutput, BackendError> {
-        self.exec_capped(argv, stdin, timeout, super::EXEC_OUTPUT_CAP)
-    }
+/// A command running on this machine, its input open ([`Local::start`]).
+struct LocalShell {
+    command: String,
+    child: std::process::Child,
+    pgid: u32,
+    /// Input for the writer thread; dropped to close the command's stdin.
+    input: Option<std::sync::mpsc::Sender<Vec<u8>>>,
+    /// Chunks of stdout (`false`) and stderr (`true`); `None` is a stream's end.
+    output: std::sync::mpsc::Receiver<(bool, Option<Vec<u8>>)>,
+    /// Streams still open.
+    open: u8,
+    /// Whether the command ended (or was stopped): nothing more is read.
+    ended: bool,
+}
 
-    fn exec_capped(
-        &self,
-        argv: &[String],
-        stdin: &[u8],
+impl LocalShell {
+    fn fail(&self, message: String) -> BackendError {
+        BackendError::Exec {
+            target: "local".into(),
+            command: self.command.clone(),
+            message,
+        }
+    }
+}
+
+impl super::Shell for LocalShell {
+    fn round(
+        &mut self,
+        input: &[u8],
+        close: bool,
         timeout: Duration,
         cap: usize,
+        done: &dyn Fn(&[u8]) -> bool,
     ) -> Result<ExecOutput, BackendError> {
+        use std::sync::mpsc;
+        if self.ended {
+            return Err(self.fail("the command had ended".into()));
+        }
+        if let Some(tx) = &self.input {
+            if !input.is_empty() {
+                // A command that exits without reading its input is not an
+                // error here: its output says what happened.
+                let _ = tx.send(input.to_vec());
+            }
+        }
+        if close {
+            self.input = None;
+        }
+        let started = Instant::now();
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        let (mut cut, mut timed_out) = (false, false);
+        let mut status = None;
+        let mut exited_at: Option<Instant> = None;
+        let mut pause = Duration::from_micros(200);
+        loop {
+            if status.is_none() {
+                if let Some(s) = self
+                    .child
+                    .try_wait()
+                    .map_err(|e| self.fail(e.to_string()))?
+                {
+                    status = Some(s);
+                    exited_at = Some(Instant::now());
+                }
+            }
+            if self.open == 0 && status.is_some() {
+                break;
+            }
+            if started.elapsed() >= timeout {
+                stop_group(self.pgid, &mut self.child);
+                timed_out = true;
+                break;
+            }
+            if exited_at.is_some_and(|t| t.elapsed() >= PIPE_GRACE) {
+                signal_group(self.pgid, libc::SIGKILL);
+                break;
+            }
+            match self.output.recv_timeout(pause) {
+                Ok((is_err, Some(data))) => {
+                    let sink = if is_err { &mut stderr } else { &mut stdout };
+                    cut |= super::push_capped(sink, &data, cap);
+                    pause = Duration::from_micros(200);
+                    if !is_err && done(&stdout) {
+                        // The round is complete; the command reads on.
+                        return Ok(ExecOutput::going_on(stdout, stderr, cut));
+                    }
+                }
+                Ok((_, None)) => self.open -= 1,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    pause = (pause * 2).min(Duration::from_millis(5))
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => self.open = 0,
+            }
+        }
+        self.ended = true;
+        self.input = None;
+        // What the readers had already passed on still counts.
+        while let Ok((is_err, Some(data))) = self.output.try_recv() {
+            let sink = if is_err { &mut stderr } else { &mut stdout };
+            cut |= super::push_capped(sink, &data, cap);
+        }
+        Ok(ExecOutput {
+            status: if timed_out {
+                None
+            } else {
+                status.and_then(|s| s.code())
+            },
+            stdout,
+            stderr,
+            truncated: cut,
+            timed_out,
+        })
+    }
+
+    fn is_open(&self) -> bool {
+        !self.ended && self.input.is_some()
+    }
+}
+
+impl Drop for LocalShell {
+    /// Closes the input; a command that does not end then (or a descendant
+    /// that holds its pipes) is stopped.
+    fn drop(&mut self) {
+        if !self.ended {
+            self.input = None;
+            let _ = super::Shell::round(self, &[], true, PIPE_GRACE, 0, &|_| false);
+        }
+        if !matches!(self.child.try_wait(), Ok(Some(_))) {
+            stop_group(self.pgid, &mut self.child);
+        }
+    }
+}
+
+impl Backend for Local {
+    fn start(&self, argv: &[String]) -> Result<Option<Box<dyn super::Shell + '_>>, BackendError> {
         use std::os::unix::process::CommandExt;
         use std::sync::mpsc;
         let command = argv.join(" ");
@@ -81,12 +199,15 @@ impl Backend for Local {
         // stdin, stdout and stderr move concurrently so that neither side can
         // block the other on a full pipe.
         let mut child_in = child.stdin.take().expect("piped");
-        let input = stdin.to_vec();
+        let (input, inputs) = mpsc::channel::<Vec<u8>>();
         thread::spawn(move || {
-            // A child that exits without reading all of stdin is not an error here.
-            let _ = child_in.write_all(&input);
+            for chunk in inputs {
+                if child_in.write_all(&chunk).is_err() {
+                    break;
+                }
+            }
         });
-        let (tx, rx) = mpsc::channel::<(bool, Option<Vec<u8>>)>();
+        let (tx, output) = mpsc::channel::<(bool, Option<Vec<u8>>)>();
         let pipes: [(bool, Box<dyn std::io::Read + Send>); 2] = [
             (false, Box::new(child.stdout.take().expect("piped"))),
             (true, Box::new(child.stderr.take().expect("piped"))),
@@ -110,62 +231,15 @@ impl Backend for Local {
                 let _ = tx.send((is_err, None));
             });
         }
-        drop(tx);
-
-        let started = Instant::now();
-        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-        let (mut open, mut cut, mut timed_out) = (2, false, false);
-        let mut status = None;
-        let mut exited_at: Option<Instant> = None;
-        let mut pause = Duration::from_micros(200);
-        loop {
-            if status.is_none() {
-                if let Some(s) = child.try_wait().map_err(|e| fail(e.to_string()))? {
-                    status = Some(s);
-                    exited_at = Some(Instant::now());
-                }
-            }
-            if open == 0 && status.is_some() {
-                break;
-            }
-            if started.elapsed() >= timeout {
-                stop_group(pgid, &mut child);
-                timed_out = true;
-                break;
-            }
-            if exited_at.is_some_and(|t| t.elapsed() >= PIPE_GRACE) {
-                signal_group(pgid, libc::SIGKILL);
-                break;
-            }
-            match rx.recv_timeout(pause) {
-                Ok((is_err, Some(data))) => {
-                    let sink = if is_err { &mut stderr } else { &mut stdout };
-                    cut |= super::push_capped(sink, &data, cap);
-                    pause = Duration::from_micros(200);
-                }
-                Ok((_, None)) => open -= 1,
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    pause = (pause * 2).min(Duration::from_millis(5))
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => open = 0,
-            }
-        }
-        // What the readers had already passed on still counts.
-        while let Ok((is_err, Some(data))) = rx.try_recv() {
-            let sink = if is_err { &mut stderr } else { &mut stdout };
-            cut |= super::push_capped(sink, &data, cap);
-        }
-        Ok(ExecOutput {
-            status: if timed_out {
-                None
-            } else {
-                status.and_then(|s| s.code())
-            },
-            stdout,
-            stderr,
-            truncated: cut,
-            timed_out,
-        })
+        Ok(Some(Box::new(LocalShell {
+            command,
+            child,
+            pgid,
+            input: Some(input),
+            output,
+            open: 2,
+            ended: false,
+        })))
     }
 
     fn side_channel(&self) -> Option<super::inflight::SideChannel> {
@@ -257,6 +331,40 @@ mod tests {
             (out.status, out.stdout.as_slice()),
             (Some(0), &b"done\n"[..])
         );
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_started_command_answers_round_after_round_on_one_process() {
+        let mut sh = Local.start(&argv(&["sh"])).unwrap().unwrap();
+        let t = Duration::from_secs(10);
+        let line = |out: &[u8]| out.ends_with(b"\n");
+        let one = sh.round(b"echo $$\n", false, t, 1 << 20, &line).unwrap();
+        assert_eq!((one.status, one.timed_out), (None, false));
+        assert!(sh.is_open());
+        let two = sh.round(b"echo $$\n", false, t, 1 << 20, &line).unwrap();
+        assert_eq!(one.stdout, two.stdout, "the same shell answered");
+        let last = sh.round(b"exit 4\n", true, t, 1 << 20, &line).unwrap();
+        assert_eq!(last.status, Some(4));
+        assert!(!sh.is_open());
+        assert!(sh.round(b"", true, t, 1 << 20, &line).is_err());
+    }
+
+    #[test]
+    fn a_started_command_is_stopped_when_dropped() {
+        let started = Instant::now();
+        let mut sh = Local
+            .start(&argv(&["sh", "-c", "trap '' HUP; sleep 30"]))
+            .unwrap()
+            .unwrap();
+        let out = sh
+            .round(b"", false, Duration::from_millis(100), 1 << 20, &|_| false)
+            .unwrap();
+        assert!(out.timed_out, "the round's time ran out");
+        drop(sh);
+        // A command that does not end when its input does.
+        let sh = Local.start(&argv(&["sleep", "30"])).unwrap().unwrap();
+        drop(sh);
         assert!(started.elapsed() < Duration::from_secs(5));
     }
 

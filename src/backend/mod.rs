@@ -3,6 +3,11 @@
 //! A backend runs an argv with bytes on stdin and returns the exit status,
 //! stdout and stderr as bytes. Nothing else: facts, probes and every resource
 //! go through [`Backend::exec`], so a resource never knows where it runs.
+//! A backend that can keeps a command running for rounds of input and output
+//! ([`Backend::start`], [`Shell`]): a session's facts and every round of its
+//! probes go through one `sh` on the target (one process, one SSH channel,
+//! one `docker exec`), and [`Backend::exec`] is, by default, one round that
+//! closes the input.
 
 use std::time::Duration;
 
@@ -35,6 +40,20 @@ pub struct ExecOutput {
     /// The command did not end within its time and was stopped: the output
     /// is what came until then.
     pub timed_out: bool,
+}
+
+impl ExecOutput {
+    /// What a round of a command that goes on read ([`Shell::round`]): no
+    /// status, not timed out.
+    pub fn going_on(stdout: Vec<u8>, stderr: Vec<u8>, truncated: bool) -> ExecOutput {
+        ExecOutput {
+            status: None,
+            stdout,
+            stderr,
+            truncated,
+            timed_out: false,
+        }
+    }
 }
 
 /// Waits until `fd` has something to read (or was closed), for at most
@@ -190,20 +209,49 @@ pub fn resolve_here(host: &str, port: u16) -> Result<std::net::SocketAddr, Forwa
         .ok_or_else(|| ForwardError::Dns(format!("{host} has no address")))
 }
 
+/// A command kept running on a target, its input open: written to, and read
+/// from, round by round ([`Backend::start`]). Dropping it closes its input,
+/// and a command that does not end then is stopped.
+pub trait Shell {
+    /// Writes `input` (then closes the input, when `close`) and reads what the
+    /// command prints until `done` holds for the stdout of this round, the
+    /// command ends, or `timeout` passes (then the command is stopped, and the
+    /// output says `timed_out`). The output holds this round's bytes; its
+    /// `status` is set when the command ended in this round. A round after
+    /// the command ended is an error.
+    fn round(
+        &mut self,
+        input: &[u8],
+        close: bool,
+        timeout: Duration,
+        cap: usize,
+        done: &dyn Fn(&[u8]) -> bool,
+    ) -> Result<ExecOutput, BackendError>;
+
+    /// Whether the command still runs with its input open, so that another
+    /// round can be written to it.
+    fn is_open(&self) -> bool;
+}
+
 /// A way to run commands on a target.
 pub trait Backend: Send + Sync {
-    /// Runs `argv` with `stdin`, for at most `timeout`.
+    /// Runs `argv` with `stdin`, for at most `timeout`: by default,
+    /// [`Backend::exec_capped`] with [`EXEC_OUTPUT_CAP`]. A backend
+    /// implements this or [`Backend::start`].
     fn exec(
         &self,
         argv: &[String],
         stdin: &[u8],
         timeout: Duration,
-    ) -> Result<ExecOutput, BackendError>;
+    ) -> Result<ExecOutput, BackendError> {
+        self.exec_capped(argv, stdin, timeout, EXEC_OUTPUT_CAP)
+    }
 
     /// [`Backend::exec`], keeping up to `cap` bytes of each stream (instead
     /// of [`EXEC_OUTPUT_CAP`]): a batch whose probes may print more, by the
-    /// `max_output` its checks ask for, is not cut. Backends that carry
-    /// output override it; the default keeps [`Backend::exec`]'s cap.
+    /// `max_output` its checks ask for, is not cut. By default one round of
+    /// a command [started](Backend::start) that closes its input; where
+    /// nothing can be started, [`Backend::exec`] (which keeps its own cap).
     fn exec_capped(
         &self,
         argv: &[String],
@@ -211,8 +259,18 @@ pub trait Backend: Send + Sync {
         timeout: Duration,
         cap: usize,
     ) -> Result<ExecOutput, BackendError> {
-        let _ = cap;
-        self.exec(argv, stdin, timeout)
+        match self.start(argv)? {
+            Some(mut shell) => shell.round(stdin, true, timeout, cap, &|_| false),
+            None => self.exec(argv, stdin, timeout),
+        }
+    }
+
+    /// Starts `argv` and keeps it running with its input open, for rounds
+    /// of input and output ([`Shell`]); `None` where every command runs on
+    /// its own (the default: then each batch is one [`Backend::exec`]).
+    fn start(&self, argv: &[String]) -> Result<Option<Box<dyn Shell + '_>>, BackendError> {
+        let _ = argv;
+        Ok(None)
     }
 
     /// The time a command may run here when `asked` is wanted: the least of

@@ -513,24 +513,259 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-impl Backend for Ssh {
-    fn exec(
-        &self,
-        argv: &[String],
-        stdin: &[u8],
-        timeout: Duration,
-    ) -> Result<ExecOutput, BackendError> {
-        self.exec_capped(argv, stdin, timeout, super::EXEC_OUTPUT_CAP)
-    }
+/// A command on a channel of the session, its input open ([`Ssh::start`]).
+/// The session is locked for each round only: forwards and side channels
+/// use it between rounds.
+struct SshShell<'s> {
+    ssh: &'s Ssh,
+    shown: String,
+    channel: ssh2::Channel,
+    /// What sudo's handshake left on stderr, for the first round.
+    said_before: Vec<u8>,
+    input_open: bool,
+    rounds: u32,
+    ended: bool,
+}
 
-    fn exec_capped(
-        &self,
-        argv: &[String],
+impl super::Shell for SshShell<'_> {
+    fn round(
+        &mut self,
         stdin: &[u8],
+        close: bool,
         timeout: Duration,
         cap: usize,
+        done: &dyn Fn(&[u8]) -> bool,
     ) -> Result<ExecOutput, BackendError> {
         use std::io::Read;
+        let ssh = self.ssh;
+        let fail = |message: String| BackendError::Exec {
+            target: ssh.shown.clone(),
+            command: self.shown.clone(),
+            message,
+        };
+        if self.ended {
+            return Err(fail("the command had ended".into()));
+        }
+        if let Some(why) = ssh.lost.get() {
+            self.ended = true;
+            return Err(fail(format!("the session was lost earlier: {why}")));
+        }
+        // The connection is gone: the session stays non-blocking, so that
+        // freeing the channel does not wait on it (it would for the
+        // session's whole timeout), and later commands fail at once.
+        let lost = |why: String| {
+            let _ = ssh.lost.set(why.clone());
+            fail(why)
+        };
+        let first = self.rounds == 0;
+        self.rounds += 1;
+        let timeout = ssh.exec_limit(timeout);
+        let deadline = std::time::Instant::now() + timeout;
+        let session = ssh
+            .session
+            .lock()
+            .map_err(|_| fail("the session is poisoned".into()))?;
+        session.set_blocking(true);
+        session.set_timeout(
+            ssh.dead_after
+                .max(Duration::from_secs(5))
+                .min(timeout)
+                .as_millis()
+                .try_into()
+                .unwrap_or(u32::MAX),
+        );
+        let mut stderr = std::mem::take(&mut self.said_before);
+        let channel = &mut self.channel;
+        if self.input_open {
+            let sent = channel.write_all(stdin).and_then(|()| channel.flush());
+            if let Err(e) = sent {
+                self.ended = true;
+                return Err(fail(format!("sending input: {e}")));
+            }
+            if close {
+                self.input_open = false;
+                if let Err(e) = channel.send_eof() {
+                    self.ended = true;
+                    return Err(fail(format!("closing input: {e}")));
+                }
+            }
+        }
+
+        // Output: non-blocking reads of both streams; while the server is
+        // silent, wait on the socket and ask with keepalives whether it is
+        // still there, so that a dead network is an error within
+        // `dead_after`, not when TCP gives up minutes later.
+        session.set_blocking(false);
+        let mut stdout = Vec::new();
+        let (mut out_eof, mut err_eof, mut cut) = (false, false, false);
+        let mut buf = vec![0u8; 64 * 1024];
+        let keepalive = keepalive_interval(ssh.dead_after);
+        let mut last_heard = std::time::Instant::now();
+        let mut last_asked: Option<std::time::Instant> = None;
+        let mut idle_rounds = 0u32;
+        let mut pause = Duration::from_millis(1);
+        let mut gave_up = false;
+        while !(out_eof && err_eof) {
+            let mut progressed = false;
+            for (is_err, eof) in [(false, &mut out_eof), (true, &mut err_eof)] {
+                if *eof {
+                    continue;
+                }
+                let read = if is_err {
+                    channel.stderr().read(&mut buf)
+                } else {
+                    channel.read(&mut buf)
+                };
+                match read {
+                    Ok(0) => {
+                        if channel.eof() {
+                            *eof = true
+                        }
+                    }
+                    Ok(n) => {
+                        let sink = if is_err { &mut stderr } else { &mut stdout };
+                        cut |= super::push_capped(sink, &buf[..n], cap);
+                        progressed = true;
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(e) => {
+                        self.ended = true;
+                        return Err(lost(format!("reading output: {e}")));
+                    }
+                }
+            }
+            if progressed && done(&stdout) {
+                // The round is complete; the command reads on.
+                session.set_blocking(true);
+                return Ok(ExecOutput::going_on(stdout, stderr, cut));
+            }
+            let now = std::time::Instant::now();
+            if progressed {
+                last_heard = now;
+                last_asked = None;
+                idle_rounds = 0;
+                pause = Duration::from_millis(1);
+                continue;
+            }
+            if now >= deadline {
+                gave_up = true;
+                break;
+            }
+            // Two empty rounds in a row: libssh2 holds nothing for us.
+            idle_rounds += 1;
+            if idle_rounds < 2 {
+                continue;
+            }
+            let heard =
+                super::wait_readable(&ssh.peer, pause.min(deadline - now)).and_then(|ready| {
+                    if ready {
+                        ssh.peer.peek(&mut [0u8; 1]).map(Some)
+                    } else {
+                        Ok(None)
+                    }
+                });
+            match heard {
+                Ok(Some(0)) => {
+                    self.ended = true;
+                    return Err(lost("the server closed the connection".into()));
+                }
+                Ok(Some(_)) => {
+                    last_heard = std::time::Instant::now();
+                    last_asked = None;
+                    idle_rounds = 0;
+                }
+                Ok(None) => pause = (pause * 2).min(Duration::from_millis(100)),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => {
+                    self.ended = true;
+                    return Err(lost(format!("the connection failed: {e}")));
+                }
+            }
+            let now = std::time::Instant::now();
+            if now.duration_since(last_heard) >= keepalive
+                && last_asked.is_none_or(|t| now.duration_since(t) >= keepalive)
+            {
+                let _ = session.keepalive_send();
+                last_asked.get_or_insert(now);
+            }
+            if let Some(asked) = last_asked {
+                if now.duration_since(asked) >= ssh.dead_after && last_heard < asked {
+                    self.ended = true;
+                    return Err(lost(format!(
+                        "the server stopped answering: nothing came back for {}s, not even to keepalives (network down, or the host hangs)",
+                        now.duration_since(last_heard).as_secs()
+                    )));
+                }
+            }
+        }
+        self.ended = true;
+        session.set_blocking(true);
+        if gave_up {
+            return Ok(ExecOutput {
+                status: None,
+                stdout,
+                stderr,
+                truncated: cut,
+                timed_out: true,
+            });
+        }
+        let _ = channel.wait_close();
+        let status = channel.exit_status().ok();
+        // The batch prints its start line at once: exit 1 with nothing on
+        // stdout is sudo's own refusal, whatever language it said it in.
+        if first && ssh.sudo.is_some() && stdout.is_empty() && status == Some(1) {
+            let text = String::from_utf8_lossy(&stderr);
+            let hint = if ssh.sudo_password.is_some() {
+                format!("the password in {SUDO_PASSWORD_ENV} was not accepted, or the user may not sudo")
+            } else {
+                format!(
+                    "it needs a password (allow NOPASSWD for this user or set {SUDO_PASSWORD_ENV}), or the user may not sudo"
+                )
+            };
+            return Err(fail(format!(
+                "sudo refused to run the checks: {hint} (sudo said: {})",
+                text.trim()
+            )));
+        }
+        Ok(ExecOutput {
+            status,
+            stdout,
+            stderr,
+            truncated: cut,
+            timed_out: false,
+        })
+    }
+
+    fn is_open(&self) -> bool {
+        !self.ended && self.input_open
+    }
+}
+
+impl Drop for SshShell<'_> {
+    /// Closes the input (the shell reads its end and exits) and the channel,
+    /// without waiting on a connection that may be gone.
+    fn drop(&mut self) {
+        if self.ssh.lost.get().is_some() {
+            return;
+        }
+        let Ok(session) = self.ssh.session.lock() else {
+            return;
+        };
+        // A healthy connection takes these at once; a dead one is given up
+        // on after a second.
+        session.set_blocking(true);
+        session.set_timeout(1000);
+        if self.input_open && !self.ended {
+            let _ = self.channel.send_eof();
+        }
+        let _ = self.channel.close();
+    }
+}
+
+impl Backend for Ssh {
+    /// One channel on the session, its command started (behind sudo, when
+    /// asked, with the password handshake done), its input kept open.
+    fn start(&self, argv: &[String]) -> Result<Option<Box<dyn super::Shell + '_>>, BackendError> {
         let password = self.sudo.as_ref().and(self.sudo_password.as_deref());
         let mut words: Vec<String> = self.sudo.clone().unwrap_or_default();
         if password.is_some() {
@@ -554,15 +789,6 @@ impl Backend for Ssh {
         if let Some(why) = self.lost.get() {
             return Err(fail(format!("the session was lost earlier: {why}")));
         }
-        // The connection is gone: the session stays non-blocking, so that
-        // freeing the channel does not wait on it (it would for the
-        // session's whole timeout), and later commands fail at once.
-        let lost = |why: String| {
-            let _ = self.lost.set(why.clone());
-            fail(why)
-        };
-        let timeout = self.exec_limit(timeout);
-        let deadline = std::time::Instant::now() + timeout;
         let session = self
             .session
             .lock()
@@ -572,7 +798,7 @@ impl Backend for Ssh {
         session.set_timeout(
             self.dead_after
                 .max(Duration::from_secs(5))
-                .min(timeout)
+                .min(self.exec_limit(Duration::MAX))
                 .as_millis()
                 .try_into()
                 .unwrap_or(u32::MAX),
@@ -595,140 +821,16 @@ impl Backend for Ssh {
         if let Some(pw) = password {
             stderr = self.sudo_handshake(&mut channel, pw).map_err(fail)?;
         }
-        channel
-            .write_all(stdin)
-            .map_err(|e| fail(format!("sending input: {e}")))?;
-        channel
-            .send_eof()
-            .map_err(|e| fail(format!("closing input: {e}")))?;
-
-        // Output: non-blocking reads of both streams; while the server is
-        // silent, wait on the socket and ask with keepalives whether it is
-        // still there, so that a dead network is an error within
-        // `dead_after`, not when TCP gives up minutes later.
-        session.set_blocking(false);
-        let mut stdout = Vec::new();
-        let (mut out_eof, mut err_eof, mut cut) = (false, false, false);
-        let mut buf = vec![0u8; 64 * 1024];
-        let keepalive = keepalive_interval(self.dead_after);
-        let mut last_heard = std::time::Instant::now();
-        let mut last_asked: Option<std::time::Instant> = None;
-        let mut idle_rounds = 0u32;
-        let mut pause = Duration::from_millis(1);
-        let mut gave_up = false;
-        while !(out_eof && err_eof) {
-            let mut progressed = false;
-            for (is_err, done) in [(false, &mut out_eof), (true, &mut err_eof)] {
-                if *done {
-                    continue;
-                }
-                let read = if is_err {
-                    channel.stderr().read(&mut buf)
-                } else {
-                    channel.read(&mut buf)
-                };
-                match read {
-                    Ok(0) => {
-                        if channel.eof() {
-                            *done = true
-                        }
-                    }
-                    Ok(n) => {
-                        let sink = if is_err { &mut stderr } else { &mut stdout };
-                        cut |= super::push_capped(sink, &buf[..n], cap);
-                        progressed = true;
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(e) => return Err(lost(format!("reading output: {e}"))),
-                }
-            }
-            let now = std::time::Instant::now();
-            if progressed {
-                last_heard = now;
-                last_asked = None;
-                idle_rounds = 0;
-                pause = Duration::from_millis(1);
-                continue;
-            }
-            if now >= deadline {
-                gave_up = true;
-                break;
-            }
-            // Two empty rounds in a row: libssh2 holds nothing for us.
-            idle_rounds += 1;
-            if idle_rounds < 2 {
-                continue;
-            }
-            let heard =
-                super::wait_readable(&self.peer, pause.min(deadline - now)).and_then(|ready| {
-                    if ready {
-                        self.peer.peek(&mut [0u8; 1]).map(Some)
-                    } else {
-                        Ok(None)
-                    }
-                });
-            match heard {
-                Ok(Some(0)) => return Err(lost("the server closed the connection".into())),
-                Ok(Some(_)) => {
-                    last_heard = std::time::Instant::now();
-                    last_asked = None;
-                    idle_rounds = 0;
-                }
-                Ok(None) => pause = (pause * 2).min(Duration::from_millis(100)),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(lost(format!("the connection failed: {e}"))),
-            }
-            let now = std::time::Instant::now();
-            if now.duration_since(last_heard) >= keepalive
-                && last_asked.is_none_or(|t| now.duration_since(t) >= keepalive)
-            {
-                let _ = session.keepalive_send();
-                last_asked.get_or_insert(now);
-            }
-            if let Some(asked) = last_asked {
-                if now.duration_since(asked) >= self.dead_after && last_heard < asked {
-                    return Err(lost(format!(
-                        "the server stopped answering: nothing came back for {}s, not even to keepalives (network down, or the host hangs)",
-                        now.duration_since(last_heard).as_secs()
-                    )));
-                }
-            }
-        }
-        session.set_blocking(true);
-        if gave_up {
-            return Ok(ExecOutput {
-                status: None,
-                stdout,
-                stderr,
-                truncated: cut,
-                timed_out: true,
-            });
-        }
-        let _ = channel.wait_close();
-        let status = channel.exit_status().ok();
-        // The batch prints its start line at once: exit 1 with nothing on
-        // stdout is sudo's own refusal, whatever language it said it in.
-        if self.sudo.is_some() && stdout.is_empty() && status == Some(1) {
-            let text = String::from_utf8_lossy(&stderr);
-            let hint = if self.sudo_password.is_some() {
-                format!("the password in {SUDO_PASSWORD_ENV} was not accepted, or the user may not sudo")
-            } else {
-                format!(
-                    "it needs a password (allow NOPASSWD for this user or set {SUDO_PASSWORD_ENV}), or the user may not sudo"
-                )
-            };
-            return Err(fail(format!(
-                "sudo refused to run the checks: {hint} (sudo said: {})",
-                text.trim()
-            )));
-        }
-        Ok(ExecOutput {
-            status,
-            stdout,
-            stderr,
-            truncated: cut,
-            timed_out: false,
-        })
+        drop(session);
+        Ok(Some(Box::new(SshShell {
+            ssh: self,
+            shown,
+            channel,
+            said_before: stderr,
+            input_open: true,
+            rounds: 0,
+            ended: false,
+        })))
     }
 
     /// A second channel on the session, driven without blocking (the

@@ -35,8 +35,9 @@ pub type Answers<'b> =
 
 /// How needs are answered on a target.
 enum Prober<'b> {
-    /// One framed `sh` script per round.
-    Shell,
+    /// One framed `sh` script per round, written to one `sh` the session
+    /// keeps on the target where the backend can keep one running.
+    Shell(RefCell<shell::KeptShell<'b>>),
     /// Nothing can run (an image file, a container without a shell): the
     /// filesystem observer answers from the target's files what they can.
     Files(RefCell<files::BackendFiles<'b>>),
@@ -50,8 +51,9 @@ enum Prober<'b> {
 pub struct Cost {
     /// Probes the shell observer ran.
     pub probes: usize,
-    /// Execs on the target: one `sh` per batch (a local process, an SSH
-    /// channel, a `docker exec`).
+    /// Execs on the target: each `sh` started (a local process, an SSH
+    /// channel, a `docker exec`). A session keeps one for all its rounds
+    /// where the backend can.
     pub execs: u32,
     /// Round trips to the target (a batch, a remote read, a network round).
     pub round_trips: u32,
@@ -67,12 +69,14 @@ pub struct Session<'b> {
 
 impl<'b> Session<'b> {
     /// Gathers the target's facts: one round trip and one exec on a target
-    /// with a shell (added to `cost`); from its files where nothing runs.
+    /// with a shell (added to `cost`), whose `sh` the session keeps for its
+    /// probes; from its files where nothing runs.
     pub fn open(
         backend: &'b dyn Backend,
         timeout: Duration,
         cost: &mut Cost,
     ) -> Result<Session<'b>, BatchError> {
+        let mut kept = shell::KeptShell::default();
         let gathered = if backend.image_file().is_some() {
             // Nothing runs in an image file: no round trip, its files answer.
             Err(BatchError::NoShell(
@@ -80,13 +84,15 @@ impl<'b> Session<'b> {
             ))
         } else {
             cost.round_trips += 1;
+            let mut started = false;
+            let outputs = kept.run(backend, &facts::probes(), timeout, None, &mut started);
             cost.execs += 1;
-            gather_facts(backend, timeout)
+            outputs.map(facts_of)
         };
         match gathered {
             Ok(facts) => Ok(Session {
                 backend,
-                prober: Prober::Shell,
+                prober: Prober::Shell(RefCell::new(kept)),
                 facts,
             }),
             Err(BatchError::NoShell(why)) => {
@@ -112,7 +118,7 @@ impl<'b> Session<'b> {
         let prober = if by_files {
             Prober::Files(RefCell::new(files::BackendFiles::new(backend)))
         } else {
-            Prober::Shell
+            Prober::Shell(Default::default())
         };
         Session {
             backend,
@@ -172,15 +178,23 @@ impl<'b> Session<'b> {
         cost: &mut Cost,
     ) -> Result<Observations<'_>, BatchError> {
         let mut obs = match &self.prober {
-            Prober::Shell => {
+            Prober::Shell(kept) => {
                 let plan = Plan::new(needs, &self.facts);
                 let outputs = if plan.probes.is_empty() {
                     Vec::new()
                 } else {
                     cost.probes += plan.probes.len();
                     cost.round_trips += 1;
-                    cost.execs += 1;
-                    run_batch(self.backend, &plan.probes, timeout, self.facts.cpus)?
+                    let mut started = false;
+                    let outputs = kept.borrow_mut().run(
+                        self.backend,
+                        &plan.probes,
+                        timeout,
+                        self.facts.cpus,
+                        &mut started,
+                    );
+                    cost.execs += u32::from(started);
+                    outputs?
                 };
                 Observations::shell(&self.facts, plan, outputs)
             }
@@ -277,9 +291,13 @@ fn no_shell(check: &Check) -> String {
     )
 }
 
-/// Round 1 on its own: the facts of a target with a shell.
+/// Round 1 on its own: the facts of a target with a shell (one exec).
 pub fn gather_facts(backend: &dyn Backend, timeout: Duration) -> Result<Facts, BatchError> {
-    let outputs = run_batch(backend, &facts::probes(), timeout, None)?;
+    run_batch(backend, &facts::probes(), timeout, None).map(facts_of)
+}
+
+/// The facts the fact probes' answers say.
+fn facts_of(outputs: Vec<crate::probe::Answer>) -> Facts {
     let outputs: Vec<ProbeOutput> = outputs
         .into_iter()
         .map(|o| {
@@ -289,7 +307,7 @@ pub fn gather_facts(backend: &dyn Backend, timeout: Duration) -> Result<Facts, B
             })
         })
         .collect();
-    Ok(facts::parse(&outputs))
+    facts::parse(&outputs)
 }
 
 /// Facts of a target where nothing runs (an image file, a container

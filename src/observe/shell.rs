@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Shell};
 use crate::probe::{self, Probe};
 
 /// Why a batch gave no results.
@@ -33,6 +33,55 @@ pub fn run_batch(
     timeout: Duration,
     cpus: Option<u32>,
 ) -> Result<Vec<probe::Answer>, BatchError> {
+    run_batch_in(backend, None, probes, timeout, cpus)
+}
+
+/// The `sh` a session keeps on its target: every round of the session (its
+/// facts, then each round of probes) is written to it, and read back, while
+/// it lives. It is started at the first round, and again after a round that
+/// ended it (a timeout, a lost connection).
+#[derive(Default)]
+pub struct KeptShell<'b> {
+    shell: Option<Box<dyn Shell + 'b>>,
+    /// Rounds the current shell has answered.
+    rounds: u32,
+}
+
+impl<'b> KeptShell<'b> {
+    /// Runs one framed batch as the next round of the kept shell, starting
+    /// one when there is none; `started` is set when a shell was started
+    /// for it (an exec). Where the backend cannot keep a command running,
+    /// the batch is one exec of its own.
+    pub fn run(
+        &mut self,
+        backend: &'b dyn Backend,
+        probes: &[Probe],
+        timeout: Duration,
+        cpus: Option<u32>,
+        started: &mut bool,
+    ) -> Result<Vec<probe::Answer>, BatchError> {
+        *started = false;
+        if self.shell.as_ref().is_none_or(|s| !s.is_open()) {
+            self.shell = backend
+                .start(&["sh".to_string()])
+                .map_err(|e| BatchError::Failed(e.to_string()))?;
+            self.rounds = 0;
+            *started = true;
+        }
+        let answers = run_batch_in(backend, Some(self), probes, timeout, cpus);
+        self.rounds += 1;
+        answers
+    }
+}
+
+/// [`run_batch`], as the next round of `kept` when there is one.
+fn run_batch_in(
+    backend: &dyn Backend,
+    kept: Option<&mut KeptShell<'_>>,
+    probes: &[Probe],
+    timeout: Duration,
+    cpus: Option<u32>,
+) -> Result<Vec<probe::Answer>, BatchError> {
     let timeout = backend.exec_limit(timeout);
     let nonce = probe::nonce();
     let token = probe::dir_token();
@@ -51,9 +100,29 @@ pub fn run_batch(
         .map(|p| p.cap().saturating_mul(2).saturating_add(256))
         .fold(64 << 10, usize::saturating_add)
         .max(crate::backend::EXEC_OUTPUT_CAP);
-    let out = backend
-        .exec_capped(&["sh".to_string()], script.as_bytes(), timeout, cap)
-        .map_err(|e| BatchError::Failed(e.to_string()))?;
+    let out = match kept.and_then(|k| k.shell.as_mut().map(|s| (s, k.rounds))) {
+        Some((shell, rounds)) => {
+            let end = probe::RoundEnd::new(&nonce);
+            let out = shell
+                .round(script.as_bytes(), false, timeout, cap, &|out| end.seen(out))
+                .map_err(|e| BatchError::Failed(e.to_string()))?;
+            // After the first round, a round's output starts with its own
+            // script's first line: bytes before it were pushed into the
+            // shell's output by something on the target after the last round.
+            if rounds > 0 && !out.stdout.is_empty() && !end.starts(&out.stdout) {
+                return Err(BatchError::Failed(
+                    probe::FrameError::Tampered(
+                        "bytes came before the batch's first line".to_string(),
+                    )
+                    .to_string(),
+                ));
+            }
+            out
+        }
+        None => backend
+            .exec_capped(&["sh".to_string()], script.as_bytes(), timeout, cap)
+            .map_err(|e| BatchError::Failed(e.to_string()))?,
+    };
     let mut results =
         probe::parse(&out.stdout, &nonce, probes).map_err(|e| BatchError::Failed(e.to_string()))?;
     let late = format!(
@@ -123,4 +192,91 @@ pub fn run_batch(
         });
     }
     Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::local::Local;
+
+    fn echo(text: &str) -> Probe {
+        Probe::argv(["echo", text])
+    }
+
+    fn stdout(answers: &[probe::Answer]) -> Vec<String> {
+        answers
+            .iter()
+            .map(|a| String::from_utf8_lossy(&a.as_ref().unwrap().stdout).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_kept_shell_answers_every_round_with_one_process() {
+        let mut kept = KeptShell::default();
+        let t = Duration::from_secs(30);
+        let mut started = false;
+        let shell_pid = Probe::script(
+            "cut -d' ' -f4 /proc/$PPID/stat",
+            Vec::<String>::new(),
+            "pid",
+        );
+        let one = kept
+            .run(
+                &Local,
+                &[echo("a"), shell_pid.clone()],
+                t,
+                None,
+                &mut started,
+            )
+            .unwrap();
+        assert!(started, "the first round starts the shell");
+        assert_eq!(stdout(&one)[0], "a\n");
+        let two = kept
+            .run(&Local, &[echo("b"), shell_pid], t, None, &mut started)
+            .unwrap();
+        assert!(!started, "the second round goes to the same shell");
+        assert_eq!(stdout(&two)[0], "b\n");
+        assert_eq!(stdout(&one)[1], stdout(&two)[1], "one shell, one pid");
+    }
+
+    #[test]
+    fn bytes_pushed_into_a_kept_shell_between_rounds_make_the_next_round_an_error() {
+        let mut kept = KeptShell::default();
+        let t = Duration::from_secs(30);
+        let mut started = false;
+        // A command that escapes its framing: after its round ended, a child
+        // writes into the kept shell's own stdout (its lane's parent's).
+        let escape = Probe::script(
+            "s=$(cut -d' ' -f4 /proc/$PPID/stat); (sleep 0.3; printf '\\nforged' >/proc/$s/fd/1) >/dev/null 2>&1 &",
+            Vec::<String>::new(),
+            "escape",
+        );
+        kept.run(&Local, &[escape, echo("x")], t, None, &mut started)
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(800));
+        let err = kept
+            .run(&Local, &[echo("y")], t, None, &mut started)
+            .unwrap_err();
+        assert!(err.to_string().contains("tampered"), "{err}");
+    }
+
+    #[test]
+    fn a_round_that_times_out_ends_the_shell_and_the_next_round_starts_one() {
+        let mut kept = KeptShell::default();
+        let mut started = false;
+        let slow = Probe::argv(["sleep", "30"]).untimed();
+        let err = kept.run(&Local, &[slow], Duration::from_secs(1), None, &mut started);
+        assert!(err.is_err() || err.unwrap()[0].is_err());
+        let again = kept
+            .run(
+                &Local,
+                &[echo("z")],
+                Duration::from_secs(30),
+                None,
+                &mut started,
+            )
+            .unwrap();
+        assert!(started, "a new shell");
+        assert_eq!(stdout(&again), ["z\n"]);
+    }
 }
