@@ -182,18 +182,41 @@ done
 # The machine's busy CPU time so far, in ms (all CPUs, from /proc/stat: user,
 # nice, system, irq and softirq; not the time a hypervisor stole).
 busy_ms() { awk '/^cpu / { print ($2 + $3 + $4 + $7 + $8) * 10; exit }' /proc/stat; }
-# fleet LABEL N TARGET-ARGS…: median wall time, then one more run for CPU.
+# CPU time in ms of the processes named NAME (utime + stime, and what their
+# reaped children used: runc is reaped by its containerd-shim).
+cpu_of() {
+  local total=0 p f
+  for p in $(pgrep -x "$1" || true); do
+    f=$(cut -d')' -f2- "/proc/$p/stat" 2>/dev/null) || continue
+    total=$((total + $(echo "$f" | awk '{ print $12 + $13 + $14 + $15 }')))
+  done
+  echo $((total * 1000 / $(getconf CLK_TCK)))
+}
+engine_cpu() { echo "$(cpu_of dockerd) $(cpu_of containerd) $(cpu_of containerd-shim-runc-v2) $(cpu_of sshd)"; }
+# fleet LABEL N TARGET-ARGS…: median wall time, then one more run for CPU,
+# split by who spent it: infraspec, dockerd, containerd, the containers'
+# shims with what they reaped (runc, and each exec's sh with the probes it
+# ran), sshd with what it reaped (each session's sh and probes), and the rest
+# of the machine (the kernel's own work, anything else running).
 fleet() {
   local label=$1 n=$2; shift 2
-  local wall before after
+  local wall before after e0 e1
   wall=$(HOME=$work/home time_runs "$bin" "$@" "$work/c$smallest/spec.yaml")
+  e0=$(engine_cpu)
   before=$(busy_ms)
   HOME=$work/home /usr/bin/time -f '%U %S' -o "$work/own" "$bin" "$@" "$work/c$smallest/spec.yaml" >/dev/null
   after=$(busy_ms)
+  e1=$(engine_cpu)
   read -r u s < "$work/own"
-  awk -v l="$label" -v n="$n" -v c="$smallest" -v w="$wall" -v b=$((after - before)) -v u="$u" -v s="$s" 'BEGIN {
+  awk -v l="$label" -v n="$n" -v c="$smallest" -v w="$wall" -v b=$((after - before)) -v u="$u" -v s="$s" \
+    -v e0="$e0" -v e1="$e1" 'BEGIN {
+    split(e0, x, " "); split(e1, y, " ")
+    own = (u + s) * 1000
+    d = y[1] - x[1]; cd = y[2] - x[2]; sh = y[3] - x[3]; ss = y[4] - x[4]
     printf "fleet: %d %s x %d checks: %d ms wall; CPU per target %.1f ms (whole machine), infraspec itself %.1f ms\n",
-      n, l, c, w, b / n, (u + s) * 1000 / n }'
+      n, l, c, w, b / n, own / n
+    printf "  CPU per target by who: infraspec %.1f, dockerd %.1f, containerd %.1f, shims with runc and the execs %.1f, sshd with its sessions %.1f, the rest %.1f ms\n",
+      own / n, d / n, cd / n, sh / n, ss / n, (b - own - d - cd - sh - ss) / n }'
 }
 for n in $FLEET; do
   if [[ " $TARGETS " == *" docker "* ]]; then

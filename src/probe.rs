@@ -303,7 +303,9 @@ pub fn nonce() -> String {
 /// run at the same time. A probe in a lane runs in the background and its
 /// lane records `PID TIMEOUT I` in `$T/cLANE` while it runs, for the watchdog.
 /// Where the target has `setsid`, such a probe runs in a session of its own,
-/// so that it is killed with everything it started (`kill -KILL -PID`).
+/// so that it is killed with everything it started (`kill -KILL -PID`);
+/// not an untimed read of infraspec's own (TIMEOUT 0: a read that cannot
+/// block and starts nothing), which the deadline kills by its PID.
 ///
 /// `w`, the watchdog, is one background loop for the whole batch: once a
 /// second (`$S 1`, the batch's only timer: `sleep`, `busybox sleep`, perl's
@@ -385,7 +387,7 @@ p() {
   if [ "$L" -eq 0 ]; then
     if [ "$u" = 1 ]; then "$@" </dev/null >"$o" 2>"$e"; else LC_ALL=C "$@" </dev/null >"$o" 2>"$e"; fi; s=$?
   else
-    if [ "$u" = 1 ]; then $G "$@" </dev/null >"$o" 2>"$e" & else LC_ALL=C $G "$@" </dev/null >"$o" 2>"$e" & fi
+    if [ "$u" = 1 ]; then $G "$@" </dev/null >"$o" 2>"$e" & elif [ "$t" = 0 ]; then LC_ALL=C "$@" </dev/null >"$o" 2>"$e" & else LC_ALL=C $G "$@" </dev/null >"$o" 2>"$e" & fi
     x=$!
     echo "$x $t $i" >"$T/c$L"
     wait "$x"; s=$?

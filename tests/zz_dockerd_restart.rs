@@ -21,7 +21,11 @@ fn engine_up() -> bool {
 fn dockerd_restarted_mid_run() {
     let c = support::docker::Running::start(support::docker::BUSYBOX);
     let started = Instant::now();
-    let child = support::docker::spawn_long_run(&c.0, 5);
+    // The probe outlasts the engine's shutdown, which kills the container
+    // (after its 10 s stop timeout): the batch is cut, an error. (A batch
+    // that printed its last line before that is whole, and a pass: the kept
+    // `sh` needs no API call after it.)
+    let child = support::docker::spawn_long_run(&c.0, 20);
     std::thread::sleep(Duration::from_millis(1500));
     assert!(
         Command::new("pkill")
@@ -66,7 +70,7 @@ fn dockerd_restarted_mid_run() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!(out.status.code(), Some(2), "{doc:#}");
-    assert!(took < Duration::from_secs(30), "took {took:?}");
+    assert!(took < Duration::from_secs(45), "took {took:?}");
     let error = doc["targets"][0]["error"].as_str().unwrap_or_default();
     assert!(error.starts_with("running probes on docker://"), "{doc:#}");
     assert_eq!(
