@@ -987,11 +987,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         for r in &reports {
             let s = &r.stats;
             eprintln!(
-                "infraspec: {}: {} round trips, {} execs, {} probes; connect {} ms, facts {} ms, checks {} ms, total {} ms",
+                "infraspec: {}: {}, {}, {}; connect {} ms, facts {} ms, checks {} ms, total {} ms",
                 r.target,
-                s.round_trips,
-                s.execs,
-                s.probes,
+                report::counted(s.round_trips, "round trip"),
+                report::counted(s.execs, "exec"),
+                report::counted(s.probes as u64, "probe"),
                 s.connect.as_millis(),
                 s.facts.as_millis(),
                 s.checks.as_millis(),

@@ -269,6 +269,10 @@ impl Backend for Local {
         "local".into()
     }
 
+    fn runs_here(&self) -> bool {
+        true
+    }
+
     fn forward(
         &self,
         host: &str,

@@ -284,6 +284,13 @@ pub trait Backend: Send + Sync {
     /// The target, as the user wrote it.
     fn target(&self) -> String;
 
+    /// Whether commands run on this machine, as this process's user, with
+    /// its environment and in its mount namespace: what they would read,
+    /// this process can read itself.
+    fn runs_here(&self) -> bool {
+        false
+    }
+
     /// A way to run a short shell script on the target from another thread
     /// while a batch runs, to stop that batch when the run is interrupted
     /// (see [`inflight`]); `None` where nothing runs on the target.

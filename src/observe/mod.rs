@@ -20,6 +20,7 @@ use crate::resource::{self, Early, Observations, Plan};
 use crate::spec::Check;
 
 pub mod files;
+pub mod here;
 pub mod http;
 pub mod images;
 pub mod network;
@@ -70,14 +71,18 @@ pub struct Session<'b> {
 impl<'b> Session<'b> {
     /// Gathers the target's facts: one round trip and one exec on a target
     /// with a shell (added to `cost`), whose `sh` the session keeps for its
-    /// probes; from its files where nothing runs.
+    /// probes; read in this process where commands run here (no round
+    /// trip: the `sh` starts with the first round of probes); from its
+    /// files where nothing runs.
     pub fn open(
         backend: &'b dyn Backend,
         timeout: Duration,
         cost: &mut Cost,
     ) -> Result<Session<'b>, BatchError> {
         let mut kept = shell::KeptShell::default();
-        let gathered = if backend.image_file().is_some() {
+        let gathered = if backend.runs_here() {
+            Ok(here::facts())
+        } else if backend.image_file().is_some() {
             // Nothing runs in an image file: no round trip, its files answer.
             Err(BatchError::NoShell(
                 crate::model::target::NOTHING_RUNS.into(),

@@ -106,9 +106,9 @@ pub fn render_with(reports: &[TargetReport], quiet: bool) -> String {
             out,
             "  {}",
             format!(
-                "{} round trips, {} probes, {:.2}s",
-                s.round_trips,
-                s.probes,
+                "{}, {}, {:.2}s",
+                super::counted(s.round_trips, "round trip"),
+                super::counted(s.probes as u64, "probe"),
                 s.total.as_secs_f64()
             )
             .dimmed()

@@ -40,6 +40,14 @@ impl Summary {
     }
 }
 
+/// `n` things: "1 round trip", "2 round trips".
+pub fn counted(n: impl Into<u64>, noun: &str) -> String {
+    match n.into() {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
+    }
+}
+
 /// The process exit code for a run, per the contract: 0 every check passed
 /// (skips allowed), 1 a check failed or could not be observed, 2 nothing could
 /// be checked on some target (unreachable, no shell) or no check ran at all

@@ -32,7 +32,9 @@ fn the_same_hundred_check_spec_in_a_running_container() {
         assert_eq!(out.status.code(), Some(0), "{t}: {}", show(&out));
         let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(doc["summary"]["passed"], 100, "{t}");
-        assert_eq!(doc["targets"][0]["stats"]["round_trips"], 2, "{t}");
+        // Local facts are read in this process, a container's in its `sh`.
+        let trips = if t == "local" { 1 } else { 2 };
+        assert_eq!(doc["targets"][0]["stats"]["round_trips"], trips, "{t}");
         seen.push(
             doc["targets"][0]["checks"]
                 .as_array()
