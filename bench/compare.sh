@@ -192,7 +192,7 @@ cpu_of() {
   done
   echo $((total * 1000 / $(getconf CLK_TCK)))
 }
-engine_cpu() { echo "$(cpu_of dockerd) $(cpu_of containerd) $(cpu_of containerd-shim-runc-v2) $(cpu_of sshd)"; }
+engine_cpu() { echo "$(cpu_of dockerd) $(cpu_of containerd) $(cpu_of containerd-shim) $(cpu_of sshd)"; }
 # fleet LABEL N TARGET-ARGS…: median wall time, then one more run for CPU,
 # split by who spent it: infraspec, dockerd, containerd, the containers'
 # shims with what they reaped (runc, and each exec's sh with the probes it
