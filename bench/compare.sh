@@ -170,6 +170,16 @@ first=$(echo $TARGETS | cut -d' ' -f1)
 peak=$(HOME=$work/home /usr/bin/time -f '%M' "$bin" --target "$(infraspec_target "$first")" "$work/c$largest/spec.yaml" 2>&1 >/dev/null | tail -1)
 echo "peak memory, $largest checks on $first: $((peak / 1024)) MB"
 
+# What a batch starts on the target: processes and execs of a local run of
+# the smallest corpus (strace, when there is one; the run is slower under it).
+if [[ " $TARGETS " == *" local "* ]] && command -v strace >/dev/null; then
+  strace -f -qq -e trace=execve,fork,vfork,clone,clone3 -o "$work/strace" \
+    "$bin" --target local "$work/c$smallest/spec.yaml" >/dev/null
+  execs=$(grep -c 'execve(.*= 0$\|execve resumed.*= 0$' "$work/strace" || true)
+  forks=$(grep -E 'fork\(|clone3?\(' "$work/strace" | grep -vc 'CLONE_THREAD' || true)
+  echo "processes, $smallest checks on local: $forks started, $((execs - 1)) execs (infraspec's own exec not counted)"
+fi
+
 # DISTINCT distinct checks per target, taken from the target's own contents
 # (the SSH target is the same Debian image as the container).
 for t in $TARGETS; do
@@ -231,6 +241,15 @@ for n in $FLEET; do
     done
     sleep 1
     fleet containers "$n" "${fleet_args[@]}"
+    # The engine's side of one bare exec (`docker exec NAME true`, all at
+    # once, one per container): what each target's one exec costs before
+    # anything runs in it.
+    e0=$(engine_cpu)
+    for i in $(seq "$n"); do docker exec "infraspec-fleet-$$-$i" true & done; wait
+    e1=$(engine_cpu)
+    awk -v n="$n" -v e0="$e0" -v e1="$e1" 'BEGIN { split(e0, x, " "); split(e1, y, " ")
+      printf "  one bare docker exec, engine side: dockerd %.1f, containerd %.1f, shim and runc %.1f ms\n",
+        (y[1] - x[1]) / n, (y[2] - x[2]) / n, (y[3] - x[3]) / n }' 
   fi
 done
 for n in $SSH_FLEET; do
