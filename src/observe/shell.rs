@@ -70,6 +70,12 @@ impl<'b> KeptShell<'b> {
         }
         let answers = run_batch_in(backend, Some(self), probes, timeout, cpus);
         self.rounds += 1;
+        if answers.is_err() {
+            // Nothing of a failed round is trusted, nor the shell it ran in
+            // (something may still write into it): the next round starts
+            // another.
+            self.shell = None;
+        }
         answers
     }
 }
@@ -258,6 +264,10 @@ mod tests {
             .run(&Local, &[echo("y")], t, None, &mut started)
             .unwrap_err();
         assert!(err.to_string().contains("tampered"), "{err}");
+        // The next round goes to a new shell.
+        kept.run(&Local, &[echo("z")], t, None, &mut started)
+            .unwrap();
+        assert!(started);
     }
 
     #[test]
