@@ -163,7 +163,6 @@ impl Drop for LocalShell {
     /// that holds its pipes) is stopped.
     fn drop(&mut self) {
         if !self.ended {
-            self.input = None;
             let _ = super::Shell::round(self, &[], true, PIPE_GRACE, 0, &|_| false);
         }
         if !matches!(self.child.try_wait(), Ok(Some(_))) {

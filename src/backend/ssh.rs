@@ -451,6 +451,20 @@ fn authenticate(
 const SUDO_READY: &str = "[infraspec-sudo-ready]";
 
 /// How often a silent session is asked whether the server is still there.
+impl Ssh {
+    /// How long a blocking call on the session may wait (libssh2's timeout,
+    /// in ms) while a command may run for `limit`: the time a dead server
+    /// takes to be noticed, at least 5 s, and never past `limit`.
+    fn blocking_limit_ms(&self, limit: Duration) -> u32 {
+        self.dead_after
+            .max(Duration::from_secs(5))
+            .min(limit)
+            .as_millis()
+            .try_into()
+            .unwrap_or(u32::MAX)
+    }
+}
+
 fn keepalive_interval(connect_timeout: Duration) -> Duration {
     (connect_timeout / 3).clamp(Duration::from_secs(1), Duration::from_secs(15))
 }
@@ -566,14 +580,7 @@ impl super::Shell for SshShell<'_> {
             .lock()
             .map_err(|_| fail("the session is poisoned".into()))?;
         session.set_blocking(true);
-        session.set_timeout(
-            ssh.dead_after
-                .max(Duration::from_secs(5))
-                .min(timeout)
-                .as_millis()
-                .try_into()
-                .unwrap_or(u32::MAX),
-        );
+        session.set_timeout(ssh.blocking_limit_ms(timeout));
         let mut stderr = std::mem::take(&mut self.said_before);
         let channel = &mut self.channel;
         if self.input_open {
@@ -795,14 +802,7 @@ impl Backend for Ssh {
             .map_err(|_| fail("the session is poisoned".into()))?;
         // Starting the command blocks, bounded by the session's timeout.
         session.set_blocking(true);
-        session.set_timeout(
-            self.dead_after
-                .max(Duration::from_secs(5))
-                .min(self.exec_limit(Duration::MAX))
-                .as_millis()
-                .try_into()
-                .unwrap_or(u32::MAX),
-        );
+        session.set_timeout(self.blocking_limit_ms(self.exec_limit(Duration::MAX)));
         let timed_out = |e: &ssh2::Error| matches!(e.code(), ssh2::ErrorCode::Session(-9));
         let mut channel = session
             .channel_session()

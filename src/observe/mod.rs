@@ -89,10 +89,8 @@ impl<'b> Session<'b> {
             ))
         } else {
             cost.round_trips += 1;
-            let mut started = false;
-            let outputs = kept.run(backend, &facts::probes(), timeout, None, &mut started);
-            cost.execs += 1;
-            outputs.map(facts_of)
+            kept.run(backend, &facts::probes(), timeout, None, &mut cost.execs)
+                .map(facts_of)
         };
         match gathered {
             Ok(facts) => Ok(Session {
@@ -190,16 +188,13 @@ impl<'b> Session<'b> {
                 } else {
                     cost.probes += plan.probes.len();
                     cost.round_trips += 1;
-                    let mut started = false;
-                    let outputs = kept.borrow_mut().run(
+                    kept.borrow_mut().run(
                         self.backend,
                         &plan.probes,
                         timeout,
                         self.facts.cpus,
-                        &mut started,
-                    );
-                    cost.execs += u32::from(started);
-                    outputs?
+                        &mut cost.execs,
+                    )?
                 };
                 Observations::shell(&self.facts, plan, outputs)
             }

@@ -49,24 +49,23 @@ pub struct KeptShell<'b> {
 
 impl<'b> KeptShell<'b> {
     /// Runs one framed batch as the next round of the kept shell, starting
-    /// one when there is none; `started` is set when a shell was started
-    /// for it (an exec). Where the backend cannot keep a command running,
-    /// the batch is one exec of its own.
+    /// one when there is none (counted in `execs`, as a batch's exec was,
+    /// whether or not it could start). Where the backend cannot
+    /// keep a command running, the batch is one exec of its own.
     pub fn run(
         &mut self,
         backend: &'b dyn Backend,
         probes: &[Probe],
         timeout: Duration,
         cpus: Option<u32>,
-        started: &mut bool,
+        execs: &mut u32,
     ) -> Result<Vec<probe::Answer>, BatchError> {
-        *started = false;
         if self.shell.as_ref().is_none_or(|s| !s.is_open()) {
+            *execs += 1;
             self.shell = backend
                 .start(&["sh".to_string()])
                 .map_err(|e| BatchError::Failed(e.to_string()))?;
             self.rounds = 0;
-            *started = true;
         }
         let answers = run_batch_in(backend, Some(self), probes, timeout, cpus);
         self.rounds += 1;
@@ -220,27 +219,21 @@ mod tests {
     fn a_kept_shell_answers_every_round_with_one_process() {
         let mut kept = KeptShell::default();
         let t = Duration::from_secs(30);
-        let mut started = false;
+        let mut execs = 0;
         let shell_pid = Probe::script(
             "cut -d' ' -f4 /proc/$PPID/stat",
             Vec::<String>::new(),
             "pid",
         );
         let one = kept
-            .run(
-                &Local,
-                &[echo("a"), shell_pid.clone()],
-                t,
-                None,
-                &mut started,
-            )
+            .run(&Local, &[echo("a"), shell_pid.clone()], t, None, &mut execs)
             .unwrap();
-        assert!(started, "the first round starts the shell");
+        assert_eq!(execs, 1, "the first round starts the shell");
         assert_eq!(stdout(&one)[0], "a\n");
         let two = kept
-            .run(&Local, &[echo("b"), shell_pid], t, None, &mut started)
+            .run(&Local, &[echo("b"), shell_pid], t, None, &mut execs)
             .unwrap();
-        assert!(!started, "the second round goes to the same shell");
+        assert_eq!(execs, 1, "the second round goes to the same shell");
         assert_eq!(stdout(&two)[0], "b\n");
         assert_eq!(stdout(&one)[1], stdout(&two)[1], "one shell, one pid");
     }
@@ -249,7 +242,7 @@ mod tests {
     fn bytes_pushed_into_a_kept_shell_between_rounds_make_the_next_round_an_error() {
         let mut kept = KeptShell::default();
         let t = Duration::from_secs(30);
-        let mut started = false;
+        let mut execs = 0;
         // A command that escapes its framing: after its round ended, a child
         // writes into the kept shell's own stdout (its lane's parent's).
         let escape = Probe::script(
@@ -257,25 +250,24 @@ mod tests {
             Vec::<String>::new(),
             "escape",
         );
-        kept.run(&Local, &[escape, echo("x")], t, None, &mut started)
+        kept.run(&Local, &[escape, echo("x")], t, None, &mut execs)
             .unwrap();
         std::thread::sleep(Duration::from_millis(800));
         let err = kept
-            .run(&Local, &[echo("y")], t, None, &mut started)
+            .run(&Local, &[echo("y")], t, None, &mut execs)
             .unwrap_err();
         assert!(err.to_string().contains("tampered"), "{err}");
         // The next round goes to a new shell.
-        kept.run(&Local, &[echo("z")], t, None, &mut started)
-            .unwrap();
-        assert!(started);
+        kept.run(&Local, &[echo("z")], t, None, &mut execs).unwrap();
+        assert_eq!(execs, 2);
     }
 
     #[test]
     fn a_round_that_times_out_ends_the_shell_and_the_next_round_starts_one() {
         let mut kept = KeptShell::default();
-        let mut started = false;
+        let mut execs = 0;
         let slow = Probe::argv(["sleep", "30"]).untimed();
-        let err = kept.run(&Local, &[slow], Duration::from_secs(1), None, &mut started);
+        let err = kept.run(&Local, &[slow], Duration::from_secs(1), None, &mut execs);
         assert!(err.is_err() || err.unwrap()[0].is_err());
         let again = kept
             .run(
@@ -283,10 +275,10 @@ mod tests {
                 &[echo("z")],
                 Duration::from_secs(30),
                 None,
-                &mut started,
+                &mut execs,
             )
             .unwrap();
-        assert!(started, "a new shell");
+        assert_eq!(execs, 2, "a new shell");
         assert_eq!(stdout(&again), ["z\n"]);
     }
 }
