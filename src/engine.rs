@@ -104,12 +104,37 @@ struct Judged {
     observed_by: Vec<String>,
 }
 
-/// Observes `checks` (indices into `all`) in one round trip and judges them.
+/// How long a round that observes again for `eventually` may take beyond
+/// what is left of its checks' windows: its own round trip.
+const RETRY_GRACE: Duration = Duration::from_secs(3);
+
+/// The most a round observing `pending` again, `waited` after the first
+/// began, may take: what is left of the longest of their `eventually`
+/// windows (or a check's own `timeout`, when longer), and the round trip;
+/// never more than the batch's own limit. A target that stops answering
+/// costs a check its own window, not the batch's.
+fn retry_limit(checks: &[Check], pending: &[usize], waited: Duration, batch: Duration) -> Duration {
+    let longest = pending
+        .iter()
+        .map(|&i| {
+            let o = &checks[i].options;
+            let left = o
+                .eventually
+                .map_or(Duration::ZERO, |e| e.timeout.saturating_sub(waited));
+            left.max(o.timeout.unwrap_or(Duration::ZERO))
+        })
+        .max()
+        .unwrap_or(Duration::ZERO);
+    (longest + RETRY_GRACE).min(batch)
+}
+
+/// Observes `checks` (indices into `all`) in one round trip, taking at
+/// most `limit`, and judges them.
 fn observe_round(
     session: &Session<'_>,
     all: &[Check],
     indices: &[usize],
-    opts: &Options,
+    limit: Duration,
     stats: &mut Stats,
 ) -> Result<Vec<Judged>, BatchError> {
     let facts = session.facts();
@@ -119,12 +144,7 @@ fn observe_round(
         .collect();
     let needs: BTreeSet<resource::Need> = per_check.iter().flatten().cloned().collect();
     let mut cost = crate::observe::Cost::default();
-    let observed = session.observe(
-        &needs,
-        indices.iter().map(|&i| &all[i]),
-        opts.batch_timeout,
-        &mut cost,
-    );
+    let observed = session.observe(&needs, indices.iter().map(|&i| &all[i]), limit, &mut cost);
     stats.probes += cost.probes;
     stats.round_trips += cost.round_trips;
     stats.execs += cost.execs;
@@ -255,7 +275,10 @@ pub fn run_session(session: &Session<'_>, checks: &[Check], opts: &Options) -> T
     // A round that fails errors the checks it was for; what the rules
     // skipped stays skipped, and what passed before an `eventually` retry
     // stays passed.
-    let fail_round = |results: &mut Vec<Option<CheckResult>>, which: &[usize], message: &str| {
+    let fail_round = |results: &mut Vec<Option<CheckResult>>,
+                      which: &[usize],
+                      message: &str,
+                      elapsed: Duration| {
         for &i in which {
             results[i] = Some(CheckResult {
                 check: checks[i].clone(),
@@ -264,16 +287,16 @@ pub fn run_session(session: &Session<'_>, checks: &[Check], opts: &Options) -> T
                 },
                 note: None,
                 observed_by: Vec::new(),
-                duration: Duration::ZERO,
+                duration: elapsed,
             });
         }
     };
     let mut failed = None;
-    match observe_round(session, checks, &to_run, opts, &mut stats) {
+    match observe_round(session, checks, &to_run, opts.batch_timeout, &mut stats) {
         Ok(round) => record(&mut results, round, round_start.elapsed()),
         Err(e) => {
             let message = format!("running probes on {}: {e}", backend.target());
-            fail_round(&mut results, &to_run, &message);
+            fail_round(&mut results, &to_run, &message, Duration::ZERO);
             failed = Some(message);
         }
     }
@@ -305,14 +328,15 @@ pub fn run_session(session: &Session<'_>, checks: &[Check], opts: &Options) -> T
         for &i in &pending {
             tries[i] += 1;
         }
-        match observe_round(session, checks, &pending, opts, &mut stats) {
+        let limit = retry_limit(checks, &pending, round_start.elapsed(), opts.batch_timeout);
+        match observe_round(session, checks, &pending, limit, &mut stats) {
             Ok(round) => record(&mut results, round, round_start.elapsed()),
             Err(e) => {
                 let message = format!(
                     "running probes again for `eventually` on {}: {e}",
                     backend.target()
                 );
-                fail_round(&mut results, &pending, &message);
+                fail_round(&mut results, &pending, &message, round_start.elapsed());
                 failed = Some(message);
             }
         }

@@ -154,6 +154,11 @@ impl Probe {
     pub fn cap(&self) -> usize {
         self.cap
     }
+
+    /// Whether this is a command the spec's author wrote ([`Probe::by_user`]).
+    pub fn is_users(&self) -> bool {
+        self.user
+    }
 }
 
 impl fmt::Display for Probe {
@@ -389,6 +394,7 @@ p() {
   else
     if [ "$u" = 1 ]; then $G "$@" </dev/null >"$o" 2>"$e" & elif [ "$t" = 0 ]; then LC_ALL=C "$@" </dev/null >"$o" 2>"$e" & else LC_ALL=C $G "$@" </dev/null >"$o" 2>"$e" & fi
     x=$!
+    [ "$u" = 1 ] && [ -n "$G" ] && echo "$x" >>"$T/u$L"
     echo "$x $t $i" >"$T/c$L"
     wait "$x"; s=$?
     true >"$T/c$L"
@@ -482,6 +488,88 @@ e() {
 }
 "#;
 
+/// What a batch with commands of the spec's author runs after them (see
+/// [`render`]): `r` stops what those commands left and reports what it
+/// cannot prove is theirs.
+///
+/// `J`, taken just before the first command starts, is the start time (in
+/// clock ticks since boot, from `/proc/self/stat` of a fresh subshell) from
+/// which a process is new. Each command runs in a session of its own
+/// (`setsid`, its PID recorded in `$T/uLANE`): every process still in one of
+/// those sessions is theirs and is killed. A new process that is this
+/// shell's descendant is theirs too (where the shell is a child subreaper,
+/// everything they started stays below it) and is killed. What is left
+/// and new, live, of this shell's cgroup, reachable by its user (the same
+/// effective uid, or any when it is root), not an ancestor of this shell,
+/// and an orphan (its oldest new ancestor's parent is PID 1, or gone) may
+/// have been started by a command
+/// that left its session: it is reported as `\nNONCE left PID\n` and is not
+/// killed, since the target's own init may have started it. Without a
+/// readable /proc the answer is `\nNONCE left unknown\n`. Only digits read
+/// from /proc reach `eval`; the loop runs without a process of its own.
+const SWEEP: &str = r#"r() {
+  if [ -z "$J" ] || ! [ -r "/proc/$$/stat" ]; then printf '\n%s left unknown\n' "$N"; return; fi
+  l=; read -r l <"/proc/$$/stat"; l=${l##*) }; set -- $l; O=$4
+  X=
+  for f in "$T"/u*; do
+    [ -f "$f" ] || continue
+    while read -r x; do case $x in ''|*[!0-9]*) ;; "$O") ;; *) X="$X $x";; esac; done <"$f"
+  done
+  C=; while read -r l; do C="$C|$l"; done <"/proc/$$/cgroup" 2>/dev/null
+  I=; while read -r a b c d; do [ "$a" = Uid: ] && I=$c && break; done <"/proc/$$/status" 2>/dev/null
+  n=0
+  while :; do
+    n=$((n + 1)); k=; H=
+    for f in /proc/[0-9]*/stat; do
+      q=${f#/proc/}; q=${q%/stat}
+      case $q in ''|*[!0-9]*) continue;; esac
+      l=; { read -r l <"$f"; } 2>/dev/null || continue
+      l=${l##*) }
+      set -- $l
+      case "$2.$4.${20:-}" in *[!0-9.]*|.*|*..*|*.) continue;; esac
+      eval "y$q=$2 b$q=${20}"
+      [ "$1" = Z ] || [ "$q" = "$$" ] && continue
+      case " $X " in *" $4 "*) kill -KILL "$q" 2>/dev/null; k=1; continue;; esac
+      [ "${20}" -ge "$J" ] && H="$H $q"
+    done
+    A=" 0 1 "; a=$$; m=0
+    while [ "$m" -lt 64 ]; do
+      m=$((m + 1)); eval "z=\${y$a:-}"
+      case $z in ''|0|1) break;; esac
+      A="$A$z "; a=$z
+    done
+    R=
+    for h in $H; do
+      case $A in *" $h "*) continue;; esac
+      a=$h; m=0; o=
+      while [ "$m" -lt 64 ]; do
+        m=$((m + 1))
+        eval "z=\${y$a:-}"
+        if [ "$z" = "$$" ]; then o=mine; break; fi
+        case $z in ''|0|1) o=orphan; break;; esac
+        eval "g=\${b$z:-}"
+        if [ -z "$g" ]; then o=orphan; break; fi
+        [ "$g" -ge "$J" ] || break
+        a=$z
+      done
+      case $o in
+        mine) kill -KILL "$h" 2>/dev/null; k=1;;
+        orphan)
+          if [ -n "$I" ] && [ "$I" != 0 ]; then
+            e=; while read -r a b c d; do [ "$a" = Uid: ] && e=$c && break; done <"/proc/$h/status" 2>/dev/null
+            [ "$e" = "$I" ] || continue
+          fi
+          g=; while read -r l; do g="$g|$l"; done <"/proc/$h/cgroup" 2>/dev/null
+          [ "$g" = "$C" ] && R="$R $h";;
+      esac
+    done
+    [ -n "$k" ] && [ "$n" -lt 20 ] || break
+  done
+  for h in $R; do printf '\n%s left %s\n' "$N" "$h"; done
+  [ -z "$k" ] || printf '\n%s left unknown\n' "$N"
+}
+"#;
+
 /// How a batch is run: how many lanes run probes at the same time, and the
 /// deadline by which the script stops what still runs and prints what it has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -490,6 +578,10 @@ pub struct Schedule {
     pub lanes: usize,
     /// Seconds after which the script stops the probes still running.
     pub deadline_secs: u64,
+    /// The runner itself stops everything the author's commands start
+    /// ([`crate::backend::Shell::contain`]): the script's own sweep after
+    /// them ([`SWEEP`]) is left out.
+    pub contained: bool,
 }
 
 impl Schedule {
@@ -506,7 +598,13 @@ impl Schedule {
                 let t = timeout.as_secs();
                 t.saturating_sub((t / 10).clamp(2, 10)).max(1)
             },
+            contained: false,
         }
+    }
+
+    /// The same schedule, for a round the runner contains.
+    pub fn contained(self, contained: bool) -> Schedule {
+        Schedule { contained, ..self }
     }
 }
 
@@ -602,6 +700,10 @@ pub fn render_in(probes: &[Probe], nonce: &str, token: &str, schedule: Schedule)
             if lanes == 0 {
                 continue;
             }
+            if first > own_lanes {
+                // From here on a process is new (see SWEEP).
+                s.push_str("J=$(l=; read -r l </proc/self/stat 2>/dev/null; l=${l##*) }; set -- $l; echo \"${20:-}\")\ncase $J in *[!0-9]*) J=;; esac\n");
+            }
             s.push_str("P=\n");
             for lane in 0..lanes {
                 s.push_str(&format!("(\nL={}\n", first + lane));
@@ -619,6 +721,12 @@ pub fn render_in(probes: &[Probe], nonce: &str, token: &str, schedule: Schedule)
         // sees `run` gone before and after each tick, and the current tick
         // is killed so that it does not wait for it.
         s.push_str("[ -z \"$V\" ] || { rm -f \"$T/run\"; z=; read -r z <\"$T/zw\" 2>/dev/null && kill -KILL \"$z\" 2>/dev/null; wait \"$V\"; }\n");
+        if !user.is_empty() && !schedule.contained {
+            // What the author's commands left is stopped, or reported,
+            // before the batch ends: the next round trusts nothing of it.
+            s.push_str(SWEEP);
+            s.push_str("r\n");
+        }
     }
     // The directory goes before the last line: a shell kept for the next
     // round leaves nothing behind it.
@@ -714,10 +822,44 @@ pub enum FrameError {
     Tampered(String),
 }
 
+/// What the batch's sweep (after the author's commands) saw left behind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Left {
+    /// Processes that may have been started by a command that left its
+    /// session, still running when the batch ended.
+    pub pids: Vec<u32>,
+    /// The sweep could not tell (no readable /proc, or processes that kept
+    /// coming back).
+    pub unknown: bool,
+}
+
+impl Left {
+    /// Whether anything may have outlived the batch's commands.
+    pub fn any(&self) -> bool {
+        self.unknown || !self.pids.is_empty()
+    }
+}
+
+/// One round's output, read: each probe's answer, and what its commands
+/// left behind.
+#[derive(Debug, Clone, Default)]
+pub struct Round {
+    pub answers: Vec<Answer>,
+    pub left: Left,
+    /// The batch's last line came: the script ran to its end.
+    pub complete: bool,
+}
+
 /// Splits the output of a batch script into per-probe answers. A probe whose
 /// frame is missing or cut (the script was killed, the connection ended) is
 /// an `Err` saying so; what finished before keeps its answer.
 pub fn parse(output: &[u8], nonce: &str, probes: &[Probe]) -> Result<Vec<Answer>, FrameError> {
+    parse_round(output, nonce, probes).map(|r| r.answers)
+}
+
+/// [`parse`], with what the sweep after the author's commands reported.
+pub fn parse_round(output: &[u8], nonce: &str, probes: &[Probe]) -> Result<Round, FrameError> {
+    let mut left = Left::default();
     let count = probes.len();
     let mut marker = Vec::with_capacity(nonce.len() + 2);
     marker.push(b'\n');
@@ -732,7 +874,11 @@ pub fn parse(output: &[u8], nonce: &str, probes: &[Probe]) -> Result<Vec<Answer>
     // Anything before the first frame (a login banner, sudo's lecture) is not
     // ours and is skipped; from the first frame on, frames follow each other.
     let Some(mut at) = find(output, &marker, 0) else {
-        return Ok(results);
+        return Ok(Round {
+            answers: results,
+            left,
+            complete: false,
+        });
     };
     loop {
         if at >= output.len() {
@@ -781,7 +927,20 @@ pub fn parse(output: &[u8], nonce: &str, probes: &[Probe]) -> Result<Vec<Answer>
                         output.len() - data_start
                     )));
                 }
-                return Ok(results);
+                return Ok(Round {
+                    answers: results,
+                    left,
+                    complete: true,
+                });
+            }
+            "left" => {
+                match words.next() {
+                    Some("unknown") => left.unknown = true,
+                    Some(pid) => left.pids.push(pid.parse().map_err(|_| bad())?),
+                    None => return Err(bad()),
+                }
+                at = data_start;
+                continue;
             }
             _ => {}
         }
@@ -838,7 +997,11 @@ pub fn parse(output: &[u8], nonce: &str, probes: &[Probe]) -> Result<Vec<Answer>
         });
         at = end;
     }
-    Ok(results)
+    Ok(Round {
+        answers: results,
+        left,
+        complete: false,
+    })
 }
 
 fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
@@ -1107,6 +1270,7 @@ pub(crate) mod tests {
         let one_lane = Schedule {
             lanes: 1,
             deadline_secs: 1,
+            contained: false,
         };
         let started = std::time::Instant::now();
         let (got, _) = run_scheduled(&probes, &[], one_lane);
@@ -1114,5 +1278,82 @@ pub(crate) mod tests {
         assert_eq!(got[0].as_ref().unwrap().stdout, b"first\n");
         assert_eq!(got[1], Err(STOPPED.to_string()));
         assert_eq!(got[2], Err(STOPPED.to_string()));
+    }
+
+    /// Whether process `pid` lives (a zombie does not).
+    fn alive(pid: &str) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            !s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+    }
+
+    #[test]
+    fn the_sweep_stops_the_commands_sessions_and_reports_what_left_them_in_every_shell() {
+        use std::io::Write;
+        let shells: Vec<Vec<&str>> = [vec!["/bin/sh"], vec!["bash"], vec!["busybox", "sh"]]
+            .into_iter()
+            .filter(|argv| {
+                std::process::Command::new(argv[0])
+                    .args(&argv[1..])
+                    .args(["-c", "true"])
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+            })
+            .collect();
+        assert!(shells.len() >= 2, "dash and bash at least: {shells:?}");
+        for shell in shells {
+            let probes = [
+                Probe::argv(["echo", "own"]),
+                Probe::argv([
+                    "sh",
+                    "-c",
+                    "sleep 30 </dev/null >/dev/null 2>&1 & echo $!; setsid sleep 30 </dev/null >/dev/null 2>&1 & echo $!",
+                ])
+                .by_user(),
+            ];
+            let n = nonce();
+            let mut child = std::process::Command::new(shell[0])
+                .args(&shell[1..])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let script = render(&probes, &n, Schedule::new(Some(2), Duration::from_secs(60)));
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(script.as_bytes())
+                .unwrap();
+            let out = child.wait_with_output().unwrap();
+            let round = parse_round(&out.stdout, &n, &probes).unwrap();
+            let pids =
+                String::from_utf8(round.answers[1].as_ref().unwrap().stdout.clone()).unwrap();
+            let [stays, leaves] = pids.split_whitespace().collect::<Vec<_>>()[..] else {
+                panic!("{shell:?}: {pids:?}");
+            };
+            assert!(round.complete, "{shell:?}");
+            assert!(
+                !alive(stays),
+                "{shell:?}: the child in the session outlived the batch"
+            );
+            assert_eq!(
+                round.left,
+                Left {
+                    pids: vec![leaves.parse().unwrap()],
+                    unknown: false
+                },
+                "{shell:?}"
+            );
+            assert!(alive(leaves), "{shell:?}: only reported, never killed");
+            // SAFETY: kill(2) on the test's own leftover.
+            unsafe {
+                libc::kill(leaves.parse().unwrap(), libc::SIGKILL);
+            }
+        }
     }
 }

@@ -612,6 +612,7 @@ fn issue26_03_a_full_tmp_is_no_absence() {
         Schedule {
             lanes: 1,
             deadline_secs: 60,
+            contained: false,
         },
     );
     let dir = support::temp_dir();
@@ -658,10 +659,11 @@ fn issue26_05_a_stale_pid_file_is_no_proof() {
         "sh",
         "-c",
         // A stale pid file: written (its mtime) long before the process that
-        // now has its PID (PID 1, sleep) started. A zombie (`sleep 0` whose
-        // parent execs and never waits) named by one more.
+        // now has its PID (PID 1, sleep) started. A zombie (`sleep 0.3` whose
+        // parent execs before it ends, so it is never waited for) named by
+        // one more.
         "echo 1 > /run/fakesvc.pid; touch -d @1577934245 /run/fakesvc.pid; \
-         (sh -c 'sleep 0 & echo $! > /run/ghost.pid; exec sleep 600' &) ; sleep 1",
+         (sh -c 'sleep 0.3 & echo $! > /run/ghost.pid; exec sleep 600' &) ; sleep 1.5",
     ]);
     assert!(setup.status.success(), "{}", show(&setup));
     let state = docker_cmd(&[

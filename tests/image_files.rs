@@ -484,8 +484,10 @@ fn hostile_layers_read_as_the_engine_reads_them() {
     let sparse_map = padded(b"1\n0\n5\n");
     let mut sparse_data = sparse_map.clone();
     sparse_data.extend(&evil);
-    // (what, hostile layers, gzip them, engines disagree so infraspec refuses)
-    let cases: Vec<(&str, Vec<Vec<u8>>, bool, bool)> = vec![
+    let lower_evil = || tar_of(&[file("etc/evil", &evil)]);
+    let whiteout = |name: &str| (raw_header(name, b'0', 0, "", true), vec![]);
+    // (what, hostile layers, gzip them, what the engine and infraspec do)
+    let cases: Vec<(&str, Vec<Vec<u8>>, bool, Verdict)> = vec![
         (
             "the last of duplicate PAX path records wins",
             vec![tar_of(&[
@@ -493,7 +495,7 @@ fn hostile_layers_read_as_the_engine_reads_them() {
                 file("short", &evil),
             ])],
             false,
-            false,
+            Verdict::Agree,
         ),
         (
             "the last of duplicate PAX size records wins",
@@ -502,7 +504,7 @@ fn hostile_layers_read_as_the_engine_reads_them() {
                 (raw_header("etc/evil", b'0', 0, "", true), evil.clone()),
             ])],
             false,
-            false,
+            Verdict::Agree,
         ),
         (
             "a PAX header without the ustar magic still applies",
@@ -511,7 +513,7 @@ fn hostile_layers_read_as_the_engine_reads_them() {
                 file("decoy", &evil),
             ])],
             false,
-            false,
+            Verdict::Agree,
         ),
         (
             "a GNU sparse 1.0 file takes its real name",
@@ -537,7 +539,7 @@ fn hostile_layers_read_as_the_engine_reads_them() {
                 ),
             ])],
             false,
-            false,
+            Verdict::Agree,
         ),
         (
             "a file written through a link made earlier in the same layer",
@@ -546,7 +548,7 @@ fn hostile_layers_read_as_the_engine_reads_them() {
                 file("lnk/evil", &evil),
             ])],
             false,
-            true,
+            Verdict::Refused("written through the link"),
         ),
         (
             "a file written through a link of a lower layer",
@@ -555,7 +557,7 @@ fn hostile_layers_read_as_the_engine_reads_them() {
                 tar_of(&[file("lnk2/evil", &evil)]),
             ],
             false,
-            true,
+            Verdict::Refused("written through the link"),
         ),
         (
             "a layer of several gzip members",
@@ -564,23 +566,114 @@ fn hostile_layers_read_as_the_engine_reads_them() {
                 file("etc/evil", &evil),
             ])],
             true,
+            Verdict::Agree,
+        ),
+        (
+            "an empty GNU long name leaves the header's own (issue 40, case 3)",
+            vec![tar_of(&[
+                (raw_header("././@LongLink", b'L', 0, "", true), vec![]),
+                file("etc/evil", &evil),
+            ])],
             false,
+            Verdict::Agree,
+        ),
+        (
+            "a GNU long name that starts with NUL is empty (issue 40, case 3)",
+            vec![tar_of(&[
+                (
+                    raw_header("././@LongLink", b'L', 5, "", true),
+                    b"\0junk".to_vec(),
+                ),
+                file("etc/evil", &evil),
+            ])],
+            false,
+            Verdict::Agree,
+        ),
+        (
+            "an empty GNU long link leaves the header's own (issue 40, case 3)",
+            vec![tar_of(&[
+                file("etc/real", &evil),
+                (raw_header("././@LongLink", b'K', 0, "", true), vec![]),
+                (raw_header("etc/evil", b'2', 0, "real", true), vec![]),
+            ])],
+            false,
+            Verdict::Agree,
+        ),
+        (
+            "a directory whited out and made again in one layer (issue 40, case 4)",
+            vec![
+                lower_evil(),
+                tar_of(&[
+                    whiteout(".wh.etc"),
+                    (raw_header("etc/", b'5', 0, "", true), vec![]),
+                ]),
+            ],
+            false,
+            Verdict::EngineSees("a directory again after the same layer whited it out"),
+        ),
+        (
+            "a hard link to a file of a lower layer (issue 40, case 5)",
+            vec![
+                tar_of(&[file("etc/real", &evil)]),
+                tar_of(&[(raw_header("etc/evil", b'1', 0, "etc/real", true), vec![])]),
+            ],
+            false,
+            Verdict::EngineRefuses("a file of a lower layer"),
+        ),
+        (
+            "the same file twice in one layer (issue 40, case 5)",
+            vec![tar_of(&[
+                file("etc/evil", b"good\n"),
+                file("./etc/evil", &evil),
+            ])],
+            false,
+            Verdict::EngineRefuses("appears twice in the layer"),
+        ),
+        (
+            "the same directory twice in one layer (issue 40, case 5)",
+            vec![tar_of(&[
+                (raw_header("etc/x/", b'5', 0, "", true), vec![]),
+                file("etc/evil", &evil),
+                (raw_header("etc/x", b'5', 0, "", true), vec![]),
+            ])],
+            false,
+            Verdict::EngineRefuses("appears twice in the layer"),
+        ),
+        (
+            "a whiteout of what the same layer wrote (issue 40, case 5)",
+            vec![
+                lower_evil(),
+                tar_of(&[file("etc/new", b"n"), whiteout(".wh.etc")]),
+            ],
+            false,
+            Verdict::EngineRefuses("after the same layer wrote it"),
+        ),
+        (
+            "a file below what the same layer whited out (issue 40, case 5)",
+            vec![
+                lower_evil(),
+                tar_of(&[whiteout(".wh.etc"), file("etc/new", b"n")]),
+            ],
+            false,
+            Verdict::EngineRefuses("which the same layer whited out"),
         ),
     ];
     let spec = temp_file(
         "evil.yaml",
         "checks:\n  - file: /etc/evil\n    content: {contains: evil}\n",
     );
-    for (n, (what, hostile, gzip, disagree)) in cases.into_iter().enumerate() {
+    for (n, (what, hostile, gzip, verdict)) in cases.into_iter().enumerate() {
         let tag = format!("infraspec-test/hostile-{n}:{}", std::process::id());
         let archive = dir.path().join(format!("hostile-{n}.tar"));
         let mut layers = vec![(base.clone(), false)];
         layers.extend(hostile.into_iter().map(|l| (l, gzip)));
         docker_archive(&archive, &layers, &tag);
-        if disagree {
-            // Docker refuses a layer written through a link of its own and
-            // shadows a lower layer's link with a directory; containerd
-            // follows both links. No answer is read from such an image.
+        if let Verdict::Refused(why) | Verdict::EngineSees(why) | Verdict::EngineRefuses(why) =
+            verdict
+        {
+            // Where the engines disagree, or Docker will not load the
+            // image, no answer is read from it: the target is an error
+            // that says why.
             let out = Command::new(env!("CARGO_BIN_EXE_infraspec"))
                 .args(["--target", &format!("docker-archive:{}", archive.display())])
                 .arg(&spec)
@@ -589,11 +682,31 @@ fn hostile_layers_read_as_the_engine_reads_them() {
                 .unwrap();
             assert_eq!(out.status.code(), Some(2), "{what}: {}", show(&out));
             assert!(
-                support::text(&out.stdout).contains("written through the link"),
+                support::text(&out.stdout).contains(why),
                 "{what}: {}",
                 show(&out)
             );
-            continue;
+        }
+        match verdict {
+            // Docker refuses a layer written through a link of its own and
+            // shadows a lower layer's link with a directory; containerd
+            // follows both links.
+            Verdict::Refused(_) => continue,
+            Verdict::EngineRefuses(_) => {
+                let load = Command::new("docker")
+                    .args(["load", "-q", "-i"])
+                    .arg(&archive)
+                    .output()
+                    .unwrap();
+                let _loaded = LoadedImage(tag.clone());
+                assert!(
+                    !load.status.success(),
+                    "{what}: Docker loaded it: {}",
+                    show(&load)
+                );
+                continue;
+            }
+            Verdict::Agree | Verdict::EngineSees(_) => {}
         }
         run(Command::new("docker")
             .args(["load", "-q", "-i"])
@@ -620,12 +733,30 @@ fn hostile_layers_read_as_the_engine_reads_them() {
             "{what}: the engine does not see /etc/evil: {}",
             show(&live)
         );
+        if matches!(verdict, Verdict::EngineSees(_)) {
+            continue;
+        }
         let read = verdicts(&infraspec_offline(
             &format!("docker-archive:{}", archive.display()),
             &spec,
         ));
         assert_eq!(read, engine, "{what}");
     }
+}
+
+/// What the engine and infraspec make of a hostile archive.
+#[derive(Clone, Copy)]
+enum Verdict {
+    /// Docker sees /etc/evil, and so does infraspec.
+    Agree,
+    /// The engines disagree (Docker and containerd): infraspec refuses,
+    /// saying this; not loaded.
+    Refused(&'static str),
+    /// Docker sees /etc/evil where a copying snapshotter would not:
+    /// infraspec refuses, saying this.
+    EngineSees(&'static str),
+    /// `docker load` refuses it: so does infraspec, saying this.
+    EngineRefuses(&'static str),
 }
 
 /// Issue 26, case 15: a layer whose bytes do not match the config's

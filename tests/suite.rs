@@ -32,6 +32,8 @@ mod image_files;
 mod podman;
 #[path = "reports.rs"]
 mod reports;
+#[path = "round_three.rs"]
+mod round_three;
 #[path = "schema.rs"]
 mod schema;
 #[path = "semantics.rs"]
@@ -55,6 +57,7 @@ fn main() -> std::process::ExitCode {
         ("image_files", image_files::tests()),
         ("podman", podman::tests()),
         ("reports", reports::tests()),
+        ("round_three", round_three::tests()),
         ("schema", schema::tests()),
         ("semantics", semantics::tests()),
         ("serve", serve::tests()),

@@ -778,6 +778,8 @@ struct DockerShell<'d> {
     >,
     input: Option<std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>>,
     ended: bool,
+    /// The cgroup the exec was moved into ([`super::Shell::contain`]).
+    cgroup: Option<super::contain::Cgroup>,
 }
 
 impl DockerShell<'_> {
@@ -889,6 +891,40 @@ impl super::Shell for DockerShell<'_> {
     fn is_open(&self) -> bool {
         !self.ended && self.input.is_some()
     }
+
+    /// Where the engine runs on this machine and this process may write
+    /// the cgroup filesystem (root on the engine's host), the exec's shell
+    /// is moved into a cgroup of its own below the container's: what it
+    /// starts cannot leave it.
+    fn contain(&mut self) -> bool {
+        if self.ended || self.cgroup.is_some() {
+            return !self.ended;
+        }
+        let Ok(info) = self
+            .docker
+            .rt
+            .block_on(self.docker.api.inspect_exec(&self.id))
+        else {
+            return false;
+        };
+        let Some(pid) = info.pid.filter(|p| *p > 0) else {
+            return false;
+        };
+        if super::netns::container_process(pid, &self.docker.container).is_err() {
+            return false;
+        }
+        let name = format!("infraspec-{}", &self.id[..self.id.len().min(16)]);
+        self.cgroup = super::contain::Cgroup::enter(pid as u32, &name);
+        self.cgroup.is_some()
+    }
+
+    fn sweep(&mut self) -> bool {
+        self.ended = true;
+        self.input = None;
+        self.cgroup
+            .take()
+            .is_some_and(super::contain::Cgroup::kill_all)
+    }
 }
 
 impl Drop for DockerShell<'_> {
@@ -944,6 +980,7 @@ impl Backend for Docker {
             output,
             input: Some(input),
             ended: false,
+            cgroup: None,
         })))
     }
 

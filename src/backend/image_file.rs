@@ -986,9 +986,18 @@ fn layered(layers: Vec<Layer>) -> Result<Tree, String> {
     for (i, layer) in layers.into_iter().enumerate() {
         let layer = plain_layer(i, layer)?;
         let mut unpacked: std::collections::HashSet<String> = std::collections::HashSet::new();
+        // Each entry's name, cleaned, and the paths this layer whited out.
+        let mut names: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut whited: Vec<String> = Vec::new();
         let reader = layer.reader().map_err(|e| io_err("a layer", e))?;
         super::ustar::entries(reader, |entry| {
             let parts = clean(&entry.name);
+            if !names.insert(join(&parts)) {
+                return Err(format!(
+                    "{} appears twice in the layer: Docker refuses such a layer (\"duplicates of file paths not supported\") and containerd keeps the last, so infraspec reads no answer from it",
+                    crate::model::text::escape_line(&entry.name)
+                ));
+            }
             let Some((base, parent)) = parts.split_last() else {
                 return Ok(std::ops::ControlFlow::Continue(()));
             };
@@ -1018,7 +1027,19 @@ fn layered(layers: Vec<Layer>) -> Result<Tree, String> {
                 return Ok(std::ops::ControlFlow::Continue(()));
             }
             if let Some(hidden) = base.strip_prefix(".wh.") {
-                remove_under(&mut nodes, &under(hidden), true);
+                let hidden = under(hidden);
+                let below = format!("{hidden}/");
+                if unpacked
+                    .iter()
+                    .any(|p| *p == hidden || p.starts_with(&below))
+                {
+                    return Err(format!(
+                        "{} whites out {hidden} after the same layer wrote it: Docker refuses such a layer (its whiteout cannot be made over a file of its own) and containerd removes it, so infraspec reads no answer from it",
+                        crate::model::text::escape_line(&entry.name)
+                    ));
+                }
+                remove_under(&mut nodes, &hidden, true);
+                whited.push(hidden);
                 return Ok(std::ops::ControlFlow::Continue(()));
             }
             if base == ".." {
@@ -1026,6 +1047,20 @@ fn layered(layers: Vec<Layer>) -> Result<Tree, String> {
             }
             let path = under(base);
             let is_dir = entry.kind == Kind::Dir;
+            for w in &whited {
+                if path.starts_with(&format!("{w}/")) {
+                    return Err(format!(
+                        "{} is written below {w}, which the same layer whited out: Docker refuses such a layer (the whiteout is not a directory) and containerd makes a new one, so infraspec reads no answer from it",
+                        crate::model::text::escape_line(&entry.name)
+                    ));
+                }
+                if path == *w && is_dir {
+                    return Err(format!(
+                        "{} is a directory again after the same layer whited it out: Docker with overlay2 merges the lower directory back into it and copying snapshotters do not, so infraspec reads no answer from it",
+                        crate::model::text::escape_line(&entry.name)
+                    ));
+                }
+            }
             if let Some(existing) = nodes.get(&path) {
                 if !(existing.file_type == FileType::Directory && is_dir) {
                     remove_under(&mut nodes, &path, true);
@@ -1038,6 +1073,11 @@ fn layered(layers: Vec<Layer>) -> Result<Tree, String> {
                         resolve_in(&mut nodes, &clean(&entry.link), false)?.ok_or_else(|| {
                             format!("layer {i}: hard link {path} to missing {}", entry.link)
                         })?;
+                    if !unpacked.contains(&target) {
+                        return Err(format!(
+                            "hard link {path} to {target}, a file of a lower layer: Docker (overlay2) refuses such a layer and copying snapshotters accept it, so infraspec reads no answer from it"
+                        ));
+                    }
                     nodes
                         .get(&target)
                         .cloned()

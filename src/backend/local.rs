@@ -52,6 +52,8 @@ struct LocalShell {
     open: u8,
     /// Whether the command ended (or was stopped): nothing more is read.
     ended: bool,
+    /// Whether it is a child subreaper, keeping what it runs below it.
+    subreaper: bool,
 }
 
 impl LocalShell {
@@ -156,6 +158,23 @@ impl super::Shell for LocalShell {
     fn is_open(&self) -> bool {
         !self.ended && self.input.is_some()
     }
+
+    /// The shell is a child subreaper from its start: whatever it runs stays
+    /// in its process tree.
+    fn contain(&mut self) -> bool {
+        self.subreaper && !self.ended
+    }
+
+    fn sweep(&mut self) -> bool {
+        let all_gone = super::contain::kill_tree(self.pgid);
+        self.ended = true;
+        self.input = None;
+        // Nothing is left below it that could fork: the shell goes last
+        // (its round is over and its directory gone: no trap to wait for).
+        signal_group(self.pgid, libc::SIGKILL);
+        let _ = self.child.wait();
+        all_gone
+    }
 }
 
 impl Drop for LocalShell {
@@ -171,74 +190,107 @@ impl Drop for LocalShell {
     }
 }
 
-impl Backend for Local {
-    fn start(&self, argv: &[String]) -> Result<Option<Box<dyn super::Shell + '_>>, BackendError> {
-        use std::os::unix::process::CommandExt;
-        use std::sync::mpsc;
-        let command = argv.join(" ");
-        let fail = |message: String| BackendError::Exec {
-            target: "local".into(),
-            command: command.clone(),
-            message,
-        };
-        let (program, args) = argv
-            .split_first()
-            .ok_or_else(|| fail("empty command".into()))?;
-        // Its own process group, so that a timeout stops everything it started.
-        let mut child = Command::new(program)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .spawn()
-            .map_err(|e| fail(e.to_string()))?;
-        let pgid = child.id();
-
-        // stdin, stdout and stderr move concurrently so that neither side can
-        // block the other on a full pipe.
-        let mut child_in = child.stdin.take().expect("piped");
-        let (input, inputs) = mpsc::channel::<Vec<u8>>();
-        thread::spawn(move || {
-            for chunk in inputs {
-                if child_in.write_all(&chunk).is_err() {
-                    break;
+/// Starts `argv` here, its input open; a child subreaper when `subreaper`.
+fn spawn(
+    argv: &[String],
+    subreaper: bool,
+) -> Result<Option<Box<dyn super::Shell + 'static>>, BackendError> {
+    use std::os::unix::process::CommandExt;
+    use std::sync::mpsc;
+    let command = argv.join(" ");
+    let fail = |message: String| BackendError::Exec {
+        target: "local".into(),
+        command: command.clone(),
+        message,
+    };
+    let (program, args) = argv
+        .split_first()
+        .ok_or_else(|| fail("empty command".into()))?;
+    // Its own process group, so that a timeout stops everything it
+    // started; and a child subreaper, so that what it runs stays below
+    // it (the orphans of a command that left its session too), for
+    // `Shell::sweep` to find.
+    let mut command_line = Command::new(program);
+    command_line
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    // SAFETY: prctl(2) is async-signal-safe and touches no memory of
+    // the parent; it runs in the child between fork and exec.
+    if subreaper {
+        unsafe {
+            command_line.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
                 }
-            }
-        });
-        let (tx, output) = mpsc::channel::<(bool, Option<Vec<u8>>)>();
-        let pipes: [(bool, Box<dyn std::io::Read + Send>); 2] = [
-            (false, Box::new(child.stdout.take().expect("piped"))),
-            (true, Box::new(child.stderr.take().expect("piped"))),
-        ];
-        for (is_err, mut pipe) in pipes {
-            let tx = tx.clone();
-            thread::spawn(move || {
-                let mut buf = vec![0u8; 64 * 1024];
-                loop {
-                    match pipe.read(&mut buf) {
-                        Ok(0) => break,
-                        Ok(n) => {
-                            if tx.send((is_err, Some(buf[..n].to_vec()))).is_err() {
-                                return;
-                            }
-                        }
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                        Err(_) => break,
-                    }
-                }
-                let _ = tx.send((is_err, None));
+                Ok(())
             });
         }
-        Ok(Some(Box::new(LocalShell {
-            command,
-            child,
-            pgid,
-            input: Some(input),
-            output,
-            open: 2,
-            ended: false,
-        })))
+    }
+    let mut child = command_line.spawn().map_err(|e| fail(e.to_string()))?;
+    let pgid = child.id();
+
+    // stdin, stdout and stderr move concurrently so that neither side can
+    // block the other on a full pipe.
+    let mut child_in = child.stdin.take().expect("piped");
+    let (input, inputs) = mpsc::channel::<Vec<u8>>();
+    thread::spawn(move || {
+        for chunk in inputs {
+            if child_in.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+    });
+    let (tx, output) = mpsc::channel::<(bool, Option<Vec<u8>>)>();
+    let pipes: [(bool, Box<dyn std::io::Read + Send>); 2] = [
+        (false, Box::new(child.stdout.take().expect("piped"))),
+        (true, Box::new(child.stderr.take().expect("piped"))),
+    ];
+    for (is_err, mut pipe) in pipes {
+        let tx = tx.clone();
+        thread::spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                match pipe.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        if tx.send((is_err, Some(buf[..n].to_vec()))).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(_) => break,
+                }
+            }
+            let _ = tx.send((is_err, None));
+        });
+    }
+    Ok(Some(Box::new(LocalShell {
+        command,
+        child,
+        pgid,
+        input: Some(input),
+        output,
+        open: 2,
+        ended: false,
+        subreaper,
+    })))
+}
+
+/// A command started here that is no subreaper, for tests of what holds
+/// where a shell cannot contain what it runs.
+#[cfg(test)]
+pub(crate) fn start_uncontained(
+    argv: &[String],
+) -> Result<Option<Box<dyn super::Shell + 'static>>, BackendError> {
+    spawn(argv, false)
+}
+
+impl Backend for Local {
+    fn start(&self, argv: &[String]) -> Result<Option<Box<dyn super::Shell + '_>>, BackendError> {
+        spawn(argv, true)
     }
 
     fn side_channel(&self) -> Option<super::inflight::SideChannel> {

@@ -14,6 +14,7 @@ use std::time::Duration;
 use crate::model::file::FileType;
 use crate::model::target::Target;
 
+pub mod contain;
 pub mod docker;
 pub mod endpoint;
 pub mod image_file;
@@ -231,6 +232,22 @@ pub trait Shell {
     /// Whether the command still runs with its input open, so that another
     /// round can be written to it.
     fn is_open(&self) -> bool;
+
+    /// Makes every process the command starts from now on one the runner
+    /// can find from outside the target's reach ([`contain`]), whatever it
+    /// does to leave its session, so that [`Shell::sweep`] stops them all.
+    /// False where this backend cannot: then the probe script's own sweep
+    /// is all there is.
+    fn contain(&mut self) -> bool {
+        false
+    }
+
+    /// Ends the command and every process it started since
+    /// [`Shell::contain`] said true; true when none of them is left. No
+    /// round can follow.
+    fn sweep(&mut self) -> bool {
+        false
+    }
 }
 
 /// A way to run commands on a target.

@@ -37,6 +37,36 @@ fn mounts_name(mountinfo: &str, id: &str) -> bool {
     })
 }
 
+/// `/proc/PID` of a process of the container whose full id is `id`, opened
+/// once its mount table was read through it and named the container (a
+/// reused PID, or an engine on another host, cannot lend another process);
+/// why not otherwise.
+pub fn container_process(pid: i64, id: &str) -> Result<OwnedFd, String> {
+    if pid <= 0 {
+        return Err(format!("the engine reports no process for it (pid {pid})"));
+    }
+    let proc_dir = open_at(
+        None,
+        &format!("/proc/{pid}"),
+        libc::O_RDONLY | libc::O_DIRECTORY,
+    )
+    .map_err(|e| format!("its process {pid} is not visible here ({e})"))?;
+    let mut mountinfo = String::new();
+    std::fs::File::from(
+        open_at(Some(&proc_dir), "mountinfo", libc::O_RDONLY)
+            .map_err(|e| format!("cannot read /proc/{pid}/mountinfo ({e})"))?,
+    )
+    .take(16 << 20)
+    .read_to_string(&mut mountinfo)
+    .map_err(|e| format!("cannot read /proc/{pid}/mountinfo ({e})"))?;
+    if id.len() < 12 || !mounts_name(&mountinfo, id) {
+        return Err(format!(
+            "process {pid} here is not the container's (its mounts do not name the container)"
+        ));
+    }
+    Ok(proc_dir)
+}
+
 /// The network namespace of the container whose first process is `pid`
 /// (as its engine reports it) and whose full id is `id`.
 pub fn namespace_of(pid: i64, id: &str) -> Result<OwnedFd, ForwardError> {
@@ -47,30 +77,7 @@ pub fn namespace_of(pid: i64, id: &str) -> Result<OwnedFd, ForwardError> {
              in its PID namespace (`from: runner` asks for this machine's view instead)"
         ))
     };
-    if pid <= 0 {
-        return Err(gone(format!(
-            "the engine reports no process for it (pid {pid})"
-        )));
-    }
-    let proc_dir = open_at(
-        None,
-        &format!("/proc/{pid}"),
-        libc::O_RDONLY | libc::O_DIRECTORY,
-    )
-    .map_err(|e| gone(format!("its process {pid} is not visible here ({e})")))?;
-    let mut mountinfo = String::new();
-    std::fs::File::from(
-        open_at(Some(&proc_dir), "mountinfo", libc::O_RDONLY)
-            .map_err(|e| gone(format!("cannot read /proc/{pid}/mountinfo ({e})")))?,
-    )
-    .take(16 << 20)
-    .read_to_string(&mut mountinfo)
-    .map_err(|e| gone(format!("cannot read /proc/{pid}/mountinfo ({e})")))?;
-    if id.len() < 12 || !mounts_name(&mountinfo, id) {
-        return Err(gone(format!(
-            "process {pid} here is not the container's (its mounts do not name the container)"
-        )));
-    }
+    let proc_dir = container_process(pid, id).map_err(gone)?;
     open_at(Some(&proc_dir), "ns/net", libc::O_RDONLY).map_err(|e| {
         gone(format!(
             "cannot open /proc/{pid}/ns/net ({e}; it needs root on the engine's host)"

@@ -13,6 +13,8 @@
 //!   headers (`g`) are read and ignored, as containerd ignores them;
 //! - PAX headers and GNU long names (`L`, `K`) larger than 1 MiB are refused
 //!   (Go's `maxSpecialFileSize`), so a small archive cannot claim gigabytes;
+//!   a long name or link is read up to its first NUL and applies only when
+//!   that is not empty;
 //! - links, directories, devices and FIFOs carry no data, whatever their
 //!   size field says (Go skips nothing after them);
 //! - GNU sparse files in PAX form (0.0, 0.1, 1.0) take their real name and
@@ -330,10 +332,13 @@ pub fn entries(
                 .parse()
                 .map_err(|_| format!("a PAX mtime {m:?} is not a time"))?;
         }
-        if let Some(n) = long_name.take() {
+        // Go applies a GNU long name or link only when it is not empty
+        // (its data read up to the first NUL): an empty one leaves the
+        // header's own.
+        if let Some(n) = long_name.take().filter(|n| !n.is_empty()) {
             name = n;
         }
-        if let Some(l) = long_link.take() {
+        if let Some(l) = long_link.take().filter(|l| !l.is_empty()) {
             link = l;
         }
         let kind = match typeflag {

@@ -24,6 +24,12 @@ pub fn escape_text(s: &str) -> String {
     out
 }
 
+/// [`escape_text`] for text that must stay on one line (a name in an error,
+/// a label value): line breaks and tabs are escaped too (`\n`, `\t`).
+pub fn escape_line(s: &str) -> String {
+    escape_text(s).replace('\n', "\\n").replace('\t', "\\t")
+}
+
 fn needs_escape(c: char) -> bool {
     c.is_control() && c != '\n' && c != '\t'
 }

@@ -33,18 +33,31 @@ pub fn run_batch(
     timeout: Duration,
     cpus: Option<u32>,
 ) -> Result<Vec<probe::Answer>, BatchError> {
-    run_batch_in(backend, None, probes, timeout, cpus)
+    run_batch_in(backend, None, probes, timeout, cpus, false).map(|r| r.answers)
 }
 
 /// The `sh` a session keeps on its target: every round of the session (its
 /// facts, then each round of probes) is written to it, and read back, while
 /// it lives. It is started at the first round, and again after a round that
 /// ended it (a timeout, a lost connection).
+///
+/// A round that runs commands of the spec's author ends its shell: what
+/// those commands started may outlive them and reach whatever their user
+/// can (the shell's own input and output through `/proc/PID/fd` included),
+/// so no later round goes to anything they could touch. Where the backend
+/// contains the round ([`Shell::contain`]: a local subreaper, a container's
+/// cgroup seen from the engine's host), every process it started is stopped
+/// when it ends and the next round starts a fresh `sh`. Elsewhere the
+/// script itself stops what stayed in the commands' sessions and reports
+/// what may have left them; if anything did, every later round on the
+/// target is an error saying so.
 #[derive(Default)]
 pub struct KeptShell<'b> {
     shell: Option<Box<dyn Shell + 'b>>,
     /// Rounds the current shell has answered.
     rounds: u32,
+    /// Why no later round can be trusted on this target, once one is not.
+    untrusted: Option<String>,
 }
 
 impl<'b> KeptShell<'b> {
@@ -60,6 +73,9 @@ impl<'b> KeptShell<'b> {
         cpus: Option<u32>,
         execs: &mut u32,
     ) -> Result<Vec<probe::Answer>, BatchError> {
+        if let Some(why) = &self.untrusted {
+            return Err(BatchError::Failed(why.clone()));
+        }
         if self.shell.as_ref().is_none_or(|s| !s.is_open()) {
             *execs += 1;
             self.shell = backend
@@ -67,16 +83,71 @@ impl<'b> KeptShell<'b> {
                 .map_err(|e| BatchError::Failed(e.to_string()))?;
             self.rounds = 0;
         }
-        let answers = run_batch_in(backend, Some(self), probes, timeout, cpus);
+        let commands = probes.iter().any(Probe::is_users);
+        let contained = commands && self.shell.as_mut().is_some_and(|s| s.contain());
+        let round = run_batch_in(backend, Some(self), probes, timeout, cpus, contained);
         self.rounds += 1;
-        if answers.is_err() {
-            // Nothing of a failed round is trusted, nor the shell it ran in
-            // (something may still write into it): the next round starts
-            // another.
+        if commands {
+            // The runner stops all the round started where it can; the
+            // shell goes with it either way.
+            let swept = contained && self.shell.as_mut().is_some_and(|s| s.sweep());
             self.shell = None;
+            if !swept {
+                self.untrusted = round
+                    .as_ref()
+                    .map_or(Some(None), left_behind)
+                    .map(|pids| escaped(backend, pids));
+            }
         }
-        answers
+        match round {
+            Ok(round) => Ok(round.answers),
+            Err(e) => {
+                // Nothing of a failed round is trusted, nor the shell it ran
+                // in (something may still write into it): the next round
+                // starts another.
+                self.shell = None;
+                Err(e)
+            }
+        }
     }
+}
+
+/// What may have outlived a round's commands, by what its sweep said:
+/// `None` when nothing did, `Some(pids)` when something may have (no pid
+/// known: the sweep could not tell, or did not run).
+fn left_behind(round: &probe::Round) -> Option<Option<Vec<u32>>> {
+    if !round.complete || round.left.unknown {
+        Some(None)
+    } else if round.left.pids.is_empty() {
+        None
+    } else {
+        Some(Some(round.left.pids.clone()))
+    }
+}
+
+/// Why later rounds on `backend` are not trusted after a round whose
+/// commands may have left `pids` running (none known: it cannot be told).
+fn escaped(backend: &dyn Backend, pids: Option<Vec<u32>>) -> String {
+    let what = match pids {
+        Some(pids) => format!(
+            "process{} {} started while command checks ran, left their session and still run{}",
+            if pids.len() == 1 { "" } else { "es" },
+            pids.iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            if pids.len() == 1 { "s" } else { "" },
+        ),
+        None => "whether command checks left a process running cannot be told (the batch did not \
+                 finish its sweep, or the target's /proc could not be read)"
+            .to_string(),
+    };
+    format!(
+        "on {}, {what}; such a process can reach later rounds through the user's rights, so \
+         nothing more is observed on this target in this run (infraspec cannot contain commands \
+         there; docs/reliability.md, \"Rounds after commands\")",
+        backend.target()
+    )
 }
 
 /// [`run_batch`], as the next round of `kept` when there is one.
@@ -86,11 +157,17 @@ fn run_batch_in(
     probes: &[Probe],
     timeout: Duration,
     cpus: Option<u32>,
-) -> Result<Vec<probe::Answer>, BatchError> {
+    contained: bool,
+) -> Result<probe::Round, BatchError> {
     let timeout = backend.exec_limit(timeout);
     let nonce = probe::nonce();
     let token = probe::dir_token();
-    let script = probe::render_in(probes, &nonce, &token, probe::Schedule::new(cpus, timeout));
+    let script = probe::render_in(
+        probes,
+        &nonce,
+        &token,
+        probe::Schedule::new(cpus, timeout).contained(contained),
+    );
     // While it runs, a signal that ends this process stops it on the target.
     let _running = backend
         .side_channel()
@@ -128,8 +205,9 @@ fn run_batch_in(
             .exec_capped(&["sh".to_string()], script.as_bytes(), timeout, cap)
             .map_err(|e| BatchError::Failed(e.to_string()))?,
     };
-    let mut results =
-        probe::parse(&out.stdout, &nonce, probes).map_err(|e| BatchError::Failed(e.to_string()))?;
+    let mut round = probe::parse_round(&out.stdout, &nonce, probes)
+        .map_err(|e| BatchError::Failed(e.to_string()))?;
+    let results = &mut round.answers;
     let late = format!(
         "the batch did not finish within {}s and was stopped before this probe finished",
         timeout.as_secs()
@@ -196,7 +274,7 @@ fn run_batch_in(
             ))
         });
     }
-    Ok(results)
+    Ok(round)
 }
 
 #[cfg(test)]
@@ -280,5 +358,102 @@ mod tests {
             .unwrap();
         assert_eq!(execs, 2, "a new shell");
         assert_eq!(stdout(&again), ["z\n"]);
+    }
+
+    /// A backend whose shell cannot contain what it runs: what leaves a
+    /// command's session is reported, not stopped.
+    struct Uncontained;
+
+    impl Backend for Uncontained {
+        fn start(
+            &self,
+            argv: &[String],
+        ) -> Result<Option<Box<dyn Shell + '_>>, crate::backend::BackendError> {
+            crate::backend::local::start_uncontained(argv)
+        }
+        fn target(&self) -> String {
+            "uncontained".into()
+        }
+    }
+
+    fn alive(pid: &str) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            !s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+    }
+
+    fn command(text: &str) -> Probe {
+        Probe::argv(["sh", "-c", text]).by_user()
+    }
+
+    #[test]
+    fn a_round_with_commands_ends_its_shell_and_what_they_left() {
+        let t = Duration::from_secs(30);
+        let mut execs = 0;
+        let mut kept = KeptShell::default();
+        // A child that leaves its session, and one that stays in it.
+        let left = command(
+            "setsid sleep 60 </dev/null >/dev/null 2>&1 & echo $!; sleep 60 </dev/null >/dev/null 2>&1 & echo $!",
+        );
+        let one = kept
+            .run(&Local, &[echo("a"), left], t, None, &mut execs)
+            .unwrap();
+        let pids = stdout(&one)[1].clone();
+        let pids: Vec<&str> = pids.split_whitespace().collect();
+        assert_eq!(pids.len(), 2, "{pids:?}");
+        for pid in &pids {
+            assert!(!alive(pid), "{pid} outlived the round");
+        }
+        let two = kept.run(&Local, &[echo("b")], t, None, &mut execs).unwrap();
+        assert_eq!(stdout(&two), ["b\n"]);
+        assert_eq!(
+            execs, 2,
+            "the round after the commands' has a shell of its own"
+        );
+    }
+
+    #[test]
+    fn what_leaves_a_commands_session_where_nothing_contains_it_makes_later_rounds_errors() {
+        let t = Duration::from_secs(30);
+        let mut execs = 0;
+        // Staying in the session: stopped by the script; no later round is
+        // refused for it.
+        let mut kept = KeptShell::default();
+        let stays = command("sleep 60 </dev/null >/dev/null 2>&1 & echo $!");
+        let one = kept
+            .run(&Uncontained, &[stays], t, None, &mut execs)
+            .unwrap();
+        let pid = stdout(&one)[0].trim().to_string();
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!alive(&pid), "{pid} outlived the round");
+        kept.run(&Uncontained, &[echo("b")], t, None, &mut execs)
+            .unwrap();
+        // Leaving it: reported, and nothing more is observed.
+        let mut kept = KeptShell::default();
+        let leaves = command("setsid sleep 5 </dev/null >/dev/null 2>&1 & echo $!");
+        let one = kept
+            .run(&Uncontained, &[leaves], t, None, &mut execs)
+            .unwrap();
+        let pid = stdout(&one)[0].trim().to_string();
+        let err = kept
+            .run(&Uncontained, &[echo("c")], t, None, &mut execs)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("left their session") && err.contains(&pid),
+            "{err}"
+        );
+        let again = kept
+            .run(&Uncontained, &[echo("d")], t, None, &mut execs)
+            .unwrap_err();
+        assert_eq!(again.to_string(), err);
+        // SAFETY: kill(2) on the test's own leftover.
+        unsafe {
+            libc::kill(pid.parse().unwrap(), libc::SIGKILL);
+        }
     }
 }

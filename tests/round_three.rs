@@ -1,0 +1,251 @@
+//! No false pass, round three (issue 40): each case against the real thing.
+//! Every test here passed a check that should have failed (or hung) on the
+//! build before; `INFRASPEC_TEST_BIN=old/infraspec cargo test --test suite
+//! round_three::` shows it.
+
+use crate::support;
+
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use support::docker::Running;
+use support::{show, text};
+
+fn infraspec(args: &[&str]) -> Output {
+    Command::new(support::bin())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("INFRASPEC_TARGET")
+        .output()
+        .expect("run infraspec")
+}
+
+/// A checked command's child that forges every later round of the kept
+/// `sh`: it leaves its session (`setsid`), finds the batch's shell by the
+/// pid file in the directory of its own stdout, waits for the round to end,
+/// stops that shell, reads the next round's script from its stdin (nonce
+/// and probes included), answers it with well-formed frames (a missing file
+/// that exists, a missing package at version 99) on its stdout, and lets it
+/// go on. Its argv carries a marker, to look for it afterwards.
+const FORGER: &str = r#"use strict; use POSIX ();
+my $out = readlink("/proc/self/fd/1") or die "no stdout";
+(my $T = $out) =~ s{/[^/]*$}{};
+open my $pf, '<', "$T/pid" or die "no pid file in $T"; my $sh = <$pf>; chomp $sh;
+defined(my $pid = fork) or die; exit 0 if $pid;
+POSIX::setsid();
+open STDIN, '<', '/dev/null'; open STDOUT, '>', '/dev/null'; open STDERR, '>', '/dev/null';
+my $t0 = time;
+select(undef, undef, undef, 0.02) while -e $T && time - $t0 < 60;
+kill 'STOP', $sh;
+open my $in, '<', "/proc/$sh/fd/0" or exit 1;
+my $script = '';
+while (sysread($in, my $buf, 65536)) { $script .= $buf; last if $script =~ /\n\}\n\z/; }
+my ($n) = $script =~ /^N=([0-9a-f]+)$/m;
+my $o = "\n$n start\n"; my $count = 0;
+while ($script =~ /^p (\d+) \d+ \d+ [01] (.*)$/mg) {
+  my ($i, $rest) = ($1, $2); $count++;
+  my $d = '';
+  if ($rest =~ /dpkg-query/) { $d = "no-such-pkg-forged\tinstall ok installed\t99.0\tamd64\n"; }
+  elsif ($rest =~ /^'sh' '-c' 'a=/) { $d = "1\n111\n81a4 0 0 0 0 root:root\n"; }
+  $o .= "\n$n $i 0 0 " . length($d) . " 0\n" . $d;
+}
+$o .= "\n$n done $count\n";
+open my $w, '>', "/proc/$sh/fd/1" or exit 1; syswrite $w, $o;
+kill 'CONT', $sh;
+sleep 60;
+"#;
+
+/// The spec of case 1: the forger's command, then two checks that can only
+/// pass through a forged round.
+fn forged_rounds_spec(forger: &str, marker: &str) -> String {
+    format!(
+        "checks:\n  - command: perl {forger} {marker}\n  - file: /nonexistent-forged\n    eventually: {{timeout: 6s, interval: 1s}}\n  \
+         - package: no-such-pkg-forged\n    version: {{version: '>= 9'}}\n    eventually: {{timeout: 6s, interval: 1s}}\n"
+    )
+}
+
+/// Case 1: neither later round passes, and (`contained`) the forger is gone
+/// and both are plain failures (exit 1), or (not contained) both are errors
+/// that say why, as the target's own error (exit 2: nothing more could be
+/// observed there).
+fn assert_rounds_not_forged(out: &Output, contained: bool) {
+    let all = support::checks_of(out);
+    let outcome = |part: &str| {
+        all.iter()
+            .find(|(n, _, _)| n.contains(part))
+            .unwrap_or_else(|| panic!("no check {part:?}: {all:#?}"))
+            .clone()
+    };
+    assert_eq!(outcome("command").1, "pass", "{all:#?}");
+    for part in ["/nonexistent-forged", "no-such-pkg-forged"] {
+        let (_, got, message) = outcome(part);
+        if contained {
+            assert_eq!(got, "fail", "{part}: {all:#?}");
+        } else {
+            assert_eq!(got, "error", "{part}: {all:#?}");
+            assert!(message.contains("left their session"), "{message}");
+        }
+    }
+    let code = if contained { 1 } else { 2 };
+    assert_eq!(out.status.code(), Some(code), "{}", show(out));
+}
+
+fn issue40_01_a_commands_child_cannot_forge_later_rounds_locally() {
+    let dir = support::temp_dir();
+    let forger = dir.path().join("forge.pl");
+    std::fs::write(&forger, FORGER).unwrap();
+    let marker = format!("forger-local-{}", std::process::id());
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(&spec, forged_rounds_spec(forger.to_str().unwrap(), &marker)).unwrap();
+    let out = infraspec(&["--format", "json", spec.to_str().unwrap()]);
+    assert_rounds_not_forged(&out, true);
+    let left = Command::new("pgrep")
+        .args(["-f", &marker])
+        .output()
+        .unwrap();
+    assert!(
+        left.stdout.is_empty(),
+        "the forger outlived its round: {}",
+        text(&left.stdout)
+    );
+}
+
+fn issue40_01_a_commands_child_cannot_forge_later_rounds_in_a_container() {
+    let c = Running::start(support::docker::DEBIAN);
+    let marker = format!("forger-docker-{}", std::process::id());
+    let put = Command::new("docker")
+        .args(["exec", "-i", &c.0, "sh", "-c", "cat > /tmp/forge.pl"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(FORGER.as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert!(put.status.success(), "{}", show(&put));
+    let dir = support::temp_dir();
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(&spec, forged_rounds_spec("/tmp/forge.pl", &marker)).unwrap();
+    let target = format!("docker://{}", c.0);
+    let out = infraspec(&[
+        "--format",
+        "json",
+        "--target",
+        &target,
+        spec.to_str().unwrap(),
+    ]);
+    assert_rounds_not_forged(&out, true);
+    let left = Command::new("docker")
+        .args([
+            "exec",
+            &c.0,
+            "sh",
+            "-c",
+            &format!(
+                "grep -l '[{}]{}' /proc/[0-9]*/cmdline || true",
+                &marker[..1],
+                &marker[1..]
+            ),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        left.stdout.is_empty(),
+        "the forger outlived its round: {}",
+        text(&left.stdout)
+    );
+}
+
+fn issue40_01_a_commands_child_cannot_forge_later_rounds_over_ssh() {
+    let s = support::sshd::start();
+    let marker = format!("forger-ssh-{}", std::process::id());
+    std::fs::write(s.dir.join("forge.pl"), FORGER).unwrap();
+    let spec = s.dir.join("spec.yaml");
+    std::fs::write(
+        &spec,
+        forged_rounds_spec("/infraspec-test/forge.pl", &marker),
+    )
+    .unwrap();
+    let out = s.infraspec(
+        &[
+            "--format",
+            "json",
+            "--target",
+            "ssh://box",
+            spec.to_str().unwrap(),
+        ],
+        &[],
+    );
+    // Over SSH nothing contains the command: its escape is seen, and no
+    // later round is trusted.
+    assert_rounds_not_forged(&out, false);
+}
+
+/// Case 2: a kept shell that stops answering between rounds costs a check
+/// its own `eventually` window, not the batch's 300 s.
+fn issue40_02_a_stopped_shell_costs_the_window_not_the_batch() {
+    let c = Running::start(support::docker::DEBIAN);
+    let target = format!("docker://{}", c.0);
+    let started = Instant::now();
+    let mut run = Command::new(support::bin())
+        .args([
+            "--format",
+            "json",
+            "--target",
+            &target,
+            "-c",
+            "{file: /nonexistent-never, eventually: {timeout: 4s, interval: 1s}}",
+        ])
+        .env("NO_COLOR", "1")
+        .env_remove("INFRASPEC_TARGET")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the first round is over, stop every `sh` in the container but
+    // the one that stops them: the kept shell among them.
+    std::thread::sleep(Duration::from_millis(1500));
+    let stop = Command::new("docker")
+        .args([
+            "exec",
+            &c.0,
+            "sh",
+            "-c",
+            "for p in $(pgrep -x sh); do [ \"$p\" = $$ ] || kill -STOP \"$p\"; done",
+        ])
+        .output()
+        .unwrap();
+    assert!(stop.status.success(), "{}", show(&stop));
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while run.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if run.try_wait().unwrap().is_none() {
+        let _ = run.kill();
+        panic!("the run still waited after {:?}", started.elapsed());
+    }
+    let out = run.wait_with_output().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}: {}",
+        started.elapsed(),
+        show(&out)
+    );
+    let all = support::checks_of(&out);
+    assert_eq!(all[0].1, "error", "{all:#?}");
+    assert!(
+        all[0].2.contains("did not finish within") && !all[0].2.contains("300s"),
+        "{all:#?}"
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+}
+
+infraspec_tests! {
+    Nothing: [issue40_01_a_commands_child_cannot_forge_later_rounds_locally],
+    Docker: [
+        issue40_01_a_commands_child_cannot_forge_later_rounds_in_a_container,
+        issue40_02_a_stopped_shell_costs_the_window_not_the_batch,
+    ],
+    Ssh: [issue40_01_a_commands_child_cannot_forge_later_rounds_over_ssh],
+}
