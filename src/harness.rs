@@ -106,6 +106,23 @@ pub fn its<R: ResourceType, P: PropertyOf<R>, M: Fits<Prop<R, P>>>(
 }
 
 /// `#[request(...)]` on `describe http(...)`: the request the checks make.
+/// Ends one `describe` block whose checks are `block`: the expectations
+/// of a `process` block hold for one and the same process, as those of one
+/// YAML item do.
+pub fn describe_done(block: &mut [Result<Check, String>]) {
+    let mut checks: Vec<&mut Check> = block
+        .iter_mut()
+        .filter_map(|c| c.as_mut().ok())
+        .filter(|c| c.resource.kind == ResourceKind::Process)
+        .collect();
+    let mut expectations: Vec<crate::spec::Expectation> =
+        checks.iter().map(|c| c.expectation.clone()).collect();
+    crate::spec::yaml::same_process(&mut expectations);
+    for (c, e) in checks.iter_mut().zip(expectations) {
+        c.expectation = e;
+    }
+}
+
 pub fn with_request(
     check: Result<Check, String>,
     request: &crate::spec::Request,

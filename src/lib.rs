@@ -96,6 +96,8 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::dsl::{props, res};
-    pub use crate::harness::{duration, it, its, resource, run_main, with_request, Custom};
+    pub use crate::harness::{
+        describe_done, duration, it, its, resource, run_main, with_request, Custom,
+    };
     pub use crate::spec::{CheckOptions, Eventually, From, Request};
 }

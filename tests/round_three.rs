@@ -241,11 +241,93 @@ fn issue40_02_a_stopped_shell_costs_the_window_not_the_batch() {
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
 }
 
+/// Case 6: the properties of one `process` check hold for one and the same
+/// process. On a stock nginx root runs only the master and the workers are
+/// www-data: "root runs a worker process" is false, whichever property is
+/// read first.
+fn issue40_06_one_process_check_is_about_one_process() {
+    let c = Running::start(support::docker::DEBIAN);
+    let target = format!("docker://{}", c.0);
+    let out = infraspec(&[
+        "--format",
+        "json",
+        "--target",
+        &target,
+        "-c",
+        "{process: nginx, user: {contains: root}, args: {contains: worker process}}",
+        "-c",
+        "{process: nginx, user: {contains: www-data}, args: {contains: worker process}, count: {ge: 1}}",
+        "-c",
+        "{process: nginx, user: {contains: root}, count: 1}",
+        "-c",
+        "{process: nginx, user: {contains: root}, args: {contains: worker process}, running: false}",
+    ]);
+    let all = support::checks_of(&out);
+    let got: Vec<&str> = all.iter().map(|(_, o, _)| o.as_str()).collect();
+    assert_eq!(
+        got,
+        [
+            "fail", "fail", // root runs no worker
+            "pass", "pass", "pass", // www-data runs the workers
+            "pass", "pass", // root runs one nginx
+            "fail", "fail", "pass", // no worker of root's
+        ],
+        "{all:#?}"
+    );
+    assert!(
+        all[0].0.contains("where args should contain"),
+        "the name says what the process must also be: {all:#?}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+}
+
+/// Case 7: a pid file is evidence only when its process is the service's
+/// daemon. A leftover file naming PID 1 (`sleep`, older than the file) makes
+/// no service "running"; and a daemon the file names, alive, runs even when
+/// its init script's `status` says "dead, pid file exists" (as dnsmasq's
+/// does in a default Docker container, which lacks the capability it needs).
+fn issue40_07_a_pid_file_proves_only_its_own_daemon() {
+    let c = Running::start_with(&[support::docker::DEBIAN, "sleep", "infinity"]);
+    let setup = Command::new("docker")
+        .args([
+            "exec",
+            &c.0,
+            "sh",
+            "-c",
+            "sleep 1; echo 1 > /run/ghostsvc.pid; \
+             printf '#!/bin/sh\\nNAME=fakedns\\nDAEMON=/bin/sleep\\ncase \"$1\" in status) exit 1;; esac\\n' > /etc/init.d/fakedns; \
+             chmod 755 /etc/init.d/fakedns; \
+             (sleep 600 </dev/null >/dev/null 2>&1 & echo $! > /run/fakedns.pid)",
+        ])
+        .output()
+        .unwrap();
+    assert!(setup.status.success(), "{}", show(&setup));
+    let target = format!("docker://{}", c.0);
+    let out = infraspec(&[
+        "--format",
+        "json",
+        "--target",
+        &target,
+        "-c",
+        "{service: ghostsvc, running: true}",
+        "-c",
+        "{service: ghostsvc, running: false}",
+        "-c",
+        "{service: fakedns, running: true}",
+    ]);
+    let all = support::checks_of(&out);
+    let got: Vec<&str> = all.iter().map(|(_, o, _)| o.as_str()).collect();
+    assert_eq!(got, ["error", "error", "pass"], "{all:#?}");
+    assert!(all[0].2.contains("cannot be told"), "{all:#?}");
+}
+
 infraspec_tests! {
     Nothing: [issue40_01_a_commands_child_cannot_forge_later_rounds_locally],
     Docker: [
         issue40_01_a_commands_child_cannot_forge_later_rounds_in_a_container,
         issue40_02_a_stopped_shell_costs_the_window_not_the_batch,
+        issue40_06_one_process_check_is_about_one_process,
+        issue40_07_a_pid_file_proves_only_its_own_daemon,
     ],
     Ssh: [issue40_01_a_commands_child_cannot_forge_later_rounds_over_ssh],
 }

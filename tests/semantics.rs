@@ -34,8 +34,10 @@ INIT
 chmod 0755 /etc/init.d/myapp
 /etc/init.d/myapp start
 ln -s ../init.d/myapp /etc/rc2.d/S02myapp
-# A daemon with only a pid file, and a stale pid file.
-sleep 3600 </dev/null >/dev/null 2>&1 &
+# A daemon with only a pid file (named as its service, so the file is its
+# own: issue 40, case 7), and a stale pid file.
+ln -s /bin/sleep /usr/local/bin/pidonly
+pidonly 3600 </dev/null >/dev/null 2>&1 &
 echo $! > /run/pidonly.pid
 echo 999999 > /run/stalepid.pid
 printf '9\n' > /run/fixture.pid

@@ -75,7 +75,9 @@ fn describe(d: &Describe) -> TokenStream {
         #[allow(unused_mut)]
         let mut __q = ::infraspec::__private::Request::default();
         #(#options)*
+        let __start = __checks.len();
         #(#examples)*
+        ::infraspec::__private::describe_done(&mut __checks[__start..]);
     }}
 }
 

@@ -882,7 +882,7 @@ pub fn needs(check: &Check, facts: &Facts) -> Vec<Need> {
         ResourceKind::File => file::needs(&r.name, p, output_cap(check)),
         ResourceKind::User => user::user_needs(&r.name, p),
         ResourceKind::Group => vec![Need::GroupEntry(r.name.clone())],
-        ResourceKind::Process => process::needs(&r.name, p),
+        ResourceKind::Process => process::needs(&r.name, p, &check.expectation.same_process),
         ResourceKind::Command => vec![Need::Command {
             command: r.name.clone(),
             timeout: check.options.timeout,
@@ -926,7 +926,7 @@ pub fn observe(check: &Check, obs: &Observations<'_>) -> Result<Observed, Early>
         ),
         ResourceKind::User => user::observe_user(obs, &r.name, p),
         ResourceKind::Group => user::observe_group(obs, &r.name, p),
-        ResourceKind::Process => process::observe(obs, &r.name, p),
+        ResourceKind::Process => process::observe(obs, &r.name, p, &check.expectation.same_process),
         ResourceKind::Command => command::observe(
             obs,
             &r.name,

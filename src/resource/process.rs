@@ -2,7 +2,7 @@
 //! one `cat`, so no `ps` is needed on the target.
 
 use super::{stdout_text, user, Early, Need, NoAnswer, Observations, Observed};
-use crate::matcher::Value;
+use crate::matcher::{Matcher, Value};
 use crate::probe::Probe;
 use crate::spec::Property;
 
@@ -179,14 +179,23 @@ pub fn table<'s>(obs: &'s Observations<'_>) -> Result<&'s Vec<Proc>, NoAnswer> {
     })
 }
 
-pub fn needs(name: &str, property: Property) -> Vec<Need> {
-    match property {
-        Property::User => vec![Need::Processes, Need::PasswdAll],
-        // The table says which processes are infraspec's own (the batch and
-        // what it started): their command lines are left out too.
-        Property::Args => vec![Need::ProcessArgs(name.to_string()), Need::Processes],
-        _ => vec![Need::Processes],
+/// What a check of `property` needs, with `same` the item's other
+/// expectations on one process.
+pub fn needs(name: &str, property: Property, same: &[(Property, Matcher)]) -> Vec<Need> {
+    let mut needs = vec![Need::Processes];
+    for p in std::iter::once(property).chain(same.iter().map(|(p, _)| *p)) {
+        let need = match p {
+            Property::User => Need::PasswdAll,
+            // The table says which processes are infraspec's own (the batch
+            // and what it started): their command lines are left out too.
+            Property::Args => Need::ProcessArgs(name.to_string()),
+            _ => continue,
+        };
+        if !needs.contains(&need) {
+            needs.push(need);
+        }
     }
+    needs
 }
 
 /// A script that runs `body` with `$d` set to `/proc/PID` for every process
@@ -211,15 +220,16 @@ const ARGS: &str = for_each_named!(
     r#"    a=$(tr '\000' ' ' < "$d/cmdline" 2>/dev/null) && printf '%s %s\n' "${d#/proc/}" "$a""#
 );
 
-/// `PID ARGS` lines as the command lines of the processes in `table`: those
-/// of infraspec's own batch, absent from the table, are left out.
-fn args_of(text: &str, table: &[Proc]) -> Vec<String> {
+/// `PID ARGS` lines as the command line of each process in `table`, by
+/// PID: those of infraspec's own batch, absent from the table, are left out.
+fn args_of(text: &str, table: &[Proc]) -> Vec<(u32, String)> {
     text.lines()
         .filter_map(|l| {
             let (pid, args) = l.split_once(' ')?;
             let pid: u32 = pid.parse().ok()?;
             let args = args.trim_end();
-            (table.iter().any(|p| p.pid == pid) && !args.is_empty()).then(|| args.to_string())
+            (table.iter().any(|p| p.pid == pid) && !args.is_empty())
+                .then(|| (pid, args.to_string()))
         })
         .collect()
 }
@@ -255,41 +265,99 @@ pub fn args_probe(name: &str) -> Probe {
     )
 }
 
-pub fn observe(obs: &Observations<'_>, name: &str, property: Property) -> Result<Observed, Early> {
-    if property == Property::Args {
-        let out = obs.ok(&Need::ProcessArgs(name.to_string()))?;
-        let lines = args_of(&stdout_text(out), table(obs)?);
-        if lines.is_empty() {
-            return Err(Early::Fail("not running".into()));
-        }
-        return Ok(Value::Text(lines.join("\n")).into());
+/// One process's value of `property` (`user` as a list of its one user,
+/// `args` its command line), for judging it alone.
+fn value_of(
+    proc: &Proc,
+    property: Property,
+    user: &dyn Fn(u32) -> String,
+    args: &[(u32, String)],
+) -> Option<Value> {
+    match property {
+        Property::User => Some(Value::List(vec![user(proc.uid)])),
+        Property::Args => args
+            .iter()
+            .find(|(pid, _)| *pid == proc.pid)
+            .map(|(_, a)| Value::Text(a.clone())),
+        _ => None,
     }
+}
+
+/// `property` of the processes named `name`, of those that meet every
+/// expectation of `same` (the item's others on one process) when it has
+/// any: the properties of one check hold for one and the same process.
+pub fn observe(
+    obs: &Observations<'_>,
+    name: &str,
+    property: Property,
+    same: &[(Property, Matcher)],
+) -> Result<Observed, Early> {
     let procs = table(obs)?;
-    let matching: Vec<&Proc> = procs
-        .iter()
-        .filter(|p| name_matches(&p.name, name))
-        .collect();
+    let wants = |p: Property| property == p || same.iter().any(|(q, _)| *q == p);
+    let args = if wants(Property::Args) {
+        let out = obs.ok(&Need::ProcessArgs(name.to_string()))?;
+        args_of(&stdout_text(out), procs)
+    } else {
+        Vec::new()
+    };
+    let passwd = if wants(Property::User) {
+        user::all_users(obs)?
+    } else {
+        &[]
+    };
+    let user = |uid: u32| {
+        passwd
+            .iter()
+            .find(|e| e.uid == uid)
+            .map(|e| e.name.clone())
+            .unwrap_or_else(|| uid.to_string())
+    };
+    let mut matching: Vec<&Proc> = Vec::new();
+    for p in procs.iter().filter(|p| name_matches(&p.name, name)) {
+        let mut meets = true;
+        for (q, m) in same {
+            // A process whose command line is gone (it ended between the
+            // reads) meets nothing asked of it.
+            let Some(value) = value_of(p, *q, &user, &args) else {
+                meets = false;
+                break;
+            };
+            meets &= m.eval(&value).map_err(Early::Error)?;
+        }
+        if meets {
+            matching.push(p);
+        }
+    }
+    let none = || {
+        if same.is_empty() {
+            "not running".to_string()
+        } else {
+            let what: Vec<String> = same.iter().map(|(q, m)| format!("{q} {m}")).collect();
+            format!("no process named {name} with {}", what.join(" and "))
+        }
+    };
     match property {
         Property::Running => Ok(Value::Bool(!matching.is_empty()).into()),
         Property::Count => Ok(Value::Int(matching.len() as i64).into()),
         Property::User => {
             if matching.is_empty() {
-                return Err(Early::Fail("not running".into()));
+                return Err(Early::Fail(none()));
             }
-            let passwd = user::all_users(obs)?;
-            let mut users: Vec<String> = matching
-                .iter()
-                .map(|p| {
-                    passwd
-                        .iter()
-                        .find(|e| e.uid == p.uid)
-                        .map(|e| e.name.clone())
-                        .unwrap_or_else(|| p.uid.to_string())
-                })
-                .collect();
+            let mut users: Vec<String> = matching.iter().map(|p| user(p.uid)).collect();
             users.sort();
             users.dedup();
             Ok(Value::List(users).into())
+        }
+        Property::Args => {
+            let lines: Vec<String> = args
+                .iter()
+                .filter(|(pid, _)| matching.iter().any(|p| p.pid == *pid))
+                .map(|(_, a)| a.clone())
+                .collect();
+            if lines.is_empty() {
+                return Err(Early::Fail(none()));
+            }
+            Ok(Value::Text(lines.join("\n")).into())
         }
         other => Err(Early::Error(format!("process has no property {other}"))),
     }
@@ -317,7 +385,10 @@ mod tests {
     fn args_leave_out_processes_the_table_leaves_out() {
         let table = super::parse("Batch:\t7\nName:\tnginx\nState:\tS\nPid:\t10\nPPid:\t1\nUid:\t0\t0\t0\t0\nName:\tsh\nState:\tS\nPid:\t7\nPPid:\t1\nUid:\t0\t0\t0\t0\n");
         let text = "10 nginx: master process \n7 sh -s \n99 sh gone\n";
-        assert_eq!(super::args_of(text, &table), ["nginx: master process"]);
+        assert_eq!(
+            super::args_of(text, &table),
+            [(10, "nginx: master process".to_string())]
+        );
     }
 
     use super::*;

@@ -177,11 +177,22 @@ pub fn enabled_on_disk_probe(name: &str) -> Probe {
 }
 
 /// Whether a service runs, without an init system: `lsb CODE` for its init
-/// script's `status`, the boot time (`btime SECONDS`), then `pidfile PID
-/// PATH` for each pid file, followed by `stat PID /proc/PID/stat` when that
-/// process exists and `mtime PID SECONDS` for the pid file.
-const RUNNING_OFFLINE: &str = r#"n=$1
+/// script's `status`; `declares LINE` for each line of its init script or
+/// unit file that names its daemon (`DAEMON=`, `NAME=`, `ExecStart=`,
+/// OpenRC's `command=`, an `exec`); the boot time (`btime SECONDS`); then
+/// `pidfile PID PATH` for each pid file, followed by `stat PID
+/// /proc/PID/stat` when that process exists, `exe PID PATH` where its
+/// executable can be read, and `mtime PID SECONDS` for the pid file.
+const RUNNING_OFFLINE: &str = r#"n=$1; u=$2
 if [ -x "/etc/init.d/$n" ]; then "/etc/init.d/$n" status >/dev/null 2>&1; echo "lsb $?"; fi
+for f in "/etc/init.d/$n" "/etc/systemd/system/$u" "/lib/systemd/system/$u" "/usr/lib/systemd/system/$u"; do
+  [ -f "$f" ] && [ -r "$f" ] || continue
+  while IFS= read -r l; do
+    case $l in
+      DAEMON=*|NAME=*|ExecStart=*|command=*|exec\ *|*[\ \	]exec\ *) printf 'declares %s\n' "$l";;
+    esac
+  done <"$f"
+done
 for f in "/run/$n.pid" "/var/run/$n.pid" "/run/$n/$n.pid" "/run/${n}d.pid" "/var/run/${n}d.pid"; do
   [ -r "$f" ] || continue
   p=; read -r p <"$f"
@@ -190,9 +201,64 @@ for f in "/run/$n.pid" "/var/run/$n.pid" "/run/$n/$n.pid" "/run/${n}d.pid" "/var
   echo "pidfile $p $f"
   st=; read -r st <"/proc/$p/stat" 2>/dev/null || continue
   echo "stat $p $st"
+  x=$(readlink "/proc/$p/exe" 2>/dev/null) && echo "exe $p $x"
   m=$(stat -L -c %Y -- "$f" 2>/dev/null) && echo "mtime $p $m"
 done
 :"#;
+
+/// The names and paths of the daemon a service declares, from the
+/// `declares` lines of [`RUNNING_OFFLINE`]: `NAME=`, and the executables of
+/// `DAEMON=`, `ExecStart=`, `command=` and `exec` (with `$NAME` and
+/// `${NAME}` put in), besides the service's own names.
+pub fn declared_daemon(name: &str, text: &str) -> (Vec<String>, Vec<String>) {
+    let unquote = |v: &str| v.trim().trim_matches(['"', '\'']).to_string();
+    let declared: Vec<&str> = lines(text)
+        .filter_map(|l| l.strip_prefix("declares "))
+        .collect();
+    let short = declared
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("NAME="))
+        .map(|v| unquote(v.split_whitespace().next().unwrap_or_default()))
+        .filter(|v| !v.is_empty() && !v.contains('$'));
+    let mut names: Vec<String> = process_names(name).into();
+    names.extend(short.clone());
+    let mut paths = Vec::new();
+    for l in &declared {
+        let l = l.trim();
+        let value = if let Some(v) = l.strip_prefix("DAEMON=") {
+            unquote(v.split_whitespace().next().unwrap_or_default())
+        } else if let Some(v) = l.strip_prefix("ExecStart=") {
+            // Prefixes that change how systemd runs it: `-`, `@`, `:`, `+`, `!`.
+            v.trim_start_matches(['-', '@', ':', '+', '!'])
+                .split_whitespace()
+                .next()
+                .map(unquote)
+                .unwrap_or_default()
+        } else if let Some(v) = l.strip_prefix("command=") {
+            unquote(v.split_whitespace().next().unwrap_or_default())
+        } else if let Some((_, v)) = l.split_once("exec ") {
+            v.split_whitespace().next().map(unquote).unwrap_or_default()
+        } else {
+            continue;
+        };
+        let value = match &short {
+            Some(n) => value.replace("${NAME}", n).replace("$NAME", n),
+            None => value,
+        };
+        if value.is_empty() || value.contains('$') || value.starts_with('-') {
+            continue;
+        }
+        if let Some(base) = value.rsplit('/').next().filter(|b| !b.is_empty()) {
+            if !names.iter().any(|n| n == base) {
+                names.push(base.to_string());
+            }
+        }
+        if value.starts_with('/') && !paths.contains(&value) {
+            paths.push(value);
+        }
+    }
+    (names, paths)
+}
 
 /// A pid file's process as `/proc/PID/stat` shows it: its name (comm, which
 /// may hold spaces and parentheses), its state letter and its start time in
@@ -215,7 +281,7 @@ const USER_HZ: u64 = 100;
 pub fn running_offline_probe(name: &str) -> Probe {
     Probe::script(
         RUNNING_OFFLINE,
-        [name],
+        [name.to_string(), unit_name(name)],
         format!(
             "/etc/init.d/{n} status; cat /run/{n}.pid",
             n = crate::probe::display_word(name)
@@ -389,8 +455,14 @@ fn enabled_on_disk(obs: &Observations<'_>, name: &str) -> Result<Observed, Early
     })
 }
 
-/// `running` where no init system runs: the init script's LSB status, then
-/// a pid file, then the processes of this PID namespace.
+/// `running` where no init system runs. A pid file whose live process is
+/// the service's daemon (its name or executable is one the service declares:
+/// [`declared_daemon`]) is proof that it runs, whatever the init script's
+/// `status` says (a status that needs a capability the container lacks says
+/// "dead"); then the init script's LSB status; then a pid file whose process
+/// is gone, a zombie or started after the file was written (the PID was
+/// reused) says it does not run; a pid file naming another live process
+/// cannot tell, an error; then the processes of this PID namespace.
 fn running_offline(obs: &Observations<'_>, name: &str) -> Result<Observed, Early> {
     let out = obs.ok(&Need::ServiceRunningOffline(name.to_string()))?;
     let text = stdout_text(out);
@@ -400,8 +472,10 @@ fn running_offline(obs: &Observations<'_>, name: &str) -> Result<Observed, Early
             note: Some(format!("no init system running: judged by {how}")),
         })
     };
-    let names = process_names(name);
+    let (names, paths) = declared_daemon(name, &text);
+    let mut lsb = None;
     let mut stale = None;
+    let mut unknown = None;
     let mut boot = None;
     let all: Vec<&str> = lines(&text).collect();
     for (at, line) in all.iter().enumerate() {
@@ -409,28 +483,18 @@ fn running_offline(obs: &Observations<'_>, name: &str) -> Result<Observed, Early
         match words.as_slice() {
             // LSB: 0 running, 1 dead with a pid file, 2 dead with a lock, 3
             // not running; anything else (4, unknown) does not answer.
-            ["lsb", code] => match *code {
-                "0" => return judged(true, format!("/etc/init.d/{name} status (exit 0)")),
-                "1" | "2" | "3" => {
-                    return judged(false, format!("/etc/init.d/{name} status (exit {code})"))
-                }
-                _ => {}
-            },
+            ["lsb", code @ ("0" | "1" | "2" | "3")] => lsb = Some(*code),
             ["btime", secs] => boot = secs.parse::<u64>().ok(),
             ["pidfile", pid, path] => {
-                // A pid file is proof only when its process lives (not a
-                // zombie) and is the service's: named as the service, or
-                // started no later than the file was written. A PID reused
-                // by a process started after the file was written is a stale
-                // file: the daemon that wrote it is gone.
                 let after = |kind: &str| {
                     all.get(at + 1..)
                         .into_iter()
                         .flatten()
-                        .take(2)
+                        .take(3)
                         .find_map(|l| l.strip_prefix(&format!("{kind} {pid} ")))
                 };
                 let mtime = after("mtime").and_then(|m| m.trim().parse::<u64>().ok());
+                let exe = after("exe").map(str::trim);
                 match after("stat").and_then(stat_name_state) {
                     None => {
                         stale.get_or_insert(format!("the pid file {path} (process {pid} is gone)"));
@@ -440,34 +504,40 @@ fn running_offline(obs: &Observations<'_>, name: &str) -> Result<Observed, Early
                             "the pid file {path} (process {pid} has exited: a zombie)"
                         ));
                     }
-                    Some((comm, _, _)) if names.iter().any(|n| process::name_matches(comm, n)) => {
+                    Some((comm, _, _))
+                        if names.iter().any(|n| process::name_matches(comm, n))
+                            || exe.is_some_and(|e| paths.iter().any(|p| p == e)) =>
+                    {
                         return judged(
                             true,
-                            format!("the pid file {path} (process {pid}, {comm}, is alive)"),
+                            format!(
+                                "the pid file {path} (process {pid}, {comm}, the service's daemon, is alive)"
+                            ),
                         )
                     }
                     Some((comm, _, start)) => {
                         let started = boot.zip(start).map(|(b, t)| b + t / USER_HZ);
                         match (started, mtime) {
                             // Two seconds for the clocks' rounding.
-                            (Some(s), Some(m)) if s <= m + 2 => {
-                                return judged(
-                                    true,
-                                    format!(
-                                        "the pid file {path} (process {pid}, {comm}, is alive and \
-                                         started before the file was written)"
-                                    ),
-                                )
-                            }
-                            (Some(_), Some(_)) => {
+                            (Some(s), Some(m)) if s > m + 2 => {
                                 stale.get_or_insert(format!(
                                     "the pid file {path} (process {pid}, {comm}, started after \
                                      the file was written: the PID was reused)"
                                 ));
                             }
-                            // Not known to be the service's: the process
-                            // table decides.
-                            _ => {}
+                            _ => {
+                                unknown.get_or_insert(format!(
+                                    "the pid file {path} names process {pid} ({comm}{}), which is not \
+                                     the daemon {name} declares ({}): whether {name} runs cannot be told",
+                                    exe.map(|e| format!(", {e}")).unwrap_or_default(),
+                                    names
+                                        .iter()
+                                        .chain(paths.iter())
+                                        .map(String::as_str)
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                ));
+                            }
                         }
                     }
                 }
@@ -475,19 +545,30 @@ fn running_offline(obs: &Observations<'_>, name: &str) -> Result<Observed, Early
             _ => {}
         }
     }
+    match lsb {
+        Some("0") => return judged(true, format!("/etc/init.d/{name} status (exit 0)")),
+        Some(code) => return judged(false, format!("/etc/init.d/{name} status (exit {code})")),
+        None => {}
+    }
     if let Some(how) = stale {
         return judged(false, how);
     }
+    if let Some(why) = unknown {
+        return Err(Early::Error(why));
+    }
+    // By name only the service's own names count (an executable it
+    // declares may be a shared interpreter).
+    let own = process_names(name);
     let procs = process::table(obs)?;
     let running = procs
         .iter()
         .filter(|p| p.ns_depth <= 1)
-        .any(|p| names.iter().any(|n| process::name_matches(&p.name, n)));
+        .any(|p| own.iter().any(|n| process::name_matches(&p.name, n)));
     judged(
         running,
         format!(
             "the process table of this PID namespace (a process named {} or {})",
-            names[0], names[1]
+            own[0], own[1]
         ),
     )
 }
@@ -555,5 +636,18 @@ mod tests {
     fn sysv_links() {
         assert_eq!(sysv_link_name("S01nginx"), "nginx");
         assert_eq!(sysv_link_name("S20ssh"), "ssh");
+    }
+
+    #[test]
+    fn the_daemon_a_service_declares_is_read_from_its_script_and_unit() {
+        let text = "lsb 1\ndeclares NAME=dnsmasq\ndeclares DAEMON=/usr/sbin/$NAME\n\
+                    declares ExecStart=-/usr/sbin/dnsmasq -k\ndeclares \texec /opt/x/bin/runner \"$@\"\n\
+                    declares command=\"/usr/bin/other\"\n";
+        let (names, paths) = declared_daemon("dns", text);
+        assert_eq!(names, ["dns", "dnsd", "dnsmasq", "runner", "other"]);
+        assert_eq!(
+            paths,
+            ["/usr/sbin/dnsmasq", "/opt/x/bin/runner", "/usr/bin/other"]
+        );
     }
 }

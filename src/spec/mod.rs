@@ -789,6 +789,11 @@ pub struct Expectation {
     pub listen: Listen,
     /// For `http` only.
     pub request: Request,
+    /// For `process` only: the other expectations of the same item on one
+    /// process (`user`, `args`). This one is judged on the processes that
+    /// meet them all, so that the properties of one check hold for one and
+    /// the same process (`count` counts the processes that meet all).
+    pub same_process: Vec<(Property, Matcher)>,
 }
 
 impl Expectation {
@@ -799,6 +804,7 @@ impl Expectation {
             matcher,
             listen: Listen::default(),
             request: Request::default(),
+            same_process: Vec::new(),
         }
     }
 
@@ -837,6 +843,10 @@ impl Expectation {
         }
         if let Some(addr) = address {
             s.push_str(&format!(" on {addr}"));
+        }
+        for (i, (p, m)) in self.same_process.iter().enumerate() {
+            let joint = if i == 0 { ", where" } else { " and" };
+            s.push_str(&format!("{joint} {p} should {m}"));
         }
         s
     }

@@ -1012,6 +1012,9 @@ impl<'f> Loader<'f> {
                 e.listen = listen.clone();
             }
         }
+        if kind == ResourceKind::Process {
+            same_process(&mut expectations);
+        }
         for expectation in expectations {
             self.checks.push(Check {
                 resource: resource.clone(),
@@ -1469,6 +1472,25 @@ fn matcher(node: &Node, kind: ValueKind, key: &str) -> Result<Matcher, (usize, S
 
 /// The macros' duration grammar, compiled here only to be held to
 /// [`parse_duration`]'s answers.
+/// Makes the expectations of one `process` item hold for one and the same
+/// process: each is judged on the processes that meet the item's other
+/// expectations on a process (`user`, `args`).
+pub fn same_process(expectations: &mut [Expectation]) {
+    let on_one: Vec<(usize, Property, crate::matcher::Matcher)> = expectations
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| matches!(e.property, Property::User | Property::Args))
+        .map(|(i, e)| (i, e.property, e.matcher.clone()))
+        .collect();
+    for (i, e) in expectations.iter_mut().enumerate() {
+        e.same_process = on_one
+            .iter()
+            .filter(|(j, _, _)| *j != i)
+            .map(|(_, p, m)| (*p, m.clone()))
+            .collect();
+    }
+}
+
 #[cfg(test)]
 #[path = "../../macros/src/duration.rs"]
 mod macro_duration;
