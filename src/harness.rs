@@ -105,7 +105,6 @@ pub fn its<R: ResourceType, P: PropertyOf<R>, M: Fits<Prop<R, P>>>(
     )
 }
 
-/// `#[request(...)]` on `describe http(...)`: the request the checks make.
 /// Ends one `describe` block whose checks are `block`: the expectations
 /// of a `process` block hold for one and the same process, as those of one
 /// YAML item do.
@@ -123,12 +122,21 @@ pub fn describe_done(block: &mut [Result<Check, String>]) {
     }
 }
 
+/// `#[request(...)]` on `describe http(...)`: the request the checks make,
+/// and the `json_path` they read (refused, as in a spec file, when it is no
+/// path).
 pub fn with_request(
     check: Result<Check, String>,
     request: &crate::spec::Request,
+    json_path: Option<&str>,
 ) -> Result<Check, String> {
+    let json_path = json_path
+        .map(crate::model::document::JsonPath::parse)
+        .transpose()
+        .map_err(|e| e.to_string())?;
     check.map(|mut c| {
         c.expectation.request = request.clone();
+        c.expectation.request.json_path = json_path;
         c
     })
 }

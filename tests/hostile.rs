@@ -198,8 +198,11 @@ proptest! {
                 pid1_environ: &raw,
                 mountinfo: input,
             });
-            if let Ok(json) = serde_json::from_str::<serde_json::Value>(input) {
-                let _ = document::at(&json, input);
+            if let (Ok(json), Ok(path)) = (
+                serde_json::from_str::<serde_json::Value>(input),
+                document::JsonPath::parse(input),
+            ) {
+                let _ = path.at(&json);
             }
         }
     }

@@ -106,7 +106,6 @@ fn http_request_qualifiers_are_the_same_both_ways() {
         headers: vec![("X-Test".into(), "1".into())],
         follow_redirects: Some(false),
         from: From::Runner,
-        json_path: Some(".status".into()),
         ..Default::default()
     };
     let r = resource(ResourceKind::Http, "http://localhost:8080/api");
@@ -119,6 +118,7 @@ fn http_request_qualifiers_are_the_same_both_ways() {
             false,
         ),
         &request,
+        Some(".status"),
     )
     .unwrap();
     assert!(yaml[0].same_as(&dsl), "YAML {:#?}\n DSL {dsl:#?}", yaml[0]);

@@ -321,8 +321,35 @@ fn issue40_07_a_pid_file_proves_only_its_own_daemon() {
     assert!(all[0].2.contains("cannot be told"), "{all:#?}");
 }
 
+/// Case 8: one parsed path syntax. A path that is none is a load error that
+/// says why (it panicked on `.a[0]é]`, and the message for `a.b` said the
+/// opposite of the rule), and quoted keys in brackets read keys with dots.
+fn issue40_08_json_paths_are_one_syntax() {
+    let bad = infraspec(&[
+        "-c",
+        r#"{command: 'echo {}', json_path: '.a[0]é]', json: 1}"#,
+    ]);
+    assert_eq!(bad.status.code(), Some(2), "{}", show(&bad));
+    assert!(text(&bad.stderr).contains("json_path"), "{}", show(&bad));
+    let inverted = infraspec(&["-c", "{command: 'echo {}', json_path: a.b, json: 1}"]);
+    assert_eq!(inverted.status.code(), Some(2), "{}", show(&inverted));
+    assert!(
+        text(&inverted.stderr).contains("must start with `.`"),
+        "{}",
+        show(&inverted)
+    );
+    let quoted = infraspec(&[
+        "-c",
+        r#"{command: 'echo {\"metadata\": {\"labels\": {\"app.kubernetes.io/name\": \"web\"}}}', json_path: '.metadata.labels["app.kubernetes.io/name"]', json: web}"#,
+    ]);
+    assert_eq!(quoted.status.code(), Some(0), "{}", show(&quoted));
+}
+
 infraspec_tests! {
-    Nothing: [issue40_01_a_commands_child_cannot_forge_later_rounds_locally],
+    Nothing: [
+        issue40_01_a_commands_child_cannot_forge_later_rounds_locally,
+        issue40_08_json_paths_are_one_syntax,
+    ],
     Docker: [
         issue40_01_a_commands_child_cannot_forge_later_rounds_in_a_container,
         issue40_02_a_stopped_shell_costs_the_window_not_the_batch,

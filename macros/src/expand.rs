@@ -55,7 +55,7 @@ fn describe(d: &Describe) -> TokenStream {
         let span = m.span();
         match &e.property {
             None => quote_spanned! {span=>
-                __checks.push(::infraspec::__private::with_request(::infraspec::__private::it::<::infraspec::__private::res::#kind, _>(&__r, &__o, #m, #negate), &__q));
+                __checks.push(::infraspec::__private::with_request(::infraspec::__private::it::<::infraspec::__private::res::#kind, _>(&__r, &__o, #m, #negate), &__q, __jp));
             },
             // The property by its name in the resource's module: one the
             // resource does not have is an unresolved name at the user's word.
@@ -63,7 +63,7 @@ fn describe(d: &Describe) -> TokenStream {
                 let module = &d.resource;
                 let p = crate::table::ident(&syn::ext::IdentExt::unraw(p).to_string(), p.span());
                 quote_spanned! {span=>
-                    __checks.push(::infraspec::__private::with_request(::infraspec::__private::its(::infraspec::dsl::properties::#module::#p, &__r, &__o, #m, #negate), &__q));
+                    __checks.push(::infraspec::__private::with_request(::infraspec::__private::its(::infraspec::dsl::properties::#module::#p, &__r, &__o, #m, #negate), &__q, __jp));
                 }
             }
         }
@@ -74,6 +74,8 @@ fn describe(d: &Describe) -> TokenStream {
         let mut __o = ::infraspec::__private::CheckOptions::default();
         #[allow(unused_mut)]
         let mut __q = ::infraspec::__private::Request::default();
+        #[allow(unused_mut)]
+        let mut __jp: ::std::option::Option<&str> = ::std::option::Option::None;
         #(#options)*
         let __start = __checks.len();
         #(#examples)*
@@ -147,7 +149,7 @@ fn option(attr: &Attribute) -> TokenStream {
                     "body" => quote!(__q.body = ::std::option::Option::Some(::std::string::String::from(#value));),
                     "auth" => quote!(__q.auth = ::std::option::Option::Some(::std::string::String::from(#value));),
                     "ca" => quote!(__q.ca = ::std::option::Option::Some(::std::string::String::from(#value));),
-                    "json_path" => quote!(__q.json_path = ::std::option::Option::Some(::std::string::String::from(#value));),
+                    "json_path" => quote!(__jp = ::std::option::Option::Some(#value);),
                     "port" => quote!(__q.port = ::std::option::Option::Some(#value);),
                     "follow_redirects" => quote!(__q.follow_redirects = ::std::option::Option::Some(#value);),
                     "insecure" => quote!(__q.insecure = #value;),

@@ -1,66 +1,166 @@
 //! Structured documents (JSON, YAML) and the path syntax that picks one
-//! value out of them (`.items[0].name`, a leading `$` allowed).
+//! value out of them ([`JsonPath`]: `.items[0].name`, a leading `$`
+//! allowed, quoted keys in brackets).
 
-/// Checks a path's syntax when a spec loads: `.a.b[0].c`, `$.a`, `.`.
-pub fn validate_path(path: &str) -> Result<(), String> {
-    let bad = |why: &str| {
-        Err(format!(
-            "json_path {path:?} is not a path such as .status or .items[0].name: {why}"
-        ))
-    };
-    let rest = path.strip_prefix('$').unwrap_or(path);
-    if !rest.is_empty() && !rest.starts_with('.') {
-        return bad("it starts with a `.`");
-    }
-    for part in rest.split('.').skip(1) {
-        let (name, indexes) = match part.find('[') {
-            Some(i) => (&part[..i], &part[i..]),
-            None => (part, ""),
-        };
-        if !name
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
-        {
-            return bad("a key may hold letters, digits, `_` and `-`");
-        }
-        if name.is_empty() && indexes.is_empty() && rest != "." {
-            return bad("an empty key");
-        }
-        let mut rest = indexes;
-        while !rest.is_empty() {
-            let Some(close) = rest.find(']') else {
-                return bad("an unclosed `[`");
-            };
-            let index = &rest[1..close];
-            if !rest.starts_with('[')
-                || index.is_empty()
-                || !index.bytes().all(|b| b.is_ascii_digit())
-            {
-                return bad("an index is a whole number in `[ ]`");
-            }
-            rest = &rest[close + 1..];
-        }
-    }
-    Ok(())
+/// One step of a [`JsonPath`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Step {
+    /// A key of an object: `.name`, or `["app.kubernetes.io/name"]`.
+    Key(String),
+    /// An element of an array: `[0]`.
+    Index(usize),
 }
 
-/// Follows a path into a document.
-pub fn at<'v>(value: &'v serde_json::Value, path: &str) -> Option<&'v serde_json::Value> {
-    let mut v = value;
-    let path = path.strip_prefix('$').unwrap_or(path);
-    for part in path.split('.').filter(|p| !p.is_empty()) {
-        let (name, rest) = match part.find('[') {
-            Some(i) => (&part[..i], &part[i..]),
-            None => (part, ""),
+/// A path into a JSON (or YAML) document, parsed once where a spec is
+/// loaded and followed where a document is judged: `.items[0].name`, a
+/// leading `$` allowed, `.` (or nothing) for the whole document, and keys
+/// that hold anything in brackets and quotes
+/// (`.metadata.labels["app.kubernetes.io/name"]`; `\` escapes a quote).
+/// A plain key is any run of characters but `.`, `[`, `]`, quotes, spaces
+/// and control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct JsonPath {
+    text: String,
+    steps: Vec<Step>,
+}
+
+/// Why a json_path is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("json_path {path:?} is not a path such as .status, .items[0].name or .labels[\"app.kubernetes.io/name\"]: {why}")]
+pub struct PathError {
+    path: String,
+    why: &'static str,
+}
+
+/// The JSON Schema `pattern` of a [`JsonPath`] (ECMA-262, as editors and
+/// Python's `re` both read it): the same grammar as [`JsonPath::parse`].
+pub const PATH_PATTERN: &str =
+    r#"^\$?(\.|(\.[^.\[\]"'\s]+|\.?\[([0-9]+|"([^"\\]|\\.)*"|'([^'\\]|\\.)*')\])*)$"#;
+
+fn plain_key_char(c: char) -> bool {
+    !matches!(c, '.' | '[' | ']' | '"' | '\'') && !c.is_whitespace() && !c.is_control()
+}
+
+impl JsonPath {
+    /// Parses a path (see [`JsonPath`]).
+    pub fn parse(path: &str) -> Result<JsonPath, PathError> {
+        let bad = |why| PathError {
+            path: path.to_string(),
+            why,
         };
-        if !name.is_empty() {
-            v = v.get(name)?;
+        let rest = path.strip_prefix('$').unwrap_or(path);
+        let mut chars = rest.chars().peekable();
+        let mut steps = Vec::new();
+        if rest == "." {
+            chars.next();
         }
-        for index in rest.split('[').filter(|s| !s.is_empty()) {
-            v = v.get(index.strip_suffix(']')?.parse::<usize>().ok()?)?;
+        while let Some(c) = chars.next() {
+            match c {
+                '.' => {
+                    if chars.peek() == Some(&'[') {
+                        continue;
+                    }
+                    let mut key = String::new();
+                    while let Some(&k) = chars.peek().filter(|k| plain_key_char(**k)) {
+                        key.push(k);
+                        chars.next();
+                    }
+                    if key.is_empty() {
+                        return Err(bad(match chars.peek() {
+                            None | Some('.') => "an empty key (a key with `.`, spaces or quotes goes in brackets: [\"a.b\"])",
+                            Some(_) => "a key with `.`, `[`, `]`, quotes or spaces goes in brackets and quotes: [\"a b\"]",
+                        }));
+                    }
+                    steps.push(Step::Key(key));
+                }
+                '[' => match chars.next() {
+                    Some(q @ ('"' | '\'')) => {
+                        let mut key = String::new();
+                        loop {
+                            match chars.next() {
+                                None => return Err(bad("an unclosed quote in `[ ]`")),
+                                Some('\\') => match chars.next() {
+                                    Some(e) => key.push(e),
+                                    None => return Err(bad("an unclosed quote in `[ ]`")),
+                                },
+                                Some(e) if e == q => break,
+                                Some(e) => key.push(e),
+                            }
+                        }
+                        if chars.next() != Some(']') {
+                            return Err(bad("a quoted key is followed by `]`"));
+                        }
+                        steps.push(Step::Key(key));
+                    }
+                    Some(d) if d.is_ascii_digit() => {
+                        let mut digits = String::from(d);
+                        loop {
+                            match chars.next() {
+                                Some(']') => break,
+                                Some(d) if d.is_ascii_digit() => digits.push(d),
+                                None => return Err(bad("an unclosed `[`")),
+                                Some(_) => return Err(bad("an index is a whole number in `[ ]`")),
+                            }
+                        }
+                        let index = digits
+                            .parse()
+                            .map_err(|_| bad("an index too large to be one"))?;
+                        steps.push(Step::Index(index));
+                    }
+                    None => return Err(bad("an unclosed `[`")),
+                    Some(_) => {
+                        return Err(bad("`[ ]` holds an index (a whole number) or a quoted key"))
+                    }
+                },
+                _ => {
+                    return Err(bad(if steps.is_empty() {
+                        "it must start with `.` (or `$.`)"
+                    } else {
+                        "a step starts with `.` or `[`"
+                    }))
+                }
+            }
+        }
+        Ok(JsonPath {
+            text: path.to_string(),
+            steps,
+        })
+    }
+
+    /// The whole document.
+    pub fn whole() -> JsonPath {
+        JsonPath {
+            text: ".".into(),
+            steps: Vec::new(),
         }
     }
-    Some(v)
+
+    /// The steps, in order.
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+
+    /// Follows the path into a document.
+    pub fn at<'v>(&self, value: &'v serde_json::Value) -> Option<&'v serde_json::Value> {
+        self.steps.iter().try_fold(value, |v, step| match step {
+            Step::Key(k) => v.as_object()?.get(k),
+            Step::Index(i) => v.as_array()?.get(*i),
+        })
+    }
+}
+
+impl std::fmt::Display for JsonPath {
+    /// The path as it was written.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::str::FromStr for JsonPath {
+    type Err = PathError;
+    fn from_str(s: &str) -> Result<JsonPath, PathError> {
+        JsonPath::parse(s)
+    }
 }
 
 /// Parses text as JSON, or as YAML when `yaml` is set.

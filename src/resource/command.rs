@@ -37,7 +37,7 @@ pub fn observe(
     timeout: Option<Duration>,
     cap: usize,
     property: Property,
-    json_path: Option<&str>,
+    json_path: Option<&super::document::JsonPath>,
 ) -> Result<Observed, Early> {
     let need = Need::Command {
         command: command.to_string(),
@@ -64,7 +64,7 @@ pub fn observe(
         Property::Json => {
             let doc = super::document::parse(&out.stdout, false)
                 .map_err(|e| Early::Fail(format!("stdout that is {e}")))?;
-            return super::document::value_at(&doc, json_path.unwrap_or(".")).map(Into::into);
+            return super::document::value_at(&doc, json_path).map(Into::into);
         }
         other => return Err(Early::Error(format!("command has no property {other}"))),
     }

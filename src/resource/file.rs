@@ -186,7 +186,7 @@ pub fn observe(
     path: &str,
     property: Property,
     cap: usize,
-    json_path: Option<&str>,
+    json_path: Option<&super::document::JsonPath>,
 ) -> Result<Observed, Early> {
     let through_link = |value: Value| Observed {
         value,
@@ -284,7 +284,7 @@ pub fn observe(
             let yaml = path.ends_with(".yaml") || path.ends_with(".yml");
             let doc = super::document::parse(content()?, yaml)
                 .map_err(|e| Early::Fail(format!("content that is {e}")))?;
-            super::document::value_at(&doc, json_path.unwrap_or("."))?.into()
+            super::document::value_at(&doc, json_path)?.into()
         }
         Property::Sha256 => Value::Text(obs.line(&Need::Sha256(path.to_string()), 64)?).into(),
         Property::Md5 => Value::Text(obs.line(&Need::Md5(path.to_string()), 32)?).into(),

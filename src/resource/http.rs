@@ -93,10 +93,9 @@ pub fn observe(
         ),
         Property::ResponseTime => Value::Int(r.elapsed.as_millis().try_into().unwrap_or(i64::MAX)),
         Property::Json => {
-            let path = request.json_path.as_deref().unwrap_or(".");
             let doc = super::document::parse(&r.body, false)
                 .map_err(|e| Early::Fail(format!("a body that is {e}")))?;
-            return super::document::value_at(&doc, path).map(Into::into);
+            return super::document::value_at(&doc, request.json_path.as_ref()).map(Into::into);
         }
         other => return Err(Early::Error(format!("http has no property {other}"))),
     }

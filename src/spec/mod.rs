@@ -773,7 +773,7 @@ pub struct Request {
     pub from: From,
     /// For `json`: the path into the body, `.items[0].name` (also for `file`
     /// content and `command` stdout).
-    pub json_path: Option<String>,
+    pub json_path: Option<crate::model::document::JsonPath>,
     /// For `host … reachable`: the TCP port to connect to.
     pub port: Option<u16>,
 }

@@ -146,6 +146,14 @@ fn qualifier(kind: ResourceKind, name: &str) -> Value {
         (ResourceKind::Http, "from") => json!({
             "anyOf": [{ "enum": ["target", "runner"] }, placeholder()]
         }),
+        // The loader's own grammar (model::document::JsonPath).
+        (_, "json_path") => json!({
+            "anyOf": [
+                { "type": "string", "pattern": crate::model::document::PATH_PATTERN },
+                placeholder()
+            ],
+            "description": ".status, .items[0].name or .labels[\"app.kubernetes.io/name\"]"
+        }),
         _ => string,
     }
 }

@@ -1151,8 +1151,10 @@ impl<'f> Loader<'f> {
                 (ResourceKind::Http, "ca") => request.ca = Some(scalar_text(value)?),
                 (ResourceKind::Http | ResourceKind::File | ResourceKind::Command, "json_path") => {
                     let path = scalar_text(value)?;
-                    crate::model::document::validate_path(&path)?;
-                    request.json_path = Some(path)
+                    request.json_path = Some(
+                        crate::model::document::JsonPath::parse(&path)
+                            .map_err(|e| e.to_string())?,
+                    )
                 }
                 (ResourceKind::Host, "port") => {
                     let port = scalar_text(value)?;
