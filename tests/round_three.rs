@@ -345,6 +345,129 @@ fn issue40_08_json_paths_are_one_syntax() {
     assert_eq!(quoted.status.code(), Some(0), "{}", show(&quoted));
 }
 
+/// Loopback ports listening on this machine (from /proc/net/tcp).
+fn loopback_listeners() -> std::collections::BTreeSet<u16> {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let (addr, port) = f.get(1)?.split_once(':')?;
+            (addr == "0100007F" && f.get(3) == Some(&"0A"))
+                .then(|| u16::from_str_radix(port, 16).ok())
+                .flatten()
+        })
+        .collect()
+}
+
+/// Another process of the runner racing for every loopback port that
+/// opens while `run` runs: it connects at once and keeps what it reads.
+/// Returns what `run` returned and every byte the racer got.
+fn race<T>(run: impl FnOnce() -> T) -> (T, Vec<u8>) {
+    use std::io::Read;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let before = loopback_listeners();
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let racer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut stolen = Vec::new();
+            let mut tried = before.clone();
+            while !stop.load(Ordering::SeqCst) {
+                for port in loopback_listeners() {
+                    if !tried.insert(port) {
+                        continue;
+                    }
+                    if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                        let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+                        let mut buf = [0u8; 4096];
+                        if let Ok(n) = s.read(&mut buf) {
+                            stolen.extend_from_slice(&buf[..n]);
+                        }
+                    }
+                }
+            }
+            stolen
+        })
+    };
+    let out = run();
+    stop.store(true, Ordering::SeqCst);
+    (out, racer.join().unwrap())
+}
+
+/// Fifty requests, each its own connection.
+fn requests() -> Vec<String> {
+    (0..50)
+        .flat_map(|n| {
+            [
+                "-c".to_string(),
+                format!("{{http: 'http://localhost/?n={n}', status: 200}}"),
+            ]
+        })
+        .collect()
+}
+
+/// Case 9: a network check's connection is never a port another process
+/// of the runner can take: in a container (the namespace's socket is used
+/// in-process) and over SSH (a loopback pair whose listener accepts only
+/// infraspec's own end).
+fn issue40_09_no_port_for_another_process_in_a_container() {
+    let c = Running::start(support::docker::DEBIAN);
+    let target = format!("docker://{}", c.0);
+    let mut args = vec![
+        "--format".to_string(),
+        "json".into(),
+        "--target".into(),
+        target,
+    ];
+    args.extend(requests());
+    let (out, stolen) = race(|| {
+        Command::new(support::bin())
+            .args(&args)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    });
+    assert!(
+        stolen.is_empty(),
+        "another process read: {:?}",
+        text(&stolen)
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+}
+
+fn issue40_09_no_port_for_another_process_over_ssh() {
+    let s = support::sshd::start();
+    // nginx in sshd's container, on its loopback (host network: this
+    // machine's; a port of its own).
+    let port = support::sshd::free_port();
+    let up = s.exec(&format!(
+        "printf 'events {{}}\nhttp {{ server {{ listen 127.0.0.1:{port}; return 200 ok; }} }}\n' > /tmp/race.conf && nginx -c /tmp/race.conf"
+    ));
+    assert!(up.status.success(), "{}", show(&up));
+    let mut args = vec![
+        "--format".to_string(),
+        "json".into(),
+        "--target".into(),
+        "ssh://box".into(),
+    ];
+    args.extend((0..50).flat_map(|n| {
+        [
+            "-c".to_string(),
+            format!("{{http: 'http://localhost:{port}/?n={n}', status: 200}}"),
+        ]
+    }));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (out, stolen) = race(|| s.infraspec(&args, &[]));
+    assert!(
+        stolen.is_empty(),
+        "another process read: {:?}",
+        text(&stolen)
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+}
+
 infraspec_tests! {
     Nothing: [
         issue40_01_a_commands_child_cannot_forge_later_rounds_locally,
@@ -355,6 +478,10 @@ infraspec_tests! {
         issue40_02_a_stopped_shell_costs_the_window_not_the_batch,
         issue40_06_one_process_check_is_about_one_process,
         issue40_07_a_pid_file_proves_only_its_own_daemon,
+        issue40_09_no_port_for_another_process_in_a_container,
     ],
-    Ssh: [issue40_01_a_commands_child_cannot_forge_later_rounds_over_ssh],
+    Ssh: [
+        issue40_01_a_commands_child_cannot_forge_later_rounds_over_ssh,
+        issue40_09_no_port_for_another_process_over_ssh,
+    ],
 }

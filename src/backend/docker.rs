@@ -1056,7 +1056,7 @@ impl Backend for Docker {
         };
         let ns = super::netns::namespace_of(pid, &self.container)?;
         let stream = super::netns::connect_in(ns, std::net::SocketAddr::new(ip, port), timeout)?;
-        super::netns::relay(stream)
+        Ok(super::Forward::connected(stream, None))
     }
 
     fn container_runtime(&self) -> Option<crate::model::facts::ContainerRuntime> {

@@ -145,33 +145,89 @@ pub struct PathEntry {
     pub truncated: bool,
 }
 
-/// An address on this machine that reaches `host:port` as the target sees
-/// it; whatever keeps that path open lives as long as this does.
+/// A way to `host:port` as the target sees it: an address this process
+/// connects to itself (the target is this machine), or a connection
+/// already made, handed over in-process (a socket made in a container's
+/// network namespace, one end of a loopback pair whose other end this
+/// process accepted and carries over an SSH channel). No port is ever
+/// left for another process of the runner to take. Whatever keeps the path
+/// open lives as long as this does.
 pub struct Forward {
-    pub addr: std::net::SocketAddr,
     /// How long the request waited for its turn before the path was opened
     /// (an SSH session carries one forward at a time): not part of the
     /// server's response time.
     pub queued: std::time::Duration,
+    to: To,
     _keep: Option<Box<dyn Send>>,
 }
 
+enum To {
+    Addr(std::net::SocketAddr),
+    Stream(Option<std::net::TcpStream>),
+}
+
 impl Forward {
-    /// A path that needs nothing kept open.
+    /// A path that needs nothing kept open: `addr` is reached from here.
     pub fn direct(addr: std::net::SocketAddr) -> Forward {
         Forward {
-            addr,
             queued: std::time::Duration::ZERO,
+            to: To::Addr(addr),
             _keep: None,
         }
     }
 
-    /// A path kept open by `keep` (a forwarding thread, say).
-    pub fn kept(addr: std::net::SocketAddr, keep: Box<dyn Send>) -> Forward {
+    /// A connection already made, kept open (with `keep`, a carrying
+    /// thread, say) for as long as this lives.
+    pub fn connected(stream: std::net::TcpStream, keep: Option<Box<dyn Send>>) -> Forward {
         Forward {
-            addr,
             queued: std::time::Duration::ZERO,
-            _keep: Some(keep),
+            to: To::Stream(Some(stream)),
+            _keep: keep,
+        }
+    }
+
+    /// The connection to `host:port`: made to the address within
+    /// `timeout`, or the one this holds (once).
+    pub fn connect(
+        &mut self,
+        timeout: std::time::Duration,
+    ) -> std::io::Result<std::net::TcpStream> {
+        match &mut self.to {
+            To::Addr(addr) => std::net::TcpStream::connect_timeout(addr, timeout),
+            To::Stream(stream) => stream
+                .take()
+                .ok_or_else(|| std::io::Error::other("the forward's connection was already taken")),
+        }
+    }
+}
+
+/// A connected pair of loopback TCP sockets, made in this process: the
+/// listener accepts only the connection this process made (its peer is the
+/// client's own address, which no other socket can hold) and is closed at
+/// once, so no other process can take the place of either end.
+pub fn loopback_pair() -> std::io::Result<(std::net::TcpStream, std::net::TcpStream)> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    let client = std::net::TcpStream::connect(listener.local_addr()?)?;
+    let mine = client.local_addr()?;
+    listener.set_nonblocking(true)?;
+    let started = std::time::Instant::now();
+    loop {
+        match listener.accept() {
+            Ok((accepted, peer)) if peer == mine => {
+                accepted.set_nonblocking(false)?;
+                return Ok((client, accepted));
+            }
+            // Another process's connection: closed, never carried.
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if started.elapsed() > std::time::Duration::from_secs(5) {
+                    return Err(std::io::Error::other(
+                        "the loopback connection this process made never arrived",
+                    ));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            Err(e) => return Err(e),
         }
     }
 }

@@ -7,8 +7,8 @@
 //! with `--network none`. So the connection is made *inside* the container's
 //! network namespace: a short-lived thread joins it with `setns(2)`, opens the
 //! socket there and ends; a socket keeps the namespace it was made in, so the
-//! runner then carries its bytes through a loopback relay like the SSH
-//! forward's.
+//! request uses that socket itself, in this process (no port on the runner
+//! that another process could take).
 //!
 //! Entering a namespace needs the container's process in this machine's PID
 //! namespace and the right to join (root, or `CAP_SYS_ADMIN`). Where either
@@ -20,13 +20,11 @@
 //! engine on another host cannot lend another namespace.
 
 use std::io::Read;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
-use super::{open_at, Forward, ForwardError};
+use super::{open_at, ForwardError};
 
 /// True when a mount table names `id` as a whole path component.
 fn mounts_name(mountinfo: &str, id: &str) -> bool {
@@ -118,101 +116,6 @@ pub fn connect_in(
         .map_err(|_| ForwardError::Failed("the connecting thread panicked".into()))?
 }
 
-/// Ends and joins a relay when its forward is dropped.
-struct Relay {
-    stop: Arc<AtomicBool>,
-    inner: TcpStream,
-    /// The connection accepted on the loopback side, once there is one.
-    client: Arc<std::sync::Mutex<Option<TcpStream>>>,
-    handle: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Drop for Relay {
-    /// Ends both sides, so that the copies end whatever the peers do (the
-    /// caller may still hold its end of the loopback connection).
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = self.inner.shutdown(std::net::Shutdown::Both);
-        if let Some(client) = &*self.client.lock().unwrap_or_else(|e| e.into_inner()) {
-            let _ = client.shutdown(std::net::Shutdown::Both);
-        }
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
-    }
-}
-
-/// A loopback port on this machine whose first connection is joined to the
-/// already connected `inner` (made elsewhere: another namespace), byte for
-/// byte both ways, until either side ends or the forward is dropped.
-pub fn relay(inner: TcpStream) -> Result<Forward, ForwardError> {
-    let failed = |e: std::io::Error| ForwardError::Failed(format!("cannot relay: {e}"));
-    let listener = TcpListener::bind(("127.0.0.1", 0)).map_err(failed)?;
-    let addr = listener.local_addr().map_err(failed)?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let inner_copy = inner.try_clone().map_err(failed)?;
-    let client = Arc::new(std::sync::Mutex::new(None));
-    let handle = {
-        let (stop, client) = (stop.clone(), client.clone());
-        std::thread::Builder::new()
-            .name("infraspec-relay".into())
-            .spawn(move || pump(listener, inner_copy, &stop, &client))
-            .map_err(failed)?
-    };
-    Ok(Forward::kept(
-        addr,
-        Box::new(Relay {
-            stop,
-            inner,
-            client,
-            handle: Some(handle),
-        }),
-    ))
-}
-
-fn pump(
-    listener: TcpListener,
-    inner: TcpStream,
-    stop: &AtomicBool,
-    accepted: &std::sync::Mutex<Option<TcpStream>>,
-) {
-    let client = loop {
-        if stop.load(Ordering::SeqCst) {
-            return;
-        }
-        match super::wait_readable(&listener, Duration::from_millis(50)) {
-            Ok(true) => match listener.accept() {
-                Ok((s, _)) => break s,
-                Err(_) => return,
-            },
-            Ok(false) => {}
-            Err(_) => return,
-        }
-    };
-    let (Ok(client_read), Ok(inner_write), Ok(kept)) =
-        (client.try_clone(), inner.try_clone(), client.try_clone())
-    else {
-        return;
-    };
-    {
-        let mut slot = accepted.lock().unwrap_or_else(|e| e.into_inner());
-        // Dropped while accepting: end at once.
-        if stop.load(Ordering::SeqCst) {
-            return;
-        }
-        *slot = Some(kept);
-    }
-    let up = std::thread::spawn(move || copy_then_close(client_read, inner_write));
-    copy_then_close(inner, client);
-    let _ = up.join();
-}
-
-/// Copies until `from` ends, then ends the writing half of `to`.
-fn copy_then_close(mut from: TcpStream, mut to: TcpStream) {
-    let _ = std::io::copy(&mut from, &mut to);
-    let _ = to.shutdown(std::net::Shutdown::Write);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,28 +128,5 @@ mod tests {
         let other = format!("612 598 8:1 /var/lib/docker/containers/{id}x/hosts /etc/hosts rw - ext4 /dev/sda1 rw\n");
         assert!(!mounts_name(&other, id));
         assert!(!mounts_name("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n", id));
-    }
-
-    #[test]
-    fn a_relay_carries_bytes_both_ways() {
-        use std::io::Write;
-        let server = TcpListener::bind(("127.0.0.1", 0)).unwrap();
-        let at = server.local_addr().unwrap();
-        let echo = std::thread::spawn(move || {
-            let (mut s, _) = server.accept().unwrap();
-            let mut got = Vec::new();
-            s.read_to_end(&mut got).unwrap();
-            s.write_all(&got).unwrap();
-        });
-        let inner = TcpStream::connect(at).unwrap();
-        let forward = relay(inner).unwrap();
-        let mut client = TcpStream::connect(forward.addr).unwrap();
-        client.write_all(b"hello").unwrap();
-        client.shutdown(std::net::Shutdown::Write).unwrap();
-        let mut back = Vec::new();
-        client.read_to_end(&mut back).unwrap();
-        assert_eq!(back, b"hello");
-        echo.join().unwrap();
-        drop(forward);
     }
 }

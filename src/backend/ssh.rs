@@ -192,7 +192,7 @@ impl Ssh {
             let mut bastion = Ssh::connect_hops(last, before, accept_new_flag)
                 .map_err(|e| fail(format!("through the jump host {last}: {e}")))?;
             bastion.carries_sessions = true;
-            let forward = bastion
+            let mut forward = bastion
                 .forward(&real_host, port, connect_timeout)
                 .map_err(|e| {
                     fail(format!(
@@ -204,7 +204,8 @@ impl Ssh {
                         }
                     ))
                 })?;
-            let stream = TcpStream::connect_timeout(&forward.addr, connect_timeout)
+            let stream = forward
+                .connect(connect_timeout)
                 .map_err(|e| fail(format!("the forward through {last} failed: {e}")))?;
             jump = Some((Mutex::new(forward), Box::new(bastion)));
             stream
@@ -960,11 +961,8 @@ impl Backend for Ssh {
                 }
             }
         };
-        let listener = std::net::TcpListener::bind(("127.0.0.1", 0))
-            .map_err(|e| ForwardError::Failed(e.to_string()))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| ForwardError::Failed(e.to_string()))?;
+        let (client, carried) =
+            super::loopback_pair().map_err(|e| ForwardError::Failed(e.to_string()))?;
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         // A forward that carries a jump host's session lives as long as that
         // session, however long it is silent between commands; a request's
@@ -973,15 +971,15 @@ impl Backend for Ssh {
         let idle_limit = (!self.carries_sessions).then(|| given + Duration::from_secs(5));
         let handle = {
             let stop = stop.clone();
-            std::thread::spawn(move || pump(listener, channel, &stop, idle_limit))
+            std::thread::spawn(move || pump(carried, channel, &stop, idle_limit))
         };
-        let mut forward = super::Forward::kept(
-            addr,
-            Box::new(Pump {
+        let mut forward = super::Forward::connected(
+            client,
+            Some(Box::new(Pump {
                 stop,
                 handle: Some(handle),
                 _ticket: ticket,
-            }),
+            })),
         );
         forward.queued = queued;
         Ok(forward)
@@ -1005,11 +1003,11 @@ impl Drop for Pump {
     }
 }
 
-/// Moves bytes between one accepted local connection and the channel until
+/// Moves bytes between the carried end of a loopback pair and the channel until
 /// both sides are done, the forward is dropped, or nothing happens for
 /// `idle_limit` (never, without one).
 fn pump(
-    listener: std::net::TcpListener,
+    mut stream: std::net::TcpStream,
     mut channel: ssh2::Channel,
     stop: &std::sync::atomic::AtomicBool,
     idle_limit: Option<Duration>,
@@ -1017,20 +1015,7 @@ fn pump(
     use std::io::{ErrorKind, Read};
     use std::sync::atomic::Ordering;
     let idle = |last: std::time::Instant| idle_limit.is_some_and(|l| last.elapsed() > l);
-    let _ = listener.set_nonblocking(true);
     let mut last = std::time::Instant::now();
-    let mut stream = loop {
-        match listener.accept() {
-            Ok((s, _)) => break s,
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                if stop.load(Ordering::SeqCst) || idle(last) {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            Err(_) => return,
-        }
-    };
     let _ = stream.set_nonblocking(true);
     let _ = stream.set_nodelay(true);
     let mut buf = vec![0u8; 32 * 1024];

@@ -12,7 +12,9 @@ use crate::backend::Backend;
 use crate::resource::http::{host_port, Key, Response};
 use crate::spec::{From, Request};
 
-/// ureq resolves every name to the one address we give it.
+/// ureq resolves nothing: the connection is made before it runs (see
+/// [`Given`]); the address it is told is the one that was connected to,
+/// where known.
 #[derive(Debug)]
 struct Fixed(SocketAddr);
 
@@ -26,6 +28,111 @@ impl ureq::unversioned::resolver::Resolver for Fixed {
         let mut addrs = self.empty();
         addrs.push(self.0);
         Ok(addrs)
+    }
+}
+
+/// A ureq connector that hands ureq the connection the backend's forward
+/// made (inside a container's network namespace, over an SSH channel, or
+/// to an address here): no port is opened for it, and TLS (rustls) goes on
+/// top of it as usual.
+#[derive(Debug)]
+struct Given(std::sync::Mutex<Option<std::net::TcpStream>>);
+
+impl<In: ureq::unversioned::transport::Transport> ureq::unversioned::transport::Connector<In>
+    for Given
+{
+    type Out = GivenTransport;
+
+    fn connect(
+        &self,
+        _details: &ureq::unversioned::transport::ConnectionDetails,
+        _chained: Option<In>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        let stream = self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .ok_or_else(|| ureq::Error::Io(std::io::Error::other("one connection per request")))?;
+        Ok(Some(GivenTransport {
+            stream,
+            buffers: ureq::unversioned::transport::LazyBuffers::new(128 * 1024, 128 * 1024),
+        }))
+    }
+}
+
+/// The given connection as ureq's transport: plain reads and writes, each
+/// bounded by what is left of the request's time.
+#[derive(Debug)]
+struct GivenTransport {
+    stream: std::net::TcpStream,
+    buffers: ureq::unversioned::transport::LazyBuffers,
+}
+
+/// An I/O error of the given connection as ureq's error: a read or write
+/// that ran out of time is ureq's timeout.
+fn io_error(e: std::io::Error, reason: ureq::Timeout) -> ureq::Error {
+    match e.kind() {
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
+            ureq::Error::Timeout(reason)
+        }
+        _ => ureq::Error::Io(e),
+    }
+}
+
+impl ureq::unversioned::transport::Transport for GivenTransport {
+    fn buffers(&mut self) -> &mut dyn ureq::unversioned::transport::Buffers {
+        &mut self.buffers
+    }
+
+    fn transmit_output(
+        &mut self,
+        amount: usize,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<(), ureq::Error> {
+        use std::io::Write;
+        use ureq::unversioned::transport::Buffers;
+        let timeout = timeout.for_write();
+        if timeout.after.is_zero() {
+            return Err(ureq::Error::Timeout(timeout.reason));
+        }
+        self.stream
+            .set_write_timeout(timeout.not_zero().map(|d| *d))
+            .map_err(ureq::Error::Io)?;
+        let output = &self.buffers.output()[..amount];
+        self.stream
+            .write_all(output)
+            .map_err(|e| io_error(e, timeout.reason))
+    }
+
+    fn await_input(
+        &mut self,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<bool, ureq::Error> {
+        use std::io::Read;
+        use ureq::unversioned::transport::Buffers;
+        let timeout = timeout.for_read();
+        if timeout.after.is_zero() {
+            return Err(ureq::Error::Timeout(timeout.reason));
+        }
+        self.stream
+            .set_read_timeout(timeout.not_zero().map(|d| *d))
+            .map_err(ureq::Error::Io)?;
+        let input = self.buffers.input_append_buf();
+        let amount = loop {
+            match self.stream.read(input) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io_error(e, timeout.reason)),
+            }
+        };
+        self.buffers.input_appended(amount);
+        Ok(amount > 0)
+    }
+
+    /// One request per connection: nothing is pooled.
+    fn is_open(&mut self) -> bool {
+        false
     }
 }
 
@@ -66,6 +173,19 @@ fn default_roots() -> &'static ureq::tls::RootCerts {
             .collect::<Vec<_>>()
             .into()
     })
+}
+
+/// A connection that could not be made, in words.
+fn describe_connect(e: std::io::Error, host: &str, port: u16) -> String {
+    match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => {
+            format!("connection refused: nothing listens on {host}:{port} (as the target sees it)")
+        }
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
+            format!("connecting to {host}:{port} timed out")
+        }
+        _ => format!("connecting to {host}:{port} failed: {e}"),
+    }
 }
 
 fn describe(e: ureq::Error, host: &str, port: u16, timeout: Duration) -> String {
@@ -145,30 +265,35 @@ pub(crate) fn fetch(
             return Err(format!("timed out after {}s", key.timeout.as_secs_f64()));
         }
         let (host, port, _) = host_port(&url)?;
-        let _forward;
-        let addr = match request.from {
-            From::Runner => crate::backend::resolve_here(&host, port).map_err(|e| e.to_string())?,
+        let mut forward = match request.from {
+            From::Runner => crate::backend::Forward::direct(
+                crate::backend::resolve_here(&host, port).map_err(|e| e.to_string())?,
+            ),
             From::Target => {
                 let f = backend
                     .forward(resolved.via(&host), port, left)
                     .map_err(|e| e.to_string())?;
-                let addr = f.addr;
                 queued += f.queued;
-                _forward = f;
-                addr
+                f
             }
         };
+        let stream = forward
+            .connect(left)
+            .map_err(|e| describe_connect(e, &host, port))?;
+        let addr = stream
+            .peer_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], port)));
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .timeout_global(Some(left))
             .tls_config(tls_config(request)?)
             .build();
-        let agent = ureq::Agent::with_parts(
-            config,
-            ureq::unversioned::transport::DefaultConnector::new(),
-            Fixed(addr),
-        );
+        use ureq::unversioned::transport::Connector;
+        let connector = ()
+            .chain(Given(std::sync::Mutex::new(Some(stream))))
+            .chain(ureq::unversioned::transport::RustlsConnector::default());
+        let agent = ureq::Agent::with_parts(config, connector, Fixed(addr));
         let mut builder = ureq::http::Request::builder()
             .method(method.as_str())
             .uri(url.as_str());

@@ -192,14 +192,14 @@ fn connect(
     timeout: std::time::Duration,
 ) -> Result<resource::host::Reach, String> {
     use crate::backend::ForwardError;
-    let forward = match backend.forward(host, port, timeout) {
+    let mut forward = match backend.forward(host, port, timeout) {
         Ok(f) => f,
         Err(ForwardError::Dns(why) | ForwardError::Unreachable(why)) => {
             return Ok(resource::host::Reach::Refused(why))
         }
         Err(ForwardError::Failed(why)) => return Err(why),
     };
-    let reach = match std::net::TcpStream::connect_timeout(&forward.addr, timeout) {
+    let reach = match forward.connect(timeout) {
         Ok(stream) => {
             drop(stream);
             resource::host::Reach::Accepted

@@ -59,12 +59,13 @@ pub fn fetch(
     port: u16,
     timeout: Duration,
 ) -> Result<Vec<u8>, String> {
-    let forward = backend
+    let mut forward = backend
         .forward(host, port, timeout)
         .map_err(|e| e.to_string())?;
     let started = std::time::Instant::now();
     let deadline = started + timeout.saturating_sub(forward.queued);
-    let tcp = std::net::TcpStream::connect_timeout(&forward.addr, timeout)
+    let tcp = forward
+        .connect(timeout)
         .map_err(|e| format!("connecting to {host}:{port}: {e}"))?;
     // The whole handshake is bounded, not each read: a server that sends a
     // byte a second never lets a per-read timeout fire.
