@@ -194,10 +194,44 @@ pub fn run(backend: &dyn Backend, checks: &[Check], opts: &Options) -> TargetRep
     report
 }
 
+/// Shows each check's own texts (its messages, what observed it) through
+/// its [`Secrets`](crate::spec::Secrets), and the target's error through
+/// all of them: no value of a sensitive variable leaves the engine.
+fn masked(mut report: TargetReport) -> TargetReport {
+    let mut all = crate::spec::Secrets::default();
+    for r in &report.results {
+        all.extend(r.check.options.secrets.clone());
+    }
+    if all.is_empty() {
+        return report;
+    }
+    for r in &mut report.results {
+        let secrets = &r.check.options.secrets;
+        match &mut r.outcome {
+            // An error may be the batch's, shared by every check.
+            Outcome::Error { message } => *message = all.mask(message),
+            _ if secrets.is_empty() => continue,
+            Outcome::Pass => {}
+            Outcome::Fail { expected, found } => {
+                *expected = secrets.mask(expected);
+                found.value = secrets.mask(&found.value);
+                found.diff = found.diff.as_deref().map(|d| secrets.mask(d));
+            }
+            Outcome::Skip { reason } => *reason = secrets.mask(reason),
+        }
+        r.note = r.note.as_deref().map(|n| secrets.mask(n));
+        for by in &mut r.observed_by {
+            *by = secrets.mask(by);
+        }
+    }
+    report.error = report.error.as_deref().map(|e| all.mask(e));
+    report
+}
+
 /// A report of a target that could not be checked at all: every check is
 /// an error with `message`.
 fn failed_target(target: String, checks: &[Check], message: String) -> TargetReport {
-    TargetReport {
+    masked(TargetReport {
         target,
         facts: None,
         results: checks
@@ -214,7 +248,7 @@ fn failed_target(target: String, checks: &[Check], message: String) -> TargetRep
             .collect(),
         error: Some(message),
         stats: Stats::default(),
-    }
+    })
 }
 
 /// Checks one target whose session is open (its facts known): decides
@@ -369,7 +403,7 @@ pub fn run_session(session: &Session<'_>, checks: &[Check], opts: &Options) -> T
         .map(|r| r.expect("every check has a result"))
         .collect();
     report.stats = stats;
-    report
+    masked(report)
 }
 
 /// Connects to each target and checks them all, targets in parallel.

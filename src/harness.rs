@@ -215,7 +215,7 @@ fn failure(target: &Target, r: &CheckResult) -> Failed {
     if let Some(o) = &r.check.origin {
         m.push_str(&format!("\n  at:          {o}"));
     }
-    Failed::from(redact(&m))
+    Failed::from(r.check.options.secrets.mask(&m))
 }
 
 /// Sensitive values [`var`] gave out: trial names and messages show them as
@@ -269,8 +269,37 @@ fn redact(text: &str) -> String {
     crate::spec::vars::redact(text, &secrets)
 }
 
+/// Marks a check that holds a value [`var`] gave out as sensitive. Once a
+/// value is formatted into a string nothing says where it went, so such a
+/// check shows that value as `***` wherever it is in its own texts; checks
+/// that do not hold it are left as they are.
+fn with_secrets(mut check: Check) -> Check {
+    let secrets = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
+    let texts = format!(
+        "{} {} {}",
+        check.resource,
+        check.expectation.phrase(),
+        check.options.title.as_deref().unwrap_or_default()
+    );
+    let held: Vec<String> = secrets
+        .iter()
+        .filter(|s| !s.is_empty() && texts.contains(s.as_str()))
+        .cloned()
+        .collect();
+    if !held.is_empty() {
+        check.options.sensitive = true;
+        check.options.secrets.extend(crate::spec::Secrets {
+            texts: Vec::new(),
+            values: held,
+        });
+    }
+    check
+}
+
 /// The `main` of a `spec!` test target.
 pub fn run_main(checks: Vec<Result<Check, String>>, customs: Vec<Custom>) -> ExitCode {
+    let checks: Vec<Result<Check, String>> =
+        checks.into_iter().map(|c| c.map(with_secrets)).collect();
     let args = Arguments::from_args();
     let targets = match std::env::var("INFRASPEC_TARGET") {
         Ok(list) if !list.trim().is_empty() => match target::parse_list(&list) {
@@ -296,7 +325,7 @@ pub fn run_main(checks: Vec<Result<Check, String>>, customs: Vec<Custom>) -> Exi
     };
     let name_of = |c: &Result<Check, String>| match c {
         Ok(c) => c.name(),
-        Err(e) => format!("invalid check: {e}"),
+        Err(e) => redact(&format!("invalid check: {e}")),
     };
     let static_skip =
         |c: &Result<Check, String>| c.as_ref().ok().and_then(|c| c.options.skip.clone());
@@ -335,7 +364,7 @@ pub fn run_main(checks: Vec<Result<Check, String>>, customs: Vec<Custom>) -> Exi
     let mut skipped = Vec::new();
     for state in &states {
         for (i, check) in checks.iter().enumerate() {
-            let name = redact(&named(&state.target, &name_of(check)));
+            let name = named(&state.target, &name_of(check));
             let kind = kind_of(check);
             let trial = match (check, static_skip(check)) {
                 (Err(e), _) => {

@@ -284,12 +284,10 @@ fn serve(s: ServeCli) -> anyhow::Result<u8> {
     );
     infraspec::backend::docker::exit_zero_on_signal();
     let prepared = std::sync::Arc::new(prepared);
-    let for_redact = prepared.clone();
     infraspec::serve::serve(
         listener,
         infraspec::serve::Service {
             run: Box::new(move || prepared.check(&cli, false)),
-            redact: Box::new(move |text| for_redact.redact(text)),
             cache: s.cache,
         },
     )
@@ -583,17 +581,10 @@ struct Prepared {
     sets: Vec<CheckSet>,
     /// Which shard of which run this is, with `--shard`.
     shard: Option<report::json::Shard>,
-    /// Values of sensitive variables: never printed.
-    secrets: Vec<String>,
     empty_shard: bool,
 }
 
 impl Prepared {
-    /// `text` with the secrets shown as `***`.
-    fn redact(&self, text: &str) -> String {
-        infraspec::spec::vars::redact(text, &self.secrets)
-    }
-
     /// Checks every target (progress on stderr when `progress`), reports
     /// labelled as the inventory names them.
     fn check(&self, cli: &Cli, progress: bool) -> Vec<infraspec::TargetReport> {
@@ -786,14 +777,13 @@ fn prepare(cli: &Cli) -> anyhow::Result<Result<Prepared, u8>> {
     if sets.iter().all(|s| s.checks.is_empty()) {
         anyhow::bail!("no checks given: name a spec file or use -c 'port: 22' (see --help)");
     }
-    let mut secrets: Vec<String> = sets
-        .iter()
-        .flat_map(|s| &s.checks)
-        .flat_map(|c| c.options.secrets.iter().cloned())
-        .collect();
-    secrets.sort();
-    secrets.dedup();
-    let redact = |text: &str| infraspec::spec::vars::redact(text, &secrets);
+    // What is printed here about many checks at once (warnings, scripts)
+    // is shown through all their secrets; reports mask each check's own.
+    let mut secrets = infraspec::spec::Secrets::default();
+    for c in sets.iter().flat_map(|s| &s.checks) {
+        secrets.extend(c.options.secrets.clone());
+    }
+    let redact = |text: &str| secrets.mask(text);
     let mut warnings: Vec<String> = Vec::new();
     for set in &sets {
         for w in infraspec::spec::lint(&set.checks) {
@@ -899,7 +889,7 @@ fn prepare(cli: &Cli) -> anyhow::Result<Result<Prepared, u8>> {
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
-        let _ = std::io::stdout().lock().write_all(redact(&out).as_bytes());
+        let _ = std::io::stdout().lock().write_all(out.as_bytes());
         return Ok(Err(0));
     }
     if cli.explain {
@@ -936,7 +926,6 @@ fn prepare(cli: &Cli) -> anyhow::Result<Result<Prepared, u8>> {
         labels,
         sets,
         shard,
-        secrets,
         empty_shard,
     }))
 }
@@ -981,7 +970,6 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         empty_shard,
         ..
     } = prepared;
-    let redact = |text: &str| prepared.redact(text);
     let reports = prepared.check(&cli, true);
     if cli.verbose > 0 {
         for r in &reports {
@@ -1009,14 +997,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         (&cli.tap, Format::Tap),
     ] {
         if let Some(path) = path {
-            std::fs::write(
-                path,
-                redact(&format.render_shard(&reports, shard.as_ref(), false)),
-            )
-            .with_context(|| format!("failed to write {}", path.display()))?;
+            std::fs::write(path, format.render_shard(&reports, shard.as_ref(), false))
+                .with_context(|| format!("failed to write {}", path.display()))?;
         }
     }
-    let text = redact(&cli.format.render_shard(&reports, shard.as_ref(), cli.quiet));
+    let text = cli.format.render_shard(&reports, shard.as_ref(), cli.quiet);
     match &cli.output {
         Some(path) => {
             std::fs::write(path, &text)
@@ -1025,7 +1010,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             // the counts.
             let _ = std::io::stdout()
                 .lock()
-                .write_all(redact(&report::human::recap(&reports)).as_bytes());
+                .write_all(report::human::recap(&reports).as_bytes());
         }
         None => {
             let mut stdout = std::io::stdout().lock();

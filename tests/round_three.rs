@@ -468,10 +468,60 @@ fn issue40_09_no_port_for_another_process_over_ssh() {
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
 }
 
+/// Case 11: a sensitive value is masked where it was put in, not wherever
+/// its text happens to be: with the secret `x`, `file /bin/sh should exist`
+/// keeps its `x`, and `test *** = x` shows the literal `x` it compares with;
+/// with the secret `root`, `user root` is not `user ***`.
+fn issue40_11_secrets_are_masked_where_they_were_put_in() {
+    let dir = support::temp_dir();
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(
+        &spec,
+        "checks:\n  - command: test {{ pw }} = x\n  - file: /bin/sh\n  - {user: root, uid: 0}\n  - command: 'echo {{ pw }}; exit 3'\n",
+    )
+    .unwrap();
+    for (secret, must_show) in [
+        ("x", vec!["file /bin/sh", "should exist", "test *** = x"]),
+        ("root", vec!["user root"]),
+    ] {
+        for args in [
+            vec!["--format", "json"],
+            vec!["--format", "human"],
+            vec!["--format", "junit"],
+            vec!["--format", "tap"],
+            vec!["--list"],
+        ] {
+            let out = Command::new(support::bin())
+                .args(&args)
+                .arg(&spec)
+                .env("NO_COLOR", "1")
+                .env("INFRASPEC_VAR_pw", secret)
+                .env_remove("INFRASPEC_TARGET")
+                .output()
+                .unwrap();
+            let all = text(&out.stdout);
+            for want in &must_show {
+                assert!(all.contains(want), "{secret} {args:?}: {want:?} in {all}");
+            }
+            assert!(all.contains("***"), "{secret} {args:?}: {all}");
+        }
+    }
+    // The secret itself never shows, even where the target echoes it.
+    let out = Command::new(support::bin())
+        .args(["--format", "json"])
+        .arg(&spec)
+        .env("INFRASPEC_VAR_pw", "hunter2-secret")
+        .env_remove("INFRASPEC_TARGET")
+        .output()
+        .unwrap();
+    assert!(!show(&out).contains("hunter2"), "{}", show(&out));
+}
+
 infraspec_tests! {
     Nothing: [
         issue40_01_a_commands_child_cannot_forge_later_rounds_locally,
         issue40_08_json_paths_are_one_syntax,
+        issue40_11_secrets_are_masked_where_they_were_put_in,
     ],
     Docker: [
         issue40_01_a_commands_child_cannot_forge_later_rounds_in_a_container,

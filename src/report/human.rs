@@ -36,7 +36,7 @@ pub fn render_with(reports: &[TargetReport], quiet: bool) -> String {
             if quiet && matches!(r.outcome, Outcome::Pass | Outcome::Skip { .. }) {
                 continue;
             }
-            let resource = esc(&r.check.resource.to_string());
+            let resource = esc(&r.check.resource_shown());
             if resource != last_resource {
                 let _ = writeln!(out, "  {resource}");
                 last_resource = resource;

@@ -135,7 +135,7 @@ fn target(t: &TargetReport) -> Target {
                     Outcome::Error { message } => error = Some(message.clone()),
                 }
                 JsonCheck {
-                    resource: r.check.resource.to_string(),
+                    resource: r.check.resource_shown(),
                     name: r.check.name(),
                     outcome: r.outcome.as_str().to_string(),
                     message: message(&r.outcome, r.note.as_deref(), &r.observed_by),

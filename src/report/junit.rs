@@ -68,7 +68,7 @@ pub fn render(reports: &[TargetReport]) -> String {
                 x,
                 "    <testcase classname=\"{}.{}\" name=\"{}\" time=\"{}\"",
                 escape(&t.target),
-                escape(&r.check.resource.to_string()),
+                escape(&r.check.resource_shown()),
                 escape(&r.check.name()),
                 secs(r.duration)
             );

@@ -921,15 +921,80 @@ pub struct CheckOptions {
     pub timeout: Option<Duration>,
     /// Hide expected and found values in every report.
     pub sensitive: bool,
-    /// Values of sensitive variables the check holds: never printed, each
-    /// shown as `***` wherever it would appear.
-    pub secrets: Vec<String>,
+    /// Where the check holds values of sensitive variables: never printed,
+    /// each shown as `***` where it was put in.
+    pub secrets: Secrets,
     /// For command output and file content: the most bytes judged; more is
     /// an error, never a judgement on a part. Default 4 MiB.
     pub max_output: Option<u64>,
     /// The author said `literal: true`: a `contains` whose text looks like a
     /// pattern means that text (no warning).
     pub literal_contains: bool,
+}
+
+/// The values of sensitive variables a check holds, and where: each text of
+/// its spec item that one was put in, as it was expanded and as it is shown
+/// (`***` where each value went). A check's own texts (its name, its
+/// messages, the commands that observed it) are shown through
+/// [`Secrets::mask`]; nothing else is touched, so text that merely equals a
+/// secret elsewhere in a report is left as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Secrets {
+    /// (expanded, shown) for each text a sensitive value was put in.
+    pub texts: Vec<(String, String)>,
+    /// The values themselves.
+    pub values: Vec<String>,
+}
+
+impl Secrets {
+    /// Whether the check holds none.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Adds another's.
+    pub fn extend(&mut self, other: Secrets) {
+        for t in other.texts {
+            if !self.texts.contains(&t) {
+                self.texts.push(t);
+            }
+        }
+        for v in other.values {
+            if !v.is_empty() && !self.values.contains(&v) {
+                self.values.push(v);
+            }
+        }
+    }
+
+    /// A text made of the check's own (its name, its resource): each text a
+    /// secret was put in, shown as written with `***` for the secret. Where
+    /// nothing says where the secrets went (the DSL's `var`), each value
+    /// wherever it is.
+    pub fn mask_own(&self, text: &str) -> String {
+        if self.is_empty() {
+            return text.to_string();
+        }
+        if self.texts.is_empty() {
+            return crate::spec::vars::redact(text, &self.values);
+        }
+        let mut texts: Vec<&(String, String)> = self.texts.iter().collect();
+        texts.sort_by_key(|(expanded, _)| std::cmp::Reverse(expanded.len()));
+        let mut out = text.to_string();
+        for (expanded, shown) in texts.into_iter().filter(|(e, _)| !e.is_empty()) {
+            out = out.replace(expanded.as_str(), shown);
+        }
+        out
+    }
+
+    /// A text that may hold what came back from the target about the check
+    /// (an error quoting a command's output, the commands that observed
+    /// it): [`Secrets::mask_own`], then any value that is still there.
+    pub fn mask(&self, text: &str) -> String {
+        if self.is_empty() {
+            return text.to_string();
+        }
+        crate::spec::vars::redact(&self.mask_own(text), &self.values)
+    }
 }
 
 /// Where a check was written.
@@ -988,10 +1053,17 @@ impl Check {
             self.expectation.phrase()
         };
         let auto = format!("{} {phrase}", self.resource);
-        match &self.options.title {
+        let name = match &self.options.title {
             Some(title) => format!("{title}: {auto}"),
             None => auto,
-        }
+        };
+        self.options.secrets.mask_own(&name)
+    }
+
+    /// The resource as reports show it: `package nginx`, with `***` where a
+    /// sensitive value was put in its name.
+    pub fn resource_shown(&self) -> String {
+        self.options.secrets.mask_own(&self.resource.to_string())
     }
 
     /// Whether two checks mean the same thing (ignores where they were written).

@@ -187,6 +187,8 @@ pub struct Expanded {
     pub typed: bool,
     /// Sensitive values it holds.
     pub secrets: Vec<String>,
+    /// The text as it may be shown: `***` where each sensitive value went.
+    pub shown: String,
 }
 
 /// What is wrong with a placeholder.
@@ -261,12 +263,14 @@ pub fn expand(text: &str, vars: &Vars) -> Result<Expanded, VarError> {
         text: String::new(),
         typed: false,
         secrets: Vec::new(),
+        shown: String::new(),
     };
     let mut rest = text;
     let mut placeholders = 0;
     let mut last_typed = false;
     while let Some(open) = rest.find("{{") {
         out.text.push_str(&rest[..open]);
+        out.shown.push_str(&rest[..open]);
         let after = &rest[open + 2..];
         let close = after
             .find("}}")
@@ -301,6 +305,7 @@ pub fn expand(text: &str, vars: &Vars) -> Result<Expanded, VarError> {
         match term(expr)? {
             Term::Literal(s) => {
                 out.text.push_str(&s);
+                out.shown.push_str(&s);
                 last_typed = false;
             }
             Term::Name(name) => match (vars.0.get(name), default) {
@@ -308,11 +313,15 @@ pub fn expand(text: &str, vars: &Vars) -> Result<Expanded, VarError> {
                     out.text.push_str(&var.value);
                     last_typed = var.typed;
                     if var.sensitive && !var.value.is_empty() {
-                        out.secrets.push(var.value.clone());
+                        out.secrets.push(var.value.to_string());
+                        out.shown.push_str("***");
+                    } else {
+                        out.shown.push_str(&var.value);
                     }
                 }
                 (None, Some((value, typed))) => {
                     out.text.push_str(&value);
+                    out.shown.push_str(&value);
                     last_typed = typed;
                 }
                 (None, None) => return Err(VarError::Undefined(name.to_string())),
@@ -320,6 +329,7 @@ pub fn expand(text: &str, vars: &Vars) -> Result<Expanded, VarError> {
         }
     }
     out.text.push_str(rest);
+    out.shown.push_str(rest);
     // One placeholder and nothing around it: typed as its value is.
     out.typed = placeholders == 1
         && {

@@ -169,7 +169,7 @@ pub fn variables_used(
 pub fn check_variables_used(text: &str) -> std::collections::BTreeSet<String> {
     let mut loader = Loader::new("-c");
     if let Some(mut root) = loader.parse(text) {
-        loader.expand(&mut root, &mut Vec::new());
+        loader.expand(&mut root, &mut Secrets::default());
     }
     loader.includes.used
 }
@@ -773,7 +773,7 @@ impl<'f> Loader<'f> {
     /// One check, its placeholders replaced first.
     fn expanded_item(&mut self, node: &Node) {
         let mut node = node.clone();
-        let mut secrets = Vec::new();
+        let mut secrets = Secrets::default();
         let errors_before = self.errors.len();
         self.expand(&mut node, &mut secrets);
         if self.errors.len() > errors_before {
@@ -781,11 +781,9 @@ impl<'f> Loader<'f> {
         }
         let checks_before = self.checks.len();
         self.item(&node);
-        secrets.sort();
-        secrets.dedup();
         if !secrets.is_empty() {
             for e in &mut self.errors[errors_before..] {
-                e.message = vars::redact(&e.message, &secrets);
+                e.message = secrets.mask(&e.message);
             }
             for c in &mut self.checks[checks_before..] {
                 c.options.sensitive = true;
@@ -795,7 +793,7 @@ impl<'f> Loader<'f> {
     }
 
     /// Replaces the placeholders in every value under `node` (keys stay).
-    fn expand(&mut self, node: &mut Node, secrets: &mut Vec<String>) {
+    fn expand(&mut self, node: &mut Node, secrets: &mut Secrets) {
         match node {
             Node::Scalar(s) => {
                 if !s.as_str().contains("{{") {
@@ -805,10 +803,15 @@ impl<'f> Loader<'f> {
                 self.includes.used.extend(vars::names(s.as_str()));
                 match vars::expand(s.as_str(), &self.vars) {
                     Ok(e) => {
+                        if !e.secrets.is_empty() {
+                            secrets.extend(Secrets {
+                                texts: vec![(e.text.clone(), e.shown.clone())],
+                                values: e.secrets,
+                            });
+                        }
                         let mut new = MarkedScalarNode::new(*s.span(), e.text);
                         new.set_coerce(e.typed);
                         *s = new;
-                        secrets.extend(e.secrets);
                     }
                     Err(e) => self.error(line, None, e.to_string()),
                 }
