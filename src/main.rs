@@ -501,12 +501,13 @@ fn read_capped(
     what: &str,
 ) -> anyhow::Result<String> {
     use infraspec::textfile::TextFileError;
-    infraspec::textfile::read(path, cap).map_err(|e| match e {
+    infraspec::textfile::read_named(path, cap).map_err(|e| match e {
         TextFileError::Io(e) => anyhow::anyhow!("cannot read {shown}: {e}"),
         TextFileError::TooLarge => {
             anyhow::anyhow!("{shown} is larger than {} MiB: not {what}", cap >> 20)
         }
         TextFileError::NotUtf8(e) => anyhow::anyhow!("{shown} is not UTF-8 text: {e}"),
+        other @ TextFileError::NotRegular(_) => anyhow::anyhow!("cannot read {shown}: {other}"),
     })
 }
 

@@ -1,9 +1,13 @@
 //! Reading a text file that infraspec is handed (a spec, an inventory, a
 //! variables file, a report), with a cap: a device such as `/dev/zero` or a
-//! huge file is refused at once, not read into memory. Each caller words the
+//! huge file is refused at once, not read into memory. A file infraspec
+//! found itself (an `include:`, a `group_vars/` file) is read only when it
+//! is a regular file: it is opened without blocking and its type checked
+//! first, so a FIFO with no writer cannot hang a load. Each caller words the
 //! error for what the file is.
 
 use std::io::Read;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
 /// Why a text file could not be read.
@@ -15,14 +19,76 @@ pub enum TextFileError {
     TooLarge,
     /// It is not UTF-8.
     NotUtf8(std::string::FromUtf8Error),
+    /// It is not a regular file (what it is: "a FIFO", "a directory"…).
+    NotRegular(&'static str),
 }
 
-/// The text of `path`, at most `cap` bytes: a regular file is refused by its
-/// size before it is read, anything else after one byte past the cap.
+impl std::fmt::Display for TextFileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TextFileError::Io(e) => write!(f, "cannot read it: {e}"),
+            TextFileError::TooLarge => f.write_str("it is too large"),
+            TextFileError::NotUtf8(_) => f.write_str("it is not UTF-8 text"),
+            TextFileError::NotRegular(what) => {
+                write!(f, "it is {what}, not a regular file: only files are read")
+            }
+        }
+    }
+}
+
+/// What a file's type is, in words.
+fn kind_of(t: std::fs::FileType) -> &'static str {
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else {
+        "not a file"
+    }
+}
+
+/// The text of the regular file `path`, at most `cap` bytes: refused by its
+/// size before it is read, and refused when it is not a regular file (a
+/// FIFO, a device, a directory), whatever a link leads to.
 pub fn read(path: &Path, cap: u64) -> Result<String, TextFileError> {
-    let file = std::fs::File::open(path).map_err(TextFileError::Io)?;
-    if file.metadata().is_ok_and(|m| m.is_file() && m.len() > cap) {
+    read_as(path, cap, false)
+}
+
+/// [`read`], for a file the user named: a FIFO or a device (`<(command)`,
+/// `/dev/stdin`) is read too, up to one byte past the cap.
+pub fn read_named(path: &Path, cap: u64) -> Result<String, TextFileError> {
+    read_as(path, cap, true)
+}
+
+fn read_as(path: &Path, cap: u64, streams: bool) -> Result<String, TextFileError> {
+    // Opened without blocking: a FIFO with no writer opens at once.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(TextFileError::Io)?;
+    let meta = file.metadata().map_err(TextFileError::Io)?;
+    let regular = meta.is_file();
+    if !regular && !(streams && !meta.is_dir()) {
+        return Err(TextFileError::NotRegular(kind_of(meta.file_type())));
+    }
+    if regular && meta.len() > cap {
         return Err(TextFileError::TooLarge);
+    }
+    if !regular {
+        // A stream the user named is read as it comes, blocking.
+        use std::os::fd::AsRawFd;
+        // SAFETY: fcntl on a descriptor this function owns.
+        unsafe {
+            let flags = libc::fcntl(file.as_raw_fd(), libc::F_GETFL);
+            libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK);
+        }
     }
     let mut bytes = Vec::new();
     file.take(cap + 1)
@@ -32,4 +98,37 @@ pub fn read(path: &Path, cap: u64) -> Result<String, TextFileError> {
         return Err(TextFileError::TooLarge);
     }
     String::from_utf8(bytes).map_err(TextFileError::NotUtf8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fifo_is_refused_at_once_unless_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo on a path in a fresh directory.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let started = std::time::Instant::now();
+        assert!(matches!(
+            read(&fifo, 1024),
+            Err(TextFileError::NotRegular("a FIFO"))
+        ));
+        assert!(matches!(
+            read(dir.path(), 1024),
+            Err(TextFileError::NotRegular("a directory"))
+        ));
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        let file = dir.path().join("spec.yaml");
+        std::fs::write(&file, "checks: []\n").unwrap();
+        assert_eq!(read(&file, 1024).unwrap(), "checks: []\n");
+        assert!(matches!(read(&file, 4), Err(TextFileError::TooLarge)));
+        // Named by the user: a device is read up to its cap.
+        assert!(matches!(
+            read_named(Path::new("/dev/zero"), 1024),
+            Err(TextFileError::TooLarge)
+        ));
+    }
 }

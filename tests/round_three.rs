@@ -517,11 +517,71 @@ fn issue40_11_secrets_are_masked_where_they_were_put_in() {
     assert!(!show(&out).contains("hunter2"), "{}", show(&out));
 }
 
+/// `cmd`'s output, or `None` (and it killed) when it runs longer than `limit`.
+fn output_within(cmd: &mut Command, limit: Duration) -> Option<Output> {
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Some(child.wait_with_output().unwrap())
+}
+
+/// Cases 12 and 13: an included file that is not a spec is refused
+/// without a line of it quoted (through a link too), and a FIFO with no
+/// writer is refused at once instead of blocking the load.
+fn issue40_12_13_included_files_are_read_only_when_they_are_specs() {
+    let dir = support::temp_dir();
+    let shadow = dir.path().join("shadow");
+    std::fs::write(
+        &shadow,
+        "root:$y$j9T$secrethashsecrethash:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&shadow, dir.path().join("link")).unwrap();
+    let fifo = dir.path().join("fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo on a path in the test's own directory.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    for (include, says) in [
+        ("shadow", "this is not a spec"),
+        ("link", "this is not a spec"),
+        ("fifo", "it is a FIFO, not a regular file"),
+    ] {
+        let spec = dir.path().join(format!("{include}.yaml"));
+        std::fs::write(&spec, format!("include: [{include}]\n")).unwrap();
+        let out = output_within(
+            Command::new(support::bin())
+                .arg(&spec)
+                .env_remove("INFRASPEC_TARGET"),
+            Duration::from_secs(10),
+        )
+        .unwrap_or_else(|| panic!("{include}: the load still ran after 10 s"));
+        assert_eq!(out.status.code(), Some(2), "{include}: {}", show(&out));
+        let all = show(&out);
+        assert!(all.contains(says), "{include}: {all}");
+        assert!(
+            !all.contains("secrethash") && !all.contains("daemon"),
+            "{include}: {all}"
+        );
+    }
+}
+
 infraspec_tests! {
     Nothing: [
         issue40_01_a_commands_child_cannot_forge_later_rounds_locally,
         issue40_08_json_paths_are_one_syntax,
         issue40_11_secrets_are_masked_where_they_were_put_in,
+        issue40_12_13_included_files_are_read_only_when_they_are_specs,
     ],
     Docker: [
         issue40_01_a_commands_child_cannot_forge_later_rounds_in_a_container,

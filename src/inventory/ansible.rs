@@ -162,7 +162,7 @@ fn dir_vars(beside: &std::path::Path, kind: &str, name: &str) -> Result<Vars, St
     let mut vars = Vars::new();
     for f in files {
         let shown = f.display().to_string();
-        let text = crate::spec::vars::read_text(&f, MAX_INVENTORY_BYTES)
+        let text = crate::spec::vars::read_text(&f, MAX_INVENTORY_BYTES, false)
             .map_err(|e| format!("{shown}: {e}"))?;
         if text.trim_start().starts_with("$ANSIBLE_VAULT") || text.trim().is_empty() {
             continue;

@@ -95,13 +95,18 @@ impl Vars {
 }
 
 /// A variables file's text (or an inventory's `group_vars/` file), at most
-/// `cap` bytes; the error says what is wrong with it.
-pub fn read_text(path: &std::path::Path, cap: u64) -> Result<String, String> {
+/// `cap` bytes; the error says what is wrong with it. Only a regular file
+/// is read unless the user `named` it.
+pub fn read_text(path: &std::path::Path, cap: u64, named: bool) -> Result<String, String> {
     use crate::textfile::TextFileError;
-    crate::textfile::read(path, cap).map_err(|e| match e {
-        TextFileError::Io(e) => format!("cannot read it: {e}"),
+    let read = if named {
+        crate::textfile::read_named
+    } else {
+        crate::textfile::read
+    };
+    read(path, cap).map_err(|e| match e {
         TextFileError::TooLarge => format!("larger than {} MiB", cap >> 20),
-        TextFileError::NotUtf8(_) => "not UTF-8 text".to_string(),
+        other => other.to_string(),
     })
 }
 
@@ -109,8 +114,8 @@ pub fn read_text(path: &std::path::Path, cap: u64) -> Result<String, String> {
 pub fn read_file(path: &std::path::Path) -> Result<Vars, String> {
     use marked_yaml::Node;
     let shown = path.display().to_string();
-    let text =
-        read_text(path, super::yaml::MAX_SPEC_BYTES).map_err(|e| format!("--vars {shown}: {e}"))?;
+    let text = read_text(path, super::yaml::MAX_SPEC_BYTES, true)
+        .map_err(|e| format!("--vars {shown}: {e}"))?;
     let options = marked_yaml::LoaderOptions::default()
         .error_on_duplicate_keys(true)
         .prevent_coercion(true);

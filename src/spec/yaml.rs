@@ -36,7 +36,13 @@ impl fmt::Display for SpecError {
         }
         write!(f, "{}:{}: ", self.file, self.line)?;
         if let Some(key) = &self.key {
-            write!(f, "`{key}`: ")?;
+            // A key is quoted short, on one line: it may be anything a file
+            // holds.
+            let mut shown: String = key.chars().take(40).collect();
+            if shown.len() < key.len() {
+                shown.push('…');
+            }
+            write!(f, "`{}`: ", crate::model::text::escape_line(&shown))?;
         }
         f.write_str(&self.message)
     }
@@ -183,7 +189,7 @@ fn load_path(
 ) {
     let label = path.display().to_string();
     let mut context = Includes::default();
-    let text = match read_spec(path, &label) {
+    let text = match read_spec(path, &label, true) {
         Ok(text) => text,
         Err(e) => return (Err(SpecErrors(vec![e])), Default::default()),
     };
@@ -202,9 +208,14 @@ fn load_path(
 
 /// A spec file's text, read with a cap: a spec that is a device
 /// (/dev/zero) or a huge file is refused at once, not read into memory.
-fn read_spec(path: &std::path::Path, label: &str) -> Result<String, SpecError> {
+fn read_spec(path: &std::path::Path, label: &str, named: bool) -> Result<String, SpecError> {
     use crate::textfile::TextFileError;
-    crate::textfile::read(path, MAX_SPEC_BYTES).map_err(|e| SpecError {
+    let read = if named {
+        crate::textfile::read_named
+    } else {
+        crate::textfile::read
+    };
+    read(path, MAX_SPEC_BYTES).map_err(|e| SpecError {
         file: label.to_string(),
         line: 0,
         key: None,
@@ -215,6 +226,7 @@ fn read_spec(path: &std::path::Path, label: &str) -> Result<String, SpecError> {
                 show_size(MAX_SPEC_BYTES)
             ),
             TextFileError::NotUtf8(e) => format!("the spec is not UTF-8 text: {e}"),
+            other @ TextFileError::NotRegular(_) => format!("cannot read {label}: {other}"),
         },
     })
 }
@@ -521,6 +533,19 @@ impl<'f> Loader<'f> {
             self.error(line_of(root), None, "expected a mapping with `checks:`");
             return;
         };
+        // A file that is no spec at all (a password file, a log) is refused
+        // as a whole: none of its text is quoted back.
+        if !map
+            .iter()
+            .any(|(k, _)| matches!(k.as_str(), "checks" | "vars" | "include"))
+        {
+            self.error(
+                line_of(root),
+                None,
+                "this is not a spec: its top level has none of `checks:`, `vars:` and `include:`",
+            );
+            return;
+        }
         // Variables first, wherever they are written: every value may use them.
         self.vars = Vars::default();
         if let Some((_, value)) = map.iter().find(|(k, _)| k.as_str() == "vars") {
@@ -747,7 +772,7 @@ impl<'f> Loader<'f> {
             );
             return;
         }
-        let text = match read_spec(path, &label) {
+        let text = match read_spec(path, &label, false) {
             Ok(text) => text,
             Err(e) => {
                 self.error(line, Some("include"), e.message);
