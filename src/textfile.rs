@@ -75,7 +75,7 @@ fn read_as(path: &Path, cap: u64, streams: bool) -> Result<String, TextFileError
         .map_err(TextFileError::Io)?;
     let meta = file.metadata().map_err(TextFileError::Io)?;
     let regular = meta.is_file();
-    if !regular && !(streams && !meta.is_dir()) {
+    if !regular && (!streams || meta.is_dir()) {
         return Err(TextFileError::NotRegular(kind_of(meta.file_type())));
     }
     if regular && meta.len() > cap {
