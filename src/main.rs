@@ -477,7 +477,8 @@ fn merge(cli: MergeCli) -> anyhow::Result<u8> {
         let shown = path.display().to_string();
         let text = read_capped(path, &shown, 256 << 20, "an infraspec report")?;
         let (shard, read) = report::json::parse_shard(&text, &shown).map_err(anyhow::Error::msg)?;
-        shards.push((shown, shard));
+        let names = read.iter().map(|r| r.target.clone()).collect();
+        shards.push((shown, shard, names));
         reports.extend(read);
     }
     report::json::check_shards(&shards).map_err(anyhow::Error::msg)?;
@@ -820,6 +821,18 @@ fn prepare(cli: &Cli) -> anyhow::Result<Result<Prepared, u8>> {
     let shard = cli.shard.map(|(index, of)| report::json::Shard {
         index,
         of,
+        targets: Some(report::json::TargetSet {
+            count: targets.len(),
+            digest: report::json::targets_digest(
+                targets
+                    .iter()
+                    .zip(&labels)
+                    .map(|(t, l)| l.clone().unwrap_or_else(|| t.to_string()))
+                    .collect::<Vec<_>>()
+                    .iter()
+                    .map(String::as_str),
+            ),
+        }),
         run: run_identity(
             &targets
                 .iter()

@@ -576,12 +576,75 @@ fn issue40_12_13_included_files_are_read_only_when_they_are_specs() {
     }
 }
 
+/// Case 14: a passing shard's report copied under the other shard's index
+/// does not merge green: the run's targets are carried in every shard, and
+/// a target in two shards, or targets that are not the run's, are refused.
+fn issue40_14_a_copied_shard_does_not_merge() {
+    let dir = support::temp_dir();
+    let shard = |k: usize| {
+        let path = dir.path().join(format!("shard{k}.json"));
+        let out = Command::new(support::bin())
+            .args([
+                "--target",
+                "local",
+                "--target",
+                "ssh://infraspec-unreachable.invalid",
+                "--shard",
+                &format!("{k}/2"),
+                "--format",
+                "json",
+                "-o",
+                path.to_str().unwrap(),
+                "-c",
+                "{file: /}",
+            ])
+            .env_remove("INFRASPEC_TARGET")
+            .output()
+            .unwrap();
+        (path, out.status.code())
+    };
+    let (one, one_code) = shard(1);
+    let (two, two_code) = shard(2);
+    // One shard passes (local), the other cannot reach its target.
+    let (good, bad, good_index, bad_index) = match (one_code, two_code) {
+        (Some(0), Some(2)) => (one, two, 1, 2),
+        (Some(2), Some(0)) => (two, one, 2, 1),
+        other => panic!("{other:?}"),
+    };
+    let merged = Command::new(support::bin())
+        .args(["merge"])
+        .args([&good, &bad])
+        .output()
+        .unwrap();
+    assert_eq!(merged.status.code(), Some(2), "{}", show(&merged));
+    // The good shard, copied under the bad one's index.
+    let forged = std::fs::read_to_string(&good).unwrap().replace(
+        &format!("\"index\": {good_index}"),
+        &format!("\"index\": {bad_index}"),
+    );
+    assert_ne!(forged, std::fs::read_to_string(&good).unwrap());
+    let copy = dir.path().join("copy.json");
+    std::fs::write(&copy, forged).unwrap();
+    let out = Command::new(support::bin())
+        .args(["merge"])
+        .args([&good, &copy])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("in two shards"),
+        "{}",
+        show(&out)
+    );
+}
+
 infraspec_tests! {
     Nothing: [
         issue40_01_a_commands_child_cannot_forge_later_rounds_locally,
         issue40_08_json_paths_are_one_syntax,
         issue40_11_secrets_are_masked_where_they_were_put_in,
         issue40_12_13_included_files_are_read_only_when_they_are_specs,
+        issue40_14_a_copied_shard_does_not_merge,
     ],
     Docker: [
         issue40_01_a_commands_child_cannot_forge_later_rounds_in_a_container,

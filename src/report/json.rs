@@ -38,6 +38,36 @@ pub struct Shard {
     pub of: usize,
     /// The run's identity.
     pub run: String,
+    /// Every target of the run, before the split, as reports name them:
+    /// how many, and a digest of their names ([`targets_digest`]), so that a
+    /// merge can tell that the shards hold each of them once.
+    #[serde(default)]
+    pub targets: Option<TargetSet>,
+}
+
+/// The targets of a whole sharded run, as a count and a digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetSet {
+    /// How many targets the run has.
+    pub count: usize,
+    /// [`targets_digest`] of their names.
+    pub digest: String,
+}
+
+/// A digest of target names as reports give them, whatever their order.
+pub fn targets_digest<'n>(names: impl Iterator<Item = &'n str>) -> String {
+    use sha2::Digest;
+    let mut sorted: Vec<&str> = names.collect();
+    sorted.sort_unstable();
+    let mut h = sha2::Sha256::new();
+    for n in sorted {
+        h.update(n.as_bytes());
+        h.update([0u8]);
+    }
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[derive(Serialize, Deserialize)]
@@ -208,23 +238,26 @@ pub fn parse_shard(text: &str, file: &str) -> Result<(Option<Shard>, Vec<TargetR
 }
 
 /// Checks that reports to be merged are either runs of their own (no shard)
-/// or every shard of one run, once each: a shard missing, given twice, of
-/// another run or of another split is an error naming it.
-pub fn check_shards(shards: &[(String, Option<Shard>)]) -> Result<(), String> {
-    let sharded: Vec<(&String, &Shard)> = shards
+/// or every shard of one run, once each, holding between them every target
+/// of the run once: a shard missing, given twice, of another run or of
+/// another split, a target in two shards, or targets that are not the run's
+/// (a shard's report copied under another index) are errors naming it. Each
+/// report comes with the names of the targets it holds.
+pub fn check_shards(shards: &[(String, Option<Shard>, Vec<String>)]) -> Result<(), String> {
+    let sharded: Vec<(&String, &Shard, &Vec<String>)> = shards
         .iter()
-        .filter_map(|(f, s)| s.as_ref().map(|s| (f, s)))
+        .filter_map(|(f, s, t)| s.as_ref().map(|s| (f, s, t)))
         .collect();
-    let Some((first_file, first)) = sharded.first() else {
+    let Some((first_file, first, _)) = sharded.first() else {
         return Ok(());
     };
-    if let Some((file, _)) = shards.iter().find(|(_, s)| s.is_none()) {
+    if let Some((file, _, _)) = shards.iter().find(|(_, s, _)| s.is_none()) {
         return Err(format!(
             "{file} is a whole run's report and {first_file} one shard's: merge the shards of one run, or whole runs"
         ));
     }
     let mut seen: Vec<Option<&String>> = vec![None; first.of];
-    for (file, s) in &sharded {
+    for (file, s, _) in &sharded {
         if s.run != first.run || s.of != first.of {
             return Err(format!(
                 "{file} is shard {}/{} of another run ({}) than {first_file} (shard {}/{} of {}): same spec and targets on every shard",
@@ -257,6 +290,37 @@ pub fn check_shards(shards: &[(String, Option<Shard>)]) -> Result<(), String> {
         return Err(format!(
             "shard(s) {} of run {} missing: a merge of part of a run would report part of the fleet as all of it",
             missing.join(", "),
+            first.run
+        ));
+    }
+    let Some(run) = &first.targets else {
+        return Err(format!(
+            "{first_file} does not say which targets its run has (written by an older infraspec): run the shards again to merge them"
+        ));
+    };
+    // Each target in one shard only.
+    let mut holder: std::collections::BTreeMap<&str, &String> = Default::default();
+    for (file, _, names) in &sharded {
+        for name in names.iter() {
+            if let Some(before) = holder.insert(name.as_str(), file) {
+                if before != *file {
+                    return Err(format!(
+                        "the target {} is in two shards, {before} and {file}: a shard's report was copied or two runs' were mixed",
+                        crate::model::text::escape_line(name)
+                    ));
+                }
+            }
+        }
+    }
+    let all: Vec<&str> = sharded
+        .iter()
+        .flat_map(|(_, _, names)| names.iter().map(String::as_str))
+        .collect();
+    if all.len() != run.count || targets_digest(all.iter().copied()) != run.digest {
+        return Err(format!(
+            "the shards hold {} target(s), not the {} of run {}: a shard's report was copied or edited",
+            all.len(),
+            run.count,
             first.run
         ));
     }
@@ -395,17 +459,31 @@ mod tests {
 
     #[test]
     fn a_merge_needs_every_shard_of_one_run_once() {
+        // A run of two targets, web1 in shard 1 and web2 in shard 2.
+        let run_targets = Some(TargetSet {
+            count: 2,
+            digest: targets_digest(["web1", "web2"].into_iter()),
+        });
         let shard = |i, of, run: &str| {
             Some(Shard {
                 index: i,
                 of,
                 run: run.into(),
+                targets: run_targets.clone(),
             })
         };
-        let files = |list: Vec<Option<Shard>>| -> Vec<(String, Option<Shard>)> {
+        let held = |s: &Option<Shard>| match s.as_ref().map(|s| s.index) {
+            Some(1) => vec!["web1".to_string()],
+            Some(_) => vec!["web2".to_string()],
+            None => vec!["web9".to_string()],
+        };
+        let files = |list: Vec<Option<Shard>>| -> Vec<(String, Option<Shard>, Vec<String>)> {
             list.into_iter()
                 .enumerate()
-                .map(|(i, s)| (format!("r{i}.json"), s))
+                .map(|(i, s)| {
+                    let names = held(&s);
+                    (format!("r{i}.json"), s, names)
+                })
                 .collect()
         };
         assert!(check_shards(&files(vec![shard(1, 2, "a"), shard(2, 2, "a")])).is_ok());
@@ -427,6 +505,16 @@ mod tests {
         );
         let mixed = check_shards(&files(vec![shard(1, 1, "a"), None])).unwrap_err();
         assert!(mixed.contains("r1.json is a whole run's report"), "{mixed}");
+        // Shard 1's report copied as shard 2: web1 twice, web2 never.
+        let mut copied = files(vec![shard(1, 2, "a"), shard(2, 2, "a")]);
+        copied[1].2 = vec!["web1".to_string()];
+        let err = check_shards(&copied).unwrap_err();
+        assert!(err.contains("web1 is in two shards"), "{err}");
+        // Targets that are not the run's.
+        let mut other = files(vec![shard(1, 2, "a"), shard(2, 2, "a")]);
+        other[1].2 = vec!["web3".to_string()];
+        let err = check_shards(&other).unwrap_err();
+        assert!(err.contains("not the 2 of run a"), "{err}");
         // A shard read back keeps what it said.
         let text = render_shard(&[], shard(2, 3, "x").as_ref());
         assert_eq!(parse_shard(&text, "s.json").unwrap().0, shard(2, 3, "x"));
