@@ -311,12 +311,13 @@ pub fn run_main(checks: Vec<Result<Check, String>>, customs: Vec<Custom>) -> Exi
         },
         _ => vec![Target::Local],
     };
+    // A trial's name is one line: control characters show as escapes.
     let named = |target: &Target, name: &str| {
-        if targets.len() > 1 {
+        crate::model::text::escape_line(&if targets.len() > 1 {
             format!("{target}: {name}")
         } else {
             name.to_string()
-        }
+        })
     };
     let kind_of = |c: &Result<Check, String>| {
         c.as_ref()

@@ -403,8 +403,9 @@ impl Progress {
                         waiting.push_str(&format!(" and {} more", left.len() - 3));
                     }
                     let line = format!(
-                        "{}/{total} targets done, {secs}s; checking {waiting}",
-                        total - left.len()
+                        "{}/{total} targets done, {secs}s; checking {}",
+                        total - left.len(),
+                        report::escape_line(&waiting)
                     );
                     if terminal {
                         let width = 100;
@@ -875,6 +876,7 @@ fn prepare(cli: &Cli) -> anyhow::Result<Result<Prepared, u8>> {
         set.targets
             .iter()
             .map(|&i| labels[i].clone().unwrap_or_else(|| targets[i].to_string()))
+            .map(|t| report::escape_line(&t))
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -890,7 +892,11 @@ fn prepare(cli: &Cli) -> anyhow::Result<Result<Prepared, u8>> {
                     .as_ref()
                     .map(|o| format!("  ({o})"))
                     .unwrap_or_default();
-                out.push_str(&format!("{}{at}\n", c.name()));
+                out.push_str(&format!(
+                    "{}{}\n",
+                    report::escape_line(&c.name()),
+                    report::escape_line(&at)
+                ));
             }
         }
         out.push_str(&format!(
@@ -990,7 +996,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let s = &r.stats;
             eprintln!(
                 "infraspec: {}: {}, {}, {}; connect {} ms, facts {} ms, checks {} ms, total {} ms",
-                r.target,
+                report::escape_line(&r.target),
                 report::counted(s.round_trips, "round trip"),
                 report::counted(s.execs, "exec"),
                 report::counted(s.probes as u64, "probe"),

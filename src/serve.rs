@@ -390,9 +390,10 @@ fn respond(
     stream.flush()
 }
 
-/// A Prometheus label value: `\`, `"` and newlines escaped.
+/// A Prometheus label value: control characters shown as text (`\x1b`,
+/// `\r`), then `\`, `"` and newlines escaped.
 fn label(value: &str) -> String {
-    value
+    crate::model::text::escape_text(value)
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
@@ -501,7 +502,7 @@ mod tests {
     fn metrics_count_each_target_and_escape_labels() {
         let result = RunResult {
             reports: vec![TargetReport {
-                target: "we\"b\\1\n".into(),
+                target: "we\"b\\1\n\r\u{1b}[2J".into(),
                 facts: None,
                 error: Some("unreachable".into()),
                 results: Vec::new(),
@@ -515,7 +516,9 @@ mod tests {
         let text = metrics(&result, 3);
         assert!(text.contains("infraspec_healthy 0\n"), "{text}");
         assert!(
-            text.contains("infraspec_target_checked{target=\"we\\\"b\\\\1\\n\"} 0\n"),
+            text.contains(
+                "infraspec_target_checked{target=\"we\\\"b\\\\1\\n\\\\r\\\\x1b[2J\"} 0\n"
+            ),
             "{text}"
         );
         assert!(

@@ -638,6 +638,49 @@ fn issue40_14_a_copied_shard_does_not_merge() {
     );
 }
 
+/// Case 15: control characters from spec and inventory text never reach
+/// the terminal raw: a title's NUL and ESC in `--list` and every report, a
+/// line break in an inventory host's name (which would split a report
+/// line), CR and ESC in `/metrics` labels (unit test
+/// `metrics_count_each_target_and_escape_labels`).
+fn issue40_15_control_characters_are_escaped_everywhere() {
+    let dir = support::temp_dir();
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(
+        &spec,
+        "checks:\n  - file: /\n    title: \"t\\0i\\x1b[2Jtle\"\n",
+    )
+    .unwrap();
+    let inventory = dir.path().join("inventory.yml");
+    std::fs::write(
+        &inventory,
+        "all:\n  hosts:\n    \"web\\n1\\e]0;x\\a\":\n      ansible_connection: local\n",
+    )
+    .unwrap();
+    for args in [
+        vec!["--list"],
+        vec!["--format", "human"],
+        vec!["--format", "tap"],
+        vec!["--format", "human", "-q"],
+    ] {
+        let out = Command::new(support::bin())
+            .args(&args)
+            .args(["--inventory", inventory.to_str().unwrap()])
+            .arg(&spec)
+            .env("NO_COLOR", "1")
+            .env_remove("INFRASPEC_TARGET")
+            .output()
+            .unwrap();
+        let all = [out.stdout.as_slice(), out.stderr.as_slice()].concat();
+        assert!(
+            !all.iter().any(|&b| b == 0 || b == 0x1b || b == 0x07),
+            "{args:?}: {:?}",
+            text(&all)
+        );
+        assert!(!text(&all).contains("web\n1"), "{args:?}: {}", text(&all));
+    }
+}
+
 infraspec_tests! {
     Nothing: [
         issue40_01_a_commands_child_cannot_forge_later_rounds_locally,
@@ -645,6 +688,7 @@ infraspec_tests! {
         issue40_11_secrets_are_masked_where_they_were_put_in,
         issue40_12_13_included_files_are_read_only_when_they_are_specs,
         issue40_14_a_copied_shard_does_not_merge,
+        issue40_15_control_characters_are_escaped_everywhere,
     ],
     Docker: [
         issue40_01_a_commands_child_cannot_forge_later_rounds_in_a_container,

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use colored::Colorize;
 
-use super::{escape_text as esc, Summary};
+use super::{escape_line as one_line, escape_text as esc, Summary};
 use crate::engine::{Outcome, TargetReport};
 
 /// Renders the run for people. Colors follow `colored`'s global switch (set
@@ -25,7 +25,7 @@ pub fn render_with(reports: &[TargetReport], quiet: bool) -> String {
             .as_ref()
             .map(|f| format!(" ({})", esc(&f.to_string())))
             .unwrap_or_default();
-        let _ = writeln!(out, "{}{}", esc(&t.target).bold(), about.dimmed());
+        let _ = writeln!(out, "{}{}", one_line(&t.target).bold(), about.dimmed());
         if let Some(err) = &t.error {
             let _ = writeln!(out, "  {} {}", "error:".red().bold(), esc(err));
             out.push('\n');
@@ -36,12 +36,12 @@ pub fn render_with(reports: &[TargetReport], quiet: bool) -> String {
             if quiet && matches!(r.outcome, Outcome::Pass | Outcome::Skip { .. }) {
                 continue;
             }
-            let resource = esc(&r.check.resource_shown());
+            let resource = one_line(&r.check.resource_shown());
             if resource != last_resource {
                 let _ = writeln!(out, "  {resource}");
                 last_resource = resource;
             }
-            let name = esc(&r.check.name());
+            let name = one_line(&r.check.name());
             let rest = name
                 .strip_prefix(&last_resource)
                 .map(str::trim_start)
@@ -93,7 +93,11 @@ pub fn render_with(reports: &[TargetReport], quiet: bool) -> String {
                     let _ = writeln!(out, "        observed by: {}", esc(by).dimmed());
                 }
                 if let Some(origin) = &r.check.origin {
-                    let _ = writeln!(out, "        at: {}", esc(&origin.to_string()).dimmed());
+                    let _ = writeln!(
+                        out,
+                        "        at: {}",
+                        one_line(&origin.to_string()).dimmed()
+                    );
                 }
             }
         }
@@ -126,7 +130,7 @@ pub fn recap(reports: &[TargetReport]) -> String {
     let mut out = String::new();
     let mut lines = Vec::new();
     for t in reports {
-        let target = esc(&t.target);
+        let target = one_line(&t.target);
         if let Some(err) = &t.error {
             lines.push(format!(
                 "  {} {target}: {}",
@@ -152,7 +156,7 @@ pub fn recap(reports: &[TargetReport]) -> String {
             };
             lines.push(format!(
                 "  {mark} {target}: {}: {why}",
-                esc(&r.check.name())
+                one_line(&r.check.name())
             ));
         }
     }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::engine::{Outcome, TargetReport};
 
-pub use crate::model::text::{diff, escape_text};
+pub use crate::model::text::{diff, escape_line, escape_text};
 
 pub mod human;
 pub mod json;
