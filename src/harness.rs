@@ -255,9 +255,9 @@ fn try_var(name: &str) -> Result<Option<String>, String> {
             SECRETS
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .push(v.value.clone());
+                .push(v.value.to_string());
         }
-        v.value.clone()
+        v.value.to_string()
     }))
 }
 

@@ -87,7 +87,7 @@ impl Color {
     version,
     args_conflicts_with_subcommands = true,
     term_width = 80,
-    after_help = "Examples:\n  infraspec examples/local.yaml\n  infraspec -c 'port: 22' -c '{file: /etc/motd, content: {contains: hello}}'\n  infraspec --format json -o report.json spec.yaml\n\nExit codes: 0 every check passed, 1 a check failed or could not be observed,\n2 nothing could be checked (bad arguments, invalid spec, unreachable target, no check ran).\n\nA spec file named like a command (add, autoadd, merge, serve, schema, help) runs as ./add."
+    after_help = "Examples:\n  infraspec examples/local.yaml\n  infraspec -c 'port: 22' -c '{file: /etc/motd, content: {contains: hello}}'\n  infraspec --format json -o report.json spec.yaml\n\nExit codes: 0 every check passed, 1 a check failed or could not be observed,\n2 nothing could be checked (bad arguments, invalid spec, unreachable target, no check ran).\n\nA spec file named like a command (add, autoadd, merge, serve, schema, inventory, help) runs as ./add."
 )]
 struct Cli {
     /// Where to run the checks: local, ssh://[user@]host[:port], docker://container,
@@ -319,6 +319,72 @@ enum Command {
     /// Print the JSON Schema (draft 2020-12) of spec files, for editors
     /// (docs/cli.md: the yaml-language-server modeline).
     Schema,
+    /// Show what infraspec reads from an inventory: `--list` prints it as
+    /// JSON in the shape of `ansible-inventory --list`, each host's target
+    /// under `_meta.hostvars.HOST.infraspec_target`.
+    Inventory(InventoryCli),
+}
+
+/// `infraspec inventory --inventory FILE --list`.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:
+  infraspec inventory -i hosts.ini --list
+  diff <(infraspec inventory -i hosts.ini --list | jq -S 'del(._meta.hostvars[].infraspec_target)') <(ansible-inventory -i hosts.ini --list | jq -S .)")]
+struct InventoryCli {
+    /// The inventory: infraspec's own, or Ansible's (INI, YAML, or the JSON
+    /// `ansible-inventory --list` prints).
+    #[arg(short = 'i', long, value_name = "FILE", env = "INFRASPEC_INVENTORY")]
+    inventory: PathBuf,
+
+    /// Print the whole inventory as JSON (the only mode: kept for
+    /// `ansible-inventory`'s muscle memory).
+    #[arg(long)]
+    list: bool,
+}
+
+/// `infraspec inventory --list`: every host, group and variable, and the
+/// target each host becomes.
+fn inventory(cli: InventoryCli) -> anyhow::Result<u8> {
+    let shown = format!("the inventory {}", cli.inventory.display());
+    let text = read_capped(
+        &cli.inventory,
+        &shown,
+        infraspec::inventory::ansible::MAX_INVENTORY_BYTES,
+        "an inventory",
+    )?;
+    let listing = infraspec::inventory::read(&text, &cli.inventory.display().to_string())
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let mut hostvars = serde_json::Map::new();
+    for e in &listing.entries {
+        let mut vars: serde_json::Map<String, serde_json::Value> = e
+            .vars
+            .iter()
+            .map(|(k, v)| (k.clone(), (**v).clone()))
+            .collect();
+        vars.insert(
+            "infraspec_target".into(),
+            serde_json::Value::String(e.target.with_options()),
+        );
+        let name = e.name.clone().unwrap_or_else(|| e.target.to_string());
+        hostvars.insert(name, serde_json::Value::Object(vars));
+    }
+    let mut out = serde_json::Map::new();
+    out.insert("_meta".into(), serde_json::json!({ "hostvars": hostvars }));
+    for g in &listing.groups {
+        let mut body = serde_json::Map::new();
+        if !g.hosts.is_empty() {
+            body.insert("hosts".into(), serde_json::json!(g.hosts));
+        }
+        if !g.children.is_empty() {
+            body.insert("children".into(), serde_json::json!(g.children));
+        }
+        if !body.is_empty() {
+            out.insert(g.name.clone(), serde_json::Value::Object(body));
+        }
+    }
+    let text = serde_json::to_string_pretty(&serde_json::Value::Object(out))? + "\n";
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(0)
 }
 
 fn main() -> ExitCode {
@@ -333,6 +399,7 @@ fn main() -> ExitCode {
             Some(Command::Autoadd(add)) => add_cli::main(true, add),
             Some(Command::Merge(m)) => merge(m),
             Some(Command::Serve(s)) => serve(s),
+            Some(Command::Inventory(i)) => inventory(i),
             Some(Command::Schema) => {
                 let schema = infraspec::spec::schema::json_schema();
                 let text = serde_json::to_string_pretty(&schema).expect("a JSON value") + "\n";
@@ -656,20 +723,34 @@ fn prepare(cli: &Cli) -> anyhow::Result<Result<Prepared, u8>> {
         let entries = infraspec::inventory::parse(&text, &path.display().to_string())
             .map_err(|e| anyhow::anyhow!(e))?;
         let beside = path.parent().map(PathBuf::from).unwrap_or_default();
+        // A value many hosts share is made text once, and shared (the map
+        // keeps each value alive, so that its address names it).
+        type Shared = (std::sync::Arc<serde_json::Value>, std::sync::Arc<str>);
+        let mut texts: HashMap<*const serde_json::Value, Shared> = HashMap::new();
         for e in entries {
             if cli.group.is_empty() || e.groups.iter().any(|g| cli.group.contains(g)) {
                 let mut vars = Vars::default();
                 let mut specs = Vec::new();
                 for (k, v) in &e.vars {
+                    let text = texts
+                        .entry(std::sync::Arc::as_ptr(v))
+                        .or_insert_with(|| {
+                            (
+                                v.clone(),
+                                infraspec::inventory::ansible::values::text(v).into(),
+                            )
+                        })
+                        .1
+                        .clone();
                     if k == "infraspec_specs" {
                         specs.extend(
-                            v.split(',')
+                            text.split(',')
                                 .map(str::trim)
                                 .filter(|f| !f.is_empty())
                                 .map(|f| beside.join(f)),
                         );
                     } else if infraspec::spec::vars::valid_name(k) {
-                        vars.set(k, Var::typed(v.clone()));
+                        vars.set(k, Var::typed(text));
                     }
                 }
                 targets.push(e.target);
@@ -708,6 +789,17 @@ fn prepare(cli: &Cli) -> anyhow::Result<Result<Prepared, u8>> {
     let uniform = host_vars.windows(2).all(|w| w[0] == w[1]);
     let mut used_by: HashMap<&[PathBuf], BTreeSet<String>> = HashMap::new();
     let mut set_of: HashMap<(Vars, &[PathBuf]), usize> = HashMap::new();
+    // Hosts whose values are the very same (an inventory shares a group's
+    // values between its hosts) are matched by where the values are, before
+    // any value is hashed or compared.
+    type Identity<'v> = (Vec<(String, *const u8, bool, bool)>, &'v [PathBuf]);
+    let mut set_by_identity: HashMap<Identity<'_>, usize> = HashMap::new();
+    let identity = |vars: &Vars| -> Vec<(String, *const u8, bool, bool)> {
+        vars.0
+            .iter()
+            .map(|(k, v)| (k.clone(), v.value.as_ptr(), v.typed, v.sensitive))
+            .collect()
+    };
     let mut sets: Vec<CheckSet> = Vec::new();
     for (i, (inventory_vars, extra_specs)) in host_vars.iter().enumerate() {
         let mut vars = inventory_vars.clone();
@@ -728,8 +820,16 @@ fn prepare(cli: &Cli) -> anyhow::Result<Result<Prepared, u8>> {
             });
             vars.0.retain(|name, _| used.contains(name));
         }
-        match set_of.entry((vars, extra_specs)) {
-            std::collections::hash_map::Entry::Occupied(set) => sets[*set.get()].targets.push(i),
+        let key = (identity(&vars), extra_specs.as_slice());
+        if let Some(&set) = set_by_identity.get(&key) {
+            sets[set].targets.push(i);
+            continue;
+        }
+        let set = match set_of.entry((vars, extra_specs)) {
+            std::collections::hash_map::Entry::Occupied(set) => {
+                sets[*set.get()].targets.push(i);
+                *set.get()
+            }
             std::collections::hash_map::Entry::Vacant(slot) => {
                 sets.push(CheckSet {
                     vars: slot.key().0.clone(),
@@ -738,8 +838,10 @@ fn prepare(cli: &Cli) -> anyhow::Result<Result<Prepared, u8>> {
                     checks: Vec::new(),
                 });
                 slot.insert(sets.len() - 1);
+                sets.len() - 1
             }
-        }
+        };
+        set_by_identity.insert(key, set);
     }
     let mut errors: Vec<yaml::SpecError> = Vec::new();
     for set in &mut sets {

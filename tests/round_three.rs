@@ -681,6 +681,53 @@ fn issue40_15_control_characters_are_escaped_everywhere() {
     }
 }
 
+/// Case 10: a 100,000-host range with one 100 KB group variable holds that
+/// value once, not once per host (9.9 GB and 30 s before): `--list` stays
+/// under 512 MiB and a few seconds.
+fn issue40_10_hosts_share_their_groups_values() {
+    let dir = support::temp_dir();
+    let inventory = dir.path().join("hosts.ini");
+    std::fs::write(
+        &inventory,
+        format!(
+            "[web]\nweb[0:99999]\n[web:vars]\nbig={}\n",
+            "x".repeat(100_000)
+        ),
+    )
+    .unwrap();
+    let started = Instant::now();
+    // Waited for with wait4 below, which std does not see.
+    #[allow(clippy::zombie_processes)]
+    let child = Command::new(support::bin())
+        .args([
+            "--inventory",
+            inventory.to_str().unwrap(),
+            "--list",
+            "-c",
+            "file: /",
+        ])
+        .env_remove("INFRASPEC_TARGET")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // wait4 gives this child's own peak memory.
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is valid, and wait4 fills it for our child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for the child spawned above, once.
+    let waited = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(waited, child.id() as i32);
+    let took = started.elapsed();
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "status {status}"
+    );
+    let peak_mib = usage.ru_maxrss / 1024;
+    assert!(peak_mib < 512, "{peak_mib} MiB at its peak");
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+}
+
 infraspec_tests! {
     Nothing: [
         issue40_01_a_commands_child_cannot_forge_later_rounds_locally,
@@ -689,6 +736,7 @@ infraspec_tests! {
         issue40_12_13_included_files_are_read_only_when_they_are_specs,
         issue40_14_a_copied_shard_does_not_merge,
         issue40_15_control_characters_are_escaped_everywhere,
+        issue40_10_hosts_share_their_groups_values,
     ],
     Docker: [
         issue40_01_a_commands_child_cannot_forge_later_rounds_in_a_container,

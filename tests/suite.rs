@@ -28,6 +28,8 @@ mod faults;
 mod http;
 #[path = "image_files.rs"]
 mod image_files;
+#[path = "owners.rs"]
+mod owners;
 #[path = "podman.rs"]
 mod podman;
 #[path = "reports.rs"]
@@ -55,6 +57,7 @@ fn main() -> std::process::ExitCode {
         ("faults", faults::tests()),
         ("http", http::tests()),
         ("image_files", image_files::tests()),
+        ("owners", owners::tests()),
         ("podman", podman::tests()),
         ("reports", reports::tests()),
         ("round_three", round_three::tests()),

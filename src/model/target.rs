@@ -322,6 +322,44 @@ impl fmt::Display for Target {
     }
 }
 
+impl Target {
+    /// The target as a `--target` string that gives it back whole: its
+    /// options in the query string, percent-encoded (`Display` leaves them
+    /// out).
+    pub fn with_options(&self) -> String {
+        use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+        const VALUE: &AsciiSet = &NON_ALPHANUMERIC
+            .remove(b'-')
+            .remove(b'_')
+            .remove(b'.')
+            .remove(b'~')
+            .remove(b'/')
+            .remove(b':')
+            .remove(b'@')
+            .remove(b',');
+        let options = match self {
+            Target::Ssh { options, .. }
+            | Target::DockerContainer { options, .. }
+            | Target::DockerImage { options, .. } => options,
+            _ => return self.to_string(),
+        };
+        if options.is_empty() {
+            return self.to_string();
+        }
+        let query: Vec<String> = options
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{}={}",
+                    utf8_percent_encode(k, VALUE),
+                    utf8_percent_encode(v, VALUE)
+                )
+            })
+            .collect();
+        format!("{self}?{}", query.join("&"))
+    }
+}
+
 /// Splits `INFRASPEC_TARGET=a,b` into targets.
 pub fn parse_list(list: &str) -> Result<Vec<Target>, TargetError> {
     list.split(',')

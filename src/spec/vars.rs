@@ -15,10 +15,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// One variable's value and how to treat it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Eq)]
 pub struct Var {
-    /// The value, as text.
-    pub value: String,
+    /// The value, as text (shared: an inventory's value is held once for
+    /// every host that has it).
+    pub value: std::sync::Arc<str>,
     /// Typed as unquoted YAML would be when it is a whole value (`port:
     /// "{{ port }}"` with `port: 80` is the number 80), or always a string.
     pub typed: bool,
@@ -26,10 +27,28 @@ pub struct Var {
     pub sensitive: bool,
 }
 
+impl PartialEq for Var {
+    /// The same value, found quickly where it is the same shared text.
+    fn eq(&self, other: &Var) -> bool {
+        self.typed == other.typed
+            && self.sensitive == other.sensitive
+            && (std::sync::Arc::ptr_eq(&self.value, &other.value) || self.value == other.value)
+    }
+}
+
+impl std::hash::Hash for Var {
+    /// As equality: by the value's text and how it is treated.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.value.hash(state);
+        self.typed.hash(state);
+        self.sensitive.hash(state);
+    }
+}
+
 impl Var {
     /// A value typed as unquoted YAML is: what `--var`, `--vars` and the
     /// inventory give.
-    pub fn typed(value: impl Into<String>) -> Var {
+    pub fn typed(value: impl Into<std::sync::Arc<str>>) -> Var {
         Var {
             value: value.into(),
             typed: true,
@@ -67,7 +86,7 @@ impl Vars {
                     vars.set(
                         name,
                         Var {
-                            value: v.to_string(),
+                            value: v.into(),
                             typed: true,
                             sensitive: true,
                         },
@@ -139,7 +158,7 @@ pub fn read_file(path: &std::path::Path) -> Result<Vars, String> {
             Node::Scalar(s) => vars.set(
                 k.as_str(),
                 Var {
-                    value: s.as_str().to_string(),
+                    value: s.as_str().into(),
                     typed: s.may_coerce(),
                     sensitive: false,
                 },
@@ -455,7 +474,7 @@ mod tests {
     fn assignments_and_names() {
         let mut v = Vars::default();
         v.parse_assignment("a_1=x=y").unwrap();
-        assert_eq!(v.0["a_1"].value, "x=y");
+        assert_eq!(&*v.0["a_1"].value, "x=y");
         assert!(v.parse_assignment("1a=x").is_err());
         assert!(v.parse_assignment("novalue").is_err());
     }

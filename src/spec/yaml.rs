@@ -670,7 +670,7 @@ impl<'f> Loader<'f> {
             }
             let var = match value {
                 Some((value, typed)) => Var {
-                    value,
+                    value: value.into(),
                     typed,
                     sensitive,
                 },

@@ -23,6 +23,26 @@ pub enum Needs {
     /// Permission to restart the machine's dockerd
     /// (`INFRASPEC_ALLOW_DOCKERD_RESTART=1`, which `.ci/run` sets).
     DockerdRestart,
+    /// `ansible-inventory` (ansible-core), the oracle of inventories:
+    /// `INFRASPEC_ANSIBLE_INVENTORY`, else on PATH. `.ci/run` installs it
+    /// and sets `INFRASPEC_REQUIRE_ORACLES=1`.
+    Ansible,
+    /// OpenSSH's client (`ssh -G`), the oracle of ssh_config.
+    OpenSsh,
+}
+
+/// The `ansible-inventory` the tests compare with.
+pub fn ansible_inventory() -> std::path::PathBuf {
+    std::env::var_os("INFRASPEC_ANSIBLE_INVENTORY")
+        .map(Into::into)
+        .unwrap_or_else(|| "ansible-inventory".into())
+}
+
+fn oracle_missing(program: &std::path::Path, arg: &str, install: &str) -> Option<String> {
+    match std::process::Command::new(program).arg(arg).output() {
+        Ok(_) => None,
+        Err(e) => Some(format!("{} cannot run ({e}): {install}", program.display())),
+    }
 }
 
 /// Why the running test's engine cannot run containers here, asked once per
@@ -70,6 +90,18 @@ fn missing(needs: Needs) -> Option<(String, bool)> {
                 None
             }
         }
+        Needs::Ansible => oracle_missing(
+            &ansible_inventory(),
+            "--version",
+            "pip install ansible-core (in a venv; .ci/run does) and set INFRASPEC_ANSIBLE_INVENTORY",
+        )
+        .map(|w| (w, required("INFRASPEC_REQUIRE_ORACLES"))),
+        Needs::OpenSsh => oracle_missing(
+            std::path::Path::new("ssh"),
+            "-V",
+            "apt-get install openssh-client",
+        )
+        .map(|w| (w, required("INFRASPEC_REQUIRE_ORACLES"))),
         Needs::DockerdRestart => {
             if !required("INFRASPEC_ALLOW_DOCKERD_RESTART") {
                 Some((
