@@ -301,7 +301,7 @@ pub fn run_main(checks: Vec<Result<Check, String>>, customs: Vec<Custom>) -> Exi
     let checks: Vec<Result<Check, String>> =
         checks.into_iter().map(|c| c.map(with_secrets)).collect();
     let args = Arguments::from_args();
-    let targets = match std::env::var("INFRASPEC_TARGET") {
+    let mut targets = match std::env::var("INFRASPEC_TARGET") {
         Ok(list) if !list.trim().is_empty() => match target::parse_list(&list) {
             Ok(t) => t,
             Err(e) => {
@@ -309,8 +309,28 @@ pub fn run_main(checks: Vec<Result<Check, String>>, customs: Vec<Custom>) -> Exi
                 return ExitCode::from(2);
             }
         },
-        _ => vec![Target::Local],
+        _ => Vec::new(),
     };
+    // An inventory's hosts, as the CLI's --inventory reads them.
+    if let Some(path) = std::env::var_os("INFRASPEC_INVENTORY").filter(|p| !p.is_empty()) {
+        let path = std::path::PathBuf::from(path);
+        let read = crate::spec::vars::read_text(
+            &path,
+            crate::inventory::ansible::MAX_INVENTORY_BYTES,
+            true,
+        )
+        .and_then(|text| crate::inventory::parse(&text, &path.display().to_string()));
+        match read {
+            Ok(entries) => targets.extend(entries.into_iter().map(|e| e.target)),
+            Err(e) => {
+                eprintln!("infraspec: INFRASPEC_INVENTORY {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if targets.is_empty() {
+        targets.push(Target::Local);
+    }
     // A trial's name is one line: control characters show as escapes.
     let named = |target: &Target, name: &str| {
         crate::model::text::escape_line(&if targets.len() > 1 {

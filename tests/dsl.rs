@@ -32,6 +32,7 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(spec_binary());
     cmd.args(args)
         .env_remove("INFRASPEC_TARGET")
+        .env_remove("INFRASPEC_INVENTORY")
         .env_remove("INFRASPEC_DSL_MARKER")
         .env_remove("INFRASPEC_DSL_MODE_FILE");
     for (k, v) in env {
@@ -65,6 +66,35 @@ fn listing_names_every_trial_and_connects_to_nothing() {
         "{list}"
     );
     assert_eq!(list.matches(": test").count(), 21, "{list}");
+}
+
+/// An Ansible inventory names the DSL's targets too (INFRASPEC_INVENTORY),
+/// read as the CLI reads it: `host:port`, the group's user.
+fn an_inventory_names_the_targets() {
+    let dir = crate::support::temp_dir();
+    let inventory = dir.path().join("hosts.ini");
+    std::fs::write(
+        &inventory,
+        "[web]\nweb1.example.com:2222\n[web:vars]\nansible_user=deploy\n",
+    )
+    .unwrap();
+    let out = run(
+        &["--list"],
+        &[
+            ("INFRASPEC_INVENTORY", inventory.to_str().unwrap()),
+            ("INFRASPEC_TARGET", "local"),
+        ],
+    );
+    let list = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        list.contains("[user] ssh://deploy@web1.example.com:2222: user root should exist: test"),
+        "{list}"
+    );
+    assert!(
+        list.contains("[user] local: user root should exist"),
+        "{list}"
+    );
 }
 
 fn several_targets_name_every_trial_with_its_target() {
@@ -230,6 +260,7 @@ infraspec_tests! {
         an_unreachable_target_says_why_once,
         listing_names_every_trial_and_connects_to_nothing,
         several_targets_name_every_trial_with_its_target,
+        an_inventory_names_the_targets,
         only_the_selected_trials_are_planned_and_run,
         exact_selects_one_trial_as_nextest_runs_it,
         a_failure_shows_expected_found_and_the_command,
