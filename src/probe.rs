@@ -580,7 +580,7 @@ pub struct Schedule {
     pub deadline_secs: u64,
     /// The runner itself stops everything the author's commands start
     /// ([`crate::backend::Shell::contain`]): the script's own sweep after
-    /// them ([`SWEEP`]) is left out.
+    /// them (its `r` function) is left out.
     pub contained: bool,
 }
 

@@ -100,6 +100,54 @@ fn read_as(path: &Path, cap: u64, streams: bool) -> Result<String, TextFileError
     String::from_utf8(bytes).map_err(TextFileError::NotUtf8)
 }
 
+/// The files `pattern` names, relative to `dir`: `*` and `?` match within
+/// one path component (not a leading `.`), as a shell's globs do; a pattern
+/// without them names one path, returned whether or not it exists.
+pub fn glob(dir: &Path, pattern: &str) -> Vec<std::path::PathBuf> {
+    use crate::model::glob::{has_wildcard, wildcard};
+    use std::path::{Component, PathBuf};
+    let path = Path::new(pattern);
+    if !has_wildcard(pattern) {
+        return vec![dir.join(path)];
+    }
+    let mut found: Vec<PathBuf> = vec![if path.is_absolute() {
+        PathBuf::from("/")
+    } else {
+        dir.to_path_buf()
+    }];
+    for component in path.components() {
+        let part = match component {
+            Component::Normal(p) => p.to_string_lossy().into_owned(),
+            Component::ParentDir => "..".into(),
+            Component::CurDir | Component::RootDir | Component::Prefix(_) => continue,
+        };
+        if !has_wildcard(&part) {
+            found = found.into_iter().map(|f| f.join(&part)).collect();
+            continue;
+        }
+        let mut next = Vec::new();
+        for base in &found {
+            let Ok(entries) = std::fs::read_dir(if base.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                base
+            }) else {
+                continue;
+            };
+            let mut names: Vec<String> = entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|n| !n.starts_with('.') && wildcard(&part, n))
+                .collect();
+            names.sort();
+            next.extend(names.into_iter().map(|n| base.join(n)));
+        }
+        found = next;
+    }
+    found.retain(|f| f.is_file());
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

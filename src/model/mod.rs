@@ -7,6 +7,7 @@ pub mod document;
 pub mod duration;
 pub mod facts;
 pub mod file;
+pub mod glob;
 pub mod image;
 pub mod net;
 pub mod target;

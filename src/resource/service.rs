@@ -207,7 +207,7 @@ done
 :"#;
 
 /// The names and paths of the daemon a service declares, from the
-/// `declares` lines of [`RUNNING_OFFLINE`]: `NAME=`, and the executables of
+/// `declares` lines of the offline running probe: `NAME=`, and the executables of
 /// `DAEMON=`, `ExecStart=`, `command=` and `exec` (with `$NAME` and
 /// `${NAME}` put in), besides the service's own names.
 pub fn declared_daemon(name: &str, text: &str) -> (Vec<String>, Vec<String>) {

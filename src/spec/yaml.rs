@@ -350,79 +350,6 @@ pub fn show_size(bytes: u64) -> String {
     format!("{bytes} bytes")
 }
 
-/// The files `pattern` names, relative to `dir`: `*` and `?` match within
-/// one path component (not a leading `.`), as a shell's globs do; a pattern
-/// without them names one file, which must exist when it is read.
-fn glob(dir: &std::path::Path, pattern: &str) -> Vec<std::path::PathBuf> {
-    use std::path::{Component, PathBuf};
-    let path = std::path::Path::new(pattern);
-    if !pattern.contains(['*', '?']) {
-        return vec![dir.join(path)];
-    }
-    let mut found: Vec<PathBuf> = vec![if path.is_absolute() {
-        PathBuf::from("/")
-    } else {
-        dir.to_path_buf()
-    }];
-    for component in path.components() {
-        let part = match component {
-            Component::Normal(p) => p.to_string_lossy().into_owned(),
-            Component::ParentDir => "..".into(),
-            Component::CurDir | Component::RootDir | Component::Prefix(_) => continue,
-        };
-        if !part.contains(['*', '?']) {
-            found = found.into_iter().map(|f| f.join(&part)).collect();
-            continue;
-        }
-        let mut next = Vec::new();
-        for base in &found {
-            let Ok(entries) = std::fs::read_dir(if base.as_os_str().is_empty() {
-                std::path::Path::new(".")
-            } else {
-                base
-            }) else {
-                continue;
-            };
-            let mut names: Vec<String> = entries
-                .filter_map(|e| e.ok())
-                .filter_map(|e| e.file_name().into_string().ok())
-                .filter(|n| !n.starts_with('.') && wildcard(&part, n))
-                .collect();
-            names.sort();
-            next.extend(names.into_iter().map(|n| base.join(n)));
-        }
-        found = next;
-    }
-    found.retain(|f| f.is_file());
-    found
-}
-
-/// Whether `name` matches `pattern`, where `*` is any run of characters and
-/// `?` one character.
-fn wildcard(pattern: &str, name: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let n: Vec<char> = name.chars().collect();
-    // The classic two-pointer match with backtracking to the last `*`.
-    let (mut i, mut j) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while j < n.len() {
-        if i < p.len() && (p[i] == '?' || p[i] == n[j]) {
-            i += 1;
-            j += 1;
-        } else if i < p.len() && p[i] == '*' {
-            star = Some((i, j));
-            i += 1;
-        } else if let Some((si, sj)) = star {
-            i = si + 1;
-            j = sj + 1;
-            star = Some((si, sj + 1));
-        } else {
-            return false;
-        }
-    }
-    p[i..].iter().all(|c| *c == '*')
-}
-
 struct Loader<'f> {
     file: &'f str,
     errors: Vec<SpecError>,
@@ -735,7 +662,7 @@ impl<'f> Loader<'f> {
         };
         for pattern in patterns {
             let line = pattern.span().start().map(|m| m.line()).unwrap_or(0);
-            let files = glob(&dir, pattern.as_str());
+            let files = crate::textfile::glob(&dir, pattern.as_str());
             if files.is_empty() {
                 self.error(
                     line,
