@@ -102,6 +102,7 @@ pub fn main(auto: bool, cli: AddCli) -> anyhow::Result<u8> {
     let run_opts = Options {
         connect: infraspec::backend::ConnectOptions {
             ssh_accept_new: cli.ssh_accept_new,
+            ssh_config: None,
         },
         ..Options::default()
     };

@@ -212,6 +212,12 @@ struct Cli {
     #[arg(long)]
     ssh_accept_new: bool,
 
+    /// The SSH config to read for ssh:// targets instead of ~/.ssh/config
+    /// and /etc/ssh/ssh_config, as `ssh -F FILE` (`none`: no config). A
+    /// target's own `?ssh_config=` wins.
+    #[arg(long, value_name = "FILE")]
+    ssh_config: Option<String>,
+
     /// Variables for `{{ name }}` in specs from a YAML file of `name: value`
     /// (repeatable; later files win).
     #[arg(long = "vars", value_name = "FILE")]
@@ -323,6 +329,53 @@ enum Command {
     /// JSON in the shape of `ansible-inventory --list`, each host's target
     /// under `_meta.hostvars.HOST.infraspec_target`.
     Inventory(InventoryCli),
+    /// Show how infraspec reaches an ssh:// target, as `ssh -G` shows it:
+    /// the host, port, user, identity files, known-hosts files and proxy the
+    /// SSH config gives it, or the config's error.
+    SshConfig(SshConfigCli),
+}
+
+/// `infraspec ssh-config TARGET`.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:
+  infraspec ssh-config web1
+  infraspec ssh-config 'ssh://deploy@web1:2222?ssh_config=./ssh_config'")]
+struct SshConfigCli {
+    /// The target: `ssh://[user@]host[:port][?options]`, or a host name.
+    target: String,
+
+    /// The SSH config to read instead of ~/.ssh/config and
+    /// /etc/ssh/ssh_config (`none`: no config).
+    #[arg(short = 'F', long = "ssh-config", value_name = "FILE")]
+    ssh_config: Option<String>,
+}
+
+/// `infraspec ssh-config`: what the SSH config resolves for one target.
+fn ssh_config(cli: SshConfigCli) -> anyhow::Result<u8> {
+    let written = if cli.target.contains("://") {
+        cli.target.clone()
+    } else {
+        format!("ssh://{}", cli.target)
+    };
+    let target: infraspec::Target = written
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", cli.target))?;
+    let infraspec::Target::Ssh {
+        user,
+        host,
+        port,
+        mut options,
+    } = target
+    else {
+        anyhow::bail!("{}: not an ssh:// target", cli.target);
+    };
+    if let Some(f) = cli.ssh_config {
+        options.entry("ssh_config".into()).or_insert(f);
+    }
+    let text = infraspec::backend::ssh::describe(user.as_deref(), &host, port, &options)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", cli.target))?;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(0)
 }
 
 /// `infraspec inventory --inventory FILE --list`.
@@ -400,6 +453,7 @@ fn main() -> ExitCode {
             Some(Command::Merge(m)) => merge(m),
             Some(Command::Serve(s)) => serve(s),
             Some(Command::Inventory(i)) => inventory(i),
+            Some(Command::SshConfig(c)) => ssh_config(c),
             Some(Command::Schema) => {
                 let schema = infraspec::spec::schema::json_schema();
                 let text = serde_json::to_string_pretty(&schema).expect("a JSON value") + "\n";
@@ -668,6 +722,7 @@ impl Prepared {
             auto_skip: !cli.no_auto_skip,
             connect: infraspec::backend::ConnectOptions {
                 ssh_accept_new: cli.ssh_accept_new,
+                ssh_config: cli.ssh_config.clone(),
             },
             parallel: cli.parallel,
             ..Options::default()

@@ -163,6 +163,156 @@ fn compare_inventory(case: &Path, home: &Path) -> Result<(), String> {
     }
 }
 
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    let Ok(entries) = std::fs::read_dir(from) else {
+        return;
+    };
+    for e in entries {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Runs `argv` with the case's home over /root and its `etc` over /etc/ssh,
+/// in a mount namespace of its own: `ssh -G` reads the passwd entry's home,
+/// and nothing of this machine's own ssh_config may leak in.
+fn in_case_namespace(dir: &Path, argv: &[&str]) -> std::process::Output {
+    Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(r#"mount --bind "$1" /root && mount --bind "$2" /etc/ssh && shift 2 && exec "$@""#)
+        .arg("sh")
+        .arg(dir.join("home"))
+        .arg(dir.join("etc"))
+        .args(argv)
+        .env("HOME", "/root")
+        .env("USER", "root")
+        .env_remove("SSH_AUTH_SOCK")
+        .output()
+        .expect("unshare")
+}
+
+/// The settings infraspec takes from ssh_config, out of `ssh -G`'s or
+/// `infraspec ssh-config`'s lines.
+fn ssh_settings(out: &[u8]) -> std::collections::BTreeMap<String, Vec<String>> {
+    const KEYS: &[&str] = &[
+        "hostname",
+        "user",
+        "port",
+        "identityfile",
+        "userknownhostsfile",
+        "globalknownhostsfile",
+        "stricthostkeychecking",
+        "connecttimeout",
+        "addressfamily",
+        "proxyjump",
+        "proxycommand",
+    ];
+    let mut map = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for line in support::text(out).lines() {
+        let (k, v) = line.split_once(' ').unwrap_or((line, ""));
+        let k = k.to_ascii_lowercase();
+        if !KEYS.contains(&k.as_str()) {
+            continue;
+        }
+        // infraspec's default is 10 s where OpenSSH has none.
+        let v = match (k.as_str(), v) {
+            ("connecttimeout", "none") => "10",
+            ("proxycommand", "none") => continue,
+            _ => v,
+        };
+        map.entry(k).or_default().push(v.to_string());
+    }
+    map
+}
+
+fn ssh_configs_read_as_openssh_reads_them() {
+    let cases = fixtures("ssh_configs");
+    assert!(cases.len() >= 20, "{} ssh configs", cases.len());
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for case in &cases {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let dir = support::temp_dir();
+        copy_tree(&case.join("home"), &dir.path().join("home"));
+        copy_tree(&case.join("etc"), &dir.path().join("etc"));
+        let queries = std::fs::read_to_string(case.join("queries")).unwrap();
+        let bin = support::bin();
+        for q in queries.lines().filter(|l| !l.trim().is_empty()) {
+            let (args, rest) = q.split_once(" => ").expect("ARGS => TARGET");
+            let (target, expect) = match rest.split_once(" !") {
+                Some((t, e)) => (t, Some(e.split_once(' ').unwrap_or((e, "")))),
+                None => (rest, None),
+            };
+            let mut ssh = vec!["ssh", "-G"];
+            ssh.extend(args.split_whitespace());
+            let theirs = in_case_namespace(dir.path(), &ssh);
+            let ours =
+                in_case_namespace(dir.path(), &[bin.to_str().unwrap(), "ssh-config", target]);
+            let said = |o: &std::process::Output| {
+                format!("{}{}", support::text(&o.stdout), support::text(&o.stderr))
+            };
+            let fail = |why: String| format!("{name}: {q}: {why}");
+            match expect {
+                None if theirs.status.success() && ours.status.success() => {
+                    let (t, o) = (ssh_settings(&theirs.stdout), ssh_settings(&ours.stdout));
+                    if t != o {
+                        failures.push(fail(format!("\n  ssh -G:    {t:?}\n  infraspec: {o:?}")));
+                    }
+                    compared += 1;
+                }
+                None => failures.push(fail(format!(
+                    "ssh {} / infraspec {}: {} / {}",
+                    theirs.status,
+                    ours.status,
+                    said(&theirs),
+                    said(&ours)
+                ))),
+                // Both refuse the file; infraspec says what is wrong.
+                Some(("error", says)) => {
+                    if theirs.status.success()
+                        || ours.status.success()
+                        || !said(&ours).contains(says)
+                    {
+                        failures.push(fail(format!(
+                            "both should refuse it ({says}): ssh {}: {} / infraspec {}: {}",
+                            theirs.status,
+                            said(&theirs),
+                            ours.status,
+                            said(&ours)
+                        )));
+                    }
+                }
+                // OpenSSH takes it; infraspec cannot honour it and says so
+                // (docs/targets.md lists these).
+                Some(("refused", says)) => {
+                    if !theirs.status.success()
+                        || ours.status.success()
+                        || !said(&ours).contains(says)
+                    {
+                        failures.push(fail(format!(
+                            "ssh should take it and infraspec refuse it ({says}): ssh {}: {} / infraspec {}: {}",
+                            theirs.status,
+                            said(&theirs),
+                            ours.status,
+                            said(&ours)
+                        )));
+                    }
+                }
+                Some((other, _)) => panic!("{name}: unknown expectation !{other}"),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(compared >= 40, "only {compared} queries compared");
+}
+
 infraspec_tests! {
     Ansible: [ansible_inventories_read_as_ansible_reads_them],
+    OpenSsh: [ssh_configs_read_as_openssh_reads_them],
 }

@@ -779,8 +779,137 @@ fn a_jump_tunnel_outlives_silence() {
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
 }
 
+/// ProxyCommand carries the session (issue 41, 8): a name that resolves
+/// nowhere is reached through `socat`/`nc` to the sshd, from the config and
+/// from the target's own option; the command is stopped with the session; a
+/// command that fails is a clear error in bounded time.
+fn proxy_command_carries_the_session() {
+    let s = sshd::start();
+    let pid_file = s.home.join("proxy.pid");
+    let config = s.ssh_dir().join("config");
+    let mut text_config = std::fs::read_to_string(&config).unwrap();
+    text_config.push_str(&format!(
+        "Host proxied\n    HostName infraspec-proxied.invalid\n    Port {}\n    User {USER}\n    IdentityFile ~/.ssh/id_test\n    ProxyCommand sh -c 'echo $$ > {}; exec socat - TCP:127.0.0.1:%p'\n",
+        s.port,
+        pid_file.display()
+    ));
+    std::fs::write(&config, text_config).unwrap();
+    let out = s.infraspec(
+        &[
+            "--ssh-accept-new",
+            "--target",
+            "ssh://proxied",
+            "-c",
+            "{command: id -un, stdout: infraspec-ssh}",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .expect("the ProxyCommand ran")
+        .trim()
+        .parse()
+        .unwrap();
+    // SAFETY: signal 0 only asks whether the process exists.
+    let alive = unsafe { libc::kill(pid, 0) } == 0;
+    assert!(!alive, "the ProxyCommand ({pid}) outlived the run");
+
+    // The target's own proxy_command (nc), which wins over the config's.
+    let target = format!(
+        "ssh://{USER}@infraspec-other.invalid:{}?identity={}&proxy_command=nc%20127.0.0.1%20%25p",
+        s.port,
+        s.ssh_dir().join("id_test").display()
+    );
+    let out = s.infraspec(
+        &[
+            "--ssh-accept-new",
+            "--target",
+            &target,
+            "-c",
+            "user: infraspec-ssh",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+
+    // A proxy that fails says so, with what it printed.
+    let started = Instant::now();
+    let bad = s.infraspec(
+        &[
+            "--target",
+            "ssh://proxied?proxy_command=echo%20no%20route%20>%262;%20exit%201",
+            "-c",
+            "user: root",
+        ],
+        &[],
+    );
+    assert_eq!(bad.status.code(), Some(2), "{}", show(&bad));
+    assert!(text(&bad.stdout).contains("no route"), "{}", show(&bad));
+    assert!(started.elapsed() < Duration::from_secs(15));
+
+    // `infraspec ssh-config` shows what the config resolves.
+    let shown = s.infraspec(&["ssh-config", "proxied"], &[]);
+    assert_eq!(shown.status.code(), Some(0), "{}", show(&shown));
+    assert!(
+        text(&shown.stdout).contains("hostname infraspec-proxied.invalid\n")
+            && text(&shown.stdout).contains("proxycommand sh -c"),
+        "{}",
+        show(&shown)
+    );
+}
+
+/// A config infraspec cannot honour for the host is an error naming the
+/// file and line, before anything connects; an unreadable one too.
+fn an_ssh_config_infraspec_cannot_honour_is_an_error() {
+    let s = sshd::start();
+    let config = s.ssh_dir().join("config");
+    let mut text_config = std::fs::read_to_string(&config).unwrap();
+    text_config.push_str(
+        "Host certified\n    HostName 127.0.0.1\n    CertificateFile ~/.ssh/id_test-cert.pub\n",
+    );
+    std::fs::write(&config, &text_config).unwrap();
+    let out = s.infraspec(&["--target", "ssh://certified", "-c", "user: root"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stdout).contains("line") && text(&out.stdout).contains("certificatefile"),
+        "{}",
+        show(&out)
+    );
+    // -F names another file (here: none), and the same target connects.
+    let out = s.infraspec(
+        &[
+            "--ssh-config",
+            "none",
+            "--target",
+            &format!(
+                "{}?identity={}",
+                direct(&s),
+                s.ssh_dir().join("id_test").display()
+            ),
+            "-c",
+            "user: root",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o000)).unwrap();
+    // Root reads a mode-0 file: make it a directory instead, which no one reads.
+    std::fs::remove_file(&config).unwrap();
+    std::fs::create_dir(&config).unwrap();
+    let out = s.infraspec(&["--target", "ssh://box", "-c", "user: root"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stdout).contains("cannot be read"),
+        "{}",
+        show(&out)
+    );
+}
+
 infraspec_tests! {
     Ssh: [
+        proxy_command_carries_the_session,
+        an_ssh_config_infraspec_cannot_honour_is_an_error,
         key_auth_through_an_ssh_config_alias,
         key_auth_with_explicit_user_port_and_identity,
         agent_auth,

@@ -580,6 +580,9 @@ pub fn first_tar_entry(tar: &[u8], cap: usize) -> Result<PathEntry, String> {
 pub struct ConnectOptions {
     /// Trust and record unknown SSH host keys (`--ssh-accept-new`).
     pub ssh_accept_new: bool,
+    /// The SSH config file for targets that name none (`--ssh-config`,
+    /// as `ssh -F`), or `none`.
+    pub ssh_config: Option<String>,
 }
 
 /// Connects to a target.
@@ -591,14 +594,22 @@ pub fn connect(target: &Target, opts: &ConnectOptions) -> Result<Box<dyn Backend
             host,
             port,
             options,
-        } => Ok(Box::new(ssh::Ssh::connect(
-            &target.to_string(),
-            user.as_deref(),
-            host,
-            *port,
-            options,
-            opts.ssh_accept_new,
-        )?)),
+        } => {
+            let mut options = options.clone();
+            if let Some(f) = &opts.ssh_config {
+                options
+                    .entry("ssh_config".into())
+                    .or_insert_with(|| f.clone());
+            }
+            Ok(Box::new(ssh::Ssh::connect(
+                &target.to_string(),
+                user.as_deref(),
+                host,
+                *port,
+                &options,
+                opts.ssh_accept_new,
+            )?))
+        }
         Target::DockerContainer {
             engine,
             container,

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use ssh2::{CheckResult, HostKeyType, KnownHostFileKind, Session};
 
-use super::ssh_config::{self, HostConfig};
+use super::ssh_config::{self, Proxy};
 use super::{Backend, BackendError, ExecOutput};
 use crate::probe::quote;
 
@@ -76,7 +76,9 @@ pub struct Ssh {
     command_timeout: Option<Duration>,
     /// A second handle on the session's socket, to wait for the server
     /// without holding libssh2 in a blocking call.
-    peer: TcpStream,
+    peer: std::os::fd::OwnedFd,
+    /// The ProxyCommand carrying the session, stopped after it.
+    _proxy: Option<ProxyChild>,
     /// How long the server may stay silent after a keepalive before it is
     /// taken for gone.
     dead_after: Duration,
@@ -158,127 +160,162 @@ impl Ssh {
             target: shown.to_string(),
             message,
         };
-        let opts = parse_options(options).map_err(fail)?;
-        let home = home();
-        let local_user = std::env::var("USER").unwrap_or_else(|_| "root".into());
-        let config_text = std::fs::read_to_string(home.join(".ssh/config")).unwrap_or_default();
-        let cfg: HostConfig = ssh_config::parse(&config_text, host, &home, &local_user);
-        let real_host = cfg.host_name.clone().unwrap_or_else(|| host.to_string());
-        let port = port.or(cfg.port).unwrap_or(22);
-        let user = user
-            .map(str::to_string)
-            .or(cfg.user.clone())
-            .unwrap_or(local_user);
-        let connect_timeout = opts
-            .connect_timeout
-            .or(cfg.connect_timeout.map(Duration::from_secs))
-            .unwrap_or(Duration::from_secs(10));
-
-        // ProxyJump: the `jump` option, else the config's. The last hop is
-        // reached through the ones before it; the target through the last,
-        // which opens the TCP connection (so names resolve there).
-        let hops: Vec<String> = opts
-            .jump
-            .clone()
-            .or(cfg.proxy_jump.clone())
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|h| !h.is_empty())
-            .map(str::to_string)
-            .collect();
+        let plan = Plan::new(user, host, port, options).map_err(fail)?;
+        let (opts, cfg, query) = (&plan.opts, &plan.cfg, plan.query());
+        let real_host = cfg.host_name.clone();
+        let port = cfg.port;
+        let user = cfg.user.clone();
+        let connect_timeout = plan.connect_timeout;
+        let proxy = &plan.proxy;
         let mut jump = None;
-        let stream = if let Some((last, before)) = hops.split_last() {
-            let mut bastion = Ssh::connect_hops(last, before, accept_new_flag)
-                .map_err(|e| fail(format!("through the jump host {last}: {e}")))?;
-            bastion.carries_sessions = true;
-            let mut forward = bastion
-                .forward(&real_host, port, connect_timeout)
-                .map_err(|e| {
-                    fail(format!(
-                        "the jump host {last} could not reach {real_host}:{port}: {}",
-                        match e {
-                            super::ForwardError::Unreachable(m)
-                            | super::ForwardError::Failed(m)
-                            | super::ForwardError::Dns(m) => m,
-                        }
-                    ))
-                })?;
-            let stream = forward
-                .connect(connect_timeout)
-                .map_err(|e| fail(format!("the forward through {last} failed: {e}")))?;
-            jump = Some((Mutex::new(forward), Box::new(bastion)));
-            stream
-        } else {
-            let addrs: Vec<_> = (real_host.as_str(), port)
-                .to_socket_addrs()
-                .map_err(|e| fail(format!("cannot resolve {real_host}: {e}")))?
-                .collect();
-            let mut last_err = format!("{real_host} has no address");
-            let mut stream = None;
-            for addr in &addrs {
-                match TcpStream::connect_timeout(addr, connect_timeout) {
-                    Ok(s) => {
-                        stream = Some(s);
-                        break;
-                    }
-                    Err(e) => last_err = format!("TCP connection to {addr} failed: {e}"),
-                }
+        let mut proxy_child = None;
+        let stream = match proxy {
+            Proxy::Jump(hops) => {
+                // The last hop is reached through the ones before it; the
+                // target through the last, which opens the TCP connection
+                // (so names resolve there).
+                let hops: Vec<String> = hops
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|h| !h.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                let (last, before) = hops
+                    .split_last()
+                    .ok_or_else(|| fail("ProxyJump names no host".into()))?;
+                let mut bastion =
+                    Ssh::connect_hops(last, before, opts.ssh_config.as_deref(), accept_new_flag)
+                        .map_err(|e| fail(format!("through the jump host {last}: {e}")))?;
+                bastion.carries_sessions = true;
+                let mut forward =
+                    bastion
+                        .forward(&real_host, port, connect_timeout)
+                        .map_err(|e| {
+                            fail(format!(
+                                "the jump host {last} could not reach {real_host}:{port}: {}",
+                                match e {
+                                    super::ForwardError::Unreachable(m)
+                                    | super::ForwardError::Failed(m)
+                                    | super::ForwardError::Dns(m) => m,
+                                }
+                            ))
+                        })?;
+                let stream = forward
+                    .connect(connect_timeout)
+                    .map_err(|e| fail(format!("the forward through {last} failed: {e}")))?;
+                jump = Some((Mutex::new(forward), Box::new(bastion)));
+                stream.set_nodelay(true).map_err(|e| fail(e.to_string()))?;
+                Transport::Tcp(stream)
             }
-            stream.ok_or_else(|| fail(last_err))?
+            Proxy::Command(command) => {
+                let command = cfg
+                    .proxy_command(command, &query)
+                    .map_err(|m| fail(format!("ProxyCommand: {m}")))?;
+                let (child, stream) = ProxyChild::start(&command)
+                    .map_err(|e| fail(format!("ProxyCommand {command:?} did not start: {e}")))?;
+                proxy_child = Some(child);
+                Transport::Unix(stream)
+            }
+            Proxy::Direct => {
+                let addrs: Vec<_> = (real_host.as_str(), port)
+                    .to_socket_addrs()
+                    .map_err(|e| fail(format!("cannot resolve {real_host}: {e}")))?
+                    .filter(|a| match cfg.address_family {
+                        ssh_config::Family::Any => true,
+                        ssh_config::Family::Inet => a.is_ipv4(),
+                        ssh_config::Family::Inet6 => a.is_ipv6(),
+                    })
+                    .collect();
+                let mut last_err = format!(
+                    "{real_host} has no address (AddressFamily {:?})",
+                    cfg.address_family
+                );
+                let mut stream = None;
+                for addr in &addrs {
+                    match TcpStream::connect_timeout(addr, connect_timeout) {
+                        Ok(s) => {
+                            stream = Some(s);
+                            break;
+                        }
+                        Err(e) => last_err = format!("TCP connection to {addr} failed: {e}"),
+                    }
+                }
+                let stream = stream.ok_or_else(|| fail(last_err))?;
+                // Without TCP_NODELAY every channel request waits ~40 ms for a delayed ACK.
+                stream.set_nodelay(true).map_err(|e| fail(e.to_string()))?;
+                Transport::Tcp(stream)
+            }
         };
-        // Without TCP_NODELAY every channel request waits ~40 ms for a delayed ACK.
-        stream.set_nodelay(true).map_err(|e| fail(e.to_string()))?;
+        let mut said = |e: String| match &mut proxy_child {
+            Some(c) => format!("{e}{}", c.said()),
+            None => e,
+        };
 
-        let peer = stream.try_clone().map_err(|e| fail(e.to_string()))?;
+        let peer = {
+            use std::os::fd::AsFd;
+            stream
+                .as_fd()
+                .try_clone_to_owned()
+                .map_err(|e| fail(e.to_string()))?
+        };
         let mut session = Session::new().map_err(|e| fail(e.to_string()))?;
         session.set_tcp_stream(stream);
         session.set_timeout(connect_timeout.as_millis().try_into().unwrap_or(u32::MAX));
-        session
-            .handshake()
-            .map_err(|e| fail(format!("SSH handshake with {real_host}:{port} failed: {e}")))?;
+        session.handshake().map_err(|e| {
+            fail(said(format!(
+                "SSH handshake with {real_host}:{port} failed: {e}"
+            )))
+        })?;
 
         // Host key.
         let (key, key_type) = session
             .host_key()
             .ok_or_else(|| fail("the server sent no host key".into()))?;
-        let user_known_hosts = opts
-            .known_hosts
-            .clone()
-            .or(cfg.user_known_hosts_file.clone())
-            .unwrap_or_else(|| home.join(".ssh/known_hosts"));
-        let files = [
-            user_known_hosts.clone(),
-            PathBuf::from("/etc/ssh/ssh_known_hosts"),
-        ];
+        let user_known_hosts = plan.user_known_hosts.clone();
+        let mut files = user_known_hosts.clone();
+        files.extend(cfg.global_known_hosts_files.iter().map(PathBuf::from));
         let known = load_known_hosts(&session, &files).map_err(fail)?;
         let name = known_hosts_name(&real_host, port);
         let key_text = format!("{} {}", key_type_name(key_type), base64(key));
+        let shown_files = user_known_hosts
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
         match known.check_port(&real_host, port, key) {
             CheckResult::Match => {}
             CheckResult::Mismatch => {
                 return Err(fail(format!(
-                    "the host key of {name} has CHANGED since it was recorded in {}: it is now {key_text}. \
-                     This may be an attack, or the host was reinstalled; remove the old entry only once you know which",
-                    user_known_hosts.display()
+                    "the host key of {name} has CHANGED since it was recorded in {shown_files}: it is now {key_text}. \
+                     This may be an attack, or the host was reinstalled; remove the old entry only once you know which"
                 )))
             }
             CheckResult::NotFound | CheckResult::Failure => {
-                let strict = cfg.strict_host_key_checking.as_deref();
-                let accept = opts.accept_new || accept_new_flag || matches!(strict, Some("accept-new") | Some("no") | Some("off"));
+                let accept = opts.accept_new
+                    || accept_new_flag
+                    || cfg.strict_host_key_checking == "accept-new";
                 if !accept {
                     return Err(fail(format!(
-                        "{name} is not in {} (host key {key_text}); to trust it and record it, add ?accept_new=true or --ssh-accept-new",
-                        user_known_hosts.display()
+                        "{name} is not in {shown_files} (host key {key_text}); to trust it and record it, add ?accept_new=true or --ssh-accept-new"
                     )));
                 }
-                record_host_key(&user_known_hosts, &name, &key_text)
-                    .map_err(|e| fail(format!("failed to record the host key in {}: {e}", user_known_hosts.display())))?;
+                let Some(record_in) = user_known_hosts.first() else {
+                    return Err(fail(format!(
+                        "{name} is not known and UserKnownHostsFile is none: there is nowhere to record its key {key_text}"
+                    )));
+                };
+                record_host_key(record_in, &name, &key_text)
+                    .map_err(|e| fail(format!("failed to record the host key in {}: {e}", record_in.display())))?;
             }
         }
 
-        authenticate(&session, &user, &home, &opts, &cfg)
-            .map_err(|m| fail(format!("authentication as {user} failed: {m}")))?;
+        authenticate(
+            &session,
+            &user,
+            &plan.identities,
+            cfg.use_agent && !(cfg.identities_only && cfg.identity_files_given),
+        )
+        .map_err(|m| fail(format!("authentication as {user} failed: {m}")))?;
         session.set_keepalive(true, keepalive_interval(connect_timeout).as_secs() as u32);
 
         // A prompt of this run's own: text that merely looks like a sudo
@@ -307,6 +344,7 @@ impl Ssh {
             command_timeout: opts.timeout,
             peer,
             dead_after: connect_timeout,
+            _proxy: proxy_child,
             _jump: jump,
             carries_sessions: false,
             lost: std::sync::OnceLock::new(),
@@ -317,6 +355,7 @@ impl Ssh {
     fn connect_hops(
         hop: &str,
         before: &[String],
+        ssh_config: Option<&str>,
         accept_new_flag: bool,
     ) -> Result<Ssh, BackendError> {
         let (user, host, port) = parse_hop(hop).map_err(|message| BackendError::Connect {
@@ -326,13 +365,305 @@ impl Ssh {
         // The hops before this one, and no others: a `ProxyJump` in the
         // config for the hop itself is not followed (a `Host *` one would
         // otherwise send the bastion through itself).
-        let options = BTreeMap::from([("jump".to_string(), before.join(","))]);
+        let mut options = BTreeMap::from([("jump".to_string(), before.join(","))]);
+        if let Some(f) = ssh_config {
+            options.insert("ssh_config".into(), f.to_string());
+        }
         Ssh::connect(hop, user.as_deref(), &host, port, &options, accept_new_flag)
     }
 }
 
+/// Where and how an `ssh://` target is reached: its options and the SSH
+/// config, resolved, before anything connects.
+struct Plan {
+    opts: SshOptions,
+    home: PathBuf,
+    local_user: String,
+    host: String,
+    user: Option<String>,
+    port: Option<u16>,
+    file: ssh_config::ConfigFile,
+    cfg: ssh_config::Resolved,
+    /// The target's own jump or proxy_command, else the config's proxy.
+    proxy: Proxy,
+    connect_timeout: Duration,
+    user_known_hosts: Vec<PathBuf>,
+    identities: Vec<PathBuf>,
+}
+
+impl Plan {
+    fn new(
+        user: Option<&str>,
+        host: &str,
+        port: Option<u16>,
+        options: &BTreeMap<String, String>,
+    ) -> Result<Plan, String> {
+        let opts = parse_options(options)?;
+        let home = home();
+        let file = opts
+            .ssh_config
+            .as_deref()
+            .map(|f| ssh_config::ConfigFile::named(f, &home))
+            .unwrap_or_default();
+        let mut plan = Plan {
+            local_user: std::env::var("USER").unwrap_or_else(|_| "root".into()),
+            host: host.to_string(),
+            user: user.map(str::to_string),
+            port,
+            file,
+            home,
+            cfg: ssh_config::Resolved::placeholder(),
+            proxy: Proxy::Direct,
+            connect_timeout: Duration::ZERO,
+            user_known_hosts: Vec::new(),
+            identities: Vec::new(),
+            opts,
+        };
+        let cfg = ssh_config::resolve(&plan.query()).map_err(|e| format!("the SSH config: {e}"))?;
+        let o = &plan.opts;
+        // The target's own jump or proxy_command wins over the config's
+        // proxy, as ssh's -J and -o do.
+        plan.proxy = match (&o.jump, &o.proxy_command) {
+            (Some(j), _) if j.trim().is_empty() => Proxy::Direct,
+            (Some(j), _) => Proxy::Jump(j.clone()),
+            (None, Some(c)) if c.trim().eq_ignore_ascii_case("none") => Proxy::Direct,
+            (None, Some(c)) => Proxy::Command(c.clone()),
+            (None, None) => cfg.proxy.clone(),
+        };
+        plan.connect_timeout = o
+            .connect_timeout
+            .or(cfg.connect_timeout.map(Duration::from_secs))
+            .unwrap_or(Duration::from_secs(10));
+        plan.user_known_hosts = match &o.known_hosts {
+            Some(f) => vec![f.clone()],
+            None => cfg.user_known_hosts_files.clone(),
+        };
+        plan.identities = match &o.identity {
+            Some(k) => vec![k.clone()],
+            None => cfg
+                .identity_files
+                .iter()
+                .map(|f| cfg.expand(f, &plan.query()))
+                .collect::<Result<_, _>>()
+                .map_err(|m| format!("IdentityFile {m}"))?,
+        };
+        plan.cfg = cfg;
+        Ok(plan)
+    }
+
+    fn query(&self) -> ssh_config::Query<'_> {
+        ssh_config::Query {
+            host: &self.host,
+            user: self.user.as_deref(),
+            port: self.port,
+            file: self.file.clone(),
+            home: &self.home,
+            local_user: &self.local_user,
+            system_file: Path::new(ssh_config::SYSTEM_CONFIG),
+        }
+    }
+}
+
+/// What infraspec resolves for an `ssh://` target, in the lines and forms
+/// `ssh -G` prints (`infraspec ssh-config`): hostname, user, port, the
+/// identity files as written, the known-hosts files, host key checking, the
+/// connect timeout and the proxy.
+pub fn describe(
+    user: Option<&str>,
+    host: &str,
+    port: Option<u16>,
+    options: &BTreeMap<String, String>,
+) -> Result<String, String> {
+    let plan = Plan::new(user, host, port, options)?;
+    let c = &plan.cfg;
+    let mut out = format!(
+        "hostname {}\nuser {}\nport {}\n",
+        c.host_name, c.user, c.port
+    );
+    match &plan.opts.identity {
+        Some(k) => out.push_str(&format!("identityfile {}\n", k.display())),
+        None => {
+            for f in &c.identity_files {
+                out.push_str(&format!("identityfile {f}\n"));
+            }
+        }
+    }
+    let list = |files: Vec<String>| {
+        if files.is_empty() {
+            "none".to_string()
+        } else {
+            files.join(" ")
+        }
+    };
+    out.push_str(&format!(
+        "userknownhostsfile {}\n",
+        list(
+            plan.user_known_hosts
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect()
+        )
+    ));
+    out.push_str(&format!(
+        "globalknownhostsfile {}\n",
+        list(c.global_known_hosts_files.clone())
+    ));
+    let strict = if plan.opts.accept_new {
+        "accept-new"
+    } else {
+        &c.strict_host_key_checking
+    };
+    out.push_str(&format!("stricthostkeychecking {strict}\n"));
+    out.push_str(&format!(
+        "connecttimeout {}\n",
+        plan.connect_timeout.as_secs()
+    ));
+    out.push_str(&format!(
+        "addressfamily {}\n",
+        match c.address_family {
+            ssh_config::Family::Any => "any",
+            ssh_config::Family::Inet => "inet",
+            ssh_config::Family::Inet6 => "inet6",
+        }
+    ));
+    match &plan.proxy {
+        Proxy::Direct => {}
+        Proxy::Jump(j) => out.push_str(&format!("proxyjump {j}\n")),
+        Proxy::Command(command) => out.push_str(&format!("proxycommand {command}\n")),
+    }
+    Ok(out)
+}
+
+/// The socket a session runs over: TCP, or one end of a socket pair whose
+/// other end is a ProxyCommand's stdin and stdout.
+enum Transport {
+    Tcp(TcpStream),
+    Unix(std::os::unix::net::UnixStream),
+}
+
+impl std::os::fd::AsRawFd for Transport {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        match self {
+            Transport::Tcp(s) => s.as_raw_fd(),
+            Transport::Unix(s) => s.as_raw_fd(),
+        }
+    }
+}
+
+impl std::os::fd::AsFd for Transport {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        match self {
+            Transport::Tcp(s) => s.as_fd(),
+            Transport::Unix(s) => s.as_fd(),
+        }
+    }
+}
+
+/// Whether the session's socket holds a byte (Ok(n > 0)), was closed
+/// (Ok(0)), or holds nothing yet (WouldBlock); nothing is taken from it.
+fn peek(fd: &std::os::fd::OwnedFd) -> std::io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    let mut byte = 0u8;
+    // SAFETY: one byte of valid buffer, on a descriptor this process owns.
+    let n = unsafe {
+        libc::recv(
+            fd.as_raw_fd(),
+            (&mut byte as *mut u8).cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    if n < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// A running ProxyCommand (`$SHELL -c 'exec COMMAND'`, as OpenSSH runs it):
+/// its stdin and stdout are one end of a socket pair, the session has the
+/// other. Killed and reaped when dropped, after the session.
+struct ProxyChild {
+    child: std::process::Child,
+    /// The end of what it printed on stderr, for errors.
+    stderr: std::sync::Arc<Mutex<Vec<u8>>>,
+}
+
+impl ProxyChild {
+    fn start(command: &str) -> std::io::Result<(ProxyChild, std::os::unix::net::UnixStream)> {
+        use std::os::fd::OwnedFd;
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair()?;
+        let theirs: OwnedFd = theirs.into();
+        let shell = std::env::var("SHELL")
+            .ok()
+            .filter(|s| s.starts_with('/'))
+            .unwrap_or_else(|| "/bin/sh".into());
+        let mut child = std::process::Command::new(shell)
+            .arg("-c")
+            .arg(format!("exec {command}"))
+            .stdin(std::process::Stdio::from(theirs.try_clone()?))
+            .stdout(std::process::Stdio::from(theirs))
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+        let stderr = std::sync::Arc::new(Mutex::new(Vec::new()));
+        if let Some(mut pipe) = child.stderr.take() {
+            let kept = stderr.clone();
+            std::thread::spawn(move || {
+                use std::io::Read;
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = pipe.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    let mut k = kept.lock().unwrap_or_else(|e| e.into_inner());
+                    k.extend_from_slice(&buf[..n]);
+                    let over = k.len().saturating_sub(4096);
+                    k.drain(..over);
+                }
+            });
+        }
+        Ok((ProxyChild { child, stderr }, ours))
+    }
+
+    /// What the command said on stderr, and whether it ended, for an error.
+    /// A command that failed has usually just ended: it gets a moment to be
+    /// reaped and for its last words to be read.
+    fn said(&mut self) -> String {
+        let until = std::time::Instant::now() + Duration::from_secs(1);
+        let mut ended = None;
+        while std::time::Instant::now() < until {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                ended = Some(status);
+                std::thread::sleep(Duration::from_millis(50));
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let ended = match ended {
+            Some(status) => format!("; it ended: {status}"),
+            None => String::new(),
+        };
+        let text = String::from_utf8_lossy(&self.stderr.lock().unwrap_or_else(|e| e.into_inner()))
+            .trim()
+            .to_string();
+        let text = crate::model::text::escape_line(&text);
+        if text.is_empty() {
+            format!(" (the ProxyCommand printed nothing on stderr{ended})")
+        } else {
+            format!(" (the ProxyCommand said: {text}{ended})")
+        }
+    }
+}
+
+impl Drop for ProxyChild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// `[ssh://][user@]host[:port]`, `[v6]:port` as well.
-fn parse_hop(hop: &str) -> Result<(Option<String>, String, Option<u16>), String> {
+pub(crate) fn parse_hop(hop: &str) -> Result<(Option<String>, String, Option<u16>), String> {
     let rest = hop.strip_prefix("ssh://").unwrap_or(hop);
     let (user, hostport) = match rest.rsplit_once('@') {
         Some((u, h)) => (Some(u.to_string()), h),
@@ -375,9 +706,8 @@ fn record_host_key(file: &Path, name: &str, key_text: &str) -> std::io::Result<(
 fn authenticate(
     session: &Session,
     user: &str,
-    home: &Path,
-    opts: &SshOptions,
-    cfg: &HostConfig,
+    keys: &[PathBuf],
+    use_agent: bool,
 ) -> Result<(), String> {
     let offered = match session.auth_methods(user) {
         Ok(m) => m.to_string(),
@@ -386,7 +716,9 @@ fn authenticate(
     };
     let mut tried = Vec::new();
 
-    if std::env::var_os("SSH_AUTH_SOCK").is_some() {
+    if !use_agent {
+        tried.push("ssh-agent (off: IdentityAgent none or IdentitiesOnly)".into());
+    } else if std::env::var_os("SSH_AUTH_SOCK").is_some() {
         match session.agent().and_then(|mut a| {
             a.connect()?;
             a.list_identities()?;
@@ -407,14 +739,6 @@ fn authenticate(
         tried.push("ssh-agent (SSH_AUTH_SOCK not set)".into());
     }
 
-    let mut keys: Vec<PathBuf> = opts.identity.iter().cloned().collect();
-    keys.extend(cfg.identity_files.iter().cloned());
-    if keys.is_empty() {
-        keys = ["id_ed25519", "id_ecdsa", "id_rsa"]
-            .iter()
-            .map(|k| home.join(".ssh").join(k))
-            .collect();
-    }
     let passphrase = std::env::var(PASSPHRASE_ENV).ok();
     for key in keys.iter().filter(|k| k.exists()) {
         let public = PathBuf::from(format!("{}.pub", key.display()));
@@ -667,7 +991,7 @@ impl super::Shell for SshShell<'_> {
             let heard =
                 super::wait_readable(&ssh.peer, pause.min(deadline - now)).and_then(|ready| {
                     if ready {
-                        ssh.peer.peek(&mut [0u8; 1]).map(Some)
+                        peek(&ssh.peer).map(Some)
                     } else {
                         Ok(None)
                     }

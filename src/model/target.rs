@@ -378,6 +378,8 @@ const OPTIONS: &[&str] = &[
     "identity",
     "known_hosts",
     "jump",
+    "proxy_command",
+    "ssh_config",
 ];
 
 /// The options of an `ssh://` target, from its query string; checked when
@@ -400,6 +402,12 @@ pub struct SshOptions {
     pub known_hosts: Option<PathBuf>,
     /// ProxyJump: `[ssh://][user@]host[:port]`, comma-separated hops.
     pub jump: Option<String>,
+    /// ProxyCommand: a command whose stdin and stdout carry the connection
+    /// (`none`: direct); wins over the SSH config's proxy, as `-o` does.
+    pub proxy_command: Option<String>,
+    /// The SSH config file to read instead of `~/.ssh/config` and
+    /// `/etc/ssh/ssh_config` (`ssh -F`), or `none`.
+    pub ssh_config: Option<String>,
 }
 
 /// Checks and reads an `ssh://` target's options.
@@ -428,6 +436,18 @@ pub fn parse_ssh_options(options: &BTreeMap<String, String>) -> Result<SshOption
             "identity" => o.identity = Some(PathBuf::from(v)),
             "known_hosts" => o.known_hosts = Some(PathBuf::from(v)),
             "jump" => o.jump = Some(v.clone()),
+            "proxy_command" => {
+                if v.trim().is_empty() {
+                    return Err("proxy_command is empty (none connects directly)".into());
+                }
+                o.proxy_command = Some(v.clone())
+            }
+            "ssh_config" => {
+                if v.is_empty() {
+                    return Err("ssh_config is empty (a file, or none)".into());
+                }
+                o.ssh_config = Some(v.clone())
+            }
             other => {
                 return Err(format!(
                     "unknown option {other:?} (ssh targets take: {})",

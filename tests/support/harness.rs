@@ -27,7 +27,9 @@ pub enum Needs {
     /// `INFRASPEC_ANSIBLE_INVENTORY`, else on PATH. `.ci/run` installs it
     /// and sets `INFRASPEC_REQUIRE_ORACLES=1`.
     Ansible,
-    /// OpenSSH's client (`ssh -G`), the oracle of ssh_config.
+    /// OpenSSH's client (`ssh -G`), the oracle of ssh_config, and root with
+    /// `unshare` (it reads the passwd home, so each case gets a private
+    /// mount namespace).
     OpenSsh,
 }
 
@@ -96,6 +98,7 @@ fn missing(needs: Needs) -> Option<(String, bool)> {
             "pip install ansible-core (in a venv; .ci/run does) and set INFRASPEC_ANSIBLE_INVENTORY",
         )
         .map(|w| (w, required("INFRASPEC_REQUIRE_ORACLES"))),
+        Needs::OpenSsh if missing(Needs::Root).is_some() => missing(Needs::Root),
         Needs::OpenSsh => oracle_missing(
             std::path::Path::new("ssh"),
             "-V",
