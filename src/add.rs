@@ -316,6 +316,29 @@ fn found(
     if r.kind == ResourceKind::File {
         file_content(obs, r, opts, &mut f);
     }
+    if r.kind == ResourceKind::Process {
+        return per_user(f);
+    }
+    vec![f]
+}
+
+/// The properties of one process check hold for one and the same process,
+/// so where processes of one name run under several users (nginx's root
+/// master and www-data workers) no one user is asserted of them all: a note
+/// says who runs them.
+fn per_user(mut f: Found) -> Vec<Found> {
+    let users = f.asserts.iter().find_map(|(p, v)| match (p, v) {
+        (Property::User, Value::List(users)) => Some(users.clone()),
+        _ => None,
+    });
+    if let Some(users) = users.filter(|u| u.iter().collect::<BTreeSet<_>>().len() > 1) {
+        f.asserts.retain(|(p, _)| *p != Property::User);
+        let distinct: BTreeSet<&String> = users.iter().collect();
+        f.notes.push(format!(
+            "user is not asserted: its processes run as {} (the properties of one check hold for one process)",
+            comment(&distinct.into_iter().cloned().collect::<Vec<_>>().join(", "))
+        ));
+    }
     vec![f]
 }
 

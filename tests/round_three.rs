@@ -345,16 +345,49 @@ fn issue40_08_json_paths_are_one_syntax() {
     assert_eq!(quoted.status.code(), Some(0), "{}", show(&quoted));
 }
 
-/// Loopback ports listening on this machine (from /proc/net/tcp).
+/// The socket inodes held by infraspec processes (the binary under test):
+/// other tests' servers (an sshd's published port) are not infraspec's.
+fn infraspec_sockets() -> std::collections::BTreeSet<u64> {
+    let bin = std::fs::canonicalize(support::bin()).unwrap_or_else(|_| support::bin());
+    let mut inodes = std::collections::BTreeSet::new();
+    for proc_dir in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let path = proc_dir.path();
+        if std::fs::read_link(path.join("exe")).ok().as_deref() != Some(bin.as_path()) {
+            continue;
+        }
+        for fd in std::fs::read_dir(path.join("fd"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let link = std::fs::read_link(fd.path()).unwrap_or_default();
+            let link = link.to_string_lossy();
+            if let Some(n) = link
+                .strip_prefix("socket:[")
+                .and_then(|r| r.strip_suffix(']'))
+            {
+                if let Ok(n) = n.parse() {
+                    inodes.insert(n);
+                }
+            }
+        }
+    }
+    inodes
+}
+
+/// Loopback ports listening on this machine whose socket infraspec holds
+/// (from /proc/net/tcp).
 fn loopback_listeners() -> std::collections::BTreeSet<u16> {
     let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let ours = infraspec_sockets();
     table
         .lines()
         .skip(1)
         .filter_map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
             let (addr, port) = f.get(1)?.split_once(':')?;
-            (addr == "0100007F" && f.get(3) == Some(&"0A"))
+            let inode: u64 = f.get(9)?.parse().ok()?;
+            (addr == "0100007F" && f.get(3) == Some(&"0A") && ours.contains(&inode))
                 .then(|| u16::from_str_radix(port, 16).ok())
                 .flatten()
         })

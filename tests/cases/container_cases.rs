@@ -105,7 +105,7 @@ fn an_nginx_image_is_gated_with_its_own_command_and_nothing_is_left() {
         service["message"]
             .as_str()
             .unwrap()
-            .contains("judged by /etc/init.d/nginx status"),
+            .contains("judged by the pid file /run/nginx.pid (process 1, nginx, the service's daemon, is alive)"),
         "{service}"
     );
     let chrony = checks
@@ -423,7 +423,11 @@ fn container_awareness_skips_what_a_container_cannot_answer_and_says_why() {
     };
     let (o, m) = outcome("service nginx should be running");
     assert_eq!(o, "pass");
-    assert!(m.contains("judged by /etc/init.d/nginx status"), "{m}");
+    // The pid file's live process is the daemon the init script declares.
+    assert!(
+        m.contains("judged by the pid file /run/nginx.pid") && m.contains("the service's daemon"),
+        "{m}"
+    );
     // No init system runs, but what is on disk answers: rc and unit links.
     let (o, m) = outcome("service nginx should be enabled");
     assert_eq!(o, "pass");
