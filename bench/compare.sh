@@ -96,6 +96,10 @@ CFG
   echo "[127.0.0.1]:$port $(cut -d' ' -f1,2 "$work/host_key.pub")" >> "$work/home/.ssh/known_hosts"
   printf 'Host benchbox\n  HostName 127.0.0.1\n  Port %s\n  User infraspec-ssh\n  IdentityFile %s\n  StrictHostKeyChecking no\n  UserKnownHostsFile %s\n' \
     "$port" "$key" "$work/home/.ssh/known_hosts" >> "$work/home/.ssh/config"
+  # The peers' clients get StrictHostKeyChecking no; infraspec refuses it (it
+  # always checks host keys) and checks the key recorded above, with the same
+  # config otherwise.
+  grep -v 'StrictHostKeyChecking no' "$work/home/.ssh/config" > "$work/home/.ssh/config.infraspec"
 fi
 
 # One running container for the docker target, with sshd inside for serverspec.
@@ -114,7 +118,7 @@ fi
 infraspec_target() {
   case $1 in
     local) echo local ;;
-    ssh) echo ssh://benchbox ;;
+    ssh) echo "ssh://benchbox?ssh_config=$work/home/.ssh/config.infraspec" ;;
     docker) echo "docker://$container" ;;
   esac
 }
