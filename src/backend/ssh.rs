@@ -438,15 +438,18 @@ impl Plan {
             Some(f) => vec![f.clone()],
             None => cfg.user_known_hosts_files.clone(),
         };
-        plan.identities = match &o.identity {
-            Some(k) => vec![k.clone()],
-            None => cfg
-                .identity_files
+        // As `ssh -i`: the target's key first, then the config's; OpenSSH's
+        // default files only when neither names one.
+        let from_config: Vec<PathBuf> = if o.identity.is_none() || cfg.identity_files_given {
+            cfg.identity_files
                 .iter()
                 .map(|f| cfg.expand(f, &plan.query()))
                 .collect::<Result<_, _>>()
-                .map_err(|m| format!("IdentityFile {m}"))?,
+                .map_err(|m| format!("IdentityFile {m}"))?
+        } else {
+            Vec::new()
         };
+        plan.identities = o.identity.iter().cloned().chain(from_config).collect();
         plan.cfg = cfg;
         Ok(plan)
     }
@@ -480,12 +483,12 @@ pub fn describe(
         "hostname {}\nuser {}\nport {}\n",
         c.host_name, c.user, c.port
     );
-    match &plan.opts.identity {
-        Some(k) => out.push_str(&format!("identityfile {}\n", k.display())),
-        None => {
-            for f in &c.identity_files {
-                out.push_str(&format!("identityfile {f}\n"));
-            }
+    if let Some(k) = &plan.opts.identity {
+        out.push_str(&format!("identityfile {}\n", k.display()));
+    }
+    if plan.opts.identity.is_none() || c.identity_files_given {
+        for f in &c.identity_files {
+            out.push_str(&format!("identityfile {f}\n"));
         }
     }
     let list = |files: Vec<String>| {
