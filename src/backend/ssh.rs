@@ -161,7 +161,7 @@ impl Ssh {
             message,
         };
         let plan = Plan::new(user, host, port, options).map_err(fail)?;
-        let (opts, cfg, query) = (&plan.opts, &plan.cfg, plan.query());
+        let (opts, cfg, query) = (&plan.asked.opts, &plan.cfg, plan.asked.query());
         let real_host = cfg.host_name.clone();
         let port = cfg.port;
         let user = cfg.user.clone();
@@ -373,9 +373,9 @@ impl Ssh {
     }
 }
 
-/// Where and how an `ssh://` target is reached: its options and the SSH
-/// config, resolved, before anything connects.
-struct Plan {
+/// What a target asks: its options and the names the SSH config is read
+/// for.
+struct Asked {
     opts: SshOptions,
     home: PathBuf,
     local_user: String,
@@ -383,6 +383,26 @@ struct Plan {
     user: Option<String>,
     port: Option<u16>,
     file: ssh_config::ConfigFile,
+}
+
+impl Asked {
+    fn query(&self) -> ssh_config::Query<'_> {
+        ssh_config::Query {
+            host: &self.host,
+            user: self.user.as_deref(),
+            port: self.port,
+            file: self.file.clone(),
+            home: &self.home,
+            local_user: &self.local_user,
+            system_file: Path::new(ssh_config::SYSTEM_CONFIG),
+        }
+    }
+}
+
+/// Where and how an `ssh://` target is reached: its options and the SSH
+/// config, resolved, before anything connects.
+struct Plan {
+    asked: Asked,
     cfg: ssh_config::Resolved,
     /// The target's own jump or proxy_command, else the config's proxy.
     proxy: Proxy,
@@ -400,41 +420,36 @@ impl Plan {
     ) -> Result<Plan, String> {
         let opts = parse_options(options)?;
         let home = home();
-        let file = opts
-            .ssh_config
-            .as_deref()
-            .map(|f| ssh_config::ConfigFile::named(f, &home))
-            .unwrap_or_default();
-        let mut plan = Plan {
+        let asked = Asked {
             local_user: std::env::var("USER").unwrap_or_else(|_| "root".into()),
             host: host.to_string(),
             user: user.map(str::to_string),
             port,
-            file,
+            file: opts
+                .ssh_config
+                .as_deref()
+                .map(|f| ssh_config::ConfigFile::named(f, &home))
+                .unwrap_or_default(),
             home,
-            cfg: ssh_config::Resolved::placeholder(),
-            proxy: Proxy::Direct,
-            connect_timeout: Duration::ZERO,
-            user_known_hosts: Vec::new(),
-            identities: Vec::new(),
             opts,
         };
-        let cfg = ssh_config::resolve(&plan.query()).map_err(|e| format!("the SSH config: {e}"))?;
-        let o = &plan.opts;
+        let query = asked.query();
+        let cfg = ssh_config::resolve(&query).map_err(|e| format!("the SSH config: {e}"))?;
+        let o = &asked.opts;
         // The target's own jump or proxy_command wins over the config's
         // proxy, as ssh's -J and -o do.
-        plan.proxy = match (&o.jump, &o.proxy_command) {
+        let proxy = match (&o.jump, &o.proxy_command) {
             (Some(j), _) if j.trim().is_empty() => Proxy::Direct,
             (Some(j), _) => Proxy::Jump(j.clone()),
             (None, Some(c)) if c.trim().eq_ignore_ascii_case("none") => Proxy::Direct,
             (None, Some(c)) => Proxy::Command(c.clone()),
             (None, None) => cfg.proxy.clone(),
         };
-        plan.connect_timeout = o
+        let connect_timeout = o
             .connect_timeout
             .or(cfg.connect_timeout.map(Duration::from_secs))
             .unwrap_or(Duration::from_secs(10));
-        plan.user_known_hosts = match &o.known_hosts {
+        let user_known_hosts = match &o.known_hosts {
             Some(f) => vec![f.clone()],
             None => cfg.user_known_hosts_files.clone(),
         };
@@ -443,27 +458,21 @@ impl Plan {
         let from_config: Vec<PathBuf> = if o.identity.is_none() || cfg.identity_files_given {
             cfg.identity_files
                 .iter()
-                .map(|f| cfg.expand(f, &plan.query()))
+                .map(|f| cfg.expand(f, &query))
                 .collect::<Result<_, _>>()
                 .map_err(|m| format!("IdentityFile {m}"))?
         } else {
             Vec::new()
         };
-        plan.identities = o.identity.iter().cloned().chain(from_config).collect();
-        plan.cfg = cfg;
-        Ok(plan)
-    }
-
-    fn query(&self) -> ssh_config::Query<'_> {
-        ssh_config::Query {
-            host: &self.host,
-            user: self.user.as_deref(),
-            port: self.port,
-            file: self.file.clone(),
-            home: &self.home,
-            local_user: &self.local_user,
-            system_file: Path::new(ssh_config::SYSTEM_CONFIG),
-        }
+        let identities = o.identity.iter().cloned().chain(from_config).collect();
+        Ok(Plan {
+            cfg,
+            proxy,
+            connect_timeout,
+            user_known_hosts,
+            identities,
+            asked,
+        })
     }
 }
 
@@ -483,10 +492,10 @@ pub fn describe(
         "hostname {}\nuser {}\nport {}\n",
         c.host_name, c.user, c.port
     );
-    if let Some(k) = &plan.opts.identity {
+    if let Some(k) = &plan.asked.opts.identity {
         out.push_str(&format!("identityfile {}\n", k.display()));
     }
-    if plan.opts.identity.is_none() || c.identity_files_given {
+    if plan.asked.opts.identity.is_none() || c.identity_files_given {
         for f in &c.identity_files {
             out.push_str(&format!("identityfile {f}\n"));
         }
@@ -511,7 +520,7 @@ pub fn describe(
         "globalknownhostsfile {}\n",
         list(c.global_known_hosts_files.clone())
     ));
-    let strict = if plan.opts.accept_new {
+    let strict = if plan.asked.opts.accept_new {
         "accept-new"
     } else {
         &c.strict_host_key_checking

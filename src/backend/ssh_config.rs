@@ -583,22 +583,16 @@ impl Reader<'_> {
             }
             "hostname" => {
                 let v = one(&args)?;
-                if on && s.host_name.is_none() {
-                    s.host_name = Some(v);
-                }
+                first(on, &mut s.host_name, v);
             }
             "user" => {
                 let v = one(&args)?;
-                if on && s.user.is_none() {
-                    s.user = Some(v);
-                }
+                first(on, &mut s.user, v);
             }
             "port" => {
                 let v = one(&args)?;
                 let port = parse_port(&v).ok_or_else(|| format!("Port {v:?} is not a port"))?;
-                if on && s.port.is_none() {
-                    s.port = Some(port);
-                }
+                first(on, &mut s.port, port);
             }
             "identityfile" | "identityfile2" => {
                 let v = one(&args)?;
@@ -619,13 +613,12 @@ impl Reader<'_> {
                 } else {
                     &mut s.global_known_hosts
                 };
-                if on && slot.is_none() {
-                    *slot = Some(if args[0].eq_ignore_ascii_case("none") {
-                        Vec::new()
-                    } else {
-                        args.clone()
-                    });
-                }
+                let files = if args[0].eq_ignore_ascii_case("none") {
+                    Vec::new()
+                } else {
+                    args.clone()
+                };
+                first(on, slot, files);
             }
             "stricthostkeychecking" => {
                 let v = one(&args)?.to_ascii_lowercase();
@@ -640,9 +633,7 @@ impl Reader<'_> {
                         ))
                     }
                 };
-                if on && s.strict.is_none() {
-                    s.strict = Some(at(v.into()));
-                }
+                first(on, &mut s.strict, at(v.into()));
             }
             "connecttimeout" => {
                 let v = one(&args)?;
@@ -654,9 +645,7 @@ impl Reader<'_> {
                             .ok_or_else(|| format!("ConnectTimeout {v:?} is not a time"))?,
                     )
                 };
-                if on && s.connect_timeout.is_none() {
-                    s.connect_timeout = Some(t);
-                }
+                first(on, &mut s.connect_timeout, t);
             }
             "proxycommand" => {
                 if rest.trim().is_empty() {
@@ -665,9 +654,7 @@ impl Reader<'_> {
                 let command = rest.trim_start_matches([' ', '\t', '=']).to_string();
                 // A ProxyJump sets ProxyCommand none; ProxyJump none does
                 // not (OpenSSH 9 reads it so).
-                if on && s.proxy_command.is_none() {
-                    s.proxy_command = Some(command);
-                }
+                first(on, &mut s.proxy_command, command);
             }
             "proxyjump" => {
                 if args.first().is_none_or(|a| a.is_empty()) {
@@ -692,9 +679,7 @@ impl Reader<'_> {
             }
             "ignoreunknown" => {
                 let v = one(&args)?;
-                if on && s.ignore_unknown.is_none() {
-                    s.ignore_unknown = Some(v);
-                }
+                first(on, &mut s.ignore_unknown, v);
             }
             "addressfamily" => {
                 let v = one(&args)?;
@@ -704,23 +689,17 @@ impl Reader<'_> {
                     "inet6" => Family::Inet6,
                     _ => return Err(format!("AddressFamily {v:?} is not any, inet or inet6")),
                 };
-                if on && s.address_family.is_none() {
-                    s.address_family = Some(f);
-                }
+                first(on, &mut s.address_family, f);
             }
             "identityagent" => {
                 let v = one(&args)?;
-                if on && s.identity_agent.is_none() {
-                    s.identity_agent = Some(at(v));
-                }
+                first(on, &mut s.identity_agent, at(v));
             }
             "identitiesonly" => {
                 let v = one(&args)?;
                 let b =
                     yes_no(&v).ok_or_else(|| format!("IdentitiesOnly {v:?} is not yes or no"))?;
-                if on && s.identities_only.is_none() {
-                    s.identities_only = Some(b);
-                }
+                first(on, &mut s.identities_only, b);
             }
             k => {
                 if let Some(refused) = READ.iter().find(|r| **r == k) {
@@ -939,26 +918,6 @@ impl Reader<'_> {
 }
 
 impl Resolved {
-    /// A value to fill in before [`resolve`] ran.
-    pub fn placeholder() -> Resolved {
-        Resolved {
-            host_name: String::new(),
-            original_host: String::new(),
-            user: String::new(),
-            port: 22,
-            identity_files: Vec::new(),
-            identity_files_given: false,
-            user_known_hosts_files: Vec::new(),
-            global_known_hosts_files: Vec::new(),
-            strict_host_key_checking: "ask".into(),
-            connect_timeout: None,
-            proxy: Proxy::Direct,
-            address_family: Family::Any,
-            use_agent: true,
-            identities_only: false,
-        }
-    }
-
     /// A path as OpenSSH expands `IdentityFile` and `UserKnownHostsFile`:
     /// `~/` first, then `%` tokens and `${VAR}`.
     pub fn expand(&self, raw: &str, q: &Query) -> Result<PathBuf, String> {
@@ -1024,6 +983,14 @@ impl Resolved {
             }
         }
         Ok(out)
+    }
+}
+
+/// OpenSSH's rule for most keywords: the first value given in an active
+/// block wins.
+fn first<T>(active: bool, slot: &mut Option<T>, value: T) {
+    if active && slot.is_none() {
+        *slot = Some(value);
     }
 }
 
