@@ -402,10 +402,7 @@ fn a_sudo_that_wants_a_password_is_a_clear_error_or_takes_it_from_the_environmen
 
 fn several_ssh_targets_in_one_run() {
     let s = sshd::start();
-    let config = s.ssh_dir().join("config");
-    let mut text_config = std::fs::read_to_string(&config).unwrap();
-    text_config.push_str(&format!("Host box2\n    HostName 127.0.0.1\n    Port {}\n    User {USER}\n    IdentityFile ~/.ssh/id_test\n", s.port));
-    std::fs::write(&config, text_config).unwrap();
+    s.add_config(&format!("Host box2\n    HostName 127.0.0.1\n    Port {}\n    User {USER}\n    IdentityFile ~/.ssh/id_test\n", s.port));
     let out = s.infraspec(
         &[
             "--format",
@@ -603,13 +600,10 @@ fn proxy_jump_reaches_what_only_the_bastion_sees() {
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
 
     // The same through the config's ProxyJump, two hops deep.
-    let config = s.ssh_dir().join("config");
-    let mut text_config = std::fs::read_to_string(&config).unwrap();
-    text_config.push_str(&format!(
+    s.add_config(&format!(
         "Host hidden\n    HostName infraspec-behind-bastion\n    Port {}\n    User {USER}\n    IdentityFile ~/.ssh/id_test\n    ProxyJump box,box\n",
         s.port
     ));
-    std::fs::write(&config, text_config).unwrap();
     let out = s.infraspec(
         &[
             "--ssh-accept-new",
@@ -786,14 +780,11 @@ fn a_jump_tunnel_outlives_silence() {
 fn proxy_command_carries_the_session() {
     let s = sshd::start();
     let pid_file = s.home.join("proxy.pid");
-    let config = s.ssh_dir().join("config");
-    let mut text_config = std::fs::read_to_string(&config).unwrap();
-    text_config.push_str(&format!(
+    s.add_config(&format!(
         "Host proxied\n    HostName infraspec-proxied.invalid\n    Port {}\n    User {USER}\n    IdentityFile ~/.ssh/id_test\n    ProxyCommand sh -c 'echo $$ > {}; exec socat - TCP:127.0.0.1:%p'\n",
         s.port,
         pid_file.display()
     ));
-    std::fs::write(&config, text_config).unwrap();
     let out = s.infraspec(
         &[
             "--ssh-accept-new",
@@ -862,12 +853,9 @@ fn proxy_command_carries_the_session() {
 /// file and line, before anything connects; an unreadable one too.
 fn an_ssh_config_infraspec_cannot_honour_is_an_error() {
     let s = sshd::start();
-    let config = s.ssh_dir().join("config");
-    let mut text_config = std::fs::read_to_string(&config).unwrap();
-    text_config.push_str(
+    s.add_config(
         "Host certified\n    HostName 127.0.0.1\n    CertificateFile ~/.ssh/id_test-cert.pub\n",
     );
-    std::fs::write(&config, &text_config).unwrap();
     let out = s.infraspec(&["--target", "ssh://certified", "-c", "user: root"], &[]);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     assert!(
@@ -892,9 +880,9 @@ fn an_ssh_config_infraspec_cannot_honour_is_an_error() {
         &[],
     );
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o000)).unwrap();
-    // Root reads a mode-0 file: make it a directory instead, which no one reads.
+    // A config that cannot be read (root reads a mode-0 file, so a
+    // directory in its place).
+    let config = s.ssh_dir().join("config");
     std::fs::remove_file(&config).unwrap();
     std::fs::create_dir(&config).unwrap();
     let out = s.infraspec(&["--target", "ssh://box", "-c", "user: root"], &[]);

@@ -193,6 +193,14 @@ impl Sshd {
         run(Command::new("docker").args([verb, &self.container]));
     }
 
+    /// Appends `text` (Host blocks) to the client's ssh config.
+    pub fn add_config(&self, text: &str) {
+        let config = self.ssh_dir().join("config");
+        let mut all = std::fs::read_to_string(&config).unwrap();
+        all.push_str(text);
+        std::fs::write(&config, all).unwrap();
+    }
+
     pub fn ssh_dir(&self) -> PathBuf {
         self.home.join(".ssh")
     }
